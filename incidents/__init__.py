@@ -1,0 +1,33 @@
+"""Major incident reviews under the Smart Energy Code."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from incidents import config as config_module
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Assemble the application: config, extensions, blueprints. No side effects."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INCIDENTS_INSTANCE_PATH") or os.path.join(root, "instance"),
+        instance_relative_config=True,
+        template_folder=os.path.join(root, "templates"),
+    )
+    app.extensions["incidents.config_sources"] = config_module.load(app, test_config)
+    config_module.check_production(app)
+
+    from incidents import errors, models, web  # noqa: F401  (models: register every table)
+    from incidents.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    errors.register(app)
+    web.register(app)
+    return app

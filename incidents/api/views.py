@@ -1,0 +1,6 @@
+"""JSON API v1 (placeholder until the full API lands)."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -1,0 +1,154 @@
+"""Configuration defaults and the layering that overrides them.
+
+Layers, later wins: the defaults below -> ``instance/config.py`` ->
+environment (``INCIDENTS_<KEY>``, ``DATABASE_URL``) -> test overrides.
+Every rule of the domain is a key here, so an administrator changes a rule
+by configuration, never by a code change.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+
+DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A configurable rule shown on the settings page."""
+
+    key: str
+    label: str
+    origin: str
+
+
+class Defaults:
+    """Built-in defaults; every domain rule cites where its default comes from."""
+
+    SECRET_KEY = DEFAULT_SECRET_KEY
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    # Werkzeug password hashing; scrypt is the modern default.
+    PASSWORD_HASH_METHOD = "scrypt"
+    PER_PAGE = 25
+    MAX_PER_PAGE = 100
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    ENV_NAME = "development"
+
+    # --- Domain rules -------------------------------------------------------
+    TIMEZONE = "Europe/London"
+    INCIDENT_CATEGORIES = [1, 2, 3, 4, 5]
+    # Target Resolution Time per Category: hours for 1-3, working days for 4-5.
+    TARGET_RESOLUTION = {
+        "1": {"hours": 4},
+        "2": {"hours": 8},
+        "3": {"hours": 24},
+        "4": {"working_days": 3},
+        "5": {"working_days": 5},
+    }
+    # Which recorded time starts the resolution clock: "started" or "detected".
+    RESOLUTION_CLOCK_START = "started"
+    SUMMARY_REPORT_WORKING_DAYS = 2
+    REVIEW_REPORT_WORKING_DAYS = 20
+    # holidays package subdivision of the UK: ENG (England and Wales), SCT, NIR.
+    HOLIDAY_REGION = "ENG"
+    # Extra non-working days (ISO dates) on top of the published bank holidays.
+    EXTRA_HOLIDAYS: list[str] = []
+    COHORTS = ["CSP N", "CSP C&S", "DSP", "S1SP", "SMKI"]
+    CAUSE_CATEGORIES = {
+        "dcc": "DCC",
+        "dcc_service_provider": "DCC Service Provider",
+        "third_party": "Third party outside DCC control",
+        "sec_party": "SEC Party / User",
+        "unknown": "Not yet known",
+    }
+    REFERENCE_PATTERN = r"INC\d{12}"
+    REFERENCE_HINT = "INC followed by 12 digits, e.g. INC000001001905"
+    MAX_TEXT_LENGTH = 20000
+    MAX_TITLE_LENGTH = 200
+
+
+RULES = [
+    Rule("TIMEZONE", "Time zone for people (storage is UTC)",
+         "DOMAIN: times are UK local time (Europe/London, GMT/BST)"),
+    Rule("INCIDENT_CATEGORIES", "Incident Categories",
+         "DOMAIN: Categories 1 (most severe) to 5 (least)"),
+    Rule("TARGET_RESOLUTION", "Target Resolution Time per Category",
+         "DOMAIN: 4 h (Cat 1), 8 h (Cat 2), 24 h (Cat 3), 3 and 5 Working Days (Cat 4, 5)"),
+    Rule("RESOLUTION_CLOCK_START", "Resolution time is measured from",
+         "Product default: the incident start time; set to 'detected' to measure from detection"),
+    Rule("SUMMARY_REPORT_WORKING_DAYS", "Major Incident Summary Report due (Working Days after resolution)",
+         "DOMAIN: 2 Working Days after resolution"),
+    Rule("REVIEW_REPORT_WORKING_DAYS", "Major Incident Review Report due (Working Days after resolution)",
+         "DOMAIN: 20 Working Days after resolution"),
+    Rule("HOLIDAY_REGION", "Bank holiday calendar (ENG = England and Wales, SCT, NIR)",
+         "DOMAIN: bank holidays of England and Wales, one-off holidays included"),
+    Rule("EXTRA_HOLIDAYS", "Extra non-working days",
+         "Product default: none; add one-off closures not yet in the published calendar"),
+    Rule("COHORTS", "Cohorts (groups of service affected together)",
+         "DOMAIN: CSP N, CSP C&S, DSP, S1SP, SMKI"),
+    Rule("CAUSE_CATEGORIES", "Cause categories",
+         "DOMAIN: DCC, DCC Service Provider, third party, SEC Party/User, not yet known"),
+    Rule("REFERENCE_PATTERN", "Incident reference pattern (regular expression)",
+         "DOMAIN: ITSM format INC + 12 digits"),
+]
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> dict[str, str]:
+    """Apply the config layers to ``app`` and return the source of each rule key."""
+    app.config.from_object(Defaults)
+    sources = {rule.key: "default" for rule in RULES}
+
+    before = dict(app.config)
+    app.config.from_pyfile("config.py", silent=True)
+    _mark_changed(before, app.config, sources, "instance/config.py")
+
+    before = dict(app.config)
+    app.config.from_prefixed_env("INCIDENTS")
+    _mark_changed(before, app.config, sources, "environment")
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+
+    if test_config:
+        before = dict(app.config)
+        app.config.update(test_config)
+        _mark_changed(before, app.config, sources, "test override")
+
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        path = os.path.join(app.instance_path, "incidents.sqlite")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["TARGET_RESOLUTION"] = {
+        str(k): v for k, v in app.config["TARGET_RESOLUTION"].items()
+    }
+    return sources
+
+
+def _mark_changed(before: dict[str, Any], after: Any, sources: dict[str, str], label: str) -> None:
+    for key in sources:
+        if before.get(key) != after.get(key):
+            sources[key] = label
+
+
+def _normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def check_production(app: Flask) -> None:
+    """Refuse to run in production with the built-in secret key."""
+    if app.config.get("ENV_NAME") == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
+        raise RuntimeError(
+            "Refusing to start in production with the default SECRET_KEY: "
+            "set INCIDENTS_SECRET_KEY or SECRET_KEY in instance/config.py."
+        )

@@ -1,0 +1,40 @@
+"""Who may do what: plain functions used by views, API, services and templates alike."""
+from __future__ import annotations
+
+from typing import Any
+
+from incidents.user.models import Role
+
+INCIDENT_READERS = {Role.DCC, Role.SECAS, Role.OPSG, Role.ADMIN}
+INCIDENT_WRITERS = {Role.DCC, Role.ADMIN}
+
+
+def _role(user: Any) -> Role | None:
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return None
+    return user.role
+
+
+def can_view_incidents(user: Any) -> bool:
+    """Tell whether the user may see the (unpublished) incident log."""
+    return _role(user) in INCIDENT_READERS
+
+
+def can_view_incident(user: Any, incident: Any) -> bool:
+    """Tell whether the user may see this incident."""
+    return can_view_incidents(user)
+
+
+def can_edit_incidents(user: Any) -> bool:
+    """Tell whether the user may create and change incidents and timelines."""
+    return _role(user) in INCIDENT_WRITERS
+
+
+def can_manage_users(user: Any) -> bool:
+    """Tell whether the user may administer users and tokens."""
+    return _role(user) == Role.ADMIN
+
+
+def can_view_settings(user: Any) -> bool:
+    """Tell whether the user may read the rule settings page."""
+    return _role(user) is not None

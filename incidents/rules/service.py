@@ -1,0 +1,142 @@
+"""The domain's configurable rules: working days, Target Resolution Times, due dates."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import holidays
+from flask import current_app
+
+from incidents.config import RULES
+from incidents.timeutil import local_date, local_zone
+
+REGION_NAMES = {"ENG": "England and Wales", "WLS": "England and Wales", "SCT": "Scotland",
+                "NIR": "Northern Ireland"}
+
+
+class WorkingCalendar:
+    """UK Working Days: not a weekend, not a bank holiday of the region, not an extra closure."""
+
+    def __init__(self, region: str = "ENG", extra: tuple[date, ...] = ()) -> None:
+        self.region = region
+        self._holidays = holidays.country_holidays("GB", subdiv=region)
+        self._extra = set(extra)
+
+    def holiday_name(self, day: date) -> str | None:
+        """Return the bank holiday's name for ``day``, or None."""
+        if day in self._extra:
+            return "Extra non-working day"
+        return self._holidays.get(day)
+
+    def is_working_day(self, day: date) -> bool:
+        """Tell whether ``day`` is a Working Day."""
+        return day.weekday() < 5 and day not in self._holidays and day not in self._extra
+
+    def add_working_days(self, start: date, count: int) -> date:
+        """Return the date ``count`` Working Days after ``start`` (before, if negative)."""
+        step = 1 if count >= 0 else -1
+        remaining = abs(count)
+        day = start
+        while remaining:
+            day += timedelta(days=step)
+            if self.is_working_day(day):
+                remaining -= 1
+        return day
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Count Working Days after ``start`` up to and including ``end``."""
+        if end <= start:
+            return -self.working_days_between(end, start) if end < start else 0
+        count = 0
+        day = start
+        while day < end:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                count += 1
+        return count
+
+
+@lru_cache(maxsize=16)
+def _calendar(region: str, extra: tuple[date, ...]) -> WorkingCalendar:
+    return WorkingCalendar(region, extra)
+
+
+def calendar() -> WorkingCalendar:
+    """Return the Working Day calendar configured for this app."""
+    extra = tuple(sorted(date.fromisoformat(d) for d in current_app.config["EXTRA_HOLIDAYS"]))
+    return _calendar(current_app.config["HOLIDAY_REGION"], extra)
+
+
+def target_resolution(category: int) -> dict[str, int] | None:
+    """Return the configured TRT for a Category, as {'hours': n} or {'working_days': n}."""
+    return current_app.config["TARGET_RESOLUTION"].get(str(category))
+
+
+def describe_target(category: int) -> str:
+    """Describe a Category's TRT for people, e.g. '4 h' or '3 Working Days'."""
+    rule = target_resolution(category)
+    if not rule:
+        return "not set"
+    if "hours" in rule:
+        return f"{rule['hours']} h"
+    days = rule["working_days"]
+    return f"{days} Working Day{'s' if days != 1 else ''}"
+
+
+def target_deadline(category: int, clock_start: datetime) -> datetime | None:
+    """Return the instant by which an incident of ``category`` must be resolved.
+
+    Hour targets are elapsed time (exact across clock changes); Working Day
+    targets land on the same UK wall-clock time that many Working Days later.
+    """
+    rule = target_resolution(category)
+    if not rule:
+        return None
+    if "hours" in rule:
+        return clock_start + timedelta(hours=rule["hours"])
+    local = clock_start.astimezone(local_zone())
+    day = calendar().add_working_days(local.date(), int(rule["working_days"]))
+    wall = datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=local_zone())
+    return wall.astimezone(clock_start.tzinfo)
+
+
+def report_due_dates(resolved_at: datetime) -> tuple[date, date]:
+    """Return the Summary and Review Report due dates for a resolution time."""
+    cal = calendar()
+    resolved_on = local_date(resolved_at)
+    return (
+        cal.add_working_days(resolved_on, current_app.config["SUMMARY_REPORT_WORKING_DAYS"]),
+        cal.add_working_days(resolved_on, current_app.config["REVIEW_REPORT_WORKING_DAYS"]),
+    )
+
+
+def settings_table(sources: dict[str, str]) -> list[dict[str, Any]]:
+    """List each rule with its value, where the value was set, and where the default comes from."""
+    rows = []
+    for rule in RULES:
+        value = current_app.config.get(rule.key)
+        if rule.key == "TARGET_RESOLUTION":
+            value = ", ".join(f"Cat {c}: {describe_target(int(c))}" for c in sorted(value))
+        elif rule.key == "HOLIDAY_REGION":
+            value = f"{value} ({REGION_NAMES.get(value, 'unknown region')})"
+        elif rule.key == "CAUSE_CATEGORIES":
+            value = ", ".join(value.values())
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value) or "none"
+        rows.append({"key": rule.key, "label": rule.label, "value": value,
+                     "source": sources.get(rule.key, "default"), "origin": rule.origin})
+    return rows
+
+
+def upcoming_holidays(start: date, count: int = 8) -> list[tuple[date, str]]:
+    """List the next non-working holidays from ``start`` for the settings page."""
+    cal = calendar()
+    found: list[tuple[date, str]] = []
+    day = start
+    while len(found) < count and day < start + timedelta(days=800):
+        name = cal.holiday_name(day)
+        if name:
+            found.append((day, name))
+        day += timedelta(days=1)
+    return found

@@ -1,0 +1,25 @@
+"""The rule settings page: every configurable rule, its value and where it comes from."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template
+from flask_login import current_user, login_required
+
+from incidents import permissions
+from incidents.rules import service as rules_service
+from incidents.timeutil import local_date, utcnow
+
+bp = Blueprint("rules", __name__)
+
+
+@bp.route("/rules")
+@login_required
+def settings() -> str:
+    """Show the rules in force."""
+    if not permissions.can_view_settings(current_user):
+        abort(403)
+    sources = current_app.extensions["incidents.config_sources"]
+    return render_template(
+        "rules/settings.html",
+        rows=rules_service.settings_table(sources),
+        holidays=rules_service.upcoming_holidays(local_date(utcnow())),
+    )

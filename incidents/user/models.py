@@ -1,0 +1,85 @@
+"""People who use the tool, their roles and their API tokens."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from incidents.extensions import db
+from incidents.timeutil import UTCDateTime, utcnow
+
+
+class Role(str, enum.Enum):
+    """What a person may do; each maps to an organisation in the domain."""
+
+    DCC = "dcc"
+    SECAS = "secas"
+    OPSG = "opsg"
+    PARTY = "party"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        """Return the role's name for people."""
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.DCC: "DCC incident manager",
+    Role.SECAS: "SECAS reviewer",
+    Role.OPSG: "OPSG member",
+    Role.PARTY: "SEC Party",
+    Role.ADMIN: "Administrator",
+}
+
+
+class User(UserMixin, db.Model):
+    """A person who logs in."""
+
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    role: Mapped[Role] = mapped_column(sa.Enum(Role, native_enum=False, length=16,
+                                               values_callable=lambda e: [m.value for m in e]))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Bumped on password reset or deactivation so existing sessions end.
+    session_version: Mapped[int] = mapped_column(default=1)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    def get_id(self) -> str:
+        """Return the session identifier: id and session version."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def display_name(self) -> str:
+        """Return the name, or the email when no name is set."""
+        return self.name or self.email
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API; only its SHA-256 hash is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    @property
+    def is_revoked(self) -> bool:
+        """Tell whether the token was revoked."""
+        return self.revoked_at is not None

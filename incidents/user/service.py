@@ -1,0 +1,208 @@
+"""Create and administer users, passwords and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from incidents.audit import service as audit_service
+from incidents.errors import DuplicateError, NotFound, ValidationError
+from incidents.extensions import db
+from incidents.timeutil import utcnow
+from incidents.user.models import ApiToken, Role, User
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+# A hash to compare against when the email is unknown, so timing does not tell.
+_DUMMY_HASH = "scrypt:32768:8:1$oBfmV1B0HFRstyxo$4e0a4d5e7d0f2c3b4c1a9f1c9a3cb7b0b0de0b5c4a1f0c3e8d9f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8"
+
+
+def _hash(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of an API token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_role(value: Any) -> Role:
+    """Turn text into a Role, or raise a ValidationError naming the choices."""
+    try:
+        return Role(value)
+    except ValueError:
+        raise ValidationError({"role": ["Role must be one of " + ", ".join(r.value for r in Role) + "."]}) from None
+
+
+def check_password(password: Any) -> list[str]:
+    """Return what is wrong with a proposed password."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        return [f"Password must be at least {MIN_PASSWORD} characters."]
+    if len(password) > 200:
+        return ["Password can be at most 200 characters."]
+    return []
+
+
+def get_user(user_id: int) -> User:
+    """Load a user by id, or raise NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user {user_id}.")
+    return user
+
+
+def find_by_email(email: str) -> User | None:
+    """Return the user with this email (case-insensitive), if any."""
+    return db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
+
+
+def list_users() -> list[User]:
+    """Return every user, by role then email."""
+    return list(db.session.scalars(sa.select(User).order_by(User.role, User.email)))
+
+
+def create_user(*, email: str, role: Any, password: str, name: str = "", actor: Any = None,
+                now: datetime | None = None) -> User:
+    """Create a user with a hashed password."""
+    errors: dict[str, list[str]] = {}
+    email = (email or "").strip().lower()
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        errors["email"] = ["Enter an email address such as name@example.org."]
+    elif find_by_email(email) is not None:
+        errors["email"] = [f"{email} already has an account."]
+    name = (name or "").strip()
+    if len(name) > 120:
+        errors["name"] = ["Name can be at most 120 characters."]
+    try:
+        role = parse_role(role)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    problems = check_password(password)
+    if problems:
+        errors["password"] = problems
+    if errors:
+        if any("already has an account" in m for m in errors.get("email", [])) and len(errors) == 1:
+            raise DuplicateError(f"{email} already has an account.", errors)
+        raise ValidationError(errors)
+    user = User(email=email, name=name, role=role, password_hash=_hash(password),
+                created_at=now or utcnow())
+    db.session.add(user)
+    db.session.flush()
+    audit_service.record(actor=actor, action="create", entity_type="user", entity_id=user.id,
+                         changes={"email": [None, email], "role": [None, role.value], "name": [None, name]},
+                         summary=f"Created user {email}", now=now)
+    return user
+
+
+def set_role(*, user: User, role: Any, actor: Any) -> User:
+    """Change a user's role."""
+    new = parse_role(role)
+    if new != user.role:
+        audit_service.record(actor=actor, action="update", entity_type="user", entity_id=user.id,
+                             changes={"role": [user.role.value, new.value]},
+                             summary=f"Changed role of {user.email}")
+        user.role = new
+        user.session_version += 1
+    return user
+
+
+def set_name(*, user: User, name: str, actor: Any) -> User:
+    """Change a user's display name."""
+    name = (name or "").strip()
+    if len(name) > 120:
+        raise ValidationError({"name": ["Name can be at most 120 characters."]})
+    if name != user.name:
+        audit_service.record(actor=actor, action="update", entity_type="user", entity_id=user.id,
+                             changes={"name": [user.name, name]}, summary=f"Renamed {user.email}")
+        user.name = name
+    return user
+
+
+def set_active(*, user: User, active: bool, actor: Any) -> User:
+    """Deactivate or reactivate a user; deactivation ends sessions and revokes tokens."""
+    if getattr(actor, "id", None) == user.id and not active:
+        raise ValidationError({"active": ["You cannot deactivate your own account."]})
+    if user.is_active != active:
+        audit_service.record(actor=actor, action="update", entity_type="user", entity_id=user.id,
+                             changes={"is_active": [user.is_active, active]},
+                             summary=f"{'Reactivated' if active else 'Deactivated'} {user.email}")
+        user.is_active = active
+        user.session_version += 1
+        if not active:
+            revoke_tokens(user=user, actor=actor)
+    return user
+
+
+def reset_password(*, user: User, password: str, actor: Any) -> User:
+    """Set a new password and end the user's existing sessions."""
+    problems = check_password(password)
+    if problems:
+        raise ValidationError({"password": problems})
+    user.password_hash = _hash(password)
+    user.session_version += 1
+    audit_service.record(actor=actor, action="update", entity_type="user", entity_id=user.id,
+                         changes={"password": ["(hidden)", "(reset)"]}, summary=f"Reset password of {user.email}")
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None."""
+    user = find_by_email(email or "")
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
+        return None
+    return user
+
+
+def issue_token(*, user: User, actor: Any = None, now: datetime | None = None) -> str:
+    """Create an API token for the user and return it (shown once, stored hashed)."""
+    token = "inc_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, token_hash=hash_token(token), prefix=token[:10],
+                            created_at=now or utcnow()))
+    audit_service.record(actor=actor, action="create", entity_type="api_token", entity_id=user.id,
+                         changes={"prefix": [None, token[:10]]}, summary=f"Issued API token for {user.email}")
+    return token
+
+
+def revoke_tokens(*, user: User, actor: Any = None, now: datetime | None = None) -> int:
+    """Revoke all of a user's live tokens; return how many."""
+    now = now or utcnow()
+    count = 0
+    for token in user.tokens:
+        if token.revoked_at is None:
+            token.revoked_at = now
+            count += 1
+    if count:
+        audit_service.record(actor=actor, action="update", entity_type="api_token", entity_id=user.id,
+                             changes={"revoked": [None, count]}, summary=f"Revoked {count} token(s) of {user.email}")
+    return count
+
+
+def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
+    """Return the active user a live token belongs to, or None."""
+    if not token or len(token) > 200:
+        return None
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or not row.user.is_active:
+        return None
+    return row.user
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Return the active user for a session id ('<id>:<session_version>')."""
+    try:
+        user_id, version = (int(part) for part in session_id.split(":", 1))
+    except (ValueError, AttributeError):
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or user.session_version != version:
+        return None
+    return user

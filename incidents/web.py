@@ -1,0 +1,59 @@
+"""Wire blueprints, CLI groups, template helpers and response headers into the app."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response
+from flask_login import current_user
+
+from incidents import permissions, timeutil
+
+
+def register(app: Flask) -> None:
+    """Register every blueprint and helper on ``app``."""
+    from incidents.api.views import bp as api_bp
+    from incidents.auth.views import bp as auth_bp
+    from incidents.demo.cli import seed_demo
+    from incidents.extensions import csrf, login_manager
+    from incidents.incident.views import bp as incident_bp
+    from incidents.rules.views import bp as rules_bp
+    from incidents.user import service as user_service
+    from incidents.user.cli import users_cli
+    from incidents.user.views import bp as user_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(incident_bp)
+    app.register_blueprint(user_bp)
+    app.register_blueprint(rules_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed_demo)
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(session_id: str) -> Any:
+        return user_service.load_session_user(session_id)
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        return {"perm": permissions, "user": current_user}
+
+    app.add_template_filter(timeutil.format_local, "local")
+    app.add_template_filter(timeutil.format_input, "local_input")
+    app.add_template_filter(timeutil.format_minutes, "minutes")
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
+        return response

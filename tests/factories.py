@@ -1,0 +1,57 @@
+"""Test data builders that go through the real services."""
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from incidents.incident import service as incident_service
+from incidents.incident.models import Incident
+from incidents.user import service as user_service
+from incidents.user.models import User
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+UTC = timezone.utc
+FAR_FUTURE = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def user(*, role: str = "dcc", email: str | None = None, name: str = "") -> User:
+    """Create a user with the shared test password."""
+    email = email or f"{role}{next(_seq)}@example.org"
+    return user_service.create_user(email=email, role=role, password=PASSWORD, name=name or role.upper())
+
+
+def reference() -> str:
+    """Return a fresh, valid incident reference."""
+    return f"INC{next(_seq):012d}"
+
+
+def incident_data(**overrides: Any) -> dict[str, Any]:
+    """Return valid incident fields: the real INC000001001905 shape by default."""
+    start = datetime(2023, 4, 4, 5, 15, tzinfo=UTC)  # 06:15 BST
+    data: dict[str, Any] = {
+        "reference": reference(),
+        "title": "National telecoms carrier outage",
+        "category": 1,
+        "started_at": start,
+        "detected_at": start + timedelta(minutes=10),
+        "resolved_at": start + timedelta(hours=4, minutes=25),
+        "cause_category": "third_party",
+        "cause": "Nationwide outage of a national telecoms carrier.",
+        "impact": "Smart meter communications unavailable.",
+        "devices_affected": 120000,
+        "dcc_responsible": True,
+        "cohorts": [
+            {"name": "CSP C&S", "impact_started_at": start, "restored_at": start + timedelta(hours=2, minutes=35)},
+            {"name": "CSP N", "impact_started_at": start, "restored_at": start + timedelta(hours=4, minutes=25)},
+            {"name": "DSP", "impact_started_at": start, "restored_at": start + timedelta(hours=3)},
+        ],
+    }
+    data.update(overrides)
+    return data
+
+
+def incident(*, actor: User, now: datetime = FAR_FUTURE, **overrides: Any) -> Incident:
+    """Log an incident through the service."""
+    return incident_service.create_incident(data=incident_data(**overrides), actor=actor, now=now).incident

@@ -1,0 +1,148 @@
+"""Incident service: rules on fields, derived values, audit and stale edits."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from incidents.audit import service as audit_service
+from incidents.errors import PermissionDenied, StaleError, ValidationError
+from incidents.extensions import db
+from incidents.incident import service as incident_service
+from incidents.incident.models import IncidentStatus
+from tests import factories
+
+UTC = timezone.utc
+
+
+def test_real_case_derived_values(app, users, now):
+    incident = factories.incident(actor=users["dcc"], now=now)
+    derived = incident_service.derive(incident)
+    assert derived.duration_minutes == 265
+    assert derived.target_resolution_minutes == 240
+    assert derived.within_target_resolution_time is False
+    assert derived.pmr_month == "2023-04"
+    # Resolved Tue 4 Apr 2023; Good Friday 7 Apr and Easter Monday 10 Apr are not Working Days.
+    assert derived.summary_report_due_on == date(2023, 4, 6)
+    # 20 Working Days skips Easter and the Early May bank holiday (1 May).
+    assert derived.review_report_due_on == date(2023, 5, 5)
+    longest = derived.longest_restoration
+    assert longest.cohort == "CSP N"
+    assert longest.next_cohort == "DSP"
+    assert longest.difference_minutes == 85
+    assert longest.restored_after_others_minutes == 85
+    assert "1 h 25 min" in longest.describe()
+
+
+def test_duration_across_clock_change(app, users, now):
+    # Clocks went forward at 01:00 GMT on 26 March 2023: 00:30 GMT to 03:30 BST is 2 hours.
+    start = datetime(2023, 3, 26, 0, 30, tzinfo=UTC)
+    end = datetime(2023, 3, 26, 2, 30, tzinfo=UTC)
+    incident = factories.incident(actor=users["dcc"], now=now, started_at=start, detected_at=start,
+                                  resolved_at=end, cohorts=[])
+    assert incident_service.derive(incident).duration_minutes == 120
+
+
+def test_resolved_before_start_is_rejected(app, users, now):
+    data = factories.incident_data(resolved_at=datetime(2023, 4, 3, tzinfo=UTC))
+    with pytest.raises(ValidationError) as info:
+        incident_service.create_incident(data=data, actor=users["dcc"], now=now)
+    assert "resolved_at" in info.value.errors
+
+
+def test_detection_before_start_warns_but_saves(app, users, now):
+    data = factories.incident_data()
+    data["detected_at"] = data["started_at"] - timedelta(minutes=5)
+    outcome = incident_service.create_incident(data=data, actor=users["dcc"], now=now)
+    assert outcome.incident.id is not None
+    assert outcome.warnings and "detection time is before the start" in outcome.warnings[0]
+
+
+def test_future_times_and_bad_cohorts_rejected(app, users, now):
+    data = factories.incident_data(started_at=now + timedelta(days=1), resolved_at=None, status="open",
+                                   cohorts=[{"name": "CSP N", "impact_started_at": now - timedelta(hours=1),
+                                             "restored_at": now - timedelta(hours=2)},
+                                            {"name": "Nowhere", "impact_started_at": now}])
+    with pytest.raises(ValidationError) as info:
+        incident_service.create_incident(data=data, actor=users["dcc"], now=now)
+    errors = info.value.errors
+    assert "started_at" in errors
+    assert "cohorts[0].restored_at" in errors
+    assert "cohorts[1].name" in errors
+
+
+def test_reference_format_and_uniqueness(app, users, now):
+    first = factories.incident(actor=users["dcc"], now=now)
+    with pytest.raises(ValidationError) as info:
+        incident_service.create_incident(data=factories.incident_data(reference="INC123"), actor=users["dcc"], now=now)
+    assert "INC followed by 12 digits" in info.value.errors["reference"][0]
+    with pytest.raises(ValidationError) as info:
+        incident_service.create_incident(data=factories.incident_data(reference=first.reference),
+                                         actor=users["dcc"], now=now)
+    assert "already used" in info.value.errors["reference"][0]
+
+
+def test_readers_cannot_create(app, users, now):
+    for role in ("secas", "opsg", "party"):
+        with pytest.raises(PermissionDenied):
+            incident_service.create_incident(data=factories.incident_data(), actor=users[role], now=now)
+
+
+def test_update_records_audit_field_by_field_and_refuses_stale(app, users, now):
+    incident = factories.incident(actor=users["dcc"], now=now)
+    db.session.commit()
+    version = incident.version
+    incident_service.update_incident(incident=incident, data={"title": "Carrier outage (national)"},
+                                     actor=users["admin"], expected_version=version, now=now)
+    db.session.commit()
+    entries = audit_service.entries_for_incident(incident.id)
+    assert [e.action for e in entries] == ["create", "update"]
+    assert entries[1].changes == {"title": ["National telecoms carrier outage", "Carrier outage (national)"]}
+    assert entries[1].actor_name == users["admin"].email
+    with pytest.raises(StaleError):
+        incident_service.update_incident(incident=incident, data={"title": "x"}, actor=users["dcc"],
+                                         expected_version=version, now=now)
+
+
+def test_setting_resolution_resolves_and_clearing_reopens(app, users, now):
+    incident = factories.incident(actor=users["dcc"], now=now, resolved_at=None, status=None)
+    assert incident.status == IncidentStatus.OPEN
+    incident_service.update_incident(incident=incident, data={"resolved_at": incident.started_at + timedelta(hours=1)},
+                                     actor=users["dcc"], expected_version=incident.version, now=now)
+    assert incident.status == IncidentStatus.RESOLVED
+
+
+def test_audit_trail_is_append_only(app, users, now):
+    factories.incident(actor=users["dcc"], now=now)
+    db.session.commit()
+    entry = audit_service.entries_for_entity("incident")[0]
+    entry.summary = "tampered"
+    with pytest.raises(RuntimeError):
+        db.session.flush()
+    db.session.rollback()
+    import sqlalchemy as sa
+    with pytest.raises(sa.exc.DatabaseError):
+        db.session.execute(sa.text("DELETE FROM audit_entry"))
+    db.session.rollback()
+
+
+def test_timeline_entries_ordered_and_audited(app, users, now):
+    incident = factories.incident(actor=users["dcc"], now=now)
+    later = incident_service.add_timeline_entry(
+        incident=incident, actor=users["dcc"], now=now,
+        data={"occurred_at": incident.started_at + timedelta(hours=4), "kind": "restored", "cohort": "CSP N",
+              "text": "NTE reset; CSP N restored."})
+    incident_service.add_timeline_entry(
+        incident=incident, actor=users["dcc"], now=now,
+        data={"occurred_at": incident.started_at, "kind": "detected", "text": "Alarms from all CSPs."})
+    db.session.commit()
+    db.session.refresh(incident)
+    assert [e.kind.value for e in incident.timeline] == ["detected", "restored"]
+    with pytest.raises(ValidationError) as info:
+        incident_service.add_timeline_entry(incident=incident, actor=users["dcc"], now=now,
+                                            data={"occurred_at": now, "kind": "restored", "cohort": "SMKI", "text": ""})
+    assert set(info.value.errors) == {"cohort", "text"}
+    incident_service.delete_timeline_entry(entry=later, actor=users["dcc"], expected_version=later.version, now=now)
+    db.session.commit()
+    actions = [(e.entity_type, e.action) for e in audit_service.entries_for_incident(incident.id)]
+    assert actions[-1] == ("timeline_entry", "delete")
