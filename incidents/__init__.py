@@ -23,9 +23,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from incidents import errors, models, web  # noqa: F401  (models: register every table)
     from incidents.extensions import csrf, db, login_manager, migrate
+    from incidents.timeutil import render_migration_item
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True,
+                    render_item=render_migration_item, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     errors.register(app)
