@@ -71,6 +71,10 @@ class Defaults:
     }
     REFERENCE_PATTERN = r"INC\d{12}"
     REFERENCE_HINT = "INC followed by 12 digits, e.g. INC000001001905"
+    # Categories whose incidents get a major incident review.
+    REVIEW_CATEGORIES = [1, 2]
+    MEETING_PATTERN = r"[A-Z]{2,10}_\d{1,4}"
+    MEETING_HINT = "OPSG_97 (group, underscore, meeting number)"
     MAX_TEXT_LENGTH = 20000
     MAX_TITLE_LENGTH = 200
 
@@ -96,6 +100,10 @@ RULES = [
          "DOMAIN: CSP N, CSP C&S, DSP, S1SP, SMKI"),
     Rule("CAUSE_CATEGORIES", "Cause categories",
          "DOMAIN: DCC, DCC Service Provider, third party, SEC Party/User, not yet known"),
+    Rule("REVIEW_CATEGORIES", "Categories that get a major incident review",
+         "DOMAIN: major incidents are normally Category 1 or 2"),
+    Rule("MEETING_PATTERN", "Meeting reference pattern (regular expression)",
+         "DOMAIN: meetings are numbered, e.g. OPSG_97"),
     Rule("REFERENCE_PATTERN", "Incident reference pattern (regular expression)",
          "DOMAIN: ITSM format INC + 12 digits"),
 ]

@@ -1,6 +1,11 @@
 """Import every model so metadata (and Alembic) sees the whole schema."""
 from incidents.audit.models import AuditEntry
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
+from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
+from incidents.review.models import (Comment, Decision, ExclusionProposal, ExclusionReview, Publication,
+                                     ReportVersion, Review)
 from incidents.user.models import ApiToken, User
 
-__all__ = ["ApiToken", "AuditEntry", "Incident", "IncidentCohort", "TimelineEntry", "User"]
+__all__ = ["ApiToken", "AuditEntry", "Comment", "Decision", "ExclusionPrinciple", "ExclusionProposal",
+           "ExclusionReview", "Incident", "IncidentCohort", "PrincipleVersion", "Publication", "ReportVersion",
+           "Review", "TimelineEntry", "User"]

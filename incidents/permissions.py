@@ -38,3 +38,43 @@ def can_manage_users(user: Any) -> bool:
 def can_view_settings(user: Any) -> bool:
     """Tell whether the user may read the rule settings page."""
     return _role(user) is not None
+
+
+def can_manage_principles(user: Any) -> bool:
+    """Tell whether the user may add, reword and retire exclusion principles."""
+    return _role(user) == Role.ADMIN
+
+
+def can_propose_exclusion(user: Any) -> bool:
+    """Tell whether the user may propose the PMR treatment (DCC)."""
+    return _role(user) in {Role.DCC, Role.ADMIN}
+
+
+def can_review_exclusion(user: Any) -> bool:
+    """Tell whether the user may review an exclusion (SECAS)."""
+    return _role(user) in {Role.SECAS, Role.ADMIN}
+
+
+def can_write_report(user: Any) -> bool:
+    """Tell whether the user may write and submit the Review Report (DCC)."""
+    return _role(user) in {Role.DCC, Role.ADMIN}
+
+
+def can_record_decision(user: Any) -> bool:
+    """Tell whether the user may record an OPSG decision (SECAS as secretary, OPSG members)."""
+    return _role(user) in {Role.SECAS, Role.OPSG, Role.ADMIN}
+
+
+def can_publish(user: Any) -> bool:
+    """Tell whether the user may publish an agreed report to SEC Parties (SECAS)."""
+    return _role(user) in {Role.SECAS, Role.ADMIN}
+
+
+def can_comment(user: Any) -> bool:
+    """Tell whether the user may comment on reviews (anyone who can see them)."""
+    return can_view_incidents(user)
+
+
+def can_read_published(user: Any) -> bool:
+    """Tell whether the user may read published reports (every logged-in role)."""
+    return _role(user) is not None

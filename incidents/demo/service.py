@@ -11,6 +11,9 @@ import sqlalchemy as sa
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
+from incidents.principle import service as principle_service
+from incidents.report import service as report_service
+from incidents.review import service as review_service
 from incidents.timeutil import UTC, utcnow
 from incidents.user import service as user_service
 from incidents.user.models import User
@@ -206,6 +209,7 @@ def seed(*, now: datetime | None = None) -> SeedResult:
         if user_service.find_by_email(email) is None:
             user_service.create_user(email=email, role=role, password=DEMO_PASSWORD, name=name, now=now)
             result.users_created += 1
+    principle_service.seed_defaults(now=now)
     db.session.flush()
     author = db.session.scalar(sa.select(User).where(User.email == DEMO_USERS[0][0]))
     existing = set(db.session.scalars(sa.select(Incident.reference)))
@@ -220,4 +224,95 @@ def seed(*, now: datetime | None = None) -> SeedResult:
                 incident=incident, actor=author, now=now,
                 data={"occurred_at": uk(at), "kind": kind, "cohort": cohort, "text": text})
         result.incidents_created += 1
+    _seed_reviews()
     return result
+
+
+def _user(email: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    assert user is not None
+    return user
+
+
+REPORT_1905 = {
+    "summary": ("On Tuesday 4 April 2023 a nationwide outage of a national telecoms carrier interrupted DCC "
+                "services for all cohorts. Services were restored for all cohorts; **CSP N took longest** because "
+                "its network terminating equipment (NTE) stuck and needed a reset, completed at 10:40 BST."),
+    "root_cause": ("Failure in the national carrier's core network, outside the control of the DCC and its Service "
+                   "Providers. CSP N's NTE did not recover automatically when the carrier's service returned."),
+    "impact": "Communications with smart meters unavailable nationally for up to 4 h 45 min (CSP N).",
+    "lessons_learned": ("- Agree with CSP N a remote reset route for NTE that does not depend on site access.\n"
+                        "- Keep a national-incident contact list with the carrier."),
+    "actions": "- OPSG 97/04: the DCC to confirm the principles it uses to exclude Major Incidents caused by "
+               "third-party providers.",
+}
+
+
+def _seed_reviews() -> None:
+    """Put the demo reviews in several states; incidents that already have a review are left alone."""
+    dcc, secas, opsg = (_user(e) for e in ("dcc@demo.example", "secas@demo.example", "opsg@demo.example"))
+
+    def incident(reference: str) -> Incident | None:
+        found = db.session.scalar(sa.select(Incident).where(Incident.reference == reference))
+        if found is None or review_service.get_review(found) is not None:
+            return None
+        return found
+
+    case = incident("INC000001001905")
+    if case is not None:
+        review_service.propose(
+            incident=case, exclude=True, principle="third-party-infrastructure", actor=dcc, now=uk("2023-04-06 15:00"),
+            rationale=("Restoration was outside the control of the DCC and its Service Providers: a national "
+                       "carrier outage, over which neither had commercial leverage."))
+        review_service.review_exclusion(
+            incident=case, outcome="information_requested", actor=secas, now=uk("2023-04-14 11:00"),
+            comment=("Please set out the principles the DCC applies when excluding Major Incidents caused by "
+                     "third parties, and why CSP N's restoration took longer than the other cohorts."))
+        review_service.propose(
+            incident=case, exclude=True, principle="third-party-infrastructure", actor=dcc, now=uk("2023-04-20 10:00"),
+            rationale=("Restoration was outside the control of the DCC and its Service Providers: a national "
+                       "carrier outage, over which neither had commercial leverage."),
+            response=("CSP N's NTE stuck after the carrier recovered and needed a reset, which was hard to arrange "
+                      "during a national incident. The DCC will confirm its principles to the group (OPSG 97/04)."))
+        review_service.review_exclusion(incident=case, outcome="agreed", actor=secas, now=uk("2023-04-24 16:00"),
+                                        comment="Agreed: the exclusion applies to the April 2023 PMR.")
+        report_service.save_draft(incident=case, sections=REPORT_1905, classification="AMBER", actor=dcc,
+                                  now=uk("2023-04-28 12:00"))
+        report_service.submit(incident=case, actor=dcc, now=uk("2023-05-03 09:30"))
+        review_service.record_decision(
+            incident=case, meeting="OPSG_97", meeting_on=datetime(2023, 6, 26).date(), outcome="agreed",
+            actor=secas, now=uk("2023-06-26 16:00"),
+            minute=("The group noted the review of INC000001001905 and agreed the Review Report can be published "
+                    "to SEC Parties."),
+            actions="OPSG 97/04: DCC to confirm the principles guiding Major Incidents caused by third parties.")
+        review_service.publish(incident=case, classification="GREEN", actor=secas, now=uk("2023-06-27 10:00"))
+        review_service.add_comment(incident=case, actor=opsg, now=uk("2023-06-20 09:00"),
+                                   body="Members asked how long CSP N took compared with the other cohorts.")
+
+    price = incident("INC000001001877")
+    if price is not None:
+        review_service.propose(incident=price, exclude=False, actor=dcc, now=uk("2023-04-04 09:00"),
+                               rationale="The backlog arose in a DCC Service Provider; no exclusion applies.")
+        report_service.save_draft(
+            incident=price, classification="AMBER", actor=dcc, now=uk("2023-04-25 10:00"),
+            sections={"summary": "Tariff update backlog during the 1 April 2023 price change.",
+                      "root_cause": "DSP queue capacity below price-change volumes.",
+                      "impact": "Prepayment price updates delayed up to nine hours.",
+                      "lessons_learned": "Capacity test before each price-change event.", "actions": ""})
+        report_service.submit(incident=price, actor=dcc, now=uk("2023-04-28 10:00"))
+
+    latency = incident("INC000001001932")
+    if latency is not None:
+        review_service.propose(
+            incident=latency, exclude=True, principle="planned-maintenance", actor=dcc, now=uk("2023-04-14 10:00"),
+            rationale="The failover happened inside a maintenance window notified to SEC Parties in advance.",
+            evidence_links=["https://example.org/notices/maintenance-2023-04-12"])
+
+    cellular = incident("INC000001001958")
+    if cellular is not None:
+        review_service.propose(
+            incident=cellular, exclude=True, principle="force-majeure", actor=dcc, now=uk("2023-04-21 10:00"),
+            rationale="Severe weather damaged the core site.")
+        review_service.review_exclusion(
+            incident=cellular, outcome="information_requested", actor=secas, now=uk("2023-04-26 10:00"),
+            comment="The cause recorded is a faulty configuration change; please reconcile it with force majeure.")

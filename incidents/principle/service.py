@@ -1,0 +1,131 @@
+"""Administer exclusion principles; every rewording keeps the old wording."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from incidents import permissions
+from incidents.audit import service as audit_service
+from incidents.errors import ConflictError, NotFound, PermissionDenied, ValidationError
+from incidents.extensions import db
+from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
+from incidents.timeutil import utcnow
+
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
+MAX_WORDING = 2000
+
+DEFAULT_PRINCIPLES = [
+    ("third-party-infrastructure",
+     "Caused by a failure of third-party national infrastructure outside the control of the DCC and its "
+     "Service Providers, where neither had commercial leverage over the third party to speed restoration."),
+    ("planned-maintenance",
+     "Planned maintenance agreed in advance with SEC Parties through the agreed notification process."),
+    ("user-action", "Caused by a SEC Party's (User's) own action or system."),
+    ("force-majeure", "Force majeure as defined in the Smart Energy Code."),
+]
+
+
+def list_principles(*, include_retired: bool = True) -> list[ExclusionPrinciple]:
+    """Return the principles, live first then retired, by code."""
+    query = sa.select(ExclusionPrinciple).order_by(ExclusionPrinciple.is_retired, ExclusionPrinciple.code)
+    if not include_retired:
+        query = query.where(ExclusionPrinciple.is_retired.is_(False))
+    return list(db.session.scalars(query))
+
+
+def get_principle(code: str) -> ExclusionPrinciple:
+    """Load a principle by code, or raise NotFound."""
+    principle = db.session.scalar(sa.select(ExclusionPrinciple).where(ExclusionPrinciple.code == code))
+    if principle is None:
+        raise NotFound(f"No exclusion principle {code!r}.")
+    return principle
+
+
+def _check_wording(wording: Any) -> str:
+    if not isinstance(wording, str) or not wording.strip():
+        raise ValidationError({"wording": ["Wording is required."]})
+    wording = wording.strip()
+    if len(wording) > MAX_WORDING:
+        raise ValidationError({"wording": [f"Wording can be at most {MAX_WORDING} characters."]})
+    return wording
+
+
+def _require_admin(actor: Any) -> None:
+    if not permissions.can_manage_principles(actor):
+        raise PermissionDenied("Only administrators can change exclusion principles.")
+
+
+def add_principle(*, code: Any, wording: Any, actor: Any, now: datetime | None = None) -> ExclusionPrinciple:
+    """Add a principle with its first wording."""
+    _require_admin(actor)
+    errors: dict[str, list[str]] = {}
+    if not isinstance(code, str) or not CODE_RE.match(code.strip()):
+        errors["code"] = ["Code must be 3-60 lower-case letters, digits and hyphens, e.g. force-majeure."]
+    try:
+        wording = _check_wording(wording)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationError(errors)
+    code = code.strip()
+    if db.session.scalar(sa.select(ExclusionPrinciple.id).where(ExclusionPrinciple.code == code)):
+        raise ValidationError({"code": [f"{code} is already used by another principle."]})
+    now = now or utcnow()
+    principle = ExclusionPrinciple(code=code, created_at=now)
+    principle.versions.append(PrincipleVersion(number=1, wording=wording, created_at=now,
+                                                created_by_id=getattr(actor, "id", None)))
+    db.session.add(principle)
+    db.session.flush()
+    audit_service.record(actor=actor, action="create", entity_type="exclusion_principle", entity_id=principle.id,
+                         changes={"code": [None, code], "wording": [None, wording]},
+                         summary=f"Added exclusion principle {code}", now=now)
+    return principle
+
+
+def reword(*, principle: ExclusionPrinciple, wording: Any, actor: Any, now: datetime | None = None) -> PrincipleVersion:
+    """Give a principle a new wording; decisions keep the wording they cited."""
+    _require_admin(actor)
+    if principle.is_retired:
+        raise ConflictError(f"{principle.code} is retired; reinstate it before rewording it.")
+    wording = _check_wording(wording)
+    if wording == principle.current.wording:
+        return principle.current
+    now = now or utcnow()
+    version = PrincipleVersion(number=principle.current.number + 1, wording=wording, created_at=now,
+                               created_by_id=getattr(actor, "id", None))
+    old = principle.current.wording
+    principle.versions.append(version)
+    db.session.flush()
+    audit_service.record(actor=actor, action="update", entity_type="exclusion_principle", entity_id=principle.id,
+                         changes={"wording": [old, wording]},
+                         summary=f"Reworded {principle.code} (version {version.number})", now=now)
+    return version
+
+
+def set_retired(*, principle: ExclusionPrinciple, retired: bool, actor: Any, now: datetime | None = None) -> None:
+    """Retire a principle (it can no longer be cited) or reinstate it."""
+    _require_admin(actor)
+    if principle.is_retired == retired:
+        return
+    now = now or utcnow()
+    principle.is_retired = retired
+    principle.retired_at = now if retired else None
+    audit_service.record(actor=actor, action="update", entity_type="exclusion_principle", entity_id=principle.id,
+                         changes={"is_retired": [not retired, retired]},
+                         summary=f"{'Retired' if retired else 'Reinstated'} {principle.code}", now=now)
+
+
+def seed_defaults(*, actor: Any = None, now: datetime | None = None) -> int:
+    """Add the default principles that are missing; return how many were added."""
+    added = 0
+    for code, wording in DEFAULT_PRINCIPLES:
+        if db.session.scalar(sa.select(ExclusionPrinciple.id).where(ExclusionPrinciple.code == code)) is None:
+            principle = ExclusionPrinciple(code=code, created_at=now or utcnow())
+            principle.versions.append(PrincipleVersion(number=1, wording=wording, created_at=now or utcnow()))
+            db.session.add(principle)
+            added += 1
+    db.session.flush()
+    return added

@@ -1,0 +1,231 @@
+"""The Major Incident Review Report: draft versions, frozen submissions, generated sections, differences."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+
+from incidents import permissions
+from incidents.audit import service as audit_service
+from incidents.errors import ConflictError, NotFound, PermissionDenied, StaleError, ValidationError
+from incidents.extensions import db
+from incidents.incident import service as incident_service
+from incidents.incident.models import Incident
+from incidents.review import service as review_service
+from incidents.review.models import Classification, ReportState, ReportVersion, Review
+from incidents.timeutil import utcnow
+
+# Narrative sections the DCC writes, in report order (generated sections sit between them).
+SECTIONS = [
+    ("summary", "Summary"),
+    ("root_cause", "Root cause"),
+    ("impact", "Impact"),
+    ("lessons_learned", "Lessons learned"),
+    ("actions", "Actions"),
+]
+SECTION_KEYS = [key for key, _ in SECTIONS]
+EDITABLE_STATES = (ReportState.NOT_STARTED, ReportState.DRAFT, ReportState.SUBMITTED, ReportState.NOT_AGREED,
+                   ReportState.DEFERRED)
+
+
+@dataclass
+class DiffLine:
+    """One line of a difference between two versions."""
+
+    kind: str  # "same", "added" or "removed"
+    text: str
+
+
+def latest(review: Review | None) -> ReportVersion | None:
+    """Return the newest report version, draft or frozen."""
+    return review.report_versions[-1] if review and review.report_versions else None
+
+
+def report_etag(review: Review | None) -> str:
+    """Return the report's ETag: it changes with every new version."""
+    version = latest(review)
+    return f'"report-{review.id if review else 0}-v{version.number if version else 0}"'
+
+
+def get_version(review: Review | None, number: int) -> ReportVersion:
+    """Return version ``number`` of the report, or raise NotFound."""
+    for version in (review.report_versions if review else []):
+        if version.number == number:
+            return version
+    raise NotFound(f"There is no report version {number}.")
+
+
+def save_draft(*, incident: Incident, sections: Any, classification: Any, actor: Any,
+               expected: str | None = None, now: datetime | None = None) -> ReportVersion:
+    """Save the report as a new draft version (a save that changes nothing adds none)."""
+    if not permissions.can_write_report(actor):
+        raise PermissionDenied("Only the DCC writes the Review Report.")
+    now = now or utcnow()
+    review = review_service.ensure_review(incident, now=now)
+    if expected is not None and expected.strip().removeprefix("W/") != report_etag(review):
+        raise StaleError("The report was saved by someone else since you opened it. Reload it to see their "
+                         "version; your text is kept in the form.")
+    if review.report_state not in EDITABLE_STATES:
+        if review.report_state == ReportState.PUBLISHED:
+            raise ConflictError("The report is published; its agreed version is frozen.")
+        raise ConflictError("The Operations Group agreed the submitted version; SECAS must publish it before any "
+                            "further change.")
+    clean_sections, level = _validate(sections, classification)
+    current = latest(review)
+    if current is not None and current.sections == clean_sections and current.classification == level:
+        return current
+    version = ReportVersion(review=review, number=(current.number + 1) if current else 1, is_frozen=False,
+                            classification=level, sections=clean_sections, created_at=now,
+                            created_by_id=getattr(actor, "id", None), created_by_name=getattr(actor, "email", ""))
+    db.session.add(version)
+    before = review.report_state
+    review.report_state = ReportState.DRAFT
+    review.updated_at = now
+    db.session.flush()
+    audit_service.record(actor=actor, action="update", entity_type="report", entity_id=review.id,
+                         incident_id=incident.id,
+                         changes=_section_changes(current, version) | (
+                             {"report_state": [before.value, "draft"]} if before != ReportState.DRAFT else {}),
+                         summary=f"Saved report draft version {version.number}", now=now)
+    return version
+
+
+def submit(*, incident: Incident, actor: Any, now: datetime | None = None) -> ReportVersion:
+    """Freeze the latest draft as the submitted version, capturing the generated sections."""
+    if not permissions.can_write_report(actor):
+        raise PermissionDenied("Only the DCC submits the Review Report.")
+    now = now or utcnow()
+    review = review_service.get_review(incident)
+    current = latest(review)
+    if review is None or current is None:
+        raise ConflictError("There is no draft to submit; write the report first.")
+    if current.is_frozen:
+        raise ConflictError(f"Version {current.number} is already submitted; save a revision before submitting again.")
+    if review.report_state not in EDITABLE_STATES:
+        raise ConflictError("The report cannot be submitted in its current state "
+                            f"({review_service.REPORT_LABELS[review.report_state]}).")
+    missing = [label for key, label in SECTIONS if key in ("summary", "root_cause") and not current.sections.get(key)]
+    if missing:
+        raise ValidationError({f"sections.{key}": [f"{label} is required before submitting."]
+                               for key, label in SECTIONS if label in missing},
+                              "Complete the required sections before submitting.")
+    current.is_frozen = True
+    current.submitted_at = now
+    current.submitted_by_name = getattr(actor, "email", "")
+    current.generated = generate(incident, review)
+    before = review.report_state
+    review.report_state = ReportState.SUBMITTED
+    review.updated_at = now
+    db.session.flush()
+    audit_service.record(actor=actor, action="update", entity_type="report", entity_id=review.id,
+                         incident_id=incident.id, changes={"report_state": [before.value, "submitted"]},
+                         summary=f"Submitted report version {current.number}", now=now)
+    return current
+
+
+def generate(incident: Incident, review: Review | None) -> dict[str, Any]:
+    """Build the sections generated from the record: facts, timeline, restoration, PMR treatment."""
+    derived = incident_service.derive(incident)
+    treatment = review_service.pmr_treatment(review)
+    return {
+        "facts": {
+            "reference": incident.reference,
+            "title": incident.title,
+            "category": incident.category,
+            "started_at": incident.started_at.isoformat(),
+            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+            "duration_minutes": derived.duration_minutes,
+            "target": derived.target_description,
+            "within_target": derived.within_target_resolution_time,
+            "pmr_month": derived.pmr_month,
+            "cause_category": current_app.config["CAUSE_CATEGORIES"].get(incident.cause_category,
+                                                                          incident.cause_category),
+            "devices_affected": incident.devices_affected,
+        },
+        "timeline": [
+            {"occurred_at": e.occurred_at.isoformat(), "kind": e.kind.value, "cohort": e.cohort, "text": e.text}
+            for e in incident.timeline
+        ],
+        "cohorts": [
+            {"name": c.name, "impact_started_at": c.impact_started_at.isoformat(),
+             "restored_at": c.restored_at.isoformat() if c.restored_at else None, "minutes": c.minutes}
+            for c in derived.cohorts
+        ],
+        "longest": derived.longest_restoration.describe() if derived.longest_restoration else None,
+        "pmr": treatment,
+    }
+
+
+def view_model(incident: Incident, review: Review | None, version: ReportVersion | None) -> dict[str, Any]:
+    """Return what a report page shows: the version's text and its generated sections."""
+    generated = version.generated if version is not None and version.generated else generate(incident, review)
+    return {"version": version, "sections": version.sections if version else {}, "generated": generated,
+            "classification": version.classification if version else Classification.AMBER}
+
+
+def diff(old: ReportVersion, new: ReportVersion) -> list[tuple[str, list[DiffLine]]]:
+    """Compare two versions section by section, line by line."""
+    result: list[tuple[str, list[DiffLine]]] = []
+    for key, label in SECTIONS + [("classification", "Classification")]:
+        a = (old.classification.value if key == "classification" else old.sections.get(key, "")).splitlines()
+        b = (new.classification.value if key == "classification" else new.sections.get(key, "")).splitlines()
+        lines: list[DiffLine] = []
+        for line in difflib.ndiff(a, b):
+            tag, text = line[:2], line[2:]
+            if tag == "  ":
+                lines.append(DiffLine("same", text))
+            elif tag == "- ":
+                lines.append(DiffLine("removed", text))
+            elif tag == "+ ":
+                lines.append(DiffLine("added", text))
+        result.append((label, lines))
+    return result
+
+
+def _validate(sections: Any, classification: Any) -> tuple[dict[str, str], Classification]:
+    errors: dict[str, list[str]] = {}
+    limit = current_app.config["MAX_TEXT_LENGTH"]
+    clean: dict[str, str] = {}
+    if not isinstance(sections, dict):
+        errors["sections"] = ["Sections must be an object of section name to Markdown text."]
+        sections = {}
+    for key in sections:
+        if key not in SECTION_KEYS:
+            errors[f"sections.{key}"] = ["Unknown section; sections are " + ", ".join(SECTION_KEYS) + "."]
+    for key, label in SECTIONS:
+        value = sections.get(key, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            errors[f"sections.{key}"] = [f"{label} must be text."]
+            continue
+        value = value.replace("\r\n", "\n").strip()
+        if len(value) > limit:
+            errors[f"sections.{key}"] = [f"{label} can be at most {limit} characters (it has {len(value)})."]
+        if "\x00" in value:
+            errors[f"sections.{key}"] = [f"{label} contains a null character; remove it."]
+        clean[key] = value
+    level = Classification.AMBER
+    if classification not in (None, ""):
+        try:
+            level = Classification(classification)
+        except ValueError:
+            errors["classification"] = ["Classification must be RED, AMBER, GREEN or WHITE."]
+    if errors:
+        raise ValidationError(errors)
+    return clean, level
+
+
+def _section_changes(old: ReportVersion | None, new: ReportVersion) -> dict[str, list[Any]]:
+    changes: dict[str, list[Any]] = {}
+    for key in SECTION_KEYS:
+        before = old.sections.get(key, "") if old else ""
+        after = new.sections.get(key, "")
+        if before != after:
+            changes[f"section {key}"] = [before, after]
+    if old is None or old.classification != new.classification:
+        changes["classification"] = [old.classification.value if old else None, new.classification.value]
+    return changes

@@ -1,0 +1,210 @@
+"""A major incident's review: PMR treatment, SECAS rounds, the report, OPSG decisions, publication."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from incidents.extensions import db
+from incidents.timeutil import UTCDateTime, utcnow
+
+
+def _enum(kind: type[enum.Enum], length: int = 32) -> sa.Enum:
+    return sa.Enum(kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class ExclusionState(str, enum.Enum):
+    """Where the PMR treatment stands."""
+
+    NOT_PROPOSED = "not_proposed"
+    INCLUDED = "included"
+    PENDING = "pending"
+    INFORMATION_REQUESTED = "information_requested"
+    AGREED = "agreed"
+    DISAGREED = "disagreed"
+
+
+class ReportState(str, enum.Enum):
+    """Where the Major Incident Review Report stands."""
+
+    NOT_STARTED = "not_started"
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    AGREED = "agreed"
+    NOT_AGREED = "not_agreed"
+    DEFERRED = "deferred"
+    PUBLISHED = "published"
+
+
+class ReviewOutcome(str, enum.Enum):
+    """SECAS's answer to an exclusion proposal."""
+
+    AGREED = "agreed"
+    DISAGREED = "disagreed"
+    INFORMATION_REQUESTED = "information_requested"
+
+
+class DecisionOutcome(str, enum.Enum):
+    """The Operations Group's decision on publication."""
+
+    AGREED = "agreed"
+    NOT_AGREED = "not_agreed"
+    DEFERRED = "deferred"
+
+
+class Classification(str, enum.Enum):
+    """SEC Panel Information Policy classification."""
+
+    RED = "RED"
+    AMBER = "AMBER"
+    GREEN = "GREEN"
+    WHITE = "WHITE"
+
+
+class Review(db.Model):
+    """The single review of one major incident."""
+
+    __tablename__ = "review"
+    __table_args__ = (sa.Index("ix_review_states", "exclusion_state", "report_state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incident.id", ondelete="CASCADE"), unique=True)
+    exclusion_state: Mapped[ExclusionState] = mapped_column(_enum(ExclusionState), default=ExclusionState.NOT_PROPOSED)
+    report_state: Mapped[ReportState] = mapped_column(_enum(ReportState), default=ReportState.NOT_STARTED)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    proposals: Mapped[list[ExclusionProposal]] = relationship(
+        back_populates="review", order_by="ExclusionProposal.round", cascade="all, delete-orphan")
+    report_versions: Mapped[list[ReportVersion]] = relationship(
+        back_populates="review", order_by="ReportVersion.number", cascade="all, delete-orphan")
+    decisions: Mapped[list[Decision]] = relationship(
+        back_populates="review", order_by="(Decision.meeting_on, Decision.id)", cascade="all, delete-orphan")
+    publications: Mapped[list[Publication]] = relationship(
+        back_populates="review", order_by="Publication.id", cascade="all, delete-orphan")
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="review", order_by="(Comment.created_at, Comment.id)", cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ExclusionProposal(db.Model):
+    """One round of the DCC's proposal for the PMR treatment."""
+
+    __tablename__ = "exclusion_proposal"
+    __table_args__ = (sa.UniqueConstraint("review_id", "round", name="uq_exclusion_proposal_round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column()
+    exclude: Mapped[bool] = mapped_column()
+    principle_version_id: Mapped[int | None] = mapped_column(sa.ForeignKey("principle_version.id"))
+    # The exact words cited, kept even if the principle is later reworded or retired.
+    principle_code: Mapped[str | None] = mapped_column(sa.String(60))
+    principle_wording: Mapped[str | None] = mapped_column(sa.Text)
+    rationale: Mapped[str] = mapped_column(sa.Text, default="")
+    evidence_links: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    response: Mapped[str] = mapped_column(sa.Text, default="")
+    proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    proposed_by_name: Mapped[str] = mapped_column(sa.String(254), default="")
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    review: Mapped[Review] = relationship(back_populates="proposals")
+    reviews: Mapped[list[ExclusionReview]] = relationship(
+        back_populates="proposal", order_by="ExclusionReview.id", cascade="all, delete-orphan")
+
+
+class ExclusionReview(db.Model):
+    """SECAS's outcome on one proposal round, always with a comment."""
+
+    __tablename__ = "exclusion_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("exclusion_proposal.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[ReviewOutcome] = mapped_column(_enum(ReviewOutcome))
+    comment: Mapped[str] = mapped_column(sa.Text)
+    reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    reviewed_by_name: Mapped[str] = mapped_column(sa.String(254), default="")
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    proposal: Mapped[ExclusionProposal] = relationship(back_populates="reviews")
+
+
+class ReportVersion(db.Model):
+    """One saved version of the Major Incident Review Report; submitted versions are frozen."""
+
+    __tablename__ = "report_version"
+    __table_args__ = (sa.UniqueConstraint("review_id", "number", name="uq_report_version_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column()
+    is_frozen: Mapped[bool] = mapped_column(default=False)
+    classification: Mapped[Classification] = mapped_column(_enum(Classification, 8), default=Classification.AMBER)
+    sections: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # Sections generated from the record (timeline, restoration, PMR treatment), captured when frozen.
+    generated: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_by_name: Mapped[str] = mapped_column(sa.String(254), default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_by_name: Mapped[str | None] = mapped_column(sa.String(254))
+
+    review: Mapped[Review] = relationship(back_populates="report_versions")
+
+
+class Decision(db.Model):
+    """An Operations Group decision on a submitted report, minuted at a meeting."""
+
+    __tablename__ = "decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"), index=True)
+    meeting: Mapped[str] = mapped_column(sa.String(40))
+    meeting_on: Mapped[date] = mapped_column(sa.Date)
+    outcome: Mapped[DecisionOutcome] = mapped_column(_enum(DecisionOutcome))
+    minute: Mapped[str] = mapped_column(sa.Text)
+    actions_text: Mapped[str] = mapped_column(sa.Text, default="")
+    report_version_id: Mapped[int] = mapped_column(sa.ForeignKey("report_version.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    recorded_by_name: Mapped[str] = mapped_column(sa.String(254), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    review: Mapped[Review] = relationship(back_populates="decisions")
+    report_version: Mapped[ReportVersion] = relationship()
+
+
+class Publication(db.Model):
+    """The agreed, frozen report version published to SEC Parties."""
+
+    __tablename__ = "publication"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"), index=True)
+    report_version_id: Mapped[int] = mapped_column(sa.ForeignKey("report_version.id"))
+    classification: Mapped[Classification] = mapped_column(_enum(Classification, 8))
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    published_by_name: Mapped[str] = mapped_column(sa.String(254), default="")
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    review: Mapped[Review] = relationship(back_populates="publications")
+    report_version: Mapped[ReportVersion] = relationship()
+
+
+class Comment(db.Model):
+    """A comment on a review by anyone who can see it."""
+
+    __tablename__ = "review_comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(sa.String(254), default="")
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    review: Mapped[Review] = relationship(back_populates="comments")

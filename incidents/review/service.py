@@ -1,0 +1,430 @@
+"""The review workflow: PMR treatment, SECAS review, OPSG decision, publication, comments.
+
+Each transition is one function that checks who may act, checks the step is
+in order (ConflictError says what must happen first), changes state and
+writes the audit trail.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from incidents import permissions
+from incidents.audit import service as audit_service
+from incidents.errors import ConflictError, NotFound, PermissionDenied, StaleError, ValidationError
+from incidents.extensions import db
+from incidents.incident import service as incident_service
+from incidents.incident.models import Incident
+from incidents.principle import service as principle_service
+from incidents.review.models import (Classification, Comment, Decision, DecisionOutcome, ExclusionProposal,
+                                     ExclusionReview, ExclusionState, Publication, ReportState, ReportVersion,
+                                     Review, ReviewOutcome)
+from incidents.timeutil import utcnow
+
+MAX_LINKS = 10
+URL_RE = re.compile(r"^https?://[^\s<>\"']{3,500}$")
+PUBLISHABLE = (Classification.GREEN, Classification.WHITE)
+SETTLED = (ExclusionState.INCLUDED, ExclusionState.AGREED, ExclusionState.DISAGREED)
+
+EXCLUSION_LABELS = {
+    ExclusionState.NOT_PROPOSED: "No PMR treatment proposed yet",
+    ExclusionState.INCLUDED: "Counted in the PMR (DCC proposes no exclusion)",
+    ExclusionState.PENDING: "Exclusion proposed, waiting for SECAS",
+    ExclusionState.INFORMATION_REQUESTED: "SECAS asked the DCC for more information",
+    ExclusionState.AGREED: "Excluded from the PMR (SECAS agreed)",
+    ExclusionState.DISAGREED: "SECAS disagreed: counted in the PMR unless the DCC proposes again",
+}
+REPORT_LABELS = {
+    ReportState.NOT_STARTED: "Review Report not started",
+    ReportState.DRAFT: "Review Report in draft",
+    ReportState.SUBMITTED: "Review Report submitted, waiting for the Operations Group",
+    ReportState.AGREED: "Operations Group agreed publication; waiting for SECAS to publish",
+    ReportState.NOT_AGREED: "Operations Group did not agree publication; DCC to revise",
+    ReportState.DEFERRED: "Operations Group deferred its decision",
+    ReportState.PUBLISHED: "Published to SEC Parties",
+}
+
+
+@dataclass
+class NextStep:
+    """Who must act next, what they must do and by when."""
+
+    who: str
+    what: str
+    due_on: date | None = None
+
+
+# --- Loading ------------------------------------------------------------------
+
+def review_categories() -> list[int]:
+    """Return the Categories that get a review (1 and 2 by default)."""
+    return list(current_app.config["REVIEW_CATEGORIES"])
+
+
+def needs_review(incident: Incident) -> bool:
+    """Tell whether the incident is a major incident that gets a review."""
+    return incident.category in review_categories()
+
+
+def get_review(incident: Incident) -> Review | None:
+    """Return the incident's review, if one has started."""
+    return db.session.scalar(sa.select(Review).where(Review.incident_id == incident.id))
+
+
+def ensure_review(incident: Incident, *, now: datetime) -> Review:
+    """Return the incident's review, starting it if needed."""
+    if not needs_review(incident):
+        cats = ", ".join(str(c) for c in review_categories())
+        raise ConflictError(f"{incident.reference} is Category {incident.category}; only Category {cats} "
+                            "incidents have a major incident review.")
+    review = get_review(incident)
+    if review is None:
+        review = Review(incident_id=incident.id, created_at=now, updated_at=now)
+        db.session.add(review)
+        db.session.flush()
+    return review
+
+
+def review_etag(review: Review | None) -> str:
+    """Return the review's ETag value ("none" before it starts)."""
+    return f'"review-{review.id}-v{review.version}"' if review else '"review-none"'
+
+
+def check_expected(review: Review | None, expected: str | None) -> None:
+    """Refuse a write based on an out-of-date copy of the review (ETag or version text)."""
+    if expected is None:
+        return
+    if expected.strip().removeprefix("W/") != review_etag(review):
+        raise StaleError("The review changed since you opened it. Reload it and try again.")
+
+
+def _touch(review: Review, now: datetime) -> None:
+    review.updated_at = now
+
+
+def _name(actor: Any) -> str:
+    return getattr(actor, "email", None) or "system"
+
+
+# --- Status ---------------------------------------------------------------------
+
+def current_proposal(review: Review | None) -> ExclusionProposal | None:
+    """Return the latest proposal round, if any."""
+    return review.proposals[-1] if review and review.proposals else None
+
+
+def pmr_treatment(review: Review | None) -> dict[str, Any]:
+    """Describe the incident's PMR treatment as the PMR applies it."""
+    state = review.exclusion_state if review else ExclusionState.NOT_PROPOSED
+    proposal = current_proposal(review)
+    return {
+        "state": state.value,
+        "label": EXCLUSION_LABELS[state],
+        "excluded": state == ExclusionState.AGREED,
+        "exclusion_pending": state in (ExclusionState.PENDING, ExclusionState.INFORMATION_REQUESTED),
+        "principle_code": proposal.principle_code if proposal and proposal.exclude else None,
+        "principle_wording": proposal.principle_wording if proposal and proposal.exclude else None,
+        "rationale": proposal.rationale if proposal else None,
+    }
+
+
+def next_steps(incident: Incident, review: Review | None) -> list[NextStep]:
+    """List who must act next and by when, across the exclusion and the report."""
+    derived = incident_service.derive(incident)
+    steps: list[NextStep] = []
+    state = review.exclusion_state if review else ExclusionState.NOT_PROPOSED
+    report = review.report_state if review else ReportState.NOT_STARTED
+    if state == ExclusionState.NOT_PROPOSED:
+        steps.append(NextStep("DCC", "Propose the PMR treatment (include, or exclude citing a principle)",
+                              derived.summary_report_due_on))
+    elif state == ExclusionState.PENDING:
+        steps.append(NextStep("SECAS", "Review the proposed exclusion"))
+    elif state == ExclusionState.INFORMATION_REQUESTED:
+        steps.append(NextStep("DCC", "Answer SECAS's request for information and resubmit the proposal"))
+    if report in (ReportState.NOT_STARTED, ReportState.DRAFT, ReportState.NOT_AGREED):
+        steps.append(NextStep("DCC", "Write and submit the Major Incident Review Report",
+                              derived.review_report_due_on))
+    elif report in (ReportState.SUBMITTED, ReportState.DEFERRED):
+        if state in SETTLED:
+            steps.append(NextStep("OPSG", "Decide at a meeting whether the report may be published"))
+        else:
+            steps.append(NextStep("OPSG", "Decide on publication once SECAS has settled the exclusion"))
+    elif report == ReportState.AGREED:
+        steps.append(NextStep("SECAS", "Publish the agreed report to SEC Parties"))
+    return steps
+
+
+# --- Exclusion ------------------------------------------------------------------
+
+def _clean_text(errors: dict[str, list[str]], name: str, value: Any, *, label: str, required: bool) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors.setdefault(name, []).append(f"{label} must be text.")
+        return ""
+    value = value.strip()
+    limit = current_app.config["MAX_TEXT_LENGTH"]
+    if required and not value:
+        errors.setdefault(name, []).append(f"{label} is required.")
+    if len(value) > limit:
+        errors.setdefault(name, []).append(f"{label} can be at most {limit} characters (it has {len(value)}).")
+    if "\x00" in value:
+        errors.setdefault(name, []).append(f"{label} contains a null character; remove it.")
+    return value
+
+
+def propose(*, incident: Incident, exclude: Any, principle: Any = None, rationale: Any = "",
+            evidence_links: Any = None, response: Any = "", actor: Any, expected: str | None = None,
+            now: datetime | None = None) -> ExclusionProposal:
+    """Record the DCC's PMR treatment: include, or exclude citing a principle with a rationale."""
+    if not permissions.can_propose_exclusion(actor):
+        raise PermissionDenied("Only the DCC proposes the PMR treatment.")
+    now = now or utcnow()
+    review = ensure_review(incident, now=now)
+    check_expected(review, expected)
+    if review.exclusion_state == ExclusionState.PENDING:
+        raise ConflictError("SECAS is reviewing the current proposal; wait for its outcome before proposing again.")
+    if review.exclusion_state == ExclusionState.AGREED:
+        raise ConflictError("SECAS has agreed the exclusion; it stands and cannot be re-proposed.")
+    if review.report_state == ReportState.PUBLISHED:
+        raise ConflictError("The report is published; the PMR treatment can no longer change.")
+    errors: dict[str, list[str]] = {}
+    if not isinstance(exclude, bool):
+        errors["exclude"] = ["Say whether the incident is excluded from the PMR (true or false)."]
+    rationale = _clean_text(errors, "rationale", rationale, label="Rationale", required=exclude is True)
+    response = _clean_text(errors, "response", response, label="Response", required=False)
+    if review.exclusion_state == ExclusionState.INFORMATION_REQUESTED and not response and exclude is True:
+        errors.setdefault("response", []).append("Answer SECAS's request for information.")
+    links = evidence_links if evidence_links is not None else []
+    if not isinstance(links, list) or len(links) > MAX_LINKS:
+        errors["evidence_links"] = [f"Give up to {MAX_LINKS} evidence links as a list."]
+        links = []
+    for index, link in enumerate(links):
+        if not isinstance(link, str) or not URL_RE.match(link.strip()):
+            errors.setdefault(f"evidence_links[{index}]", []).append("Each evidence link must be an http(s) URL.")
+    links = [link.strip() for link in links if isinstance(link, str)]
+    cited = None
+    if exclude is True:
+        if not principle:
+            errors.setdefault("principle", []).append("Choose the exclusion principle you rely on.")
+        elif not isinstance(principle, str):
+            errors.setdefault("principle", []).append("Principle must be a principle code.")
+        else:
+            try:
+                found = principle_service.get_principle(principle)
+            except NotFound:
+                errors.setdefault("principle", []).append(f"There is no principle {principle!r}.")
+            else:
+                if found.is_retired:
+                    errors.setdefault("principle", []).append(f"{principle} is retired; cite a live principle.")
+                else:
+                    cited = found.current
+    if errors:
+        raise ValidationError(errors)
+    proposal = ExclusionProposal(
+        review=review, round=len(review.proposals) + 1, exclude=exclude,
+        principle_version_id=cited.id if cited else None,
+        principle_code=cited.principle.code if cited else None,
+        principle_wording=cited.wording if cited else None,
+        rationale=rationale, evidence_links=links, response=response,
+        proposed_by_id=getattr(actor, "id", None), proposed_by_name=_name(actor), proposed_at=now)
+    db.session.add(proposal)
+    before = review.exclusion_state
+    review.exclusion_state = ExclusionState.PENDING if exclude else ExclusionState.INCLUDED
+    _touch(review, now)
+    db.session.flush()
+    audit_service.record(
+        actor=actor, action="update", entity_type="review", entity_id=review.id, incident_id=incident.id,
+        changes={"exclusion_state": [before.value, review.exclusion_state.value],
+                 "principle": [None, proposal.principle_code], "rationale": [None, rationale]},
+        summary=f"Proposed PMR treatment, round {proposal.round}: {'exclude' if exclude else 'include'}", now=now)
+    return proposal
+
+
+def review_exclusion(*, incident: Incident, outcome: Any, comment: Any, actor: Any,
+                     now: datetime | None = None) -> ExclusionReview:
+    """Record SECAS's outcome on the pending exclusion, always with a comment."""
+    if not permissions.can_review_exclusion(actor):
+        raise PermissionDenied("Only SECAS reviews exclusions.")
+    now = now or utcnow()
+    review = get_review(incident)
+    if review is None or review.exclusion_state != ExclusionState.PENDING:
+        state = review.exclusion_state.value if review else "not_proposed"
+        raise ConflictError(f"No exclusion is waiting for review (state: {state}); "
+                            "the DCC must propose an exclusion first.")
+    errors: dict[str, list[str]] = {}
+    try:
+        result = ReviewOutcome(outcome)
+    except ValueError:
+        errors["outcome"] = ["Outcome must be one of agreed, disagreed, information_requested."]
+    comment = _clean_text(errors, "comment", comment, label="Comment", required=True)
+    if errors:
+        raise ValidationError(errors)
+    proposal = current_proposal(review)
+    assert proposal is not None
+    entry = ExclusionReview(proposal=proposal, outcome=result, comment=comment, reviewed_by_id=getattr(actor, "id", None),
+                            reviewed_by_name=_name(actor), reviewed_at=now)
+    db.session.add(entry)
+    before = review.exclusion_state
+    review.exclusion_state = {
+        ReviewOutcome.AGREED: ExclusionState.AGREED,
+        ReviewOutcome.DISAGREED: ExclusionState.DISAGREED,
+        ReviewOutcome.INFORMATION_REQUESTED: ExclusionState.INFORMATION_REQUESTED,
+    }[result]
+    _touch(review, now)
+    db.session.flush()
+    audit_service.record(
+        actor=actor, action="update", entity_type="review", entity_id=review.id, incident_id=incident.id,
+        changes={"exclusion_state": [before.value, review.exclusion_state.value], "comment": [None, comment]},
+        summary=f"SECAS review of round {proposal.round}: {result.value}", now=now)
+    return entry
+
+
+# --- OPSG decision and publication ----------------------------------------------
+
+def latest_frozen(review: Review) -> ReportVersion | None:
+    """Return the newest submitted (frozen) report version."""
+    frozen = [v for v in review.report_versions if v.is_frozen]
+    return frozen[-1] if frozen else None
+
+
+def record_decision(*, incident: Incident, meeting: Any, meeting_on: Any, outcome: Any, minute: Any,
+                    actions: Any = "", actor: Any, now: datetime | None = None) -> Decision:
+    """Record the Operations Group's decision on the submitted report."""
+    if not permissions.can_record_decision(actor):
+        raise PermissionDenied("Only SECAS (as secretary) or an OPSG member records Operations Group decisions.")
+    now = now or utcnow()
+    review = get_review(incident)
+    if review is None or review.report_state not in (ReportState.SUBMITTED, ReportState.DEFERRED):
+        state = review.report_state.value if review else "not_started"
+        raise ConflictError(f"There is no submitted report waiting for a decision (report: {state}); "
+                            "the DCC must submit the Review Report first.")
+    if review.exclusion_state not in SETTLED:
+        raise ConflictError("SECAS has not settled the PMR treatment yet "
+                            f"({EXCLUSION_LABELS[review.exclusion_state]}); the decision must wait for it.")
+    errors: dict[str, list[str]] = {}
+    pattern = current_app.config["MEETING_PATTERN"]
+    if not isinstance(meeting, str) or not re.fullmatch(pattern, meeting.strip()):
+        errors["meeting"] = [f"Meeting must look like {current_app.config['MEETING_HINT']}."]
+    if not isinstance(meeting_on, date) or isinstance(meeting_on, datetime):
+        errors["meeting_on"] = ["Meeting date is required (YYYY-MM-DD)."]
+    elif meeting_on > now.date():
+        errors["meeting_on"] = ["The meeting date is in the future; record decisions after the meeting."]
+    try:
+        result = DecisionOutcome(outcome)
+    except ValueError:
+        errors["outcome"] = ["Outcome must be one of agreed, not_agreed, deferred."]
+    minute = _clean_text(errors, "minute", minute, label="Minute", required=True)
+    actions = _clean_text(errors, "actions", actions, label="Actions", required=False)
+    if errors:
+        raise ValidationError(errors)
+    version = latest_frozen(review)
+    assert version is not None
+    decision = Decision(review=review, meeting=meeting.strip(), meeting_on=meeting_on, outcome=result,
+                        minute=minute, actions_text=actions, report_version_id=version.id,
+                        recorded_by_id=getattr(actor, "id", None), recorded_by_name=_name(actor), recorded_at=now)
+    db.session.add(decision)
+    before = review.report_state
+    review.report_state = {
+        DecisionOutcome.AGREED: ReportState.AGREED,
+        DecisionOutcome.NOT_AGREED: ReportState.NOT_AGREED,
+        DecisionOutcome.DEFERRED: ReportState.DEFERRED,
+    }[result]
+    _touch(review, now)
+    db.session.flush()
+    audit_service.record(
+        actor=actor, action="update", entity_type="review", entity_id=review.id, incident_id=incident.id,
+        changes={"report_state": [before.value, review.report_state.value], "meeting": [None, decision.meeting],
+                 "minute": [None, minute]},
+        summary=f"{decision.meeting}: {result.value.replace('_', ' ')} (report version {version.number})", now=now)
+    return decision
+
+
+def publish(*, incident: Incident, classification: Any, actor: Any, now: datetime | None = None) -> Publication:
+    """Publish the agreed, frozen version to SEC Parties as GREEN or WHITE."""
+    if not permissions.can_publish(actor):
+        raise PermissionDenied("Only SECAS publishes reports to SEC Parties.")
+    now = now or utcnow()
+    review = get_review(incident)
+    if review is None or review.report_state != ReportState.AGREED:
+        state = review.report_state.value if review else "not_started"
+        raise ConflictError(f"The Operations Group has not agreed this report for publication (report: {state}); "
+                            "record an 'agreed' decision first.")
+    try:
+        level = Classification(classification)
+    except ValueError:
+        level = None
+    if level not in PUBLISHABLE:
+        detail = ("A RED report is never published." if level == Classification.RED
+                  else "Reports published to SEC Parties are GREEN or WHITE.")
+        raise ValidationError({"classification": [detail + " Choose GREEN or WHITE."]})
+    agreed = [d for d in review.decisions if d.outcome == DecisionOutcome.AGREED][-1]
+    publication = Publication(review=review, report_version_id=agreed.report_version_id, classification=level,
+                              published_by_id=getattr(actor, "id", None), published_by_name=_name(actor),
+                              published_at=now)
+    db.session.add(publication)
+    review.report_state = ReportState.PUBLISHED
+    _touch(review, now)
+    db.session.flush()
+    audit_service.record(
+        actor=actor, action="update", entity_type="review", entity_id=review.id, incident_id=incident.id,
+        changes={"report_state": ["agreed", "published"], "classification": [None, level.value]},
+        summary=f"Published report version {agreed.report_version.number} to SEC Parties as {level.value}", now=now)
+    return publication
+
+
+# --- Comments -----------------------------------------------------------------
+
+def add_comment(*, incident: Incident, body: Any, actor: Any, now: datetime | None = None) -> Comment:
+    """Add a comment to the review; anyone who can see it may comment."""
+    if not permissions.can_comment(actor):
+        raise NotFound(f"No incident {incident.reference!r}.")
+    now = now or utcnow()
+    errors: dict[str, list[str]] = {}
+    body = _clean_text(errors, "body", body, label="Comment", required=True)
+    if errors:
+        raise ValidationError(errors)
+    review = ensure_review(incident, now=now)
+    comment = Comment(review=review, author_id=getattr(actor, "id", None), author_name=_name(actor), body=body,
+                      created_at=now)
+    db.session.add(comment)
+    db.session.flush()
+    audit_service.record(actor=actor, action="create", entity_type="comment", entity_id=comment.id,
+                         incident_id=incident.id, changes={"body": [None, body]}, summary="Commented", now=now)
+    return comment
+
+
+# --- What SEC Parties see ----------------------------------------------------------
+
+def published_list(*, viewer: Any) -> list[tuple[Incident, Publication]]:
+    """Return every published report (the latest publication per incident), newest first."""
+    if not permissions.can_read_published(viewer):
+        raise NotFound("No published reports.")
+    latest = (sa.select(sa.func.max(Publication.id)).group_by(Publication.review_id)).scalar_subquery()
+    rows = db.session.execute(
+        sa.select(Incident, Publication)
+        .join(Review, Review.incident_id == Incident.id)
+        .join(Publication, Publication.review_id == Review.id)
+        .where(Publication.id.in_(latest))
+        .order_by(Publication.published_at.desc(), Publication.id.desc()))
+    return [(incident, publication) for incident, publication in rows]
+
+
+def get_published(reference: str, *, viewer: Any) -> tuple[Incident, Publication]:
+    """Return an incident's latest publication, or NotFound when none is published."""
+    if not permissions.can_read_published(viewer):
+        raise NotFound(f"No published report for {reference!r}.")
+    row = db.session.execute(
+        sa.select(Incident, Publication)
+        .join(Review, Review.incident_id == Incident.id)
+        .join(Publication, Publication.review_id == Review.id)
+        .where(Incident.reference == reference)
+        .order_by(Publication.id.desc()).limit(1)).first()
+    if row is None:
+        raise NotFound(f"No published report for {reference!r}.")
+    return row[0], row[1]
