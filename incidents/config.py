@@ -75,6 +75,36 @@ class Defaults:
     REVIEW_CATEGORIES = [1, 2]
     MEETING_PATTERN = r"[A-Z]{2,10}_\d{1,4}"
     MEETING_HINT = "OPSG_97 (group, underscore, meeting number)"
+    # Organisations that own actions and receive reminders.
+    ORGANISATIONS = {"dcc": "DCC", "secas": "SECAS", "opsg": "Operations Group"}
+    # Reminders: counted in Working Days; sent at a local time on Working Days only.
+    REMINDER_RULES = {
+        "summary_report": {"before_working_days": [1, 0]},
+        "review_report": {"before_working_days": [5, 1, 0], "overdue_every_working_days": 2},
+        "secas_review": {"pending_working_days": 5, "every_working_days": 5},
+        "opsg_decision": {"before_meeting_working_days": 5, "group": "OPSG"},
+        "action": {"before_working_days": [5, 0], "overdue_every_days": 7},
+    }
+    REMINDER_SEND_TIME = "09:00"
+    REMINDER_HORIZON_DAYS = 45
+    REMINDER_ADDRESSES = {
+        "dcc": "dcc-major-incidents@dcc.example",
+        "secas": "secas-team@secas.example",
+        "opsg": "opsg-secretariat@secas.example",
+    }
+    REMINDER_LEASE_SECONDS = 300
+    REMINDER_BATCH = 500
+    BASE_URL = "http://127.0.0.1:5000"
+    # Mail: with no MAIL_SERVER, each email is written as an .eml file under instance/outbox.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "SEC Major Incident Reviews <no-reply@incidents.example>"
+    MAIL_MESSAGE_ID_DOMAIN = "incidents.example"
+    MAIL_TIMEOUT = 20
     MAX_TEXT_LENGTH = 20000
     MAX_TITLE_LENGTH = 200
 
@@ -104,6 +134,12 @@ RULES = [
          "DOMAIN: major incidents are normally Category 1 or 2"),
     Rule("MEETING_PATTERN", "Meeting reference pattern (regular expression)",
          "DOMAIN: meetings are numbered, e.g. OPSG_97"),
+    Rule("REMINDER_RULES", "Reminder schedule (Working Days)",
+         "Product defaults: Summary 1 WD before and on the day; Review 5, 1, 0 WD then every 2 WD overdue; "
+         "SECAS review after 5 WD then every 5; OPSG 5 WD before the next meeting; actions 5 WD before, on the day, "
+         "then weekly"),
+    Rule("REMINDER_SEND_TIME", "Reminders are sent at (UK local time, Working Days only)", "Product default: 09:00"),
+    Rule("REMINDER_ADDRESSES", "Team addresses that receive reminders", "Set per deployment"),
     Rule("REFERENCE_PATTERN", "Incident reference pattern (regular expression)",
          "DOMAIN: ITSM format INC + 12 digits"),
 ]

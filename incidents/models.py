@@ -1,11 +1,14 @@
 """Import every model so metadata (and Alembic) sees the whole schema."""
+from incidents.action.models import Action, TargetRevision
 from incidents.audit.models import AuditEntry
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
+from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
 from incidents.review.models import (Comment, Decision, ExclusionProposal, ExclusionReview, Publication,
                                      ReportVersion, Review)
+from incidents.reminder.models import Reminder
 from incidents.user.models import ApiToken, User
 
-__all__ = ["ApiToken", "AuditEntry", "Comment", "Decision", "ExclusionPrinciple", "ExclusionProposal",
+__all__ = ["Action", "Meeting", "Reminder", "TargetRevision", "ApiToken", "AuditEntry", "Comment", "Decision", "ExclusionPrinciple", "ExclusionProposal",
            "ExclusionReview", "Incident", "IncidentCohort", "PrincipleVersion", "Publication", "ReportVersion",
            "Review", "TimelineEntry", "User"]

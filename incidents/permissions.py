@@ -78,3 +78,13 @@ def can_comment(user: Any) -> bool:
 def can_read_published(user: Any) -> bool:
     """Tell whether the user may read published reports (every logged-in role)."""
     return _role(user) is not None
+
+
+def can_view_actions(user: Any) -> bool:
+    """Tell whether the user may read the actions register."""
+    return can_view_incidents(user)
+
+
+def can_manage_actions(user: Any) -> bool:
+    """Tell whether the user may raise, revise and close actions (SECAS, OPSG, admin)."""
+    return _role(user) in {Role.SECAS, Role.OPSG, Role.ADMIN}

@@ -16,8 +16,12 @@ def register(app: Flask) -> None:
     from incidents.demo.cli import seed_demo
     from incidents.extensions import csrf, login_manager
     from incidents.incident.views import bp as incident_bp
+    from incidents.principle.views import bp as principle_bp
+    from incidents.review.views import bp as review_bp
     from incidents.rules.views import bp as rules_bp
     from incidents.user import service as user_service
+    from incidents.reminder import hooks as reminder_hooks
+    from incidents.reminder.cli import reminders_cli, scheduler_cli
     from incidents.user.cli import users_cli
     from incidents.user.views import bp as user_bp
 
@@ -25,10 +29,15 @@ def register(app: Flask) -> None:
     app.register_blueprint(incident_bp)
     app.register_blueprint(user_bp)
     app.register_blueprint(rules_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(principle_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(reminders_cli)
+    app.cli.add_command(scheduler_cli)
+    reminder_hooks.install()
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."

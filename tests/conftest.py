@@ -6,6 +6,7 @@ works in its own schema, dropped at the end, so runs never share state.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -41,6 +42,19 @@ def pg_schema() -> Iterator[str | None]:
 
 
 _created: set[str] = set()
+_template: dict[str, str] = {}
+
+
+def _sqlite_template(tmp_root: Any) -> str:
+    """Build the schema once per run; each test starts from a copy of this file."""
+    if "path" not in _template:
+        path = tmp_root / "template.sqlite"
+        app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+        with app.app_context():
+            db.create_all()
+            db.engine.dispose()
+        _template["path"] = str(path)
+    return _template["path"]
 
 
 def make_app(tmp_path: Any, pg_schema: str | None, **overrides: Any) -> Flask:
@@ -58,7 +72,9 @@ def make_app(tmp_path: Any, pg_schema: str | None, **overrides: Any) -> Flask:
         config["SQLALCHEMY_DATABASE_URI"] = PG_URL
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={pg_schema}"}}
     else:
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'test.sqlite'}"
+        target = tmp_path / "test.sqlite"
+        shutil.copyfile(_sqlite_template(tmp_path.parent.parent), target)
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{target}"
     config.update(overrides)
     app = create_app(config)
     with app.app_context():
@@ -70,8 +86,6 @@ def make_app(tmp_path: Any, pg_schema: str | None, **overrides: Any) -> Flask:
                 names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
                 db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
                 db.session.commit()
-        else:
-            db.create_all()
     return app
 
 

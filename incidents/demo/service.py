@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,7 +10,11 @@ import sqlalchemy as sa
 
 from incidents.extensions import db
 from incidents.incident import service as incident_service
+from incidents.action import service as action_service
+from incidents.action.models import Action
 from incidents.incident.models import Incident
+from incidents.meeting import service as meeting_service
+from incidents.meeting.models import Meeting
 from incidents.principle import service as principle_service
 from incidents.report import service as report_service
 from incidents.review import service as review_service
@@ -225,7 +229,63 @@ def seed(*, now: datetime | None = None) -> SeedResult:
                 data={"occurred_at": uk(at), "kind": kind, "cohort": cohort, "text": text})
         result.incidents_created += 1
     _seed_reviews()
+    _seed_meetings_and_actions(now)
     return result
+
+
+def _last_tuesday(year: int, month: int) -> date:
+    day = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
+    while day.weekday() != 1:
+        day -= timedelta(days=1)
+    return day
+
+
+def _opsg_number(day: date) -> int:
+    """Number OPSG meetings monthly from OPSG_97 in June 2023."""
+    return 97 + (day.year - 2023) * 12 + (day.month - 6)
+
+
+def _seed_meetings_and_actions(now: datetime) -> None:
+    """Meetings (OPSG_97 and the next three, monthly) and actions, OPSG 97/04 among them."""
+    secas = _user("secas@demo.example")
+    today = now.date()
+    meetings = [date(2023, 6, 26)]
+    year, month = today.year, today.month
+    for _ in range(3):
+        meetings.append(_last_tuesday(year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    meetings = sorted(set(meetings))
+    for day in meetings:
+        reference = f"OPSG_{_opsg_number(day)}"
+        if db.session.scalar(sa.select(Meeting.id).where(Meeting.reference == reference)) is None:
+            meeting_service.schedule(reference=reference, held_on=day, actor=secas, now=now)
+    if db.session.scalar(sa.select(Action.id).where(Action.reference == "OPSG 97/04")) is not None:
+        return
+    action = action_service.create_action(actor=secas, now=now, data={
+        "reference": "OPSG 97/04",
+        "text": ("The DCC to confirm the principles that guide the approach to managing Major Incidents caused by "
+                 "third-party providers, including how exclusions from the PMR are decided."),
+        "owner_org": "dcc", "owner_user": "dcc@demo.example",
+        "raised_on": date(2023, 6, 26), "target_on": date(2023, 7, 24), "incidents": ["INC000001001905"]})
+    action_service.update_action(action=action, actor=secas, expected_version=action.version, now=now, data={
+        "target_on": date(2023, 9, 25), "revision_reason": "The DCC asked to agree the principles with SECAS first."})
+    action_service.update_action(action=action, actor=secas, expected_version=action.version, now=now, data={
+        "status": "closed", "closing_note": "The DCC presented its exclusion principles at OPSG_100; noted."})
+    recent = meetings[-3] if len(meetings) >= 3 else meetings[-1]
+    last_month = recent - timedelta(days=28)
+    number = _opsg_number(last_month)
+    for nn, text, owner, raised, target in [
+        ("01", "The DCC to report CSP N network terminating equipment reset times by region.", "dcc",
+         last_month, last_month + timedelta(days=14)),
+        ("02", "SECAS to circulate the revised Major Incident reporting template to SEC Parties.", "secas",
+         last_month, last_month + timedelta(days=21)),
+        ("03", "The DCC to present the price-change capacity test plan (INC000001001877).", "dcc",
+         last_month, recent + timedelta(days=21)),
+    ]:
+        action_service.create_action(actor=secas, now=now, data={
+            "reference": f"OPSG {number}/{nn}", "text": text, "owner_org": owner,
+            "raised_on": raised, "target_on": target,
+            "incidents": ["INC000001001877"] if "1877" in text else []})
 
 
 def _user(email: str) -> User:
@@ -308,6 +368,20 @@ def _seed_reviews() -> None:
             rationale="The failover happened inside a maintenance window notified to SEC Parties in advance.",
             evidence_links=["https://example.org/notices/maintenance-2023-04-12"])
 
+    brief = {"summary": "See the incident record.", "root_cause": "Recorded in the incident's cause.",
+             "impact": "Recorded in the incident's impact.", "lessons_learned": "", "actions": ""}
+    if latency is not None:
+        report_service.save_draft(incident=latency, sections=brief, classification="AMBER", actor=dcc,
+                                  now=uk("2023-05-02 10:00"))
+        report_service.submit(incident=latency, actor=dcc, now=uk("2023-05-04 10:00"))
+
+    supplier = incident("INC000001001966")
+    if supplier is not None:
+        review_service.propose(incident=supplier, exclude=False, actor=dcc, now=uk("2023-04-24 10:00"),
+                               rationale="Not counted: the DCC is not responsible for resolving it.")
+        report_service.save_draft(incident=supplier, sections=brief, classification="AMBER", actor=dcc,
+                                  now=uk("2023-05-10 10:00"))
+
     cellular = incident("INC000001001958")
     if cellular is not None:
         review_service.propose(
@@ -316,3 +390,11 @@ def _seed_reviews() -> None:
         review_service.review_exclusion(
             incident=cellular, outcome="information_requested", actor=secas, now=uk("2023-04-26 10:00"),
             comment="The cause recorded is a faulty configuration change; please reconcile it with force majeure.")
+        report_service.save_draft(incident=cellular, sections=brief, classification="AMBER", actor=dcc,
+                                  now=uk("2023-05-09 10:00"))
+        report_service.submit(incident=cellular, actor=dcc, now=uk("2023-05-12 10:00"))
+
+    for found in db.session.scalars(sa.select(Incident).where(Incident.resolved_at.is_not(None))):
+        review = review_service.get_review(found)
+        if review is not None and review.summary_submitted_at is None:
+            review_service.mark_summary_submitted(incident=found, actor=dcc, now=found.resolved_at + timedelta(days=1))

@@ -74,6 +74,7 @@ class Review(db.Model):
     incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incident.id", ondelete="CASCADE"), unique=True)
     exclusion_state: Mapped[ExclusionState] = mapped_column(_enum(ExclusionState), default=ExclusionState.NOT_PROPOSED)
     report_state: Mapped[ReportState] = mapped_column(_enum(ReportState), default=ReportState.NOT_STARTED)
+    summary_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(default=1)

@@ -159,6 +159,25 @@ def next_steps(incident: Incident, review: Review | None) -> list[NextStep]:
     return steps
 
 
+def mark_summary_submitted(*, incident: Incident, actor: Any, now: datetime | None = None) -> Review:
+    """Record that the DCC sent the Major Incident Summary Report (its reminders stop)."""
+    if not permissions.can_write_report(actor):
+        raise PermissionDenied("Only the DCC records the Summary Report.")
+    now = now or utcnow()
+    if incident.resolved_at is None:
+        raise ConflictError("The incident is not resolved yet; the Summary Report follows resolution.")
+    review = ensure_review(incident, now=now)
+    if review.summary_submitted_at is not None:
+        raise ConflictError("The Summary Report is already recorded as submitted.")
+    review.summary_submitted_at = now
+    _touch(review, now)
+    db.session.flush()
+    audit_service.record(actor=actor, action="update", entity_type="review", entity_id=review.id,
+                         incident_id=incident.id, changes={"summary_submitted_at": [None, now.isoformat()]},
+                         summary="Summary Report submitted", now=now)
+    return review
+
+
 # --- Exclusion ------------------------------------------------------------------
 
 def _clean_text(errors: dict[str, list[str]], name: str, value: Any, *, label: str, required: bool) -> str:

@@ -1,0 +1,275 @@
+"""Plan reminders from the records they are about; re-planning is idempotent.
+
+Each occurrence has a key (kind, record, date). Planning computes the wanted
+set, inserts the missing rows, updates pending ones and cancels pending rows
+that are no longer wanted; sent rows are history and never change.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from incidents.action.models import Action, ActionStatus
+from incidents.extensions import db
+from incidents.incident import service as incident_service
+from incidents.incident.models import Incident
+from incidents.meeting import service as meeting_service
+from incidents.reminder.models import Reminder, ReminderKind, ReminderState
+from incidents.review import service as review_service
+from incidents.review.models import ExclusionState, ReportState, Review
+from incidents.rules import service as rules_service
+from incidents.timeutil import UTC, local_date, local_zone, utcnow
+from incidents.user.models import Role, User
+
+
+@dataclass
+class Wanted:
+    """A reminder occurrence the rules call for."""
+
+    key: str
+    kind: ReminderKind
+    send_on: date
+    subject: str
+    label: str
+    recipients: list[str]
+    link_path: str
+    deadline_on: date | None
+
+
+def rules() -> dict[str, Any]:
+    """Return the configured reminder rules."""
+    return current_app.config["REMINDER_RULES"]
+
+
+def send_instant(day: date) -> datetime:
+    """Return the UTC instant of the configured local send time on ``day``."""
+    hour, minute = (int(p) for p in current_app.config["REMINDER_SEND_TIME"].split(":"))
+    return datetime.combine(day, time(hour, minute), tzinfo=local_zone()).astimezone(UTC)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _when_label(deadline: date, send_on: date) -> str:
+    cal = rules_service.calendar()
+    if send_on == deadline:
+        return "due today"
+    if send_on < deadline:
+        return f"due in {_plural(cal.working_days_between(send_on, deadline), 'working day')}"
+    return f"overdue by {_plural(cal.working_days_between(deadline, send_on), 'working day')}"
+
+
+def _address(org: str) -> list[str]:
+    address = current_app.config["REMINDER_ADDRESSES"].get(org)
+    return [address] if address else []
+
+
+def _incident_recipients(incident: Incident) -> list[str]:
+    people = _address("dcc")
+    if incident.created_by_id:
+        owner = db.session.get(User, incident.created_by_id)
+        if owner is not None and owner.is_active and owner.role == Role.DCC and owner.email not in people:
+            people.append(owner.email)
+    return people
+
+
+def _series(start: date, every_working_days: int, *, today: date, horizon: date) -> list[date]:
+    """Dates every N working days from ``start`` (inclusive) up to ``horizon``."""
+    cal = rules_service.calendar()
+    days, day = [], start
+    while day <= horizon and every_working_days > 0:
+        if day >= today:
+            days.append(day)
+        day = cal.add_working_days(day, every_working_days)
+    return days
+
+
+def wanted_for_incident(incident: Incident, review: Review | None, *, now: datetime) -> list[Wanted]:
+    """Return the reminders an incident's deadlines call for from today on."""
+    if not review_service.needs_review(incident) or incident.resolved_at is None:
+        return []
+    cal = rules_service.calendar()
+    today = local_date(now)
+    horizon = today + timedelta(days=int(current_app.config["REMINDER_HORIZON_DAYS"]))
+    derived = incident_service.derive(incident)
+    title = incident.title if len(incident.title) <= 120 else incident.title[:117] + "..."
+    link = f"/incidents/{incident.reference}/review"
+    wanted: list[Wanted] = []
+    config = rules()
+
+    def add(kind: ReminderKind, day: date, label: str, deadline: date | None, recipients: list[str],
+            prefix: str, tag: str = "") -> None:
+        if day < today or not cal.is_working_day(day):
+            return
+        wanted.append(Wanted(key=f"{kind.value}:incident:{incident.id}:{tag}{day.isoformat()}", kind=kind,
+                             send_on=day, subject=f"[{prefix} {label}] {incident.reference} {title}", label=label,
+                             recipients=recipients, link_path=link, deadline_on=deadline))
+
+    summary_done = review is not None and review.summary_submitted_at is not None
+    due = derived.summary_report_due_on
+    if due and not summary_done:
+        for before in config["summary_report"]["before_working_days"]:
+            day = cal.add_working_days(due, -int(before))
+            add(ReminderKind.SUMMARY_REPORT, day, _when_label(due, day), due, _incident_recipients(incident),
+                "Summary Report")
+
+    report_done = review is not None and review.report_state not in (ReportState.NOT_STARTED, ReportState.DRAFT)
+    due = derived.review_report_due_on
+    if due and not report_done:
+        rule = config["review_report"]
+        for before in rule["before_working_days"]:
+            day = cal.add_working_days(due, -int(before))
+            add(ReminderKind.REVIEW_REPORT, day, _when_label(due, day), due, _incident_recipients(incident),
+                "Review Report")
+        every = int(rule.get("overdue_every_working_days") or 0)
+        for day in _series(cal.add_working_days(due, every), every, today=today, horizon=horizon) if every else []:
+            add(ReminderKind.REVIEW_REPORT, day, _when_label(due, day), due, _incident_recipients(incident),
+                "Review Report")
+
+    if review is not None and review.exclusion_state == ExclusionState.PENDING:
+        proposal = review_service.current_proposal(review)
+        assert proposal is not None
+        rule = config["secas_review"]
+        proposed_on = local_date(proposal.proposed_at)
+        first = cal.add_working_days(proposed_on, int(rule["pending_working_days"]))
+        for day in _series(first, int(rule["every_working_days"]), today=today, horizon=horizon):
+            waited = cal.working_days_between(proposed_on, day)
+            add(ReminderKind.SECAS_REVIEW, day, f"pending {_plural(waited, 'working day')}", None,
+                _address("secas"), "Exclusion review", tag=f"r{proposal.round}:")
+
+    ready = review is not None and review.report_state in (ReportState.SUBMITTED, ReportState.DEFERRED) \
+        and review.exclusion_state in review_service.SETTLED
+    if ready:
+        rule = config["opsg_decision"]
+        meeting = meeting_service.next_meeting(rule["group"], after=today)
+        if meeting is not None:
+            day = cal.add_working_days(meeting.held_on, -int(rule["before_meeting_working_days"]))
+            if day < today <= meeting.held_on:
+                day = today
+            add(ReminderKind.OPSG_DECISION, day, f"at {meeting.reference} on {meeting.held_on:%-d %b %Y}",
+                meeting.held_on, _address("opsg") + _address("secas"), "OPSG decision due",
+                tag=f"{meeting.reference}:")
+    return wanted
+
+
+def wanted_for_action(action: Action, *, now: datetime) -> list[Wanted]:
+    """Return the reminders an open action calls for from today on."""
+    if action.status != ActionStatus.OPEN:
+        return []
+    cal = rules_service.calendar()
+    today = local_date(now)
+    horizon = today + timedelta(days=int(current_app.config["REMINDER_HORIZON_DAYS"]))
+    rule = rules()["action"]
+    recipients = _address(action.owner_org)
+    if action.owner_user is not None and action.owner_user.is_active and action.owner_user.email not in recipients:
+        recipients.append(action.owner_user.email)
+    text = action.text if len(action.text) <= 100 else action.text[:97] + "..."
+    target = action.target_on
+    days: list[tuple[date, str]] = []
+    for before in rule["before_working_days"]:
+        # On a target that is not a Working Day, remind on the Working Day before it.
+        anchor = target if cal.is_working_day(target) else cal.add_working_days(target, -1)
+        day = cal.add_working_days(anchor, -int(before))
+        label = "due today" if before == 0 else f"due in {_plural(cal.working_days_between(day, target), 'working day')}"
+        days.append((day, label))
+    every = int(rule.get("overdue_every_days") or 0)
+    step = 1
+    while every and target + timedelta(days=every * step) <= horizon:
+        day = target + timedelta(days=every * step)
+        if not cal.is_working_day(day):
+            day = cal.add_working_days(day, 1)
+        days.append((day, f"overdue by {_plural((day - target).days, 'day')}"))
+        step += 1
+    wanted = []
+    for day, label in days:
+        if day < today or not cal.is_working_day(day):
+            continue
+        wanted.append(Wanted(key=f"action:{action.id}:{day.isoformat()}", kind=ReminderKind.ACTION, send_on=day,
+                             subject=f"[Action {label}] {action.reference} {text}", label=label,
+                             recipients=recipients, link_path=f"/actions/{action.reference.replace('/', '-')}",
+                             deadline_on=target))
+    return wanted
+
+
+def _sync(scope: sa.ColumnElement[bool], wanted: list[Wanted], *, now: datetime, **owner: int) -> None:
+    existing = {r.key: r for r in db.session.scalars(sa.select(Reminder).where(scope))}
+    wanted_keys = {w.key for w in wanted}
+    for key, row in existing.items():
+        if key not in wanted_keys and row.state == ReminderState.PENDING:
+            row.state = ReminderState.CANCELLED
+            row.cancelled_at = now
+    for item in wanted:
+        row = existing.get(item.key)
+        if row is None:
+            new = Reminder(key=item.key, kind=item.kind, subject=item.subject[:300], label=item.label,
+                           recipients=item.recipients, link_path=item.link_path, deadline_on=item.deadline_on,
+                           send_at=send_instant(item.send_on), state=ReminderState.PENDING, created_at=now,
+                           message_id=_message_id(item.key), **owner)
+            try:
+                # Another process may plan the same occurrence at the same moment: the key is unique.
+                with db.session.begin_nested():
+                    db.session.add(new)
+            except IntegrityError:
+                pass
+        elif row.state in (ReminderState.PENDING, ReminderState.CANCELLED) and row.sent_at is None:
+            row.state = ReminderState.PENDING
+            row.cancelled_at = None
+            row.subject, row.label, row.recipients = item.subject[:300], item.label, item.recipients
+            row.deadline_on = item.deadline_on
+
+
+def _message_id(key: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return f"<reminder.{digest}@{current_app.config['MAIL_MESSAGE_ID_DOMAIN']}>"
+
+
+def plan_incident(incident: Incident, *, now: datetime | None = None) -> None:
+    """Re-plan the reminders of one incident's deadlines."""
+    now = now or utcnow()
+    review = review_service.get_review(incident)
+    _sync(Reminder.incident_id == incident.id, wanted_for_incident(incident, review, now=now), now=now,
+          incident_id=incident.id)
+
+
+def plan_action(action: Action, *, now: datetime | None = None) -> None:
+    """Re-plan the reminders of one action."""
+    now = now or utcnow()
+    _sync(Reminder.action_id == action.id, wanted_for_action(action, now=now), now=now, action_id=action.id)
+
+
+def plan_all(*, now: datetime | None = None) -> int:
+    """Re-plan every open record (after a rule change, or from the CLI); return how many."""
+    now = now or utcnow()
+    count = 0
+    categories = review_service.review_categories()
+    for incident in db.session.scalars(sa.select(Incident).where(Incident.category.in_(categories),
+                                                                 Incident.resolved_at.is_not(None))):
+        plan_incident(incident, now=now)
+        count += 1
+    for action in db.session.scalars(sa.select(Action).where(Action.status == ActionStatus.OPEN)):
+        plan_action(action, now=now)
+        count += 1
+    return count
+
+
+def list_reminders(*, incident_id: int | None = None, action_id: int | None = None,
+                   states: list[ReminderState] | None = None, due_before: datetime | None = None,
+                   limit: int = 200) -> list[Reminder]:
+    """Return reminders, soonest first."""
+    query = sa.select(Reminder)
+    if incident_id is not None:
+        query = query.where(Reminder.incident_id == incident_id)
+    if action_id is not None:
+        query = query.where(Reminder.action_id == action_id)
+    if states:
+        query = query.where(Reminder.state.in_(states))
+    if due_before is not None:
+        query = query.where(Reminder.send_at <= due_before)
+    return list(db.session.scalars(query.order_by(Reminder.send_at, Reminder.id).limit(limit)))

@@ -1,0 +1,258 @@
+"""Forms for the review workflow pages.
+
+Forms only turn posted text into the values the services take (a bool for
+include/exclude, a date, a list of links). Every rule lives in the review and
+report services; ``apply_errors`` puts each message the service answers with
+on the field that caused it, so the page says what to fix where it is.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import Field, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.widgets import DateInput
+
+from incidents.principle.models import ExclusionPrinciple
+from incidents.report import service as report_service
+from incidents.review.models import Classification, DecisionOutcome, ReportVersion, ReviewOutcome
+
+GENERAL = "form"
+_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
+# Service keys like ``evidence_links[2]`` or ``sections.summary`` name a part of one field.
+_INDEXED = re.compile(r"^(\w+)\[\d+\]$")
+
+CLASSIFICATION_NOTES = {
+    Classification.RED: "Named recipients only",
+    Classification.AMBER: "Recipient organisations, on a need-to-know basis",
+    Classification.GREEN: "SEC Parties",
+    Classification.WHITE: "SEC Parties and stakeholders at large; not for online publication",
+}
+REVIEW_OUTCOME_LABELS = {
+    ReviewOutcome.AGREED: "Agree the exclusion",
+    ReviewOutcome.DISAGREED: "Disagree: the incident counts in the PMR",
+    ReviewOutcome.INFORMATION_REQUESTED: "Ask the DCC for more information",
+}
+DECISION_OUTCOME_LABELS = {
+    DecisionOutcome.AGREED: "Agreed: the report may be published to SEC Parties",
+    DecisionOutcome.NOT_AGREED: "Not agreed: the DCC revises the report",
+    DecisionOutcome.DEFERRED: "Deferred to a later meeting",
+}
+
+
+class DateTextField(StringField):
+    """A calendar date typed as YYYY-MM-DD (a date picker where the browser has one)."""
+
+    widget = DateInput()
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read the date; text that is no date becomes the field's error."""
+        if not valuelist:
+            return
+        self.data = None
+        text = str(valuelist[0]).strip()
+        if not text:
+            return
+        match = _DATE.match(text)
+        try:
+            if not match:
+                raise ValueError
+            self.data = date(*(int(part) for part in match.groups()))
+        except ValueError:
+            raise ValueError("Enter the date as YYYY-MM-DD, e.g. 2023-06-26.") from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return self.data.isoformat() if isinstance(self.data, date) else ""
+
+
+class ServiceErrors:
+    """Put a service's field errors on a form's fields and list them for the error summary."""
+
+    # Service field names that differ from the form's own.
+    aliases: dict[str, str] = {}
+    # Fields the service always requires, marked for people (the service still checks).
+    required: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.required:
+            getattr(self, name).flags.required = True
+
+    def field_for(self, key: str) -> Field | None:
+        """Return the form field a service error key refers to, or None."""
+        match = _INDEXED.match(key)
+        name = match.group(1) if match else key
+        name = self.aliases.get(name, name)
+        field = getattr(self, name, None)
+        return field if isinstance(field, Field) else None
+
+    def apply_errors(self, errors: dict[str, list[str]], detail: str = "") -> None:
+        """Attach each message to its field; messages for no field go above the form."""
+        general = self.general_errors()
+        if not errors and detail:
+            general.append(detail)
+        for key, messages in errors.items():
+            field = self.field_for(key)
+            if field is None:
+                general.extend(messages)
+            else:
+                field.errors = [*field.errors, *[m for m in messages if m not in field.errors]]
+
+    def general_errors(self) -> list[str]:
+        """Return the form's messages that belong to no single field."""
+        found: list[str] = self.__dict__.setdefault("_general_errors", [])
+        return found
+
+    def input_fields(self) -> Iterator[Field]:
+        """Yield the fields a person fills in, in page order."""
+        for field in self:  # type: ignore[attr-defined]
+            if field.type not in ("CSRFTokenField", "HiddenField"):
+                yield field
+
+    def errors_by_field(self) -> dict[str, list[str]]:
+        """Return {field id: messages}, for the error summary that links to each field."""
+        found = {field.id: list(field.errors) for field in self.input_fields() if field.errors}
+        if self.general_errors():
+            found[f"{self._prefix}{GENERAL}"] = list(self.general_errors())  # type: ignore[attr-defined]
+        return found
+
+
+# --- PMR treatment --------------------------------------------------------------
+
+class ProposeForm(ServiceErrors, FlaskForm):
+    """The DCC's PMR treatment: include, or exclude citing one principle with a rationale."""
+
+    aliases = {"exclude": "treatment"}
+    required = ("treatment",)
+
+    treatment = RadioField("PMR treatment", choices=[
+        ("include", "Include: the incident counts in the PMR"),
+        ("exclude", "Exclude it from the PMR, citing a principle"),
+    ], validate_choice=False)
+    principle = SelectField("Exclusion principle", validate_choice=False,
+                            description="Needed to exclude. The wording shown is kept with your proposal.")
+    rationale = TextAreaField("Rationale", description="Needed to exclude: why the principle applies.")
+    evidence_links = TextAreaField("Evidence links",
+                                   description="Optional. One http(s) address per line, at most 10.")
+    response = TextAreaField("Your answer to SECAS's request for information")
+    etag = HiddenField()
+
+    def setup(self, principles: list[ExclusionPrinciple]) -> None:
+        """Offer the live principles with their current wording."""
+        self.principle.choices = [("", "Choose a principle")] + [
+            (p.code, f"{p.code}: {p.current.wording}") for p in principles]
+
+    def to_data(self) -> dict[str, Any]:
+        """Return the service's arguments."""
+        choice = self.treatment.data
+        # Anything but the two choices goes to the service as text, which refuses it by name.
+        exclude: Any = {"include": False, "exclude": True}.get(choice or "", choice)
+        links = [line.strip() for line in (self.evidence_links.data or "").splitlines() if line.strip()]
+        return {"exclude": exclude, "principle": (self.principle.data or None) if exclude is True else None,
+                "rationale": self.rationale.data or "", "evidence_links": links,
+                "response": self.response.data or ""}
+
+
+class ExclusionReviewForm(ServiceErrors, FlaskForm):
+    """SECAS's outcome on the pending exclusion, always with a comment."""
+
+    required = ("outcome", "comment")
+
+    outcome = RadioField("Outcome", choices=[(o.value, label) for o, label in REVIEW_OUTCOME_LABELS.items()],
+                         validate_choice=False)
+    comment = TextAreaField("Comment", description="Always needed: say why, or what information you need.")
+
+
+# --- OPSG decision and publication ----------------------------------------------
+
+class DecisionForm(ServiceErrors, FlaskForm):
+    """An Operations Group decision minuted at a meeting."""
+
+    aliases = {"actions": "actions_text"}
+    required = ("meeting", "meeting_on", "outcome", "minute")
+
+    meeting = StringField("Meeting")
+    meeting_on = DateTextField("Meeting date", description="YYYY-MM-DD; the meeting has taken place.")
+    outcome = RadioField("Decision", choices=[(o.value, label) for o, label in DECISION_OUTCOME_LABELS.items()],
+                         validate_choice=False)
+    minute = TextAreaField("Minute")
+    actions_text = TextAreaField("Actions", description="Optional, e.g. OPSG 97/04: DCC to confirm ... (owner, date).")
+
+    def setup(self, meeting_hint: str) -> None:
+        """Show the configured meeting reference format."""
+        self.meeting.description = f"As {meeting_hint}."
+
+    def to_data(self) -> dict[str, Any]:
+        """Return the service's arguments."""
+        return {"meeting": (self.meeting.data or "").strip(), "meeting_on": self.meeting_on.data,
+                "outcome": self.outcome.data or "", "minute": self.minute.data or "",
+                "actions": self.actions_text.data or ""}
+
+
+class PublishForm(ServiceErrors, FlaskForm):
+    """Publish the agreed version to SEC Parties."""
+
+    required = ("classification",)
+
+    classification = RadioField("Classification for SEC Parties", validate_choice=False, choices=[
+        (level.value, f"{level.value}: {CLASSIFICATION_NOTES[level]}")
+        for level in (Classification.GREEN, Classification.WHITE)])
+
+
+class CommentForm(ServiceErrors, FlaskForm):
+    """A comment on the review."""
+
+    required = ("body",)
+
+    body = TextAreaField("Comment")
+
+
+# --- The Review Report ----------------------------------------------------------
+
+class ReportForm(ServiceErrors, FlaskForm):
+    """The report's narrative sections (Markdown) and its classification."""
+
+    summary = TextAreaField("Summary")
+    root_cause = TextAreaField("Root cause")
+    impact = TextAreaField("Impact")
+    lessons_learned = TextAreaField("Lessons learned")
+    actions = TextAreaField("Actions")
+    classification = SelectField("Classification", validate_choice=False, choices=[
+        (level.value, f"{level.value}: {CLASSIFICATION_NOTES[level]}") for level in Classification])
+    etag = HiddenField()
+
+    def field_for(self, key: str) -> Field | None:
+        """Map ``sections.summary`` to the summary field."""
+        return super().field_for(key.removeprefix("sections."))
+
+    def sections(self) -> dict[str, str]:
+        """Return the narrative sections as the report service takes them."""
+        return {key: getattr(self, key).data or "" for key in report_service.SECTION_KEYS}
+
+    def section_fields(self) -> list[Field]:
+        """Return the section fields in report order."""
+        return [getattr(self, key) for key in report_service.SECTION_KEYS]
+
+
+class SubmitReportForm(FlaskForm):
+    """Submit the last saved version; ``etag`` is the version the person saw."""
+
+    etag = HiddenField()
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+def report_initial(version: ReportVersion | None, etag: str) -> dict[str, Any]:
+    """Return the editor's starting values from the latest version."""
+    data: dict[str, Any] = {"etag": etag, "classification": Classification.AMBER.value}
+    if version is not None:
+        data.update(version.sections)
+        data["classification"] = version.classification.value
+    return data
