@@ -11,17 +11,20 @@ from incidents import permissions, timeutil
 
 def register(app: Flask) -> None:
     """Register every blueprint and helper on ``app``."""
+    from incidents.action.views import bp as action_bp
     from incidents.api.views import bp as api_bp
     from incidents.auth.views import bp as auth_bp
     from incidents.demo.cli import seed_demo
     from incidents.extensions import csrf, login_manager
     from incidents.incident.views import bp as incident_bp
+    from incidents.meeting.views import bp as meeting_bp
     from incidents.principle.views import bp as principle_bp
     from incidents.review.views import bp as review_bp
     from incidents.rules.views import bp as rules_bp
     from incidents.user import service as user_service
     from incidents.reminder import hooks as reminder_hooks
     from incidents.reminder.cli import reminders_cli, scheduler_cli
+    from incidents.reminder.views import bp as reminder_bp
     from incidents.user.cli import users_cli
     from incidents.user.views import bp as user_bp
 
@@ -31,6 +34,9 @@ def register(app: Flask) -> None:
     app.register_blueprint(rules_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(principle_bp)
+    app.register_blueprint(action_bp)
+    app.register_blueprint(meeting_bp)
+    app.register_blueprint(reminder_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     app.cli.add_command(users_cli)

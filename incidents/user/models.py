@@ -51,6 +51,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Bumped on password reset or deactivation so existing sessions end.
     session_version: Mapped[int] = mapped_column(default=1)
+    # Secret part of the user's iCalendar feed URL (deadlines in their own calendar).
+    calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
