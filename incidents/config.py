@@ -77,6 +77,13 @@ class Defaults:
     MEETING_HINT = "OPSG_97 (group, underscore, meeting number)"
     # Organisations that own actions and receive reminders.
     ORGANISATIONS = {"dcc": "DCC", "secas": "SECAS", "opsg": "Operations Group"}
+    # PMR measures for incidents: share of incidents resolved within their TRT, per month of resolution.
+    PMR_MEASURES = {
+        "CPM4": {"label": "Category 1 and 2 incidents resolved within Target Resolution Time",
+                 "categories": [1, 2], "target": 100.0, "minimum": 85.0},
+        "CPM5": {"label": "Category 3 to 5 incidents resolved within Target Resolution Time",
+                 "categories": [3, 4, 5], "target": 90.0, "minimum": 80.0},
+    }
     # Reminders: counted in Working Days; sent at a local time on Working Days only.
     REMINDER_RULES = {
         "summary_report": {"before_working_days": [1, 0]},
@@ -134,6 +141,8 @@ RULES = [
          "DOMAIN: major incidents are normally Category 1 or 2"),
     Rule("MEETING_PATTERN", "Meeting reference pattern (regular expression)",
          "DOMAIN: meetings are numbered, e.g. OPSG_97"),
+    Rule("PMR_MEASURES", "PMR measures (Target / Minimum Service Level)",
+         "DOMAIN: CPM4 (Cat 1-2) target 100 %, minimum 85 %; CPM5 (Cat 3-5) 90 % / 80 %"),
     Rule("REMINDER_RULES", "Reminder schedule (Working Days)",
          "Product defaults: Summary 1 WD before and on the day; Review 5, 1, 0 WD then every 2 WD overdue; "
          "SECAS review after 5 WD then every 5; OPSG 5 WD before the next meeting; actions 5 WD before, on the day, "

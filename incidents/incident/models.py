@@ -57,6 +57,8 @@ class Incident(db.Model):
     impact: Mapped[str] = mapped_column(sa.Text, default="")
     devices_affected: Mapped[int | None] = mapped_column(sa.BigInteger)
     dcc_responsible: Mapped[bool] = mapped_column(default=True)
+    # When the Target Resolution Time runs out, stored so the PMR can be computed in SQL.
+    target_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))

@@ -232,11 +232,9 @@ def derive(incident: Incident) -> Derived:
     duration = None
     if incident.resolved_at is not None:
         duration = minutes_between(incident.started_at, incident.resolved_at)
-    clock_start = incident.started_at
-    if current_app.config["RESOLUTION_CLOCK_START"] == "detected" and incident.detected_at is not None:
-        clock_start = incident.detected_at
-    deadline = rules_service.target_deadline(incident.category, clock_start)
-    target_minutes = minutes_between(clock_start, deadline) if deadline else None
+    start = clock_start(incident)
+    deadline = rules_service.target_deadline(incident.category, start)
+    target_minutes = minutes_between(start, deadline) if deadline else None
     within = None
     if deadline is not None and incident.resolved_at is not None:
         within = incident.resolved_at <= deadline
@@ -604,10 +602,23 @@ def _validate_cohorts(errors: dict[str, list[str]], cohorts: Any, *, now: dateti
     return clean
 
 
+def clock_start(incident: Incident) -> datetime:
+    """Return the instant the resolution clock starts for this incident."""
+    if current_app.config["RESOLUTION_CLOCK_START"] == "detected" and incident.detected_at is not None:
+        return incident.detected_at
+    return incident.started_at
+
+
+def refresh_target(incident: Incident) -> None:
+    """Store when the incident's TRT runs out (after an edit, or after the TRT rules change)."""
+    incident.target_deadline_at = rules_service.target_deadline(incident.category, clock_start(incident))
+
+
 def _apply(incident: Incident, clean: dict[str, Any]) -> None:
     cohorts = clean.pop("cohorts")
     for key, value in clean.items():
         setattr(incident, key, value)
+    refresh_target(incident)
     existing = {c.name: c for c in incident.cohorts}
     wanted = {c["name"] for c in cohorts}
     for name, cohort in list(existing.items()):
