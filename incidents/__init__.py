@@ -22,10 +22,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config_module.check_production(app)
 
     from incidents import errors, models, web  # noqa: F401  (models: register every table)
-    from incidents.extensions import csrf, db, login_manager, migrate
+    from sqlalchemy import event
+
+    from incidents.extensions import csrf, db, login_manager, migrate, sqlite_pragmas
     from incidents.timeutil import render_migration_item
 
     db.init_app(app)
+    with app.app_context():
+        engine = db.engine  # built, not connected
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", sqlite_pragmas(app.config["SQLITE_SYNCHRONOUS"]))
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True,
                     render_item=render_migration_item, compare_type=True)
     csrf.init_app(app)

@@ -31,6 +31,8 @@ class Defaults:
     SECRET_KEY = DEFAULT_SECRET_KEY
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # SQLite durability: NORMAL is safe with the write-ahead log; tests use OFF for speed.
+    SQLITE_SYNCHRONOUS = "NORMAL"
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

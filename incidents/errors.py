@@ -29,11 +29,14 @@ class ValidationError(ServiceError):
         super().__init__(detail, errors)
 
 
-class DuplicateError(ServiceError):
-    """A unique value (such as a reference) is already used."""
+class DuplicateError(ValidationError):
+    """A unique value (such as a reference) is already used; forms show it next to the field."""
 
     status = 409
     title = "Already exists"
+
+    def __init__(self, detail: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(errors or {}, detail)
 
 
 class ConflictError(ServiceError):
@@ -113,7 +116,14 @@ def register(app: Flask) -> None:
         detail = exc.description or ""
         if exc.code == 400 and "CSRF" in detail:
             detail = "The form expired or was sent from elsewhere. Reload the page and try again."
-        return error_response(exc.code or 500, exc.name, detail)
+        response = error_response(exc.code or 500, exc.name, detail)
+        allow = dict(exc.get_headers()).get("Allow")
+        if allow:
+            if isinstance(response, tuple):
+                body, status = response
+                return body, status, {"Allow": allow}
+            response.headers["Allow"] = allow
+        return response
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> Any:

@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
     from incidents.extensions import csrf, login_manager
     from incidents.incident.views import bp as incident_bp
     from incidents.meeting.views import bp as meeting_bp
+    from incidents.pmr.cli import pmr_cli
     from incidents.principle.views import bp as principle_bp
     from incidents.review.views import bp as review_bp
     from incidents.rules.views import bp as rules_bp
@@ -42,6 +43,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(reminders_cli)
+    app.cli.add_command(pmr_cli)
     app.cli.add_command(scheduler_cli)
     reminder_hooks.install()
 

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2.bccache import BytecodeCache, Bucket
 
 from incidents import create_app
 from incidents.extensions import db
@@ -41,6 +42,21 @@ def pg_schema() -> Iterator[str | None]:
     engine.dispose()
 
 
+class _MemoryBytecodeCache(BytecodeCache):
+    """Share compiled templates between the many test apps (each app has its own Jinja env)."""
+
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+_bytecode = _MemoryBytecodeCache()
 _created: set[str] = set()
 _template: dict[str, str] = {}
 
@@ -48,7 +64,7 @@ _template: dict[str, str] = {}
 def _sqlite_template(tmp_root: Any) -> str:
     """Build the schema once per run; each test starts from a copy of this file."""
     if "path" not in _template:
-        path = tmp_root / "template.sqlite"
+        path = tmp_root / f"template-{os.getpid()}-{uuid.uuid4().hex[:6]}.sqlite"
         app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
         with app.app_context():
             db.create_all()
@@ -67,16 +83,18 @@ def make_app(tmp_path: Any, pg_schema: str | None, **overrides: Any) -> Flask:
         "SERVER_NAME": "localhost",
         # A cheap hash keeps the suite fast; production uses scrypt.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "SQLITE_SYNCHRONOUS": "OFF",
     }
     if pg_schema:
         config["SQLALCHEMY_DATABASE_URI"] = PG_URL
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={pg_schema}"}}
     else:
         target = tmp_path / "test.sqlite"
-        shutil.copyfile(_sqlite_template(tmp_path.parent.parent), target)
+        shutil.copyfile(_sqlite_template(tmp_path.parent), target)
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{target}"
     config.update(overrides)
     app = create_app(config)
+    app.jinja_env.bytecode_cache = _bytecode
     with app.app_context():
         if pg_schema:
             if pg_schema not in _created:

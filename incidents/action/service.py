@@ -33,6 +33,17 @@ class ActionFilters:
     meeting: str | None = None
 
 
+def slug(reference: str) -> str:
+    """Return the action's URL segment: its reference with '/' as '-' (``OPSG 97/04`` -> ``OPSG 97-04``)."""
+    return reference.replace("/", "-")
+
+
+def reference_from_slug(value: str) -> str:
+    """Return the reference a URL segment stands for (the last '-' was the '/')."""
+    head, dash, tail = value.rpartition("-")
+    return f"{head}/{tail}" if dash else value
+
+
 def organisations() -> dict[str, str]:
     """Return the organisations that can own actions."""
     return dict(current_app.config["ORGANISATIONS"])

@@ -1,0 +1,1 @@
+"""JSON API v1: bearer tokens, pydantic schemas, problem details, ETags."""

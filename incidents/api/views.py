@@ -1,6 +1,257 @@
-"""JSON API v1 (placeholder until the full API lands)."""
+"""JSON API v1: the pages' service functions behind bearer tokens, ETags and problem details.
+
+Each view runs in a fixed order: authenticate (401, in ``auth``) -> load (404,
+also for a role that may not see incidents, so existence never leaks) ->
+permission (403) -> If-Match (428/412) -> body shape (422) -> duplicate
+reference (409) -> one service call (domain rules, 422) -> the answer is built
+-> one commit. The answer is built before the commit so that a failure there
+rolls the change back rather than answering 500 for a change that was saved.
+
+A duplicate reference is 409 however it is found: the service reports a
+clash it finds by looking as a ValidationError (422, as the pages want it),
+so the API looks first itself, and again when the service refuses the input.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+import json
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+from flask import Blueprint, Response, current_app, request, url_for
+from werkzeug.exceptions import MethodNotAllowed
+
+from incidents import permissions
+from incidents.api import auth, openapi, protocol, schemas
+from incidents.audit import service as audit_service
+from incidents.errors import DuplicateError, NotFound, PermissionDenied, ValidationError
+from incidents.extensions import db
+from incidents.incident import service as incident_service
+from incidents.incident.models import Incident, TimelineEntry
+from incidents.incident.service import Filters
+from incidents.user.models import User
+
+PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+bp.before_request(auth.authenticate)
+
+ENTRY_URL = "/incidents/<reference>/timeline/<int(max=2147483647):entry_id>"
+MAX_REFERENCE = 40  # the column's length: anything longer cannot exist
+
+
+@bp.after_request
+def api_headers(response: Response) -> Response:
+    """Keep answers out of shared caches; they depend on who asks."""
+    response.headers.setdefault("Cache-Control", "private, no-cache")
+    response.vary.add("Authorization")
+    return response
+
+
+@bp.after_app_request
+def allow_header_on_405(response: Response) -> Response:
+    """Keep the Allow header on an API 405 (the app's error handler builds a fresh response)."""
+    exc = request.routing_exception
+    if isinstance(exc, MethodNotAllowed) and request.path.startswith(PREFIX + "/") and exc.valid_methods:
+        response.headers.setdefault("Allow", ", ".join(sorted(exc.valid_methods)))
+    return response
+
+
+# --- Helpers ------------------------------------------------------------------
+
+def _load(reference: str, user: User) -> Incident:
+    """Load an incident the user may see, or raise NotFound."""
+    if len(reference) > MAX_REFERENCE or "\x00" in reference:
+        raise NotFound("No such incident.")
+    return incident_service.get_incident(reference, viewer=user)
+
+
+def _load_entry(reference: str, entry_id: int, user: User) -> TimelineEntry:
+    """Load a timeline entry of an incident the user may see, or raise NotFound."""
+    return incident_service.get_timeline_entry(_load(reference, user), entry_id)
+
+
+def _require_editor(user: User) -> None:
+    if not permissions.can_edit_incidents(user):
+        raise PermissionDenied("Only the DCC and administrators can change incidents.")
+
+
+def _refuse_duplicate(reference: object, user: User, current: Incident | None = None) -> None:
+    """Raise DuplicateError (409) when the reference sent already belongs to another incident.
+
+    The service reports a clash it finds by looking first as a ValidationError
+    (422, as forms want it) and one it loses in a race as a DuplicateError;
+    the API answers 409 for both, so it looks itself, before the service call
+    and again when the service refuses the input.
+    """
+    if not isinstance(reference, str):
+        return
+    candidate = reference.strip().upper()  # the form the service stores
+    if not candidate or len(candidate) > MAX_REFERENCE or "\x00" in candidate:
+        return
+    if current is not None and candidate == current.reference:
+        return
+    try:
+        incident_service.get_incident(candidate, viewer=user)
+    except NotFound:
+        return
+    raise DuplicateError(f"An incident with reference {candidate} already exists.",
+                         {"reference": [f"{candidate} is already used by another incident."]})
+
+
+def _list_query() -> tuple[Filters, int, int]:
+    """Read filters and paging, reporting every bad parameter at once."""
+    args = protocol.query_args(openapi.LIST_QUERY, numeric=openapi.LIST_NUMERIC, months=("pmr_month",))
+    errors: dict[str, list[str]] = {}
+    filters, page, per_page = Filters(), 1, 1
+    try:
+        filters = incident_service.parse_filters(args)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    try:
+        page, per_page = incident_service.parse_paging(args)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationError(errors, "Some query parameters need fixing.")
+    return filters, page, per_page
+
+
+def _incident_url(incident: Incident) -> str:
+    return url_for("api.get_incident", reference=incident.reference)
+
+
+# --- Incidents ----------------------------------------------------------------
+
+@bp.get("/incidents")
+def list_incidents() -> Response:
+    """List the incidents the caller may see, with the list page's filters and paging."""
+    user = auth.current_user()
+    if not permissions.can_view_incidents(user):
+        raise NotFound("No incidents.")
+    filters, page, per_page = _list_query()
+    result = incident_service.list_incidents(filters=filters, page=page, per_page=per_page, viewer=user)
+    return protocol.respond(schemas.IncidentPage(
+        items=[schemas.present_incident(incident) for incident in result.items],
+        page=result.page, per_page=result.per_page, total=result.total))
+
+
+@bp.post("/incidents")
+def create_incident() -> Response:
+    """Log an incident."""
+    user = auth.current_user()
+    _require_editor(user)
+    data = protocol.parse_body(schemas.IncidentCreate).model_dump(exclude_unset=True)
+    _refuse_duplicate(data.get("reference"), user)
+    with protocol.write_guard():
+        try:
+            outcome = incident_service.create_incident(data=data, actor=user)
+        except ValidationError:
+            _refuse_duplicate(data.get("reference"), user)  # another request took it meanwhile
+            raise
+        body = schemas.present_saved_incident(outcome.incident, outcome.warnings)
+        etag, location = incident_service.etag(outcome.incident), _incident_url(outcome.incident)
+        db.session.commit()
+    return protocol.respond(body, 201, etag=etag, location=location)
+
+
+@bp.get("/incidents/<reference>")
+def get_incident(reference: str) -> Response:
+    """Read an incident with its derived values."""
+    incident = _load(reference, auth.current_user())
+    return protocol.respond(schemas.present_incident(incident), etag=incident_service.etag(incident))
+
+
+@bp.patch("/incidents/<reference>")
+def update_incident(reference: str) -> Response:
+    """Change the fields sent; cohorts, when sent, replace the whole list."""
+    user = auth.current_user()
+    incident = _load(reference, user)
+    _require_editor(user)
+    expected = protocol.expected_version(incident_service.etag(incident), what="incident")
+    data = protocol.parse_body(schemas.IncidentPatch).model_dump(exclude_unset=True)
+    _refuse_duplicate(data.get("reference"), user, current=incident)
+    with protocol.write_guard():
+        try:
+            outcome = incident_service.update_incident(incident=incident, data=data, actor=user,
+                                                       expected_version=expected)
+        except ValidationError:
+            _refuse_duplicate(data.get("reference"), user, current=incident)
+            raise
+        body = schemas.present_saved_incident(outcome.incident, outcome.warnings)
+        etag = incident_service.etag(outcome.incident)
+        db.session.commit()
+    return protocol.respond(body, etag=etag)
+
+
+# --- Timeline -------------------------------------------------------------------
+
+@bp.get("/incidents/<reference>/timeline")
+def list_timeline(reference: str) -> Response:
+    """Read an incident's timeline in time order."""
+    incident = _load(reference, auth.current_user())
+    return protocol.respond(schemas.TimelineEntryList(items=[schemas.present_entry(e) for e in incident.timeline]))
+
+
+@bp.post("/incidents/<reference>/timeline")
+def add_timeline_entry(reference: str) -> Response:
+    """Add a timeline entry."""
+    user = auth.current_user()
+    incident = _load(reference, user)
+    _require_editor(user)
+    data = protocol.parse_body(schemas.TimelineEntryCreate).model_dump(exclude_unset=True)
+    with protocol.write_guard():
+        entry = incident_service.add_timeline_entry(incident=incident, data=data, actor=user)
+        body, etag = schemas.present_entry(entry), incident_service.timeline_etag(entry)
+        location = url_for("api.get_timeline_entry", reference=incident.reference, entry_id=entry.id)
+        db.session.commit()
+    return protocol.respond(body, 201, etag=etag, location=location)
+
+
+@bp.get(ENTRY_URL)
+def get_timeline_entry(reference: str, entry_id: int) -> Response:
+    """Read one timeline entry (and its ETag)."""
+    entry = _load_entry(reference, entry_id, auth.current_user())
+    return protocol.respond(schemas.present_entry(entry), etag=incident_service.timeline_etag(entry))
+
+
+@bp.patch(ENTRY_URL)
+def update_timeline_entry(reference: str, entry_id: int) -> Response:
+    """Change the fields of a timeline entry that are sent."""
+    user = auth.current_user()
+    entry = _load_entry(reference, entry_id, user)
+    _require_editor(user)
+    expected = protocol.expected_version(incident_service.timeline_etag(entry), what="timeline entry")
+    data = protocol.parse_body(schemas.TimelineEntryPatch).model_dump(exclude_unset=True)
+    with protocol.write_guard():
+        entry = incident_service.update_timeline_entry(entry=entry, data=data, actor=user,
+                                                       expected_version=expected)
+        body, etag = schemas.present_entry(entry), incident_service.timeline_etag(entry)
+        db.session.commit()
+    return protocol.respond(body, etag=etag)
+
+
+@bp.delete(ENTRY_URL)
+def delete_timeline_entry(reference: str, entry_id: int) -> Response:
+    """Delete a timeline entry; the audit trail keeps what it said."""
+    user = auth.current_user()
+    entry = _load_entry(reference, entry_id, user)
+    _require_editor(user)
+    expected = protocol.expected_version(incident_service.timeline_etag(entry), what="timeline entry")
+    with protocol.write_guard():
+        incident_service.delete_timeline_entry(entry=entry, actor=user, expected_version=expected)
+        db.session.commit()
+    return protocol.respond(None, 204)
+
+
+# --- Audit and the document -----------------------------------------------------
+
+@bp.get("/incidents/<reference>/audit")
+def list_audit(reference: str) -> Response:
+    """Read an incident's audit trail, oldest first, with field-level changes."""
+    incident = _load(reference, auth.current_user())
+    entries = audit_service.entries_for_incident(incident.id)
+    return protocol.respond(schemas.AuditEntryList(items=[schemas.present_audit(e) for e in entries]))
+
+
+@bp.get("/openapi.json")
+@auth.public
+def openapi_document() -> Response:
+    """Serve the OpenAPI document, generated from the request and response models."""
+    return current_app.response_class(json.dumps(openapi.document(), indent=1), mimetype="application/json")

@@ -29,6 +29,8 @@ TEXT_FIELDS = ("cause", "impact")
 DATETIME_FIELDS = ("started_at", "detected_at", "resolved_at")
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_DEVICES = 10**12
+# Times outside these years are typing mistakes (and would overflow date arithmetic).
+MIN_YEAR, MAX_YEAR = 1990, 2999
 
 
 @dataclass
@@ -131,7 +133,7 @@ class Derived:
 
 def get_incident(reference: str, *, viewer: Any) -> Incident:
     """Load an incident the viewer may see, or raise NotFound."""
-    if not permissions.can_view_incidents(viewer):
+    if not permissions.can_view_incidents(viewer) or "\x00" in reference or len(reference) > 40:
         raise NotFound(f"No incident {reference!r}.")
     incident = db.session.scalar(sa.select(Incident).where(Incident.reference == reference))
     if incident is None or not permissions.can_view_incident(viewer, incident):
@@ -145,7 +147,7 @@ def parse_filters(args: Any) -> Filters:
     filters = Filters()
     raw = (args.get("category") or "").strip()
     if raw:
-        if raw.isdigit() and int(raw) in current_app.config["INCIDENT_CATEGORIES"]:
+        if raw.isascii() and raw.isdigit() and int(raw) in current_app.config["INCIDENT_CATEGORIES"]:
             filters.category = int(raw)
         else:
             errors["category"] = [f"Choose a category from {_category_list()}."]
@@ -157,7 +159,7 @@ def parse_filters(args: Any) -> Filters:
             errors["status"] = ["Choose a status: " + ", ".join(s.value for s in IncidentStatus) + "."]
     raw = (args.get("pmr_month") or "").strip()
     if raw:
-        if MONTH_RE.match(raw):
+        if MONTH_RE.match(raw) and MIN_YEAR <= int(raw[:4]) <= MAX_YEAR:
             filters.pmr_month = raw
         else:
             errors["pmr_month"] = ["Give the PMR month as YYYY-MM, e.g. 2023-04."]
@@ -171,6 +173,8 @@ def parse_filters(args: Any) -> Filters:
     if raw:
         if len(raw) > 200:
             errors["q"] = ["Search text can be at most 200 characters."]
+        elif "\x00" in raw:
+            errors["q"] = ["Search text contains a null character; remove it."]
         else:
             filters.q = raw
     if errors:
@@ -185,13 +189,13 @@ def parse_paging(args: Any) -> tuple[int, int]:
     maximum = current_app.config["MAX_PER_PAGE"]
     raw = (args.get("page") or "").strip()
     if raw:
-        if raw.isdigit() and 1 <= int(raw) <= 10**6:
+        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 10**6:
             page = int(raw)
         else:
             errors["page"] = ["Page must be a whole number of 1 or more."]
     raw = (args.get("per_page") or "").strip()
     if raw:
-        if raw.isdigit() and 1 <= int(raw) <= maximum:
+        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= maximum:
             per_page = int(raw)
         else:
             errors["per_page"] = [f"per_page must be a whole number from 1 to {maximum}."]
@@ -402,7 +406,12 @@ def update_timeline_entry(*, entry: TimelineEntry, data: dict[str, Any], actor: 
         setattr(entry, key, value)
     changes = audit_service.diff(before, _entry_snapshot(entry))
     if changes:
-        db.session.flush()
+        try:
+            db.session.flush()
+        except StaleDataError:
+            db.session.rollback()
+            raise StaleError("This timeline entry was changed by someone else while you saved. "
+                             "Reload it and apply your changes again.") from None
         audit_service.record(actor=actor, action="update", entity_type="timeline_entry", entity_id=entry.id,
                              incident_id=entry.incident_id, changes=changes,
                              summary="Changed timeline entry", now=now)
@@ -420,12 +429,16 @@ def delete_timeline_entry(*, entry: TimelineEntry, actor: Any, expected_version:
                          incident_id=entry.incident_id, changes=audit_service.diff(_entry_snapshot(entry), {}),
                          summary=f"Deleted timeline entry ({entry.kind.value})", now=now or utcnow())
     db.session.delete(entry)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleError("This timeline entry was changed or deleted by someone else. Reload the page.") from None
 
 
 def get_timeline_entry(incident: Incident, entry_id: int) -> TimelineEntry:
     """Load one of the incident's timeline entries, or raise NotFound."""
-    entry = db.session.get(TimelineEntry, entry_id)
+    entry = db.session.get(TimelineEntry, entry_id) if 0 < entry_id <= 2**31 - 1 else None
     if entry is None or entry.incident_id != incident.id:
         raise NotFound(f"{incident.reference} has no timeline entry {entry_id}.")
     return entry
@@ -476,6 +489,9 @@ def _check_time(errors: dict[str, list[str]], name: str, value: Any, *, now: dat
         return None
     if not isinstance(value, datetime) or value.tzinfo is None:
         errors.setdefault(name, []).append(f"{label} must be a date and time with a time zone.")
+        return None
+    if value.year < MIN_YEAR or value.year > MAX_YEAR:
+        errors.setdefault(name, []).append(f"{label} must be between {MIN_YEAR} and {MAX_YEAR}.")
         return None
     if value > now:
         errors.setdefault(name, []).append(f"{label} is in the future; enter a time that has happened.")
@@ -564,6 +580,8 @@ def _validate(values: dict[str, Any], *, now: datetime, current: Incident | None
     clean["cohorts"] = _validate_cohorts(errors, values.get("cohorts") or [], now=now, started=started,
                                          resolved=resolved)
     if errors:
+        if list(errors) == ["reference"] and any("already used" in m for m in errors["reference"]):
+            raise _duplicate(clean["reference"])
         raise ValidationError(errors)
     return clean, warnings
 

@@ -1,18 +1,351 @@
-"""Incident pages (placeholder until the full pages land)."""
+"""Incident pages: the list, one incident, logging and changing it, its timeline and audit trail.
+
+Each handler runs in the same order: load (404) -> check access (403) ->
+validate the form -> one service call -> commit -> redirect with a flash, or
+render. SEC Parties get 404 on every page here, so an unpublished incident's
+existence does not leak.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from incidents import permissions
+from incidents.audit import service as audit_service
+from incidents.errors import DuplicateError, NotFound, PermissionDenied, StaleError, ValidationError
+from incidents.extensions import db
+from incidents.incident import forms
+from incidents.incident import service as incident_service
+from incidents.incident.models import Incident, TimelineEntry
+from incidents.review import service as review_service
+from incidents.rules import service as rules_service
+from incidents.timeutil import format_local, to_local
 
 bp = Blueprint("incident", __name__, url_prefix="/incidents")
 
+Html = str | tuple[str, int]
+LIST_ARGS = ("q", "category", "status", "pmr_month", "cohort", "per_page")
+AUDIT_LABELS = {
+    "reference": "Reference", "title": "Title", "category": "Category", "status": "Status",
+    "started_at": "Started", "detected_at": "Detected", "resolved_at": "Resolved",
+    "cause_category": "Cause category", "cause": "Cause", "impact": "Impact",
+    "devices_affected": "Devices or users affected", "dcc_responsible": "DCC responsible for resolving",
+    "occurred_at": "When", "kind": "Kind", "cohort": "Cohort", "text": "What happened",
+}
+MAX_ID = 2**31 - 1
+ENTITY_LABELS = {"incident": "Incident", "timeline_entry": "Timeline entry"}
+
+
+# --- Template filters ------------------------------------------------------------
+
+@bp.app_template_filter("uk_date")
+def uk_date(value: date | datetime | None) -> str:
+    """Format a date (or an instant's UK date) as 'Thu 6 Apr 2023'."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_local(value)
+    return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+@bp.app_template_filter("uk_time")
+def uk_time(value: datetime | None) -> str:
+    """Format an instant's UK clock time with its zone, e.g. '10:40 BST'."""
+    if value is None:
+        return ""
+    local = to_local(value)
+    return f"{local:%H:%M} {local.tzname()}"
+
+
+# --- Helpers ----------------------------------------------------------------------
+
+def _require_reader() -> None:
+    if not permissions.can_view_incidents(current_user):
+        raise NotFound("There is no such page.")
+
+
+def _require_editor() -> None:
+    if not permissions.can_edit_incidents(current_user):
+        raise PermissionDenied("Only the DCC and administrators can change incidents and timelines.")
+
+
+def _load(reference: str) -> Incident:
+    _require_reader()
+    # A NUL byte cannot be sent to PostgreSQL; no reference contains one anyway.
+    if "\x00" in reference:
+        raise NotFound(f"No incident {reference!r}.")
+    return incident_service.get_incident(reference, viewer=current_user)
+
+
+def _load_entry(incident: Incident, entry_id: int) -> TimelineEntry:
+    # Ids are 32-bit integers; a larger number from the URL cannot name an entry
+    # (and SQLite refuses to compare one that overflows 64 bits).
+    if entry_id > MAX_ID:
+        raise NotFound(f"{incident.reference} has no timeline entry {entry_id}.")
+    return incident_service.get_timeline_entry(incident, entry_id)
+
+
+def _flash_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        flash(warning, "warning")
+
+
+def _render_detail(incident: Incident, entry_form: forms.TimelineEntryForm, status: int = 200) -> Html:
+    region = current_app.config["HOLIDAY_REGION"]
+    page = render_template(
+        "incident/detail.html",
+        incident=incident,
+        derived=incident_service.derive(incident),
+        timeline=incident.timeline,
+        entry_form=entry_form,
+        errors=entry_form.summary(),
+        can_edit=permissions.can_edit_incidents(current_user),
+        cause_label=current_app.config["CAUSE_CATEGORIES"].get(incident.cause_category, incident.cause_category),
+        region_name=rules_service.REGION_NAMES.get(region, region),
+        needs_review=review_service.needs_review(incident),
+    )
+    return (page, status) if status != 200 else page
+
+
+def _render_incident_form(form: forms.IncidentForm, incident: Incident | None, status: int = 200,
+                          differences: list[forms.Difference] | None = None, stale_message: str = "") -> Html:
+    page = render_template("incident/form.html", form=form, incident=incident, errors=form.summary(),
+                           differences=differences, stale_message=stale_message)
+    return (page, status) if status != 200 else page
+
+
+# --- Pages --------------------------------------------------------------------------
 
 @bp.route("/")
-def index() -> str:
-    """List incidents."""
-    return "incidents"
+@login_required
+def index() -> Html:
+    """List incidents, newest first, filtered and paged."""
+    _require_reader()
+    form = forms.filter_form(request.args)
+    problems, filters, paging = _read_list_args(request.args)
+    listing = None
+    rows: list[tuple[Incident, incident_service.Derived]] = []
+    if filters is not None and paging is not None:
+        listing = incident_service.list_incidents(filters=filters, page=paging[0], per_page=paging[1],
+                                                  viewer=current_user)
+        rows = [(incident, incident_service.derive(incident)) for incident in listing.items]
+    unplaced = form.apply_errors(problems)
+    errors = {**{field.id: list(field.errors) for field in form if field.errors}, **unplaced}
+    args = {name: request.args[name] for name in LIST_ARGS if request.args.get(name, "").strip()}
+    page = render_template("incident/list.html", form=form, listing=listing, rows=rows, errors=errors,
+                           args=args, filtered=any(name != "per_page" for name in args))
+    return (page, 400) if errors else page
 
 
-@bp.route("/new")
-def create() -> str:
+def _read_list_args(args: Any) -> tuple[dict[str, list[str]], incident_service.Filters | None,
+                                        tuple[int, int] | None]:
+    """Read filters and paging, collecting every problem rather than stopping at the first."""
+    problems: dict[str, list[str]] = {}
+    filters = paging = None
+    try:
+        filters = incident_service.parse_filters(args)
+    except ValidationError as exc:
+        problems.update(exc.errors)
+    try:
+        paging = incident_service.parse_paging(args)
+    except ValidationError as exc:
+        problems.update(exc.errors)
+    # A NUL byte cannot be sent to PostgreSQL; say so rather than fail.
+    if "\x00" in args.get("q", "") and "q" not in problems:
+        problems["q"] = ["Search text cannot contain a null character."]
+    if problems:
+        return problems, None, None
+    return problems, filters, paging
+
+
+@bp.route("/<reference>")
+@login_required
+def detail(reference: str) -> Html:
+    """Show one incident: its record, derived facts, cohorts and timeline."""
+    incident = _load(reference)
+    return _render_detail(incident, forms.timeline_form(incident, from_request=False))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create() -> Html | Response:
     """Log an incident."""
-    return "new"
+    _require_reader()
+    _require_editor()
+    form = forms.incident_form()
+    if not form.is_submitted():
+        return _render_incident_form(form, None)
+    if form.validate():
+        try:
+            outcome = incident_service.create_incident(data=form.to_data(), actor=current_user)
+        except (ValidationError, DuplicateError) as exc:
+            form.apply_errors(exc.errors, exc.detail)
+        else:
+            db.session.commit()
+            flash(f"Logged {outcome.incident.reference}.", "success")
+            _flash_warnings(outcome.warnings)
+            return redirect(url_for(".detail", reference=outcome.incident.reference))
+    return _render_incident_form(form, None, 422)
+
+
+@bp.route("/<reference>/edit", methods=["GET", "POST"])
+@login_required
+def edit(reference: str) -> Html | Response:
+    """Change an incident's record, refusing to overwrite someone else's change unseen."""
+    incident = _load(reference)
+    _require_editor()
+    if request.method == "GET":
+        return _render_incident_form(forms.incident_form(incident=incident, from_request=False), incident)
+    form = forms.incident_form(incident=incident)
+    if not form.validate():
+        return _render_incident_form(form, incident, 422)
+    try:
+        outcome = incident_service.update_incident(incident=incident, data=form.to_data(), actor=current_user,
+                                                   expected_version=form.expected_version())
+    except StaleError as exc:
+        # Show what is saved now beside what the person typed; the fresh version
+        # lets them save again on purpose. Their input stays in the form.
+        db.session.rollback()
+        saved = forms.incident_form(incident=incident, from_request=False)
+        form.version.data = str(incident.version)
+        return _render_incident_form(form, incident, 409, differences=forms.compare(saved, form),
+                                     stale_message=exc.detail)
+    except (ValidationError, DuplicateError) as exc:
+        form.apply_errors(exc.errors, exc.detail)
+        return _render_incident_form(form, incident, 422)
+    db.session.commit()
+    flash(f"Saved {outcome.incident.reference}.", "success")
+    _flash_warnings(outcome.warnings)
+    return redirect(url_for(".detail", reference=outcome.incident.reference))
+
+
+@bp.route("/<reference>/timeline", methods=["POST"])
+@login_required
+def add_entry(reference: str) -> Html | Response:
+    """Add a timeline entry."""
+    incident = _load(reference)
+    _require_editor()
+    form = forms.timeline_form(incident)
+    if form.validate():
+        try:
+            entry = incident_service.add_timeline_entry(incident=incident, data=form.to_data(), actor=current_user)
+        except ValidationError as exc:
+            form.apply_errors(exc.errors, exc.detail)
+        else:
+            db.session.commit()
+            flash(f"Added a timeline entry at {format_local(entry.occurred_at)}.", "success")
+            return redirect(url_for(".detail", reference=incident.reference, _anchor="timeline"))
+    return _render_detail(incident, form, 422)
+
+
+@bp.route("/<reference>/timeline/<int:entry_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_entry(reference: str, entry_id: int) -> Html | Response:
+    """Change a timeline entry, refusing to overwrite someone else's change unseen."""
+    incident = _load(reference)
+    entry = _load_entry(incident, entry_id)
+    _require_editor()
+    if request.method == "GET":
+        form = forms.timeline_form(incident, entry=entry, from_request=False)
+        return render_template("incident/entry_form.html", incident=incident, entry=entry, form=form,
+                               errors={}, differences=None, stale_message="")
+    form = forms.timeline_form(incident, entry=entry)
+    status = 422
+    differences = None
+    stale_message = ""
+    if form.validate():
+        try:
+            incident_service.update_timeline_entry(entry=entry, data=form.to_data(), actor=current_user,
+                                                   expected_version=form.expected_version())
+        except (StaleError, StaleDataError) as exc:
+            # StaleDataError: a save landed between the version check and ours.
+            db.session.rollback()
+            entry = _load_entry(incident, entry_id)
+            saved = forms.timeline_form(incident, entry=entry, from_request=False)
+            form.version.data = str(entry.version)
+            stale_message = (getattr(exc, "detail", None)
+                             or "This timeline entry was changed by someone else while you saved.")
+            status, differences = 409, forms.compare(saved, form)
+        except ValidationError as exc:
+            form.apply_errors(exc.errors, exc.detail)
+        else:
+            db.session.commit()
+            flash("Saved the timeline entry.", "success")
+            return redirect(url_for(".detail", reference=incident.reference, _anchor=f"entry-{entry.id}"))
+    page = render_template("incident/entry_form.html", incident=incident, entry=entry, form=form,
+                           errors=form.summary(), differences=differences, stale_message=stale_message)
+    return page, status
+
+
+@bp.route("/<reference>/timeline/<int:entry_id>/delete", methods=["POST"])
+@login_required
+def delete_entry(reference: str, entry_id: int) -> Response:
+    """Delete a timeline entry (what it said stays in the audit trail)."""
+    incident = _load(reference)
+    entry = _load_entry(incident, entry_id)
+    _require_editor()
+    form = forms.DeleteEntryForm(formdata=request.form)
+    target = url_for(".detail", reference=incident.reference, _anchor="timeline")
+    if not form.validate():
+        flash("The delete request was incomplete; nothing was deleted. Try again.", "error")
+        return redirect(target)
+    try:
+        incident_service.delete_timeline_entry(entry=entry, actor=current_user,
+                                               expected_version=form.expected_version())
+    except (StaleError, StaleDataError) as exc:
+        db.session.rollback()
+        flash(getattr(exc, "detail", None) or "This timeline entry was changed by someone else; nothing was "
+              "deleted. Review it before deleting.", "error")
+        return redirect(target)
+    db.session.commit()
+    flash("Deleted the timeline entry; the audit trail keeps what it said.", "success")
+    return redirect(target)
+
+
+@bp.route("/<reference>/audit")
+@login_required
+def audit(reference: str) -> Html:
+    """Show every recorded change to the incident and its timeline, field by field."""
+    incident = _load(reference)
+    entries = audit_service.entries_for_incident(incident.id)
+    rows = [{
+        "entry": entry,
+        "entity": ENTITY_LABELS.get(entry.entity_type, entry.entity_type.replace("_", " ").capitalize()),
+        "changes": [(_audit_label(name), _audit_value(values, 0), _audit_value(values, 1))
+                    for name, values in sorted((entry.changes or {}).items())],
+    } for entry in entries]
+    return render_template("incident/audit.html", incident=incident, rows=rows)
+
+
+def _audit_label(name: str) -> str:
+    if name.startswith("cohort "):
+        # Snapshot keys look like 'cohort CSP N impact_started_at'.
+        cohort, _, attribute = name[len("cohort "):].rpartition(" ")
+        what = {"impact_started_at": "impact start", "restored_at": "restored"}.get(attribute, attribute)
+        return f"{cohort} {what}"
+    return AUDIT_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def _audit_value(values: Any, index: int) -> str:
+    """Show one side of a recorded change for people: UK local times, Yes/No, '(empty)'."""
+    try:
+        value = values[index]
+    except (IndexError, KeyError, TypeError):
+        return ""
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return format_local(moment)
+    return str(value)

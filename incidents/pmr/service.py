@@ -42,7 +42,7 @@ class Measure:
 def parse_month(text: str) -> tuple[int, int]:
     """Read 'YYYY-MM' or raise a ValidationError saying how to write it."""
     match = MONTH_RE.match(text or "")
-    if not match:
+    if not match or not 1990 <= int(match.group(1)) <= 2999:
         raise ValidationError({"month": ["Give the month as YYYY-MM, e.g. 2023-04."]})
     return int(match.group(1)), int(match.group(2))
 

@@ -41,12 +41,29 @@ def _collect(session: Session, flush_context: Any) -> None:
 
 
 def _plan(session: Session) -> None:
+    # before_commit also fires when a SAVEPOINT is released (planning itself uses them):
+    # plan once, at the real commit, and never from inside planning.
+    if session.in_nested_transaction() or session.info.get("reminders.planning"):
+        return
+    session.info["reminders.planning"] = True
+    try:
+        _plan_changes(session)
+    finally:
+        session.info.pop("reminders.planning", None)
+
+
+def _plan_changes(session: Session) -> None:
     from incidents.reminder import service as reminder_service
     from incidents.review.models import ReportState
 
     for _ in range(3):
+        # before_commit runs before the commit's own flush: flush now, so a change the
+        # caller did not flush is collected and planned in this same transaction.
+        session.flush()
         marks = session.info.pop("reminders.dirty", None)
         if not marks or session.info.get("reminders.disabled"):
+            return
+        if not (marks["incidents"] or marks["reviews"] or marks["actions"] or marks["meetings"]):
             return
         now = session.info.get("now") or utcnow()
         incident_ids = set(marks["incidents"])
@@ -66,7 +83,6 @@ def _plan(session: Session) -> None:
             action = session.get(Action, action_id)
             if action is not None:
                 reminder_service.plan_action(action, now=now)
-        session.flush()
 
 
 def install() -> None:

@@ -29,7 +29,6 @@ class SweepResult:
 
     sent: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    skipped: int = 0
 
 
 def worker_name() -> str:
@@ -57,27 +56,39 @@ def claim(reminder_id: int, *, now: datetime, worker: str) -> bool:
     return result.rowcount == 1
 
 
+def claim_next(*, now: datetime, worker: str) -> int | None:
+    """Claim the oldest due reminder for this worker and return its id, or None when none is left.
+
+    One statement picks and claims the row. On PostgreSQL the pick skips rows another
+    sweep is claiming at that instant (SKIP LOCKED), so concurrent sweeps take different
+    rows without waiting; SQLite runs one writer at a time, so the pick is already exclusive.
+    """
+    lease = timedelta(seconds=int(current_app.config["REMINDER_LEASE_SECONDS"]))
+    oldest = (sa.select(Reminder.id).where(_claimable(now)).order_by(Reminder.send_at, Reminder.id).limit(1)
+              .with_for_update(skip_locked=True).scalar_subquery())
+    claimed = db.session.execute(
+        sa.update(Reminder)
+        .where(Reminder.id == oldest, _claimable(now))
+        .values(state=ReminderState.SENDING, lease_until=now + lease, claimed_by=worker,
+                attempts=Reminder.attempts + 1)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)).scalar_one_or_none()
+    db.session.commit()
+    return claimed
+
+
 def sweep(*, now: datetime | None = None, worker: str | None = None, limit: int | None = None) -> SweepResult:
-    """Send every reminder due at ``now``; each is claimed before it is sent, so none goes twice."""
+    """Send the reminders due at ``now`` (at most ``limit``); each is claimed before it is sent, so none goes twice."""
     now = now or utcnow()
     worker = worker or worker_name()
     limit = limit or int(current_app.config["REMINDER_BATCH"])
     result = SweepResult()
-    while True:
-        ids = list(db.session.scalars(sa.select(Reminder.id).where(_claimable(now))
-                                      .order_by(Reminder.send_at, Reminder.id).limit(limit)))
-        db.session.commit()
-        if not ids:
+    # A claimed row leaves the claimable set (sent, or pending with a later retry time), so this ends.
+    while len(result.sent) + len(result.failed) < limit:
+        reminder_id = claim_next(now=now, worker=worker)
+        if reminder_id is None:
             break
-        progressed = False
-        for reminder_id in ids:
-            if not claim(reminder_id, now=now, worker=worker):
-                result.skipped += 1
-                continue
-            progressed = True
-            _send_one(reminder_id, now=now, worker=worker, result=result)
-        if not progressed:
-            break
+        _send_one(reminder_id, now=now, worker=worker, result=result)
     return result
 
 
@@ -85,13 +96,16 @@ def _send_one(reminder_id: int, *, now: datetime, worker: str, result: SweepResu
     reminder = db.session.get(Reminder, reminder_id)
     assert reminder is not None
     try:
-        message = mail.build(reminder)
+        message = mail.build(reminder, sent_at=now)
         mail.deliver(message)
     except Exception as exc:  # any delivery fault: keep the row, retry later
         db.session.rollback()
         backoff = min(MAX_BACKOFF_MINUTES, 2 ** min(reminder.attempts, 6))
+        # Only a row still ours and still sending goes back to pending: if re-planning
+        # cancelled it meanwhile, the cancellation stands.
         db.session.execute(
-            sa.update(Reminder).where(Reminder.id == reminder_id, Reminder.claimed_by == worker)
+            sa.update(Reminder).where(Reminder.id == reminder_id, Reminder.claimed_by == worker,
+                                      Reminder.state == ReminderState.SENDING)
             .values(state=ReminderState.PENDING, lease_until=None, claimed_by=None,
                     next_attempt_at=now + timedelta(minutes=backoff), last_error=f"{type(exc).__name__}: {exc}"[:2000])
             .execution_options(synchronize_session=False))
@@ -110,6 +124,8 @@ def _send_one(reminder_id: int, *, now: datetime, worker: str, result: SweepResu
 
 def _extend_series(reminder: Reminder, *, now: datetime) -> None:
     """Re-plan the record after a send, so repeating reminders continue past the planning horizon."""
+    if reminder.incident_id is None and reminder.action_id is None:
+        return
     try:
         if reminder.incident_id is not None:
             incident = db.session.get(Incident, reminder.incident_id)
@@ -122,4 +138,5 @@ def _extend_series(reminder: Reminder, *, now: datetime) -> None:
         db.session.commit()
     except sa.exc.SQLAlchemyError:
         db.session.rollback()
-        log.exception("Re-planning after reminder %s failed; the next sweep's planning will catch up", reminder.id)
+        log.exception("Re-planning after reminder %s failed; the next send or change of the record re-plans it",
+                      reminder_id)

@@ -3,6 +3,11 @@
 Each occurrence has a key (kind, record, date). Planning computes the wanted
 set, inserts the missing rows, updates pending ones and cancels pending rows
 that are no longer wanted; sent rows are history and never change.
+
+A row that fell due but was not sent yet (the scheduler was down, say) stays
+planned when the record is re-planned later, so the next sweep still sends it:
+re-planning never drops a reminder just because its day has passed, and it
+never creates or revives one for a day already gone.
 """
 from __future__ import annotations
 
@@ -10,11 +15,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from incidents.action import service as action_service
 from incidents.action.models import Action, ActionStatus
 from incidents.extensions import db
 from incidents.incident import service as incident_service
@@ -53,6 +60,11 @@ def send_instant(day: date) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=local_zone()).astimezone(UTC)
 
 
+def _one_line(text: str) -> str:
+    """Collapse line breaks and runs of spaces: a header with a line break cannot be sent."""
+    return " ".join(text.split())
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -80,35 +92,54 @@ def _incident_recipients(incident: Incident) -> list[str]:
     return people
 
 
-def _series(start: date, every_working_days: int, *, today: date, horizon: date) -> list[date]:
-    """Dates every N working days from ``start`` (inclusive) up to ``horizon``."""
+def _series(start: date, every_working_days: int, *, since: date, today: date, horizon: date) -> list[date]:
+    """Dates every N working days from ``start`` (inclusive), from ``since`` up to ``horizon``.
+
+    The first date after ``today`` is always included, even beyond the horizon, so a
+    series whose step is longer than the horizon still continues after each send.
+    """
     cal = rules_service.calendar()
-    days, day = [], start
-    while day <= horizon and every_working_days > 0:
-        if day >= today:
+    days: list[date] = []
+    day = start
+    while every_working_days > 0:
+        if day > horizon and any(d > today for d in days):
+            break
+        if day >= since:
             days.append(day)
+        if day > horizon:
+            break
         day = cal.add_working_days(day, every_working_days)
     return days
 
 
-def wanted_for_incident(incident: Incident, review: Review | None, *, now: datetime) -> list[Wanted]:
-    """Return the reminders an incident's deadlines call for from today on."""
+def _since(scope: sa.ColumnElement[bool], today: date) -> date:
+    """Return the first day to plan from: today, or the day of the oldest reminder still waiting to go."""
+    earliest = db.session.scalar(sa.select(sa.func.min(Reminder.send_at))
+                                 .where(scope, Reminder.state == ReminderState.PENDING))
+    return min(today, local_date(earliest)) if earliest is not None else today
+
+
+def wanted_for_incident(incident: Incident, review: Review | None, *, now: datetime,
+                        since: date | None = None) -> list[Wanted]:
+    """Return the reminders an incident's deadlines call for from ``since`` (default: today) on."""
     if not review_service.needs_review(incident) or incident.resolved_at is None:
         return []
     cal = rules_service.calendar()
     today = local_date(now)
+    since = min(since or today, today)
     horizon = today + timedelta(days=int(current_app.config["REMINDER_HORIZON_DAYS"]))
     derived = incident_service.derive(incident)
-    title = incident.title if len(incident.title) <= 120 else incident.title[:117] + "..."
-    link = f"/incidents/{incident.reference}/review"
+    title = _one_line(incident.title)
+    title = title if len(title) <= 120 else title[:117] + "..."
+    link = f"/incidents/{quote(incident.reference)}/review"
     wanted: list[Wanted] = []
     config = rules()
 
     def add(kind: ReminderKind, day: date, label: str, deadline: date | None, recipients: list[str],
-            prefix: str, tag: str = "") -> None:
-        if day < today or not cal.is_working_day(day):
+            prefix: str, tag: str = "", key: str | None = None) -> None:
+        if day < since or not cal.is_working_day(day):
             return
-        wanted.append(Wanted(key=f"{kind.value}:incident:{incident.id}:{tag}{day.isoformat()}", kind=kind,
+        wanted.append(Wanted(key=key or f"{kind.value}:incident:{incident.id}:{tag}{day.isoformat()}", kind=kind,
                              send_on=day, subject=f"[{prefix} {label}] {incident.reference} {title}", label=label,
                              recipients=recipients, link_path=link, deadline_on=deadline))
 
@@ -129,7 +160,9 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
             add(ReminderKind.REVIEW_REPORT, day, _when_label(due, day), due, _incident_recipients(incident),
                 "Review Report")
         every = int(rule.get("overdue_every_working_days") or 0)
-        for day in _series(cal.add_working_days(due, every), every, today=today, horizon=horizon) if every else []:
+        overdue = _series(cal.add_working_days(due, every), every, since=since, today=today,
+                          horizon=horizon) if every else []
+        for day in overdue:
             add(ReminderKind.REVIEW_REPORT, day, _when_label(due, day), due, _incident_recipients(incident),
                 "Review Report")
 
@@ -139,7 +172,7 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
         rule = config["secas_review"]
         proposed_on = local_date(proposal.proposed_at)
         first = cal.add_working_days(proposed_on, int(rule["pending_working_days"]))
-        for day in _series(first, int(rule["every_working_days"]), today=today, horizon=horizon):
+        for day in _series(first, int(rule["every_working_days"]), since=since, today=today, horizon=horizon):
             waited = cal.working_days_between(proposed_on, day)
             add(ReminderKind.SECAS_REVIEW, day, f"pending {_plural(waited, 'working day')}", None,
                 _address("secas"), "Exclusion review", tag=f"r{proposal.round}:")
@@ -151,26 +184,32 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
         meeting = meeting_service.next_meeting(rule["group"], after=today)
         if meeting is not None:
             day = cal.add_working_days(meeting.held_on, -int(rule["before_meeting_working_days"]))
-            if day < today <= meeting.held_on:
-                day = today
-            add(ReminderKind.OPSG_DECISION, day, f"at {meeting.reference} on {meeting.held_on:%-d %b %Y}",
-                meeting.held_on, _address("opsg") + _address("secas"), "OPSG decision due",
-                tag=f"{meeting.reference}:")
+            if day < today:
+                # Ready inside the notice period: remind on the next Working Day, if the meeting is still ahead.
+                day = today if cal.is_working_day(today) else cal.add_working_days(today, 1)
+            if day <= meeting.held_on:
+                # One reminder per meeting: its key has no date, so re-planning on a later day
+                # moves a pending reminder instead of adding another.
+                add(ReminderKind.OPSG_DECISION, day, f"at {meeting.reference} on {meeting.held_on:%-d %b %Y}",
+                    meeting.held_on, _address("opsg") + _address("secas"), "OPSG decision due",
+                    key=f"{ReminderKind.OPSG_DECISION.value}:incident:{incident.id}:{meeting.reference}")
     return wanted
 
 
-def wanted_for_action(action: Action, *, now: datetime) -> list[Wanted]:
-    """Return the reminders an open action calls for from today on."""
+def wanted_for_action(action: Action, *, now: datetime, since: date | None = None) -> list[Wanted]:
+    """Return the reminders an open action calls for from ``since`` (default: today) on."""
     if action.status != ActionStatus.OPEN:
         return []
     cal = rules_service.calendar()
     today = local_date(now)
+    since = min(since or today, today)
     horizon = today + timedelta(days=int(current_app.config["REMINDER_HORIZON_DAYS"]))
     rule = rules()["action"]
     recipients = _address(action.owner_org)
     if action.owner_user is not None and action.owner_user.is_active and action.owner_user.email not in recipients:
         recipients.append(action.owner_user.email)
-    text = action.text if len(action.text) <= 100 else action.text[:97] + "..."
+    text = _one_line(action.text)
+    text = text if len(text) <= 100 else text[:97] + "..."
     target = action.target_on
     days: list[tuple[date, str]] = []
     for before in rule["before_working_days"]:
@@ -181,33 +220,41 @@ def wanted_for_action(action: Action, *, now: datetime) -> list[Wanted]:
         days.append((day, label))
     every = int(rule.get("overdue_every_days") or 0)
     step = 1
-    while every and target + timedelta(days=every * step) <= horizon:
+    # Up to the horizon, and always the next one after today so the series goes on after each send.
+    while every:
         day = target + timedelta(days=every * step)
+        if day > horizon and any(d > today for d, _ in days):
+            break
         if not cal.is_working_day(day):
             day = cal.add_working_days(day, 1)
         days.append((day, f"overdue by {_plural((day - target).days, 'day')}"))
         step += 1
     wanted = []
+    link = "/actions/" + quote(action_service.slug(action.reference))
     for day, label in days:
-        if day < today or not cal.is_working_day(day):
+        if day < since or not cal.is_working_day(day):
             continue
         wanted.append(Wanted(key=f"action:{action.id}:{day.isoformat()}", kind=ReminderKind.ACTION, send_on=day,
                              subject=f"[Action {label}] {action.reference} {text}", label=label,
-                             recipients=recipients, link_path=f"/actions/{action.reference.replace('/', '-')}",
-                             deadline_on=target))
+                             recipients=recipients, link_path=link, deadline_on=target))
     return wanted
 
 
 def _sync(scope: sa.ColumnElement[bool], wanted: list[Wanted], *, now: datetime, **owner: int) -> None:
-    existing = {r.key: r for r in db.session.scalars(sa.select(Reminder).where(scope))}
+    existing = {r.key: r for r in db.session.scalars(sa.select(Reminder).where(scope).order_by(Reminder.id))}
     wanted_keys = {w.key for w in wanted}
+    today = local_date(now)
     for key, row in existing.items():
         if key not in wanted_keys and row.state == ReminderState.PENDING:
             row.state = ReminderState.CANCELLED
             row.cancelled_at = now
     for item in wanted:
         row = existing.get(item.key)
+        # A day already gone only keeps a reminder still waiting to go; it never gains a new one.
+        gone = item.send_on < today
         if row is None:
+            if gone:
+                continue
             new = Reminder(key=item.key, kind=item.kind, subject=item.subject[:300], label=item.label,
                            recipients=item.recipients, link_path=item.link_path, deadline_on=item.deadline_on,
                            send_at=send_instant(item.send_on), state=ReminderState.PENDING, created_at=now,
@@ -218,11 +265,13 @@ def _sync(scope: sa.ColumnElement[bool], wanted: list[Wanted], *, now: datetime,
                     db.session.add(new)
             except IntegrityError:
                 pass
-        elif row.state in (ReminderState.PENDING, ReminderState.CANCELLED) and row.sent_at is None:
+        elif row.sent_at is None and (row.state == ReminderState.PENDING
+                                      or (row.state == ReminderState.CANCELLED and not gone)):
             row.state = ReminderState.PENDING
             row.cancelled_at = None
             row.subject, row.label, row.recipients = item.subject[:300], item.label, item.recipients
-            row.deadline_on = item.deadline_on
+            row.deadline_on, row.link_path = item.deadline_on, item.link_path
+            row.send_at = send_instant(item.send_on)
 
 
 def _message_id(key: str) -> str:
@@ -234,14 +283,17 @@ def plan_incident(incident: Incident, *, now: datetime | None = None) -> None:
     """Re-plan the reminders of one incident's deadlines."""
     now = now or utcnow()
     review = review_service.get_review(incident)
-    _sync(Reminder.incident_id == incident.id, wanted_for_incident(incident, review, now=now), now=now,
-          incident_id=incident.id)
+    scope = Reminder.incident_id == incident.id
+    since = _since(scope, local_date(now))
+    _sync(scope, wanted_for_incident(incident, review, now=now, since=since), now=now, incident_id=incident.id)
 
 
 def plan_action(action: Action, *, now: datetime | None = None) -> None:
     """Re-plan the reminders of one action."""
     now = now or utcnow()
-    _sync(Reminder.action_id == action.id, wanted_for_action(action, now=now), now=now, action_id=action.id)
+    scope = Reminder.action_id == action.id
+    since = _since(scope, local_date(now))
+    _sync(scope, wanted_for_action(action, now=now, since=since), now=now, action_id=action.id)
 
 
 def plan_all(*, now: datetime | None = None) -> int:

@@ -47,7 +47,9 @@ def latest(review: Review | None) -> ReportVersion | None:
 def report_etag(review: Review | None) -> str:
     """Return the report's ETag: it changes with every new version."""
     version = latest(review)
-    return f'"report-{review.id if review else 0}-v{version.number if version else 0}"'
+    if review is None or version is None:
+        return '"report-none"'
+    return f'"report-{review.id}-v{version.number}"'
 
 
 def get_version(review: Review | None, number: int) -> ReportVersion:
@@ -64,10 +66,11 @@ def save_draft(*, incident: Incident, sections: Any, classification: Any, actor:
     if not permissions.can_write_report(actor):
         raise PermissionDenied("Only the DCC writes the Review Report.")
     now = now or utcnow()
-    review = review_service.ensure_review(incident, now=now)
-    if expected is not None and expected.strip().removeprefix("W/") != report_etag(review):
+    existing = review_service.get_review(incident)
+    if expected is not None and expected.strip().removeprefix("W/") != report_etag(existing):
         raise StaleError("The report was saved by someone else since you opened it. Reload it to see their "
                          "version; your text is kept in the form.")
+    review = existing or review_service.ensure_review(incident, now=now)
     if review.report_state not in EDITABLE_STATES:
         if review.report_state == ReportState.PUBLISHED:
             raise ConflictError("The report is published; its agreed version is frozen.")
@@ -93,12 +96,15 @@ def save_draft(*, incident: Incident, sections: Any, classification: Any, actor:
     return version
 
 
-def submit(*, incident: Incident, actor: Any, now: datetime | None = None) -> ReportVersion:
+def submit(*, incident: Incident, actor: Any, expected: str | None = None,
+           now: datetime | None = None) -> ReportVersion:
     """Freeze the latest draft as the submitted version, capturing the generated sections."""
     if not permissions.can_write_report(actor):
         raise PermissionDenied("Only the DCC submits the Review Report.")
     now = now or utcnow()
     review = review_service.get_review(incident)
+    if expected is not None and expected.strip().removeprefix("W/") != report_etag(review):
+        raise StaleError("The report was saved again since you opened it; review the latest version, then submit.")
     current = latest(review)
     if review is None or current is None:
         raise ConflictError("There is no draft to submit; write the report first.")

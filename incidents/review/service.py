@@ -204,8 +204,9 @@ def propose(*, incident: Incident, exclude: Any, principle: Any = None, rational
     if not permissions.can_propose_exclusion(actor):
         raise PermissionDenied("Only the DCC proposes the PMR treatment.")
     now = now or utcnow()
-    review = ensure_review(incident, now=now)
-    check_expected(review, expected)
+    existing = get_review(incident)
+    check_expected(existing, expected)
+    review = existing or ensure_review(incident, now=now)
     if review.exclusion_state == ExclusionState.PENDING:
         raise ConflictError("SECAS is reviewing the current proposal; wait for its outcome before proposing again.")
     if review.exclusion_state == ExclusionState.AGREED:

@@ -119,6 +119,7 @@ class Offers:
 
     propose: bool
     review: bool
+    summary: bool
     write: bool
     submit: bool
     decide: bool
@@ -138,6 +139,8 @@ def _offers(incident: Incident, review: Review | None) -> Offers:
         propose=(needs and permissions.can_propose_exclusion(current_user) and state in PROPOSABLE
                  and report != ReportState.PUBLISHED),
         review=permissions.can_review_exclusion(current_user) and state == ExclusionState.PENDING,
+        summary=(needs and permissions.can_write_report(current_user) and incident.resolved_at is not None
+                 and (review is None or review.summary_submitted_at is None)),
         write=write,
         submit=write and latest is not None and not latest.is_frozen,
         decide=decide and state in review_service.SETTLED,
@@ -189,6 +192,8 @@ def _render_show(incident: Incident, status: int = 200, **posted: Any) -> Html:
         steps=review_service.next_steps(incident, review) if review_service.needs_review(incident) else [],
         is_information_requested=bool(review and review.exclusion_state == ExclusionState.INFORMATION_REQUESTED),
         latest=latest,
+        summary_due_on=incident_service.derive(incident).summary_report_due_on,
+        action_form=forms.ActionForm(formdata=None),
         submit_form=forms.SubmitReportForm(formdata=None, data={"etag": report_service.report_etag(review)}),
         offers=offers,
         forms=page_forms,
@@ -236,6 +241,24 @@ def propose(reference: str) -> Html | Response:
     what = f"exclusion citing {proposal.principle_code}" if proposal.exclude else "inclusion in the PMR"
     flash(f"Proposed {what} (round {proposal.round}).", "success")
     return _to_review(incident, "pmr")
+
+
+@bp.route("/incidents/<reference>/review/summary-report", methods=["POST"])
+@login_required
+def summary_report(reference: str) -> Response:
+    """Record that the DCC sent the Major Incident Summary Report."""
+    incident = _load(reference)
+    _require(permissions.can_write_report(current_user), "Only the DCC records the Summary Report.")
+    if not forms.ActionForm().validate():
+        flash("The form expired; reload the page and try again.", "error")
+        return _to_review(incident)
+    try:
+        review_service.mark_summary_submitted(incident=incident, actor=current_user)
+    except ConflictError as exc:
+        return _refused(exc, url_for(".show", reference=reference))
+    db.session.commit()
+    flash("Recorded the Major Incident Summary Report as sent.", "success")
+    return _to_review(incident)
 
 
 @bp.route("/incidents/<reference>/review/exclusion-review", methods=["POST"])

@@ -102,10 +102,10 @@ def reset_password(email: str) -> None:
 @click.argument("email")
 def token(email: str) -> None:
     """Issue a new API token; it is printed once, as the last line."""
-    user = _user(email)
-    if not user.is_active:
-        raise click.ClickException(f"{email} is deactivated; reactivate it first.")
-    value = user_service.issue_token(user=user)
+    try:
+        value = user_service.issue_token(user=_user(email))
+    except ServiceError as exc:
+        raise _fail(exc) from None
     db.session.commit()
     click.echo(f"API token for {email} (store it now; it is not shown again):")
     click.echo(value)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from incidents.user.models import Role
 
-ROLE_CHOICES = [(role.value, f"{role.label} ({role.value})") for role in Role]
+ROLE_CHOICES = [SelectChoice(role.value, f"{role.label} ({role.value})") for role in Role]
 
 
 class CreateUserForm(FlaskForm):

@@ -12,7 +12,7 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from incidents.audit import service as audit_service
-from incidents.errors import DuplicateError, NotFound, ValidationError
+from incidents.errors import ConflictError, DuplicateError, NotFound, ValidationError
 from incidents.extensions import db
 from incidents.timeutil import utcnow
 from incidents.user.models import ApiToken, Role, User
@@ -164,6 +164,9 @@ def authenticate(email: str, password: str) -> User | None:
 
 def issue_token(*, user: User, actor: Any = None, now: datetime | None = None) -> str:
     """Create an API token for the user and return it (shown once, stored hashed)."""
+    if not user.is_active:
+        # A token issued now would come alive, unnoticed, when the account is reactivated.
+        raise ConflictError(f"{user.email} is deactivated; reactivate the account before issuing an API token.")
     token = "inc_" + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user=user, token_hash=hash_token(token), prefix=token[:10],
                             created_at=now or utcnow()))

@@ -1,8 +1,8 @@
-"""Reminders (one row per planned email), the actions register with target revisions, scheduled meetings, Summary Report submission, calendar feed tokens.
+"""Reminders (one row per planned email), actions register with target revisions, meetings, Summary Report submission, calendar feed tokens, stored TRT deadline for the PMR.
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-28 16:43:16.317370
+Create Date: 2026-11-28 17:11:53.783304
 
 """
 from alembic import op
@@ -110,6 +110,9 @@ def upgrade():
         batch_op.create_index('ix_reminder_incident_state', ['incident_id', 'state'], unique=False)
         batch_op.create_index('ix_reminder_state_send_at', ['state', 'send_at'], unique=False)
 
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('target_deadline_at', sa.DateTime(), nullable=True))
+
     with op.batch_alter_table('review', schema=None) as batch_op:
         batch_op.add_column(sa.Column('summary_submitted_at', sa.DateTime(), nullable=True))
 
@@ -128,6 +131,9 @@ def downgrade():
 
     with op.batch_alter_table('review', schema=None) as batch_op:
         batch_op.drop_column('summary_submitted_at')
+
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.drop_column('target_deadline_at')
 
     with op.batch_alter_table('reminder', schema=None) as batch_op:
         batch_op.drop_index('ix_reminder_state_send_at')
