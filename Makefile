@@ -29,8 +29,11 @@ migrate: install
 seed: migrate
 	$(FLASK) seed-demo
 
+# The reminder scheduler runs as its own process, started once here (never under the reloader).
 run: seed
-	@echo "Serving http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	@echo "Serving http://$(HOST):$(PORT) with the reminder scheduler (Ctrl-C stops both)"
+	@$(FLASK) scheduler run & scheduler=$$!; \
+	trap 'kill -TERM $$scheduler 2>/dev/null; wait $$scheduler' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT) --debug
 
 test: $(VENV)/.installed-test

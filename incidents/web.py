@@ -14,11 +14,16 @@ def register(app: Flask) -> None:
     from incidents.action.views import bp as action_bp
     from incidents.api.views import bp as api_bp
     from incidents.auth.views import bp as auth_bp
+    from incidents.chart.views import bp as chart_bp
     from incidents.demo.cli import seed_demo
+    from incidents.document.views import bp as document_bp
+    from incidents.export.views import bp as export_bp
     from incidents.extensions import csrf, login_manager
     from incidents.incident.views import bp as incident_bp
     from incidents.meeting.views import bp as meeting_bp
+    from incidents.ops.cli import backup, restore
     from incidents.pmr.cli import pmr_cli
+    from incidents.pmr.views import bp as pmr_bp
     from incidents.principle.views import bp as principle_bp
     from incidents.review.views import bp as review_bp
     from incidents.rules.views import bp as rules_bp
@@ -39,11 +44,17 @@ def register(app: Flask) -> None:
     app.register_blueprint(meeting_bp)
     app.register_blueprint(reminder_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(pmr_bp)
+    app.register_blueprint(chart_bp)
+    app.register_blueprint(document_bp)
+    app.register_blueprint(export_bp)
     csrf.exempt(api_bp)
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(reminders_cli)
     app.cli.add_command(pmr_cli)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
     app.cli.add_command(scheduler_cli)
     reminder_hooks.install()
 
