@@ -37,6 +37,12 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust (0: none).
+    PROXY_FIX_X_FOR = 0
+    # Login throttling: failures per source address, and per address and account, in a sliding window.
+    LOGIN_THROTTLE_WINDOW_SECONDS = 900
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 30
     # Werkzeug password hashing; scrypt is the modern default.
     PASSWORD_HASH_METHOD = "scrypt"
     PER_PAGE = 25

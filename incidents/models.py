@@ -1,6 +1,7 @@
 """Import every model so metadata (and Alembic) sees the whole schema."""
 from incidents.action.models import Action, TargetRevision
 from incidents.audit.models import AuditEntry
+from incidents.auth.models import LoginFailure
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
@@ -9,6 +10,6 @@ from incidents.review.models import (Comment, Decision, ExclusionProposal, Exclu
 from incidents.reminder.models import Reminder
 from incidents.user.models import ApiToken, User
 
-__all__ = ["Action", "Meeting", "Reminder", "TargetRevision", "ApiToken", "AuditEntry", "Comment", "Decision", "ExclusionPrinciple", "ExclusionProposal",
+__all__ = ["LoginFailure", "Action", "Meeting", "Reminder", "TargetRevision", "ApiToken", "AuditEntry", "Comment", "Decision", "ExclusionPrinciple", "ExclusionProposal",
            "ExclusionReview", "Incident", "IncidentCohort", "PrincipleVersion", "Publication", "ReportVersion",
            "Review", "TimelineEntry", "User"]

@@ -1,14 +1,16 @@
 """Log in, log out, and the home page."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from incidents import permissions
+from incidents.auth import service as auth_service
 from incidents.auth.forms import LoginForm
+from incidents.dashboard import service as dashboard_service
 from incidents.extensions import db
 from incidents.user import service as user_service
 
@@ -26,16 +28,25 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> Any:
     """Show the login form and log the user in."""
     if current_user.is_authenticated:
         return redirect(url_for("auth.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = user_service.authenticate(form.email.data or "", form.password.data or "")
+        email, ip = form.email.data or "", request.remote_addr or "unknown"
+        wait = auth_service.retry_after(ip=ip, email=email)
+        if wait:
+            minutes = max(1, round(wait / 60))
+            form.password.errors = [f"Too many failed logins from here. Try again in about {minutes} minute(s)."]
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
+        user = user_service.authenticate(email, form.password.data or "")
         if user is None:
+            auth_service.record_failure(ip=ip, email=email)
+            db.session.commit()
             form.password.errors = ["Email or password is not right, or the account is deactivated."]
         else:
+            auth_service.clear_failures(ip=ip, email=email)
             login_user(user)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")) or url_for("auth.home"))
@@ -52,8 +63,9 @@ def logout() -> Response:
 
 @bp.route("/")
 @login_required
-def home() -> str | Response:
-    """Send each role to where its work starts."""
-    if permissions.can_view_incidents(current_user):
-        return redirect(url_for("incident.index"))
-    return render_template("auth/home.html")
+def home() -> str:
+    """Show the dashboard: what this person must do next and where things stand (SEC Parties: published reports)."""
+    board = dashboard_service.build(user=current_user)
+    if not board.is_reader:
+        return render_template("auth/home.html", board=board)
+    return render_template("dashboard/home.html", board=board)
