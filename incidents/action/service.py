@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from incidents import permissions
 from incidents.action.models import Action, ActionStatus, TargetRevision
@@ -15,6 +17,7 @@ from incidents.audit import service as audit_service
 from incidents.errors import NotFound, PermissionDenied, StaleError, ValidationError
 from incidents.extensions import db
 from incidents.incident.models import Incident
+from incidents.review.models import Decision
 from incidents.timeutil import local_date, utcnow
 from incidents.user import service as user_service
 
@@ -120,7 +123,8 @@ def list_actions(*, filters: ActionFilters, viewer: Any, now: datetime | None = 
         query = query.where(Action.group == group, Action.meeting_number == int(number))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
     items = list(db.session.scalars(
-        query.order_by(Action.status, Action.target_on, Action.reference)
+        query.order_by(sa.case((Action.status == ActionStatus.OPEN, 0), else_=1), Action.target_on,
+                       Action.reference)
         .limit(per_page).offset((page - 1) * per_page)))
     return items, total
 
@@ -203,6 +207,8 @@ def create_action(*, data: dict[str, Any], actor: Any, now: datetime | None = No
     decision_id = data.get("decision_id")
     if decision_id is not None and (isinstance(decision_id, bool) or not isinstance(decision_id, int)):
         errors["decision_id"] = ["Decision must be a decision id."]
+    elif decision_id is not None and (not 0 < decision_id < 2**31 or db.session.get(Decision, decision_id) is None):
+        errors["decision_id"] = [f"There is no decision {decision_id}."]
     if errors:
         raise ValidationError(errors)
     assert match and raised and target
@@ -210,8 +216,12 @@ def create_action(*, data: dict[str, Any], actor: Any, now: datetime | None = No
                     owner_org=owner_org, owner_user=owner_user, raised_on=raised, target_on=target,
                     original_target_on=target, decision_id=decision_id, incidents=incidents,
                     created_at=now, updated_at=now)
-    db.session.add(action)
-    db.session.flush()
+    try:
+        # Someone may raise the same reference between the check above and this insert.
+        with db.session.begin_nested():
+            db.session.add(action)
+    except IntegrityError:
+        raise ValidationError({"reference": [f"{action.reference} is already on the register."]}) from None
     audit_service.record(actor=actor, action="create", entity_type="action", entity_id=action.id,
                          incident_id=incidents[0].id if len(incidents) == 1 else None,
                          changes={"reference": [None, action.reference], "text": [None, text],
@@ -298,7 +308,13 @@ def update_action(*, action: Action, data: dict[str, Any], actor: Any, expected_
     action.status = status
     action.closing_note = note
     action.updated_at = now
-    db.session.flush()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        # Saved by someone else after this request read it: the version check in the UPDATE caught it.
+        db.session.rollback()
+        raise StaleError(f"{action.reference} was changed by someone else while you saved. "
+                         "Reload it and apply your change again.") from None
     audit_service.record(actor=actor, action="update", entity_type="action", entity_id=action.id,
                          incident_id=incidents[0].id if len(incidents) == 1 else None, changes=changes,
                          summary=f"Changed action {action.reference}: {', '.join(sorted(changes))}", now=now)

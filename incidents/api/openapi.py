@@ -11,17 +11,29 @@ from typing import Any
 from flask import current_app
 from pydantic import BaseModel
 
-from incidents.api import schemas
+from incidents.api import action_schemas, pmr_schemas, principle_schemas, review_schemas, schemas
 
 REF = "#/components/schemas/{model}"
 REQUEST_MODELS: tuple[type[schemas.RequestBody], ...] = (
-    schemas.IncidentCreate, schemas.IncidentPatch, schemas.TimelineEntryCreate, schemas.TimelineEntryPatch)
+    schemas.IncidentCreate, schemas.IncidentPatch, schemas.TimelineEntryCreate, schemas.TimelineEntryPatch,
+    review_schemas.ExclusionProposalInput, review_schemas.ExclusionReviewInput, review_schemas.ReportInput,
+    review_schemas.DecisionInput, review_schemas.PublicationInput,
+    principle_schemas.PrincipleCreate, principle_schemas.PrinciplePatch,
+    action_schemas.ActionCreate, action_schemas.ActionPatch)
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     schemas.Incident, schemas.IncidentSaved, schemas.IncidentPage, schemas.TimelineEntry,
-    schemas.TimelineEntryList, schemas.AuditEntryList, schemas.Problem)
+    schemas.TimelineEntryList, schemas.AuditEntryList, schemas.Problem,
+    review_schemas.Exclusion, review_schemas.ReviewStatus, review_schemas.Report, review_schemas.ReportVersion,
+    review_schemas.ReportVersionList, review_schemas.Decision, review_schemas.DecisionList,
+    review_schemas.Publication, review_schemas.PublishedReport, review_schemas.PublishedReportList,
+    principle_schemas.Principle, principle_schemas.PrincipleList,
+    action_schemas.Action, action_schemas.ActionPage, pmr_schemas.PmrMonth)
 # Query parameters of GET /incidents, the same as the incident list page.
 LIST_QUERY = ("category", "status", "pmr_month", "cohort", "q", "page", "per_page")
 LIST_NUMERIC = ("category", "page", "per_page")
+# Query parameters of GET /actions, the same as the actions register page.
+ACTION_LIST_QUERY = ("status", "overdue", "owner", "meeting", "page", "per_page")
+ACTION_LIST_NUMERIC = ("page", "per_page")
 
 
 def component_schemas() -> dict[str, Any]:
@@ -126,10 +138,155 @@ def _paths() -> dict[str, Any]:
                 {"200": _json("AuditEntryList", "The trail, oldest first."), **_errors("404")},
                 parameters=reference, tags=("audit",)),
         },
+        **_review_paths(),
+        **_register_paths(),
         "/openapi.json": {
             "get": {"operationId": "getOpenApi", "summary": "This document", "tags": ["meta"], "security": [],
                     "responses": {"200": {"description": "The OpenAPI document.",
                                           "content": {"application/json": {"schema": {"type": "object"}}}}}},
+        },
+    }
+
+
+def _review_paths() -> dict[str, Any]:
+    reference, review, report = ("Reference",), ("review",), ("report",)
+    not_modified = {"304": {"description": "Not modified: If-None-Match named the current ETag.",
+                            "headers": {"ETag": _ref("ETag", "headers")}}}
+    return {
+        "/incidents/{reference}/exclusion": {
+            "get": _operation(
+                "getExclusion", "Read the PMR treatment, every proposal round with SECAS's outcomes, the next steps",
+                {"200": _json("Exclusion", "The PMR treatment.", ("ETag",)), **not_modified, **_errors("404")},
+                parameters=reference, tags=review),
+            "put": _operation(
+                "proposeExclusion", "Propose the PMR treatment (DCC): include, or exclude citing a principle",
+                {"200": _json("Exclusion", "Proposed.", ("ETag",)),
+                 **_errors("403", "404", "409", "412", "422", "428")},
+                body="ExclusionProposalInput", parameters=(*reference, "IfMatchOnceStarted"), tags=review),
+        },
+        "/incidents/{reference}/exclusion/reviews": {
+            "post": _operation(
+                "reviewExclusion", "Record SECAS's outcome on the pending exclusion",
+                {"201": _json("Exclusion", "Recorded.", ("Location", "ETag")), **_errors("403", "404", "409", "422")},
+                body="ExclusionReviewInput", parameters=reference, tags=review),
+        },
+        "/incidents/{reference}/summary-report": {
+            "post": _operation(
+                "markSummaryReport", "Record that the DCC sent the Major Incident Summary Report",
+                {"200": _json("ReviewStatus", "Recorded.", ("ETag",)), **_errors("403", "404", "409")},
+                parameters=reference, tags=review),
+        },
+        "/incidents/{reference}/report": {
+            "get": _operation(
+                "getReport", "Read the Review Report's latest version with its generated sections",
+                {"200": _json("Report", "The latest version.", ("ETag",)), **not_modified, **_errors("404")},
+                parameters=reference, tags=report),
+            "put": _operation(
+                "saveReport", "Save the whole report as a new draft version (DCC)",
+                {"200": _json("Report", "Saved (the same text adds no version).", ("ETag",)),
+                 **_errors("403", "404", "409", "412", "422", "428")},
+                body="ReportInput", parameters=(*reference, "IfMatchOnceWritten"), tags=report),
+        },
+        "/incidents/{reference}/report/submit": {
+            "post": _operation(
+                "submitReport", "Submit the latest draft (DCC): it is frozen for the Operations Group",
+                {"200": _json("Report", "Submitted.", ("ETag",)), **_errors("403", "404", "409", "412", "422")},
+                parameters=(*reference, "IfMatchOptional"), tags=report),
+        },
+        "/incidents/{reference}/report/versions": {
+            "get": _operation(
+                "listReportVersions", "List every version of the report",
+                {"200": _json("ReportVersionList", "Oldest first."), **_errors("404")},
+                parameters=reference, tags=report),
+        },
+        "/incidents/{reference}/report/versions/{number}": {
+            "get": _operation(
+                "getReportVersion", "Read one version of the report",
+                {"200": _json("ReportVersion", "The version."), **_errors("404")},
+                parameters=(*reference, "VersionNumber"), tags=report),
+        },
+        "/incidents/{reference}/decisions": {
+            "get": _operation(
+                "listDecisions", "List the Operations Group's decisions on the report",
+                {"200": _json("DecisionList", "By meeting date."), **_errors("404")},
+                parameters=reference, tags=review),
+            "post": _operation(
+                "recordDecision", "Record the Operations Group's decision on the submitted report (SECAS, OPSG)",
+                {"201": _json("Decision", "Recorded.", ("Location",)), **_errors("403", "404", "409", "422")},
+                body="DecisionInput", parameters=reference, tags=review),
+        },
+        "/incidents/{reference}/publish": {
+            "post": _operation(
+                "publishReport", "Publish the agreed version to SEC Parties as GREEN or WHITE (SECAS)",
+                {"201": _json("Publication", "Published.", ("Location",)), **_errors("403", "404", "409", "422")},
+                body="PublicationInput", parameters=reference, tags=review),
+        },
+        "/published": {
+            "get": _operation(
+                "listPublished", "List the reports published to SEC Parties (every role)",
+                {"200": _json("PublishedReportList", "Newest first; the published version only.")},
+                tags=("published",)),
+        },
+        "/published/{reference}": {
+            "get": _operation(
+                "getPublished", "Read the published version of a report (every role)",
+                {"200": _json("PublishedReport", "The published version, nothing of the internal review."),
+                 **_errors("404")},
+                parameters=reference, tags=("published",)),
+        },
+    }
+
+
+def _register_paths() -> dict[str, Any]:
+    code, action, principles, actions = ("PrincipleCode",), ("ActionReference",), ("principles",), ("actions",)
+    not_modified = {"304": {"description": "Not modified: If-None-Match named the current ETag.",
+                            "headers": {"ETag": _ref("ETag", "headers")}}}
+    return {
+        "/exclusion-principles": {
+            "get": _operation(
+                "listPrinciples", "List the exclusion principles with every wording",
+                {"200": _json("PrincipleList", "Live first, then retired, by code."), **_errors("404")},
+                tags=principles),
+            "post": _operation(
+                "addPrinciple", "Add an exclusion principle (administrators)",
+                {"201": _json("Principle", "Added.", ("Location",)), **_errors("403", "409", "422")},
+                body="PrincipleCreate", tags=principles),
+        },
+        "/exclusion-principles/{code}": {
+            "get": _operation(
+                "getPrinciple", "Read an exclusion principle with every wording",
+                {"200": _json("Principle", "The principle."), **_errors("404")},
+                parameters=code, tags=principles),
+            "patch": _operation(
+                "updatePrinciple", "Reword (a new version), retire or reinstate a principle (administrators)",
+                {"200": _json("Principle", "Changed."), **_errors("403", "404", "409", "422")},
+                body="PrinciplePatch", parameters=code, tags=principles),
+        },
+        "/actions": {
+            "get": _operation(
+                "listActions", "List the actions register",
+                {"200": _json("ActionPage", "One page: overdue first, then by target date."), **_errors("404", "422")},
+                parameters=tuple(f"ActionQuery_{name}" for name in ACTION_LIST_QUERY), tags=actions),
+            "post": _operation(
+                "createAction", "Raise an action (SECAS, OPSG, administrators)",
+                {"201": _json("Action", "Raised.", ("Location", "ETag")), **_errors("403", "409", "422")},
+                body="ActionCreate", tags=actions),
+        },
+        "/actions/{reference}": {
+            "get": _operation(
+                "getAction", "Read an action with its target-date history and pending reminders",
+                {"200": _json("Action", "The action.", ("ETag",)), **not_modified, **_errors("404")},
+                parameters=action, tags=actions),
+            "patch": _operation(
+                "updateAction", "Change an action (only the fields sent)",
+                {"200": _json("Action", "Changed.", ("ETag",)), **_errors("403", "404", "409", "412", "422", "428")},
+                body="ActionPatch", parameters=(*action, "IfMatch"), tags=actions),
+        },
+        "/pmr/{month}": {
+            "get": _operation(
+                "getPmr", "Read a month's PMR incident measures, with and without exclusions",
+                {"200": _json("PmrMonth", "The measures."), **_errors("404", "422")},
+                parameters=("Month",), tags=("pmr",)),
         },
     }
 
@@ -148,6 +305,29 @@ def _parameters() -> dict[str, Any]:
         "IfMatch": {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"},
                     "description": "The ETag you read (weak W/\"...\" matches too). Without it: 428; "
                                    "if it is no longer current: 412."},
+        "IfMatchOnceStarted": {
+            "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "The review's ETag from GET .../exclusion. Optional before the incident's review "
+                           "starts; once it has: without it 428, and 412 if it is no longer current."},
+        "IfMatchOnceWritten": {
+            "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "The report's ETag from GET .../report. Optional before the first version is saved; "
+                           "after that: without it 428, and 412 if it is no longer current."},
+        "IfMatchOptional": {
+            "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "The report's ETag: when sent, 412 unless it is still the latest version."},
+        "VersionNumber": {"name": "number", "in": "path", "required": True,
+                          "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+                          "description": "The report version's number, from 1."},
+        "PrincipleCode": {"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+                          "description": "The principle's code, e.g. third-party-infrastructure."},
+        "ActionReference": {
+            "name": "reference", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "The action's reference URL-encoded (OPSG%2097%2F04) or its slug, the slash "
+                           "written as a dash (OPSG%2097-04)."},
+        "Month": {"name": "month", "in": "path", "required": True,
+                  "schema": {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"},
+                  "description": "A UK calendar month, YYYY-MM; incidents count in the month they were resolved."},
         "Query_category": query("category", {"type": "integer", "enum": list(config["INCIDENT_CATEGORIES"])},
                                 "Only this Category."),
         "Query_status": query("status", _ref("IncidentStatus"), "Only this status."),
@@ -159,6 +339,16 @@ def _parameters() -> dict[str, Any]:
         "Query_page": query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number."),
         "Query_per_page": query("per_page", {"type": "integer", "minimum": 1, "maximum": config["MAX_PER_PAGE"],
                                              "default": config["PER_PAGE"]}, "Items per page."),
+        "ActionQuery_status": query("status", _ref("ActionStatus"), "Only open or only closed actions."),
+        "ActionQuery_overdue": query("overdue", {"type": "boolean"}, "Only open actions past their target date."),
+        "ActionQuery_owner": query("owner", {"type": "string", "enum": list(config["ORGANISATIONS"])},
+                                   "Only actions this organisation owns."),
+        "ActionQuery_meeting": query("meeting", {"type": "string", "pattern": config["MEETING_PATTERN"]},
+                                     f"Only actions raised at this meeting, e.g. {config['MEETING_HINT']}."),
+        "ActionQuery_page": query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number."),
+        "ActionQuery_per_page": query("per_page", {"type": "integer", "minimum": 1,
+                                                   "maximum": config["MAX_PER_PAGE"], "default": config["PER_PAGE"]},
+                                      "Items per page."),
     }
 
 
@@ -168,9 +358,11 @@ def _responses() -> dict[str, Any]:
                                                     "description": 'Bearer realm="incidents"'}}
     return {
         "Unauthorized": unauthorized,
-        "Forbidden": _problem("Your role may read but not change incidents."),
-        "NotFound": _problem("No such incident or entry, or your role may not see it."),
-        "Conflict": _problem("The reference is already used by another incident, or a change clashed."),
+        "Forbidden": _problem("Your role may not do this (it may still read)."),
+        "NotFound": _problem("No such incident, entry, report, action or principle, or your role may not see it "
+                             "(a SEC Party sees only published reports)."),
+        "Conflict": _problem("The reference or code is already used, a step came out of order (the detail says "
+                             "what must happen first), or a change clashed."),
         "PreconditionFailed": _problem("If-Match is not the current ETag: someone changed it since you read it."),
         "Invalid": _problem("The input needs fixing; 'errors' maps each field to messages."),
         "PreconditionRequired": _problem("If-Match is missing."),
@@ -193,7 +385,8 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": name} for name in ("incidents", "timeline", "audit", "meta")],
+        "tags": [{"name": name} for name in ("incidents", "timeline", "audit", "review", "report", "published",
+                                             "principles", "actions", "pmr", "meta")],
         "paths": _paths(),
         "components": {
             "schemas": component_schemas(),

@@ -70,6 +70,8 @@ def _message(item: Any, model: type[RequestBody]) -> str:
         return f"Give the time with its UTC offset: {TIME_HINT}."
     if kind.startswith("datetime_"):
         return f"Give a date and time, {TIME_HINT}."
+    if kind.startswith("date_"):
+        return "Give a date, YYYY-MM-DD (e.g. 2023-06-26)."
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return "Give a whole number (a JSON integer, not text or a decimal)."
     if kind in ("bool_type", "bool_parsing"):
@@ -78,7 +80,7 @@ def _message(item: Any, model: type[RequestBody]) -> str:
         return "Give text (a JSON string)."
     if kind in ("list_type", "tuple_type"):
         return "Give a list (a JSON array)."
-    if kind == "enum":
+    if kind in ("enum", "literal_error"):
         return f"Choose one of {ctx.get('expected', 'the documented values')}."
     if kind == "value_error" and "error" in ctx:
         text = str(ctx["error"])
@@ -144,6 +146,31 @@ def expected_version(current_etag: str, *, what: str) -> int:
         rest = tag.removeprefix(name + "-v") if tag.startswith(name + "-v") else ""
         if rest.isascii() and rest.isdigit():
             return int(rest)
+    raise StaleError(f"If-Match does not match this {what}'s ETag {current_etag}; read it again first.")
+
+
+def expected_etag(current_etag: str, *, what: str, required: bool) -> str | None:
+    """Return the ETag If-Match names, for a service that compares ETags itself; None when none is due.
+
+    ``required`` is false while there is nothing yet to overwrite (no review,
+    no report version): If-Match may then be left out, and ``*`` asks nothing.
+    Once it is required: 428 without it (``*`` protects nothing), 412 when it
+    names another ETag.
+    """
+    if "If-Match" not in request.headers:
+        if required:
+            raise PreconditionRequired(
+                f"Send If-Match with the ETag of the {what} you read, so that nobody's change is lost.")
+        return None
+    tags = request.if_match
+    if tags.star_tag:
+        if required:
+            raise PreconditionRequired(
+                f"If-Match: * does not protect against lost changes; send the {what}'s ETag.")
+        return None
+    # Weak tags match too: a proxy may weaken an ETag it passes on.
+    if tags.contains_weak(current_etag.strip('"')):
+        return current_etag
     raise StaleError(f"If-Match does not match this {what}'s ETag {current_etag}; read it again first.")
 
 

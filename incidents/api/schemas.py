@@ -53,7 +53,31 @@ Instant = Annotated[AwareDatetime, AfterValidator(_to_utc), AfterValidator(_in_r
 UtcInstant = Annotated[AwareDatetime, AfterValidator(_to_utc), _DESCRIPTION]
 
 
-def _drop_defaults(*names: str) -> Any:
+def _no_null(value: str) -> str:
+    """Refuse a NUL character: PostgreSQL can neither store nor look one up."""
+    if "\x00" in value:
+        raise ValueError("remove the null character")
+    return value
+
+
+# Text a client sends (free text or a key to look up): never a NUL character.
+Text = Annotated[str, AfterValidator(_no_null)]
+
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def _plausible_day(value: date) -> date:
+    """Refuse a date no meeting or action could have, which later date arithmetic would overflow on."""
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"the date is out of range: give one from {FIRST_DAY} to {LAST_DAY}")
+    return value
+
+
+# A calendar date a client sends, YYYY-MM-DD.
+Day = Annotated[date, AfterValidator(_plausible_day), Field(description="A date, YYYY-MM-DD.")]
+
+
+def drop_defaults(*names: str) -> Any:
     """Build a json_schema_extra hook that hides 'default' for fields whose absence means 'not sent'."""
 
     def hook(schema: dict[str, Any]) -> None:
@@ -113,7 +137,7 @@ class Cohort(Representation):
 class IncidentCreate(RequestBody):
     """Fields to log a new incident; the service checks the domain rules."""
 
-    model_config = ConfigDict(json_schema_extra=_drop_defaults("status"))
+    model_config = ConfigDict(json_schema_extra=drop_defaults("status"))
 
     reference: str = Field(description="ITSM reference, e.g. INC000001001905.", examples=["INC000001001905"])
     title: str
@@ -133,7 +157,7 @@ class IncidentCreate(RequestBody):
 class IncidentPatch(RequestBody):
     """Fields to change; only those sent change. ``cohorts`` replaces the whole list."""
 
-    model_config = ConfigDict(json_schema_extra=_drop_defaults())
+    model_config = ConfigDict(json_schema_extra=drop_defaults())
 
     reference: str = omittable()
     title: str = omittable()
@@ -225,7 +249,7 @@ class TimelineEntryCreate(RequestBody):
 class TimelineEntryPatch(RequestBody):
     """Fields of a timeline entry to change; only those sent change."""
 
-    model_config = ConfigDict(json_schema_extra=_drop_defaults())
+    model_config = ConfigDict(json_schema_extra=drop_defaults())
     read_only = frozenset({"id", "version"})
 
     occurred_at: Instant = omittable()
@@ -277,7 +301,7 @@ class AuditEntryList(Representation):
 class Problem(BaseModel):
     """RFC 9457 problem details; ``errors`` maps each bad field to messages."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra=_drop_defaults("detail", "errors"))
+    model_config = ConfigDict(extra="allow", json_schema_extra=drop_defaults("detail", "errors"))
 
     type: str = "about:blank"
     title: str

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app, request, url_for
-from werkzeug.exceptions import MethodNotAllowed
+from flask import Response, current_app, url_for
 
 from incidents import permissions
 from incidents.api import auth, openapi, protocol, schemas
+# Importing these registers their routes on the same blueprint.
+from incidents.api import action_views, pmr_views, principle_views, review_views  # noqa: F401
+from incidents.api.blueprint import MAX_REFERENCE, PREFIX, bp, load_incident
 from incidents.audit import service as audit_service
 from incidents.errors import DuplicateError, NotFound, PermissionDenied, ValidationError
 from incidents.extensions import db
@@ -28,43 +30,16 @@ from incidents.incident.models import Incident, TimelineEntry
 from incidents.incident.service import Filters
 from incidents.user.models import User
 
-PREFIX = "/api/v1"
-bp = Blueprint("api", __name__, url_prefix=PREFIX)
-bp.before_request(auth.authenticate)
+__all__ = ["PREFIX", "bp"]
 
 ENTRY_URL = "/incidents/<reference>/timeline/<int(max=2147483647):entry_id>"
-MAX_REFERENCE = 40  # the column's length: anything longer cannot exist
-
-
-@bp.after_request
-def api_headers(response: Response) -> Response:
-    """Keep answers out of shared caches; they depend on who asks."""
-    response.headers.setdefault("Cache-Control", "private, no-cache")
-    response.vary.add("Authorization")
-    return response
-
-
-@bp.after_app_request
-def allow_header_on_405(response: Response) -> Response:
-    """Keep the Allow header on an API 405 (the app's error handler builds a fresh response)."""
-    exc = request.routing_exception
-    if isinstance(exc, MethodNotAllowed) and request.path.startswith(PREFIX + "/") and exc.valid_methods:
-        response.headers.setdefault("Allow", ", ".join(sorted(exc.valid_methods)))
-    return response
 
 
 # --- Helpers ------------------------------------------------------------------
 
-def _load(reference: str, user: User) -> Incident:
-    """Load an incident the user may see, or raise NotFound."""
-    if len(reference) > MAX_REFERENCE or "\x00" in reference:
-        raise NotFound("No such incident.")
-    return incident_service.get_incident(reference, viewer=user)
-
-
 def _load_entry(reference: str, entry_id: int, user: User) -> TimelineEntry:
     """Load a timeline entry of an incident the user may see, or raise NotFound."""
-    return incident_service.get_timeline_entry(_load(reference, user), entry_id)
+    return incident_service.get_timeline_entry(load_incident(reference, user), entry_id)
 
 
 def _require_editor(user: User) -> None:
@@ -154,7 +129,7 @@ def create_incident() -> Response:
 @bp.get("/incidents/<reference>")
 def get_incident(reference: str) -> Response:
     """Read an incident with its derived values."""
-    incident = _load(reference, auth.current_user())
+    incident = load_incident(reference, auth.current_user())
     return protocol.respond(schemas.present_incident(incident), etag=incident_service.etag(incident))
 
 
@@ -162,7 +137,7 @@ def get_incident(reference: str) -> Response:
 def update_incident(reference: str) -> Response:
     """Change the fields sent; cohorts, when sent, replace the whole list."""
     user = auth.current_user()
-    incident = _load(reference, user)
+    incident = load_incident(reference, user)
     _require_editor(user)
     expected = protocol.expected_version(incident_service.etag(incident), what="incident")
     data = protocol.parse_body(schemas.IncidentPatch).model_dump(exclude_unset=True)
@@ -185,7 +160,7 @@ def update_incident(reference: str) -> Response:
 @bp.get("/incidents/<reference>/timeline")
 def list_timeline(reference: str) -> Response:
     """Read an incident's timeline in time order."""
-    incident = _load(reference, auth.current_user())
+    incident = load_incident(reference, auth.current_user())
     return protocol.respond(schemas.TimelineEntryList(items=[schemas.present_entry(e) for e in incident.timeline]))
 
 
@@ -193,7 +168,7 @@ def list_timeline(reference: str) -> Response:
 def add_timeline_entry(reference: str) -> Response:
     """Add a timeline entry."""
     user = auth.current_user()
-    incident = _load(reference, user)
+    incident = load_incident(reference, user)
     _require_editor(user)
     data = protocol.parse_body(schemas.TimelineEntryCreate).model_dump(exclude_unset=True)
     with protocol.write_guard():
@@ -245,7 +220,7 @@ def delete_timeline_entry(reference: str, entry_id: int) -> Response:
 @bp.get("/incidents/<reference>/audit")
 def list_audit(reference: str) -> Response:
     """Read an incident's audit trail, oldest first, with field-level changes."""
-    incident = _load(reference, auth.current_user())
+    incident = load_incident(reference, auth.current_user())
     entries = audit_service.entries_for_incident(incident.id)
     return protocol.respond(schemas.AuditEntryList(items=[schemas.present_audit(e) for e in entries]))
 

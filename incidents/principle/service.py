@@ -48,6 +48,8 @@ def _check_wording(wording: Any) -> str:
     if not isinstance(wording, str) or not wording.strip():
         raise ValidationError({"wording": ["Wording is required."]})
     wording = wording.strip()
+    if "\x00" in wording:
+        raise ValidationError({"wording": ["Wording contains a null character; remove it."]})
     if len(wording) > MAX_WORDING:
         raise ValidationError({"wording": [f"Wording can be at most {MAX_WORDING} characters."]})
     return wording

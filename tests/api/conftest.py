@@ -100,3 +100,12 @@ def assert_problem(response: TestResponse, status: int, *fields: str) -> dict[st
         assert name in body.get("errors", {}), body
         assert all(isinstance(m, str) and m for m in body["errors"][name])
     return body
+
+
+@pytest.fixture()
+def principles(app: Any) -> None:
+    """The default exclusion principles (tests build the schema with create_all, which seeds none)."""
+    from incidents.principle import service as principle_service
+
+    principle_service.seed_defaults()
+    db.session.commit()

@@ -340,7 +340,7 @@ def test_admin_deactivates_and_reactivates_a_user(app, client, admin, users):
     db.session.commit()
     other = app.test_client()
     other.post("/login", data={"email": opsg.email, "password": factories.PASSWORD})
-    assert other.get("/").status_code == 302  # logged in: sent on to the incident list
+    assert other.get("/rules").status_code == 200  # logged in
 
     response = client.post(f"/admin/users/{opsg.id}/deactivate")
     assert response.status_code == 302

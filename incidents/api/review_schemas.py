@@ -1,0 +1,394 @@
+"""Request and response bodies of the review workflow: PMR treatment, report, decisions, publication.
+
+As in ``schemas``, pydantic checks shapes only and the services keep every
+domain rule. Response models are built from the services' own results
+(``review_service.pmr_treatment``, ``next_steps``, ``report_service.view_model``)
+so that the API shows exactly what the pages show.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import Field
+
+from incidents.api.schemas import Day, Representation, RequestBody, Text, UtcInstant
+from incidents.incident.models import Incident as IncidentRow
+from incidents.report import service as report_service
+from incidents.review import service as review_service
+from incidents.review.models import Classification, DecisionOutcome
+from incidents.review.models import Decision as DecisionRow
+from incidents.review.models import ExclusionProposal, ExclusionState, ReportState
+from incidents.review.models import Publication as PublicationRow
+from incidents.review.models import ReportVersion as ReportVersionRow
+from incidents.review.models import Review, ReviewOutcome
+
+# --- Requests ------------------------------------------------------------------
+
+
+class ExclusionProposalInput(RequestBody):
+    """The DCC's PMR treatment: include, or exclude citing a principle with a rationale."""
+
+    exclude: bool = Field(description="true: exclude the incident from the PMR; false: count it.")
+    principle: Text | None = Field(default=None, description="The code of a live principle; required to exclude.",
+                                   examples=["third-party-infrastructure"])
+    rationale: Text = Field(default="", description="Why the principle applies; required to exclude.")
+    evidence_links: list[Text] = Field(default_factory=list, description="Up to 10 http(s) URLs.")
+    response: Text = Field(default="", description="The answer to SECAS's request for information, when it asked.")
+
+
+class ExclusionReviewInput(RequestBody):
+    """SECAS's outcome on the pending exclusion, always with a comment."""
+
+    outcome: ReviewOutcome
+    comment: Text
+
+
+class ReportSectionsInput(RequestBody):
+    """The narrative sections the DCC writes, as Markdown; a section left out is empty."""
+
+    summary: Text = ""
+    root_cause: Text = ""
+    impact: Text = ""
+    lessons_learned: Text = ""
+    actions: Text = ""
+
+
+class ReportInput(RequestBody):
+    """A new draft of the Review Report: the whole text and its classification."""
+
+    classification: Classification = Field(description="SEC Panel Information Policy classification.")
+    sections: ReportSectionsInput
+
+
+class DecisionInput(RequestBody):
+    """The Operations Group's decision on the submitted report, as minuted."""
+
+    meeting: Text = Field(description="The meeting, e.g. OPSG_97.", examples=["OPSG_97"])
+    meeting_on: Day = Field(description="When the meeting was held (not in the future), YYYY-MM-DD.")
+    outcome: DecisionOutcome
+    minute: Text
+    actions: Text = Field(default="", description="Actions the meeting raised, as minuted (free text).")
+
+
+class PublicationInput(RequestBody):
+    """Publish the agreed version to SEC Parties."""
+
+    classification: Classification = Field(
+        description="GREEN or WHITE: a report published to SEC Parties is never RED or AMBER (422).")
+
+
+# --- Responses: PMR treatment ----------------------------------------------------
+
+class PmrTreatment(Representation):
+    """How the PMR treats the incident, as the PMR applies it."""
+
+    state: ExclusionState
+    label: str
+    excluded: bool = Field(description="Left out of the PMR measure (SECAS agreed the exclusion).")
+    exclusion_pending: bool = Field(description="An exclusion waits for SECAS or for the DCC's answer.")
+    principle_code: str | None
+    principle_wording: str | None = Field(description="The exact wording cited, kept after any rewording.")
+    rationale: str | None
+
+
+class SecasOutcome(Representation):
+    """SECAS's outcome on one proposal round."""
+
+    outcome: ReviewOutcome
+    comment: str
+    reviewed_by: str
+    reviewed_at: UtcInstant
+
+
+class ProposalRound(Representation):
+    """One round of the DCC's proposal and SECAS's outcomes on it."""
+
+    round: int
+    exclude: bool
+    principle_code: str | None
+    principle_wording: str | None
+    rationale: str
+    evidence_links: list[str]
+    response: str = Field(description="The DCC's answer to SECAS's request for information.")
+    proposed_by: str
+    proposed_at: UtcInstant
+    reviews: list[SecasOutcome]
+
+
+class NextStep(Representation):
+    """Who must act next, what they must do and by when."""
+
+    who: str = Field(examples=["DCC", "SECAS", "OPSG"])
+    what: str
+    due_on: date | None
+
+
+class Exclusion(Representation):
+    """The incident's PMR treatment with every proposal round, and who acts next."""
+
+    reference: str
+    treatment: PmrTreatment
+    current_proposal: ProposalRound | None
+    rounds: list[ProposalRound] = Field(description="Every round, oldest first.")
+    next_steps: list[NextStep]
+
+
+class ReviewStatus(Representation):
+    """Where the review stands."""
+
+    reference: str
+    exclusion_state: ExclusionState
+    report_state: ReportState
+    summary_submitted_at: UtcInstant | None = Field(description="When the DCC sent the Summary Report.")
+    next_steps: list[NextStep]
+
+
+# --- Responses: the report ----------------------------------------------------------
+
+class ReportSections(Representation):
+    """The narrative sections, as Markdown."""
+
+    summary: str
+    root_cause: str
+    impact: str
+    lessons_learned: str
+    actions: str
+
+
+class ReportFacts(Representation):
+    """The incident's facts as the report states them."""
+
+    reference: str
+    title: str
+    category: int
+    started_at: UtcInstant
+    resolved_at: UtcInstant | None
+    duration_minutes: int | None
+    target: str | None = Field(description="The Target Resolution Time, described.")
+    within_target: bool | None
+    pmr_month: str | None
+    cause_category: str | None
+    devices_affected: int | None
+
+
+class ReportTimelineEntry(Representation):
+    """A timeline entry as the report shows it."""
+
+    occurred_at: UtcInstant
+    kind: str
+    cohort: str | None
+    text: str
+
+
+class ReportCohort(Representation):
+    """A cohort's restoration as the report shows it."""
+
+    name: str
+    impact_started_at: UtcInstant
+    restored_at: UtcInstant | None
+    minutes: int | None
+
+
+class GeneratedSections(Representation):
+    """Sections generated from the record; captured when a version is submitted, live for a draft."""
+
+    facts: ReportFacts
+    timeline: list[ReportTimelineEntry]
+    cohorts: list[ReportCohort]
+    longest: str | None = Field(description="Which cohort took longest to restore, and by how much.")
+    pmr: PmrTreatment
+
+
+class ReportVersionSummary(Representation):
+    """One saved version of the report, without its text."""
+
+    number: int
+    is_frozen: bool = Field(description="Submitted versions are frozen: never changed again.")
+    classification: Classification
+    created_at: UtcInstant
+    created_by: str
+    submitted_at: UtcInstant | None
+    submitted_by: str | None
+
+
+class ReportVersion(ReportVersionSummary):
+    """One saved version of the report with its text and generated sections."""
+
+    reference: str
+    sections: ReportSections
+    generated: GeneratedSections
+
+
+class Report(ReportVersion):
+    """The report's latest version and where the report stands."""
+
+    state: ReportState
+    state_label: str
+
+
+class ReportVersionList(Representation):
+    """Every version of the report, oldest first."""
+
+    items: list[ReportVersionSummary]
+
+
+class Decision(Representation):
+    """An Operations Group decision on a submitted report version."""
+
+    id: int = Field(description="Give it as decision_id when raising an action from this decision.")
+    meeting: str
+    meeting_on: date
+    outcome: DecisionOutcome
+    minute: str
+    actions: str
+    report_version: int = Field(description="The number of the version decided on.")
+    recorded_by: str
+    recorded_at: UtcInstant
+
+
+class DecisionList(Representation):
+    """The Operations Group's decisions on the report, by meeting date."""
+
+    items: list[Decision]
+
+
+class Publication(Representation):
+    """A report version published to SEC Parties."""
+
+    reference: str
+    classification: Classification
+    version: int
+    published_by: str
+    published_at: UtcInstant
+
+
+class PublishedReport(Representation):
+    """The published version of a report, as SEC Parties read it: nothing of the internal review."""
+
+    reference: str
+    title: str
+    classification: Classification = Field(description="The classification it was published under.")
+    published_at: UtcInstant
+    version: int
+    sections: ReportSections
+    generated: GeneratedSections
+
+
+class PublishedReportList(Representation):
+    """Every published report, newest first."""
+
+    items: list[PublishedReport]
+
+
+# --- From rows to representations -------------------------------------------
+
+def present_treatment(treatment: dict[str, Any]) -> PmrTreatment:
+    """Represent a PMR treatment as ``review_service.pmr_treatment`` describes it."""
+    return PmrTreatment.model_validate({name: treatment.get(name) for name in PmrTreatment.model_fields})
+
+
+def _round(proposal: ExclusionProposal) -> ProposalRound:
+    return ProposalRound(
+        round=proposal.round, exclude=proposal.exclude, principle_code=proposal.principle_code,
+        principle_wording=proposal.principle_wording, rationale=proposal.rationale,
+        evidence_links=list(proposal.evidence_links or []), response=proposal.response,
+        proposed_by=proposal.proposed_by_name, proposed_at=proposal.proposed_at,
+        reviews=[SecasOutcome(outcome=r.outcome, comment=r.comment, reviewed_by=r.reviewed_by_name,
+                              reviewed_at=r.reviewed_at) for r in proposal.reviews])
+
+
+def _steps(incident: IncidentRow, review: Review | None) -> list[NextStep]:
+    if not review_service.needs_review(incident):
+        return []
+    return [NextStep(who=s.who, what=s.what, due_on=s.due_on) for s in review_service.next_steps(incident, review)]
+
+
+def present_exclusion(incident: IncidentRow, review: Review | None) -> Exclusion:
+    """Represent the incident's PMR treatment, its rounds and the next steps."""
+    rounds = [_round(p) for p in (review.proposals if review else [])]
+    return Exclusion(reference=incident.reference, treatment=present_treatment(review_service.pmr_treatment(review)),
+                     current_proposal=rounds[-1] if rounds else None, rounds=rounds,
+                     next_steps=_steps(incident, review))
+
+
+def present_status(incident: IncidentRow, review: Review | None) -> ReviewStatus:
+    """Represent where the review stands."""
+    return ReviewStatus(
+        reference=incident.reference,
+        exclusion_state=review.exclusion_state if review else ExclusionState.NOT_PROPOSED,
+        report_state=review.report_state if review else ReportState.NOT_STARTED,
+        summary_submitted_at=review.summary_submitted_at if review else None,
+        next_steps=_steps(incident, review))
+
+
+def present_sections(sections: dict[str, Any]) -> ReportSections:
+    """Represent the narrative sections; a section never written is empty."""
+    return ReportSections.model_validate({key: sections.get(key) or "" for key in report_service.SECTION_KEYS})
+
+
+def present_generated(generated: dict[str, Any]) -> GeneratedSections:
+    """Represent the generated sections, picking the documented fields of what was stored."""
+    facts = generated.get("facts") or {}
+    return GeneratedSections(
+        facts=ReportFacts.model_validate({name: facts.get(name) for name in ReportFacts.model_fields}),
+        timeline=[ReportTimelineEntry.model_validate({name: entry.get(name)
+                                                      for name in ReportTimelineEntry.model_fields})
+                  for entry in generated.get("timeline") or []],
+        cohorts=[ReportCohort.model_validate({name: cohort.get(name) for name in ReportCohort.model_fields})
+                 for cohort in generated.get("cohorts") or []],
+        longest=generated.get("longest"),
+        pmr=present_treatment(generated.get("pmr") or {"state": ExclusionState.NOT_PROPOSED.value}))
+
+
+def _summary_fields(version: ReportVersionRow) -> dict[str, Any]:
+    return {"number": version.number, "is_frozen": version.is_frozen, "classification": version.classification,
+            "created_at": version.created_at, "created_by": version.created_by_name,
+            "submitted_at": version.submitted_at, "submitted_by": version.submitted_by_name}
+
+
+def present_version_summary(version: ReportVersionRow) -> ReportVersionSummary:
+    """Represent a report version without its text."""
+    return ReportVersionSummary.model_validate(_summary_fields(version))
+
+
+def _version_fields(incident: IncidentRow, review: Review | None, version: ReportVersionRow) -> dict[str, Any]:
+    model = report_service.view_model(incident, review, version)
+    return {**_summary_fields(version), "reference": incident.reference,
+            "sections": present_sections(model["sections"]), "generated": present_generated(model["generated"])}
+
+
+def present_version(incident: IncidentRow, review: Review | None, version: ReportVersionRow) -> ReportVersion:
+    """Represent one report version with its text and generated sections."""
+    return ReportVersion.model_validate(_version_fields(incident, review, version))
+
+
+def present_report(incident: IncidentRow, review: Review, version: ReportVersionRow) -> Report:
+    """Represent the report's latest version and where the report stands."""
+    return Report.model_validate({**_version_fields(incident, review, version), "state": review.report_state,
+                                  "state_label": review_service.REPORT_LABELS[review.report_state]})
+
+
+def present_decision(decision: DecisionRow) -> Decision:
+    """Represent an Operations Group decision."""
+    return Decision(id=decision.id, meeting=decision.meeting, meeting_on=decision.meeting_on,
+                    outcome=decision.outcome, minute=decision.minute, actions=decision.actions_text,
+                    report_version=decision.report_version.number, recorded_by=decision.recorded_by_name,
+                    recorded_at=decision.recorded_at)
+
+
+def present_publication(incident: IncidentRow, publication: PublicationRow) -> Publication:
+    """Represent a publication as SECAS made it."""
+    return Publication(reference=incident.reference, classification=publication.classification,
+                       version=publication.report_version.number, published_by=publication.published_by_name,
+                       published_at=publication.published_at)
+
+
+def present_published(incident: IncidentRow, publication: PublicationRow) -> PublishedReport:
+    """Represent the published version as SEC Parties read it."""
+    version = publication.report_version
+    model = report_service.view_model(incident, publication.review, version)
+    return PublishedReport(reference=incident.reference, title=incident.title,
+                           classification=publication.classification, published_at=publication.published_at,
+                           version=version.number, sections=present_sections(model["sections"]),
+                           generated=present_generated(model["generated"]))

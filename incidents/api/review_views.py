@@ -1,0 +1,223 @@
+"""JSON API v1, review workflow: PMR treatment, SECAS review, the report, OPSG decisions, publication.
+
+The same fixed order as ``views``: load (404; a SEC Party sees no unpublished
+incident) -> role (403) -> If-Match (428/412) -> body shape (422) -> one
+service call -> the answer is built -> one commit. A step out of order is the
+service's ConflictError (409), whose detail says what must happen first.
+
+If-Match on the PMR treatment and the report is optional while there is
+nothing to overwrite (no review; no report version) and required once there
+is: the services compare the ETags themselves (``expected``).
+"""
+from __future__ import annotations
+
+from flask import Response, url_for
+
+from incidents import permissions
+from incidents.api import auth, protocol
+from incidents.api import review_schemas as schemas
+from incidents.api.blueprint import bp, is_lookup_key, load_incident
+from incidents.errors import NotFound, PermissionDenied
+from incidents.extensions import db
+from incidents.report import service as report_service
+from incidents.review import service as review_service
+from incidents.user.models import User
+
+VERSION_URL = "/incidents/<reference>/report/versions/<int(max=2147483647):number>"
+
+
+def _require(allowed: bool, detail: str) -> None:
+    if not allowed:
+        raise PermissionDenied(detail)
+
+
+def _exclusion_url(reference: str) -> str:
+    return url_for("api.get_exclusion", reference=reference)
+
+
+# --- PMR treatment and SECAS review ---------------------------------------------------
+
+@bp.get("/incidents/<reference>/exclusion")
+def get_exclusion(reference: str) -> Response:
+    """Read the PMR treatment, every proposal round with SECAS's outcomes, and the next steps."""
+    incident = load_incident(reference, auth.current_user())
+    review = review_service.get_review(incident)
+    return protocol.respond(schemas.present_exclusion(incident, review), etag=review_service.review_etag(review))
+
+
+@bp.put("/incidents/<reference>/exclusion")
+def propose_exclusion(reference: str) -> Response:
+    """Propose the PMR treatment (DCC): include, or exclude citing a principle."""
+    user = auth.current_user()
+    incident = load_incident(reference, user)
+    _require(permissions.can_propose_exclusion(user), "Only the DCC proposes the PMR treatment.")
+    review = review_service.get_review(incident)
+    expected = protocol.expected_etag(review_service.review_etag(review), what="review", required=review is not None)
+    body = protocol.parse_body(schemas.ExclusionProposalInput)
+    with protocol.write_guard():
+        review_service.propose(incident=incident, actor=user, expected=expected, **body.model_dump())
+        review = review_service.get_review(incident)
+        answer, etag = schemas.present_exclusion(incident, review), review_service.review_etag(review)
+        db.session.commit()
+    return protocol.respond(answer, etag=etag)
+
+
+@bp.post("/incidents/<reference>/exclusion/reviews")
+def review_exclusion(reference: str) -> Response:
+    """Record SECAS's outcome on the pending exclusion: agreed, disagreed or information requested."""
+    user = auth.current_user()
+    incident = load_incident(reference, user)
+    _require(permissions.can_review_exclusion(user), "Only SECAS reviews exclusions.")
+    body = protocol.parse_body(schemas.ExclusionReviewInput)
+    with protocol.write_guard():
+        review_service.review_exclusion(incident=incident, outcome=body.outcome, comment=body.comment, actor=user)
+        review = review_service.get_review(incident)
+        answer, etag = schemas.present_exclusion(incident, review), review_service.review_etag(review)
+        db.session.commit()
+    return protocol.respond(answer, 201, etag=etag, location=_exclusion_url(incident.reference))
+
+
+@bp.post("/incidents/<reference>/summary-report")
+def mark_summary_report(reference: str) -> Response:
+    """Record that the DCC sent the Major Incident Summary Report (its reminders stop)."""
+    user = auth.current_user()
+    incident = load_incident(reference, user)
+    _require(permissions.can_write_report(user), "Only the DCC records the Summary Report.")
+    with protocol.write_guard():
+        review = review_service.mark_summary_submitted(incident=incident, actor=user)
+        answer, etag = schemas.present_status(incident, review), review_service.review_etag(review)
+        db.session.commit()
+    return protocol.respond(answer, etag=etag)
+
+
+# --- The Review Report ------------------------------------------------------------------
+
+@bp.get("/incidents/<reference>/report")
+def get_report(reference: str) -> Response:
+    """Read the report's latest version (draft or frozen) with its generated sections."""
+    incident = load_incident(reference, auth.current_user())
+    review = review_service.get_review(incident)
+    version = report_service.latest(review)
+    if review is None or version is None:
+        raise NotFound(f"The DCC has not saved a Review Report for {incident.reference} yet.")
+    return protocol.respond(schemas.present_report(incident, review, version),
+                            etag=report_service.report_etag(review))
+
+
+@bp.put("/incidents/<reference>/report")
+def save_report(reference: str) -> Response:
+    """Save the whole report as a new draft version (DCC); saving the same text adds no version."""
+    user = auth.current_user()
+    incident = load_incident(reference, user)
+    _require(permissions.can_write_report(user), "Only the DCC writes the Review Report.")
+    review = review_service.get_review(incident)
+    expected = protocol.expected_etag(report_service.report_etag(review), what="report",
+                                      required=report_service.latest(review) is not None)
+    body = protocol.parse_body(schemas.ReportInput)
+    with protocol.write_guard():
+        version = report_service.save_draft(incident=incident, sections=body.sections.model_dump(),
+                                            classification=body.classification, actor=user, expected=expected)
+        review = review_service.get_review(incident)
+        assert review is not None
+        answer, etag = schemas.present_report(incident, review, version), report_service.report_etag(review)
+        db.session.commit()
+    return protocol.respond(answer, etag=etag)
+
+
+@bp.post("/incidents/<reference>/report/submit")
+def submit_report(reference: str) -> Response:
+    """Submit the latest draft (DCC): it is frozen and goes to the Operations Group."""
+    user = auth.current_user()
+    incident = load_incident(reference, user)
+    _require(permissions.can_write_report(user), "Only the DCC submits the Review Report.")
+    review = review_service.get_review(incident)
+    # Optional: with it, the DCC submits exactly the version it read.
+    expected = protocol.expected_etag(report_service.report_etag(review), what="report", required=False)
+    with protocol.write_guard():
+        version = report_service.submit(incident=incident, actor=user, expected=expected)
+        review = review_service.get_review(incident)
+        assert review is not None
+        answer, etag = schemas.present_report(incident, review, version), report_service.report_etag(review)
+        db.session.commit()
+    return protocol.respond(answer, etag=etag)
+
+
+@bp.get("/incidents/<reference>/report/versions")
+def list_report_versions(reference: str) -> Response:
+    """List every version of the report, oldest first."""
+    incident = load_incident(reference, auth.current_user())
+    review = review_service.get_review(incident)
+    return protocol.respond(schemas.ReportVersionList(
+        items=[schemas.present_version_summary(v) for v in (review.report_versions if review else [])]))
+
+
+@bp.get(VERSION_URL)
+def get_report_version(reference: str, number: int) -> Response:
+    """Read one version of the report with its text and generated sections."""
+    incident = load_incident(reference, auth.current_user())
+    review = review_service.get_review(incident)
+    version = report_service.get_version(review, number)
+    return protocol.respond(schemas.present_version(incident, review, version))
+
+
+# --- Operations Group decision and publication ---------------------------------------------
+
+@bp.get("/incidents/<reference>/decisions")
+def list_decisions(reference: str) -> Response:
+    """List the Operations Group's decisions on the report, by meeting date."""
+    incident = load_incident(reference, auth.current_user())
+    review = review_service.get_review(incident)
+    return protocol.respond(schemas.DecisionList(
+        items=[schemas.present_decision(d) for d in (review.decisions if review else [])]))
+
+
+@bp.post("/incidents/<reference>/decisions")
+def record_decision(reference: str) -> Response:
+    """Record the Operations Group's decision on the submitted report (SECAS as secretary, OPSG)."""
+    user = auth.current_user()
+    incident = load_incident(reference, user)
+    _require(permissions.can_record_decision(user),
+             "Only SECAS (as secretary) or an OPSG member records Operations Group decisions.")
+    body = protocol.parse_body(schemas.DecisionInput)
+    with protocol.write_guard():
+        decision = review_service.record_decision(incident=incident, actor=user, **body.model_dump())
+        answer = schemas.present_decision(decision)
+        db.session.commit()
+    return protocol.respond(answer, 201, location=url_for("api.list_decisions", reference=incident.reference))
+
+
+@bp.post("/incidents/<reference>/publish")
+def publish_report(reference: str) -> Response:
+    """Publish the agreed version to SEC Parties as GREEN or WHITE (SECAS)."""
+    user = auth.current_user()
+    incident = load_incident(reference, user)
+    _require(permissions.can_publish(user), "Only SECAS publishes reports to SEC Parties.")
+    body = protocol.parse_body(schemas.PublicationInput)
+    with protocol.write_guard():
+        publication = review_service.publish(incident=incident, classification=body.classification, actor=user)
+        answer = schemas.present_publication(incident, publication)
+        db.session.commit()
+    return protocol.respond(answer, 201, location=url_for("api.get_published", reference=incident.reference))
+
+
+# --- What SEC Parties read ----------------------------------------------------------------
+
+def _published(reference: str, user: User) -> schemas.PublishedReport:
+    if not is_lookup_key(reference):
+        raise NotFound(f"No published report for {reference!r}.")
+    incident, publication = review_service.get_published(reference, viewer=user)
+    return schemas.present_published(incident, publication)
+
+
+@bp.get("/published")
+def list_published() -> Response:
+    """List every published report, newest first: the published version only (every role)."""
+    rows = review_service.published_list(viewer=auth.current_user())
+    return protocol.respond(schemas.PublishedReportList(
+        items=[schemas.present_published(incident, publication) for incident, publication in rows]))
+
+
+@bp.get("/published/<reference>")
+def get_published(reference: str) -> Response:
+    """Read the published version of one report (every role); 404 while it is unpublished."""
+    return protocol.respond(_published(reference, auth.current_user()))

@@ -1,0 +1,325 @@
+"""Review workflow API: the real case from proposal to a SEC Party reading it, roles, order, preconditions."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from incidents.principle import service as principle_service
+from tests.api.conftest import Api, assert_problem
+
+THIRD_PARTY = "third-party-infrastructure"
+RATIONALE = "Restoration depended on a national carrier outside the control of the DCC and its Service Providers."
+SECTIONS = {"summary": "Nationwide carrier outage; **CSP N took longest**.",
+            "root_cause": "Carrier core failure; CSP N's NTE stuck and needed a reset at 10:40 BST.",
+            "impact": "All cohorts.", "lessons_learned": "Keep NTE reset contacts.", "actions": "OPSG 97/04"}
+DECISION = {"meeting": "OPSG_97", "meeting_on": "2023-06-26", "outcome": "agreed",
+            "minute": "The group noted the review and agreed the Review Report can be published to SEC Parties.",
+            "actions": "OPSG 97/04: DCC to confirm its principles for third-party Major Incidents."}
+PROPOSAL = {"exclude": True, "principle": THIRD_PARTY, "rationale": RATIONALE,
+            "evidence_links": ["https://example.org/carrier-incident-report"]}
+PUBLISHED_FIELDS = {"reference", "title", "classification", "published_at", "version", "sections", "generated"}
+
+
+@pytest.fixture()
+def ref(api: Api, principles: None) -> str:
+    """The real case, logged through the API."""
+    return api.create().get_json()["reference"]
+
+
+def _ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def _as(api: Api, tokens: dict[str, str], role: str) -> Api:
+    return api.as_(tokens[role])
+
+
+def _to_submitted(api: Api, tokens: dict[str, str], ref: str, *, exclude: bool = False) -> None:
+    """Settle the PMR treatment (SECAS agrees an exclusion, or the DCC counts it) and submit the report."""
+    _ok(api.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL if exclude else {"exclude": False}))
+    if exclude:
+        _ok(_as(api, tokens, "secas").post(f"/incidents/{ref}/exclusion/reviews",
+                                          json={"outcome": "agreed", "comment": "Agreed."}), 201)
+    _ok(api.request("PUT", f"/incidents/{ref}/report", json={"classification": "AMBER", "sections": SECTIONS}))
+    _ok(api.post(f"/incidents/{ref}/report/submit"))
+
+
+def _to_agreed(api: Api, tokens: dict[str, str], ref: str) -> None:
+    _to_submitted(api, tokens, ref)
+    _ok(_as(api, tokens, "opsg").post(f"/incidents/{ref}/decisions", json=DECISION), 201)
+
+
+def test_real_case_from_proposal_to_a_party_reading_the_published_report(api, tokens, users, ref):
+    secas, opsg, party = (_as(api, tokens, role) for role in ("secas", "opsg", "party"))
+    wording = principle_service.get_principle(THIRD_PARTY).current.wording
+
+    start = api.get(f"/incidents/{ref}/exclusion")
+    assert _ok(start)["treatment"]["state"] == "not_proposed"
+    assert start.headers["ETag"] == '"review-none"'
+    assert [(s["who"], s["due_on"]) for s in start.get_json()["next_steps"]] == [
+        ("DCC", "2023-04-06"), ("DCC", "2023-05-05")]  # Summary 2 and Review 20 Working Days after resolution
+
+    # The DCC excludes the incident citing the third-party principle; no review yet, so no If-Match needed.
+    first = api.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL)
+    body = _ok(first)
+    assert body["treatment"] == {"state": "pending", "label": "Exclusion proposed, waiting for SECAS",
+                                 "excluded": False, "exclusion_pending": True, "principle_code": THIRD_PARTY,
+                                 "principle_wording": wording, "rationale": RATIONALE}
+    assert body["current_proposal"]["round"] == 1
+    assert body["current_proposal"]["evidence_links"] == PROPOSAL["evidence_links"]
+    assert body["current_proposal"]["proposed_by"] == users["dcc"].email
+    assert body["next_steps"][0] == {"who": "SECAS", "what": "Review the proposed exclusion", "due_on": None}
+    assert api.get(f"/incidents/{ref}/exclusion").headers["ETag"] == first.headers["ETag"]
+
+    # SECAS asks for the principles the DCC applies.
+    asked = secas.post(f"/incidents/{ref}/exclusion/reviews", json={
+        "outcome": "information_requested", "comment": "What principles does the DCC apply to third parties?"})
+    body = _ok(asked, 201)
+    assert asked.headers["Location"] == f"/api/v1/incidents/{ref}/exclusion"
+    assert body["treatment"]["state"] == "information_requested"
+    assert body["rounds"][0]["reviews"] == [{
+        "outcome": "information_requested", "comment": "What principles does the DCC apply to third parties?",
+        "reviewed_by": users["secas"].email, "reviewed_at": body["rounds"][0]["reviews"][0]["reviewed_at"]}]
+    assert body["rounds"][0]["reviews"][0]["reviewed_at"].endswith("Z")
+
+    # Now that the review exists the DCC must send the ETag it read; the one from before SECAS acted is stale.
+    assert_problem(api.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL), 428)
+    assert_problem(api.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL, etag=first.headers["ETag"]), 412)
+    current = api.get(f"/incidents/{ref}/exclusion").headers["ETag"]
+    body = assert_problem(api.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL, etag=current),
+                          422, "response")
+    assert "Answer SECAS" in body["errors"]["response"][0]
+    answered = api.request("PUT", f"/incidents/{ref}/exclusion", etag=current, json={
+        **PROPOSAL, "response": "We apply the third-party national infrastructure principle; see OPSG 97/04."})
+    body = _ok(answered)
+    assert [r["round"] for r in body["rounds"]] == [1, 2]
+    assert body["current_proposal"]["response"].startswith("We apply")
+
+    agreed = _ok(secas.post(f"/incidents/{ref}/exclusion/reviews",
+                            json={"outcome": "agreed", "comment": "Agreed: excluded from the April 2023 PMR."}), 201)
+    assert agreed["treatment"]["excluded"] is True and agreed["treatment"]["exclusion_pending"] is False
+    assert [r["reviews"][0]["outcome"] for r in agreed["rounds"]] == ["information_requested", "agreed"]
+
+    # The DCC writes the report (no version yet: no If-Match needed) and submits exactly what it read.
+    saved = api.request("PUT", f"/incidents/{ref}/report", json={"classification": "AMBER", "sections": SECTIONS})
+    report = _ok(saved)
+    assert (report["number"], report["is_frozen"], report["state"]) == (1, False, "draft")
+    assert saved.headers["ETag"].startswith('"report-') and saved.headers["ETag"].endswith('-v1"')
+    assert report["sections"] == SECTIONS
+    assert report["generated"]["longest"].startswith("CSP N took longest")
+    assert report["generated"]["pmr"]["excluded"] is True
+    assert report["generated"]["facts"]["resolved_at"] == "2023-04-04T09:40:00Z"
+    read = api.get(f"/incidents/{ref}/report")
+    assert _ok(read) == report and read.headers["ETag"] == saved.headers["ETag"]
+    submitted = _ok(api.post(f"/incidents/{ref}/report/submit", etag=read.headers["ETag"]))
+    assert (submitted["is_frozen"], submitted["state"], submitted["submitted_by"]) == (
+        True, "submitted", users["dcc"].email)
+
+    # OPSG_97 agrees publication; SECAS publishes it GREEN.
+    decision = _ok(opsg.post(f"/incidents/{ref}/decisions", json=DECISION), 201)
+    assert {k: decision[k] for k in ("meeting", "meeting_on", "outcome", "report_version")} == {
+        "meeting": "OPSG_97", "meeting_on": "2023-06-26", "outcome": "agreed", "report_version": 1}
+    assert _ok(secas.get(f"/incidents/{ref}/decisions"))["items"] == [decision]
+    published = secas.post(f"/incidents/{ref}/publish", json={"classification": "GREEN"})
+    body = _ok(published, 201)
+    assert published.headers["Location"] == f"/api/v1/published/{ref}"
+    assert (body["classification"], body["version"]) == ("GREEN", 1)
+    assert _ok(api.get(f"/incidents/{ref}/exclusion"))["next_steps"] == []
+
+    # A SEC Party reads the published version, and nothing of the review behind it.
+    listed = _ok(party.get("/published"))["items"]
+    assert len(listed) == 1 and set(listed[0]) == PUBLISHED_FIELDS
+    one = _ok(party.get(f"/published/{ref}"))
+    assert one == listed[0]
+    assert (one["reference"], one["classification"], one["version"]) == (ref, "GREEN", 1)
+    assert one["title"] == "National telecoms carrier outage"
+    assert one["sections"] == SECTIONS and one["generated"] == submitted["generated"]
+    assert one["published_at"].endswith("Z")
+    for path in ("exclusion", "report", "report/versions", "decisions"):
+        assert_problem(party.get(f"/incidents/{ref}/{path}"), 404)
+
+
+def test_every_role_on_every_step(api, tokens, ref):
+    roles = {role: _as(api, tokens, role) for role in tokens}
+
+    def refused(method: str, path: str, statuses: dict[str, int]) -> None:
+        for role, status in statuses.items():
+            # The role is checked before the body is read: junk from a refused role is still 403.
+            assert_problem(roles[role].request(method, path, data="{junk", content_type="application/json"), status)
+
+    writers_only = {"secas": 403, "opsg": 403, "party": 404}
+    refused("PUT", f"/incidents/{ref}/exclusion", writers_only)
+    refused("POST", f"/incidents/{ref}/summary-report", writers_only)
+    refused("PUT", f"/incidents/{ref}/report", writers_only)
+    refused("POST", f"/incidents/{ref}/report/submit", writers_only)
+    refused("POST", f"/incidents/{ref}/exclusion/reviews", {"dcc": 403, "opsg": 403, "party": 404})
+    refused("POST", f"/incidents/{ref}/decisions", {"dcc": 403, "party": 404})
+    refused("POST", f"/incidents/{ref}/publish", {"dcc": 403, "opsg": 403, "party": 404})
+
+    _ok(roles["admin"].post(f"/incidents/{ref}/summary-report"))
+    _ok(roles["dcc"].request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL,
+                             etag=roles["dcc"].get(f"/incidents/{ref}/exclusion").headers["ETag"]))
+    _ok(roles["secas"].post(f"/incidents/{ref}/exclusion/reviews", json={"outcome": "agreed", "comment": "Ok."}),
+        201)
+    _ok(roles["dcc"].request("PUT", f"/incidents/{ref}/report", json={"classification": "GREEN",
+                                                                      "sections": SECTIONS}))
+    _ok(roles["dcc"].post(f"/incidents/{ref}/report/submit"))
+    _ok(roles["secas"].post(f"/incidents/{ref}/decisions", json={**DECISION, "outcome": "deferred"}), 201)
+    _ok(roles["opsg"].post(f"/incidents/{ref}/decisions", json=DECISION), 201)
+    _ok(roles["secas"].post(f"/incidents/{ref}/publish", json={"classification": "WHITE"}), 201)
+
+    for role in ("dcc", "secas", "opsg", "admin"):
+        for path in ("exclusion", "report", "report/versions", "report/versions/1", "decisions"):
+            assert roles[role].get(f"/incidents/{ref}/{path}").status_code == 200, (role, path)
+        assert roles[role].get("/exclusion-principles").status_code == 200
+    for role in tokens:
+        assert _ok(roles[role].get(f"/published/{ref}"))["classification"] == "WHITE"
+        assert len(_ok(roles[role].get("/published"))["items"]) == 1
+    assert_problem(api.as_(None).get("/published"), 401)
+
+
+def test_steps_out_of_order_are_409_saying_what_must_happen_first(api, tokens, ref):
+    secas, opsg = _as(api, tokens, "secas"), _as(api, tokens, "opsg")
+
+    def conflict(response: Any, says: str) -> None:
+        assert says in assert_problem(response, 409)["detail"]
+
+    conflict(secas.post(f"/incidents/{ref}/exclusion/reviews", json={"outcome": "agreed", "comment": "ok"}),
+             "the DCC must propose an exclusion first")
+    conflict(api.post(f"/incidents/{ref}/report/submit"), "no draft to submit; write the report first")
+    conflict(opsg.post(f"/incidents/{ref}/decisions", json=DECISION), "the DCC must submit the Review Report first")
+    conflict(secas.post(f"/incidents/{ref}/publish", json={"classification": "GREEN"}),
+             "record an 'agreed' decision first")
+
+    _ok(api.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL))
+    etag = api.get(f"/incidents/{ref}/exclusion").headers["ETag"]
+    conflict(api.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL, etag=etag),
+             "wait for its outcome before proposing again")
+    _ok(api.request("PUT", f"/incidents/{ref}/report", json={"classification": "AMBER", "sections": SECTIONS}))
+    _ok(api.post(f"/incidents/{ref}/report/submit"))
+    conflict(api.post(f"/incidents/{ref}/report/submit"), "already submitted; save a revision")
+    conflict(opsg.post(f"/incidents/{ref}/decisions", json=DECISION), "the decision must wait for it")
+
+    _ok(api.post(f"/incidents/{ref}/summary-report"))
+    conflict(api.post(f"/incidents/{ref}/summary-report"), "already recorded")
+
+    minor = api.create(category=3).get_json()["reference"]
+    conflict(api.request("PUT", f"/incidents/{minor}/exclusion", json=PROPOSAL), "have a major incident review")
+    assert _ok(api.get(f"/incidents/{minor}/exclusion"))["next_steps"] == []
+    unresolved = api.create(resolved_at=None, status="open", cohorts=[]).get_json()["reference"]
+    conflict(api.post(f"/incidents/{unresolved}/summary-report"), "not resolved yet")
+
+
+def test_frozen_agreed_and_published_versions_cannot_be_edited(api, tokens, ref):
+    secas = _as(api, tokens, "secas")
+    _to_submitted(api, tokens, ref)
+    etag = api.get(f"/incidents/{ref}/report").headers["ETag"]
+    # Version 1 is frozen: writing again makes version 2, a draft, and leaves version 1 as submitted.
+    revised = _ok(api.request("PUT", f"/incidents/{ref}/report", etag=etag,
+                              json={"classification": "AMBER", "sections": {**SECTIONS, "summary": "Revised."}}))
+    assert (revised["number"], revised["is_frozen"], revised["state"]) == (2, False, "draft")
+    first = _ok(api.get(f"/incidents/{ref}/report/versions/1"))
+    assert (first["is_frozen"], first["sections"]["summary"]) == (True, SECTIONS["summary"])
+    _ok(api.post(f"/incidents/{ref}/report/submit"))
+    _ok(_as(api, tokens, "opsg").post(f"/incidents/{ref}/decisions", json=DECISION), 201)
+
+    etag = api.get(f"/incidents/{ref}/report").headers["ETag"]
+    change = {"classification": "AMBER", "sections": {**SECTIONS, "summary": "Too late."}}
+    body = assert_problem(api.request("PUT", f"/incidents/{ref}/report", etag=etag, json=change), 409)
+    assert "SECAS must publish it" in body["detail"]
+    for level in ("RED", "AMBER"):
+        body = assert_problem(secas.post(f"/incidents/{ref}/publish", json={"classification": level}),
+                              422, "classification")
+        assert "GREEN or WHITE" in body["errors"]["classification"][0]
+    assert "never published" in secas.post(f"/incidents/{ref}/publish",
+                                           json={"classification": "RED"}).get_json()["errors"]["classification"][0]
+    assert_problem(secas.post(f"/incidents/{ref}/publish", json={"classification": "PURPLE"}), 422, "classification")
+    assert_problem(_as(api, tokens, "party").get(f"/published/{ref}"), 404)
+    _ok(secas.post(f"/incidents/{ref}/publish", json={"classification": "GREEN"}), 201)
+
+    body = assert_problem(api.request("PUT", f"/incidents/{ref}/report", etag=etag, json=change), 409)
+    assert "published" in body["detail"]
+    assert "published" in assert_problem(api.request(
+        "PUT", f"/incidents/{ref}/exclusion", json={"exclude": False},
+        etag=api.get(f"/incidents/{ref}/exclusion").headers["ETag"]), 409)["detail"]
+    versions = _ok(api.get(f"/incidents/{ref}/report/versions"))["items"]
+    assert [(v["number"], v["is_frozen"]) for v in versions] == [(1, True), (2, True)]
+    assert set(versions[0]) == {"number", "is_frozen", "classification", "created_at", "created_by",
+                                "submitted_at", "submitted_by"}
+    assert _ok(_as(api, tokens, "party").get(f"/published/{ref}"))["version"] == 2
+    for number in ("0", "3", "2147483648", "x"):
+        assert_problem(api.get(f"/incidents/{ref}/report/versions/{number}"), 404)
+
+
+def test_report_preconditions(api, ref):
+    assert "not saved a Review Report" in assert_problem(api.get(f"/incidents/{ref}/report"), 404)["detail"]
+    put = {"classification": "AMBER", "sections": SECTIONS}
+    # Before the first version an If-Match may be sent, and must then name the current (empty) state.
+    assert_problem(api.request("PUT", f"/incidents/{ref}/report", json=put, etag='"report-1-v1"'), 412)
+    first = api.request("PUT", f"/incidents/{ref}/report", json=put, etag="*")
+    assert first.status_code == 200
+    tag = first.headers["ETag"]
+    same = api.request("PUT", f"/incidents/{ref}/report", json=put, etag=f"W/{tag}")
+    assert same.status_code == 200 and same.headers["ETag"] == tag  # the same text adds no version
+
+    assert_problem(api.request("PUT", f"/incidents/{ref}/report", json=put), 428)
+    assert_problem(api.request("PUT", f"/incidents/{ref}/report", json=put, etag="*"), 428)
+    # Preconditions come before the body.
+    assert_problem(api.request("PUT", f"/incidents/{ref}/report", data="{", content_type="application/json"), 428)
+    second = api.request("PUT", f"/incidents/{ref}/report", etag=tag,
+                         json={"classification": "GREEN", "sections": {"summary": "Short."}})
+    assert _ok(second)["number"] == 2 and second.get_json()["sections"]["root_cause"] == ""
+    assert_problem(api.request("PUT", f"/incidents/{ref}/report", json=put, etag=tag), 412)
+    assert_problem(api.post(f"/incidents/{ref}/report/submit", etag=tag), 412)
+    # A submitted report needs its required sections.
+    assert_problem(api.post(f"/incidents/{ref}/report/submit", etag=second.headers["ETag"]),
+                   422, "sections.root_cause")
+    assert api.get(f"/incidents/{ref}/report", headers={"If-None-Match": second.headers["ETag"]}).status_code == 304
+
+
+def test_bodies_are_checked_for_shape_and_by_the_services(api, tokens, ref):
+    secas, opsg = _as(api, tokens, "secas"), _as(api, tokens, "opsg")
+    path = f"/incidents/{ref}/exclusion"
+    assert_problem(api.request("PUT", path, json={"exclude": "yes", "colour": "red"}), 422, "exclude", "colour")
+    assert_problem(api.request("PUT", path, json={"exclude": True, "evidence_links": ["ftp://x"]}),
+                   422, "principle", "rationale", "evidence_links[0]")
+    assert_problem(api.request("PUT", path, json={**PROPOSAL, "principle": "no-such-principle"}), 422, "principle")
+    assert_problem(api.request("PUT", path, json={**PROPOSAL, "rationale": "a\x00b"}), 422, "rationale")
+    assert_problem(api.request("PUT", path, json={**PROPOSAL, "principle": "a\x00b"}), 422, "principle")
+    assert_problem(api.request("PUT", f"/incidents/{ref}/report", json={"classification": "PINK", "sections": {
+        "summary": 1, "appendix": "x"}}), 422, "classification", "sections.summary", "sections.appendix")
+    assert_problem(api.request("PUT", f"/incidents/{ref}/report", json={"sections": {}}), 422, "classification")
+    _to_submitted(api, tokens, ref, exclude=True)
+    assert_problem(secas.post(f"/incidents/{ref}/exclusion/reviews", json={"outcome": "maybe"}),
+                   422, "outcome", "comment")
+    body = assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={
+        **DECISION, "meeting": "OPSG 97", "meeting_on": "26/06/2023", "outcome": "yes"}), 422,
+        "meeting_on", "outcome")
+    assert "YYYY-MM-DD" in body["errors"]["meeting_on"][0]
+    assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "meeting": "OPSG 97"}), 422, "meeting")
+    assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "meeting_on": "2999-01-01"}),
+                   422, "meeting_on")
+    assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "meeting_on": "0001-01-01"}),
+                   422, "meeting_on")
+    assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "minute": " "}), 422, "minute")
+    assert _ok(opsg.get(f"/incidents/{ref}/decisions"))["items"] == []
+
+
+def test_party_sees_nothing_unpublished_and_unknown_references_are_404(api, tokens, ref):
+    party = _as(api, tokens, "party")
+    missing = party.get("/published/INC999999999999")
+    existing = party.get(f"/published/{ref}")
+    assert_problem(existing, 404)
+    # The same answer whether or not the incident exists.
+    assert existing.get_json()["detail"] == missing.get_json()["detail"].replace("INC999999999999", ref)
+    assert _ok(party.get("/published"))["items"] == []
+    for path in ("exclusion", "report", "report/versions", "report/versions/1", "decisions"):
+        assert_problem(party.get(f"/incidents/{ref}/{path}"), 404)
+    assert_problem(party.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL), 404)
+    assert_problem(party.get("/exclusion-principles"), 404)
+    assert_problem(party.get(f"/exclusion-principles/{THIRD_PARTY}"), 404)
+    for path in ("/published/INC%00", "/published/" + "X" * 300, "/incidents/INC999999999999/exclusion",
+                 "/incidents/%00/report"):
+        assert_problem(api.get(path), 404)
