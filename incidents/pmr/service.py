@@ -11,8 +11,8 @@ from flask import current_app
 from incidents.errors import ValidationError
 from incidents.extensions import db
 from incidents.incident.models import Incident
-from incidents.review.models import ExclusionState, Review
-from incidents.timeutil import month_bounds
+from incidents.review.models import ExclusionProposal, ExclusionReview, ExclusionState, Review
+from incidents.timeutil import local_date, month_bounds, to_local
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -155,3 +155,244 @@ def as_json(month: str, measures_: list[Measure]) -> dict[str, Any]:
             for m in measures_
         },
     }
+
+
+# --- The monthly PMR page: labels, months, details, effects, the 12-month trend ------------------
+
+STATUS_LABELS = {
+    "met": "Met: at or above the Target Service Level",
+    "below_target": "Below target: under the Target, at or above the Minimum Service Level",
+    "below_minimum": "Below minimum: under the Minimum Service Level",
+    "no_incidents": "No incidents counted this month",
+}
+TREATMENT_LABELS = {
+    "counted": "Counted",
+    "excluded": "Excluded",
+    "exclusion_pending": "Counted: exclusion pending",
+}
+TREND_MONTHS = 12
+_MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+                "October", "November", "December"]
+
+
+@dataclass
+class Effect:
+    """What a measure would be if one agreed exclusion were not applied."""
+
+    reference: str
+    title: str
+    within_target: bool
+    percent_if_counted: float | None
+    percent_with_exclusions: float | None
+    status_if_counted: str
+
+    @property
+    def change(self) -> float | None:
+        """Return the difference in percentage points (negative: the exclusion raises the figure)."""
+        if self.percent_if_counted is None or self.percent_with_exclusions is None:
+            return None
+        return round(self.percent_if_counted - self.percent_with_exclusions, 2)
+
+
+@dataclass
+class TrendMonth:
+    """One month of a measure in the trend."""
+
+    month: str
+    label: str
+    total: int
+    counted: int
+    within_target: int
+    excluded: int
+    percent_with_exclusions: float | None
+    percent_without_exclusions: float | None
+    status: str
+
+
+@dataclass
+class MonthReport:
+    """Everything the monthly PMR page and its CSV show."""
+
+    month: str
+    label: str
+    previous: str
+    next: str | None
+    measures: list[Measure]
+    details: dict[str, dict[str, Any]]
+    effects: dict[str, list[Effect]]
+    trend: dict[str, list[TrendMonth]]
+
+    @property
+    def previous_label(self) -> str:
+        """Return the previous month's name, e.g. 'March 2023'."""
+        return month_label(self.previous)
+
+    @property
+    def next_label(self) -> str | None:
+        """Return the next month's name, or None when it has not started yet."""
+        return month_label(self.next) if self.next else None
+
+
+def month_label(month: str) -> str:
+    """Return 'April 2023' for '2023-04'."""
+    year, number = parse_month(month)
+    return f"{_MONTH_NAMES[number - 1]} {year}"
+
+
+def shift_month(month: str, delta: int) -> str:
+    """Return the month ``delta`` months after (or before) ``month``."""
+    year, number = parse_month(month)
+    index = year * 12 + (number - 1) + delta
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def current_month(now: Any) -> str:
+    """Return the UK calendar month of an instant as YYYY-MM."""
+    local = local_date(now)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def _all_categories() -> list[int]:
+    return sorted({int(c) for spec in current_app.config["PMR_MEASURES"].values() for c in spec["categories"]})
+
+
+def latest_month() -> str | None:
+    """Return the latest month in which an incident the measures count was resolved."""
+    latest = db.session.scalar(
+        sa.select(sa.func.max(Incident.resolved_at))
+        .where(Incident.category.in_(_all_categories()), Incident.dcc_responsible.is_(True)))
+    return current_month(latest) if latest is not None else None
+
+
+def exclusion_details(month: str) -> dict[str, dict[str, Any]]:
+    """Return, per incident resolved in the month, the principle cited and SECAS's latest outcome (one query)."""
+    year, number = parse_month(month)
+    start, end = month_bounds(year, number)
+    last_round = (sa.select(ExclusionProposal.review_id, sa.func.max(ExclusionProposal.round).label("round"))
+                  .group_by(ExclusionProposal.review_id).subquery())
+    last_review = (sa.select(ExclusionReview.proposal_id, sa.func.max(ExclusionReview.id).label("id"))
+                   .group_by(ExclusionReview.proposal_id).subquery())
+    rows = db.session.execute(
+        sa.select(Incident.reference, ExclusionProposal.exclude, ExclusionProposal.principle_code,
+                  ExclusionProposal.principle_wording, ExclusionReview.outcome, ExclusionReview.comment,
+                  ExclusionReview.reviewed_at)
+        .select_from(Incident)
+        .join(Review, Review.incident_id == Incident.id)
+        .join(last_round, last_round.c.review_id == Review.id)
+        .join(ExclusionProposal, sa.and_(ExclusionProposal.review_id == Review.id,
+                                         ExclusionProposal.round == last_round.c.round))
+        .outerjoin(last_review, last_review.c.proposal_id == ExclusionProposal.id)
+        .outerjoin(ExclusionReview, ExclusionReview.id == last_review.c.id)
+        .where(Incident.category.in_(_all_categories()), Incident.dcc_responsible.is_(True),
+               Incident.resolved_at >= start, Incident.resolved_at < end))
+    return {
+        reference: {"exclude": exclude, "principle_code": code if exclude else None,
+                    "principle_wording": wording if exclude else None,
+                    "secas_outcome": outcome.value if outcome is not None else None,
+                    "secas_comment": comment, "secas_reviewed_at": reviewed_at}
+        for reference, exclude, code, wording, outcome, comment, reviewed_at in rows
+    }
+
+
+def exclusion_effects(measure: Measure) -> list[Effect]:
+    """Return, for each agreed exclusion, the measure had that one exclusion not been applied."""
+    effects = []
+    for row in measure.incidents:
+        if row["treatment"] != "excluded":
+            continue
+        counted = measure.counted + 1
+        within = measure.within_target + (1 if row["within_target"] else 0)
+        percent = _percent(within, counted)
+        effects.append(Effect(
+            reference=row["reference"], title=row["title"], within_target=bool(row["within_target"]),
+            percent_if_counted=percent, percent_with_exclusions=measure.percent_with_exclusions,
+            status_if_counted=status_for(percent, target=measure.target_percent, minimum=measure.minimum_percent)))
+    return effects
+
+
+def trend(month: str, *, months: int = TREND_MONTHS) -> dict[str, list[TrendMonth]]:
+    """Return every measure for the ``months`` months ending with ``month``, from one grouped query."""
+    names = [shift_month(month, offset) for offset in range(-(months - 1), 1)]
+    edges = [month_bounds(*parse_month(name))[0] for name in names] + [month_bounds(*parse_month(month))[1]]
+    slot = sa.case(*[(Incident.resolved_at < edges[i + 1], i) for i in range(months)], else_=months)
+    within = sa.case((Incident.resolved_at <= Incident.target_deadline_at, 1), else_=0)
+    excluded = sa.case((Review.exclusion_state == ExclusionState.AGREED, 1), else_=0)
+    # Grouping on a labelled column of a subquery keeps PostgreSQL happy with the CASE's parameters.
+    inner = (sa.select(slot.label("slot"), Incident.category.label("category"), within.label("within"),
+                       excluded.label("excluded"))
+             .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id)
+             .where(Incident.category.in_(_all_categories()), Incident.dcc_responsible.is_(True),
+                    Incident.resolved_at >= edges[0], Incident.resolved_at < edges[-1])).subquery()
+    rows = db.session.execute(
+        sa.select(inner.c.slot, inner.c.category, sa.func.count(), sa.func.sum(inner.c.within),
+                  sa.func.sum(inner.c.excluded), sa.func.sum(inner.c.excluded * inner.c.within))
+        .group_by(inner.c.slot, inner.c.category))
+    cells: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+    for slot_index, category, total, total_within, n_excluded, excluded_within in rows:
+        cells[(int(slot_index), int(category))] = (int(total), int(total_within or 0), int(n_excluded or 0),
+                                                   int(excluded_within or 0))
+    result: dict[str, list[TrendMonth]] = {}
+    for code, spec in current_app.config["PMR_MEASURES"].items():
+        target, minimum = float(spec["target"]), float(spec["minimum"])
+        series = []
+        for index, name in enumerate(names):
+            total = total_within = n_excluded = excluded_within = 0
+            for category in spec["categories"]:
+                cell = cells.get((index, int(category)), (0, 0, 0, 0))
+                total, total_within = total + cell[0], total_within + cell[1]
+                n_excluded, excluded_within = n_excluded + cell[2], excluded_within + cell[3]
+            counted, counted_within = total - n_excluded, total_within - excluded_within
+            with_exclusions = _percent(counted_within, counted)
+            series.append(TrendMonth(
+                month=name, label=f"{_MONTH_NAMES[int(name[5:]) - 1][:3]} {name[:4]}", total=total, counted=counted,
+                within_target=counted_within, excluded=n_excluded, percent_with_exclusions=with_exclusions,
+                percent_without_exclusions=_percent(total_within, total),
+                status=status_for(with_exclusions, target=target, minimum=minimum)))
+        result[code] = series
+    return result
+
+
+def month_report(month: str, *, now: Any, with_trend: bool = True) -> MonthReport:
+    """Gather the monthly PMR page: measures, exclusion details and effects, the 12-month trend."""
+    parse_month(month)
+    found = measures(month)
+    following = shift_month(month, 1)
+    return MonthReport(
+        month=month, label=month_label(month), previous=shift_month(month, -1),
+        next=following if following <= current_month(now) else None,
+        measures=found, details=exclusion_details(month),
+        effects={m.code: exclusion_effects(m) for m in found}, trend=trend(month) if with_trend else {})
+
+
+PAGE_CSV_HEADER = [
+    "row", "month", "measure", "reference", "title", "category", "resolved_at_uk", "trt_deadline_uk",
+    "resolution_minutes", "within_trt", "pmr_treatment", "principle", "secas_outcome", "counted",
+    "counted_within_trt", "excluded", "exclusion_pending", "total", "total_within_trt",
+    "percent_with_exclusions", "percent_without_exclusions", "target_percent", "minimum_percent", "status",
+]
+
+
+def page_csv_rows(report: MonthReport) -> list[list[Any]]:
+    """Return the PMR page as CSV rows: one 'measure' row per measure, then one 'incident' row per incident."""
+    def number(value: float | None) -> Any:
+        return "" if value is None else value
+
+    rows: list[list[Any]] = [PAGE_CSV_HEADER]
+    for m in report.measures:
+        rows.append(["measure", report.month, m.code, "", m.label, "", "", "", "", "", "", "", "", m.counted,
+                     m.within_target, m.excluded, m.pending_exclusion, m.total, m.total_within_target,
+                     number(m.percent_with_exclusions), number(m.percent_without_exclusions), m.target_percent,
+                     m.minimum_percent, m.status])
+        for row in m.incidents:
+            detail = report.details.get(row["reference"], {})
+            rows.append([
+                "incident", report.month, m.code, row["reference"], row["title"], row["category"],
+                _local_iso(row["resolved_at"]), _local_iso(row["target_deadline_at"]), row["resolution_minutes"],
+                "yes" if row["within_target"] else "no", row["treatment"],
+                detail.get("principle_code") or "", detail.get("secas_outcome") or "",
+                "", "", "", "", "", "", "", "", "", "", ""])
+    return rows
+
+
+def _local_iso(value: Any) -> str:
+    return to_local(value).isoformat(timespec="minutes") if value is not None else ""

@@ -1,0 +1,1 @@
+"""The home page after login, per role."""

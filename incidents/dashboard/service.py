@@ -1,0 +1,220 @@
+"""The home page after login: what each role must do next, where reviews stand, this month's measures.
+
+Everything comes from a fixed handful of queries whatever the number of
+incidents: one for the reviews that need someone (their cohorts load in one
+more), grouped counts, the month's measures, overdue actions, the next meeting.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from incidents import permissions
+from incidents.action.models import Action, ActionStatus
+from incidents.extensions import db
+from incidents.incident.models import Incident
+from incidents.meeting import service as meeting_service
+from incidents.meeting.models import Meeting
+from incidents.pmr import service as pmr_service
+from incidents.review import service as review_service
+from incidents.review.models import Classification, ExclusionState, Publication, ReportState, ReportVersion, Review
+from incidents.timeutil import local_date, utcnow
+from incidents.user.models import Role
+
+OVERDUE_ACTIONS_SHOWN = 10
+PUBLISHED_SHOWN = 10
+# Whose next steps each role sees; an administrator sees everyone's.
+ROLE_ACTORS = {Role.DCC: {"DCC"}, Role.SECAS: {"SECAS"}, Role.OPSG: {"OPSG"}, Role.ADMIN: {"DCC", "SECAS", "OPSG"}}
+REPORT_STATE_LABELS = {
+    ReportState.NOT_STARTED: "Report not started",
+    ReportState.DRAFT: "Report in draft",
+    ReportState.SUBMITTED: "Submitted, waiting for the Operations Group",
+    ReportState.DEFERRED: "Deferred by the Operations Group",
+    ReportState.NOT_AGREED: "Not agreed, DCC to revise",
+    ReportState.AGREED: "Agreed, waiting for SECAS to publish",
+    ReportState.PUBLISHED: "Published",
+}
+EXCLUSION_STATE_LABELS = {
+    ExclusionState.NOT_PROPOSED: "No PMR treatment proposed",
+    ExclusionState.INCLUDED: "Counted in the PMR",
+    ExclusionState.PENDING: "Exclusion waiting for SECAS",
+    ExclusionState.INFORMATION_REQUESTED: "SECAS asked for information",
+    ExclusionState.AGREED: "Exclusion agreed",
+    ExclusionState.DISAGREED: "Exclusion disagreed",
+}
+
+
+@dataclass
+class Task:
+    """One thing someone must do on one review."""
+
+    who: str
+    what: str
+    reference: str
+    title: str
+    due_on: date | None
+    waiting_since: datetime | None
+    is_overdue: bool
+
+
+@dataclass
+class Count:
+    """How many reviews stand in one state."""
+
+    key: str
+    label: str
+    count: int
+
+
+@dataclass
+class OverdueAction:
+    """An open action past its target date."""
+
+    reference: str
+    text: str
+    owner: str
+    target_on: date
+    days_overdue: int
+    is_mine: bool
+
+
+@dataclass
+class PublishedRow:
+    """A published report as the dashboard lists it."""
+
+    reference: str
+    title: str
+    published_at: datetime
+    version: int
+    classification: Classification
+
+
+@dataclass
+class Dashboard:
+    """What the home page shows one person."""
+
+    role: Role
+    today: date
+    is_reader: bool
+    tasks: list[Task] = field(default_factory=list)
+    report_counts: list[Count] = field(default_factory=list)
+    exclusion_counts: list[Count] = field(default_factory=list)
+    month: str = ""
+    month_label: str = ""
+    measures: list[pmr_service.Measure] = field(default_factory=list)
+    overdue_actions: list[OverdueAction] = field(default_factory=list)
+    overdue_actions_total: int = 0
+    next_meeting: Meeting | None = None
+    published: list[PublishedRow] = field(default_factory=list)
+
+    @property
+    def status_labels(self) -> dict[str, str]:
+        """Return the words for a measure's status."""
+        return pmr_service.STATUS_LABELS
+
+    @property
+    def overdue_tasks(self) -> list[Task]:
+        """Return the tasks past their due date."""
+        return [t for t in self.tasks if t.is_overdue]
+
+    @property
+    def upcoming_tasks(self) -> list[Task]:
+        """Return the tasks not yet overdue (with a due date first, soonest first)."""
+        return [t for t in self.tasks if not t.is_overdue]
+
+
+def _task_scope(role: Role) -> sa.ColumnElement[bool]:
+    """Return which reviews can hold a step for this role (next_steps decides the rest)."""
+    dcc = sa.or_(Review.id.is_(None),
+                 Review.exclusion_state.in_([ExclusionState.NOT_PROPOSED, ExclusionState.INFORMATION_REQUESTED]),
+                 Review.report_state.in_([ReportState.NOT_STARTED, ReportState.DRAFT, ReportState.NOT_AGREED]))
+    secas = sa.or_(Review.exclusion_state == ExclusionState.PENDING, Review.report_state == ReportState.AGREED)
+    opsg = Review.report_state.in_([ReportState.SUBMITTED, ReportState.DEFERRED])
+    return {Role.DCC: dcc, Role.SECAS: secas, Role.OPSG: opsg}.get(role, sa.or_(dcc, secas, opsg))
+
+
+def tasks_for(role: Role, *, today: date) -> list[Task]:
+    """Return the next steps this role must take, overdue first, then by due date, then longest waiting."""
+    actors = ROLE_ACTORS.get(role, set())
+    if not actors:
+        return []
+    rows = db.session.execute(
+        sa.select(Incident, Review).outerjoin(Review, Review.incident_id == Incident.id)
+        .where(Incident.category.in_(review_service.review_categories()), _task_scope(role))
+        .order_by(Incident.started_at, Incident.id))
+    tasks = []
+    for incident, review in rows:
+        for step in review_service.next_steps(incident, review):
+            if step.who not in actors:
+                continue
+            since = review.updated_at if review is not None else (incident.resolved_at or incident.started_at)
+            tasks.append(Task(who=step.who, what=step.what, reference=incident.reference, title=incident.title,
+                              due_on=step.due_on, waiting_since=since,
+                              is_overdue=step.due_on is not None and step.due_on < today))
+    tasks.sort(key=lambda t: (not t.is_overdue, t.due_on or date.max,
+                              t.waiting_since.timestamp() if t.waiting_since else float("inf"), t.reference))
+    return tasks
+
+
+def state_counts() -> tuple[list[Count], list[Count]]:
+    """Count the reviews of major incidents by report state and by PMR treatment (unstarted ones included)."""
+    categories = review_service.review_categories()
+    rows = db.session.execute(
+        sa.select(Review.report_state, Review.exclusion_state, sa.func.count())
+        .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id)
+        .where(Incident.category.in_(categories))
+        .group_by(Review.report_state, Review.exclusion_state))
+    reports = {state: 0 for state in ReportState}
+    exclusions = {state: 0 for state in ExclusionState}
+    for report_state, exclusion_state, count in rows:
+        reports[report_state or ReportState.NOT_STARTED] += int(count)
+        exclusions[exclusion_state or ExclusionState.NOT_PROPOSED] += int(count)
+    return ([Count(s.value, REPORT_STATE_LABELS[s], n) for s, n in reports.items()],
+            [Count(s.value, EXCLUSION_STATE_LABELS[s], n) for s, n in exclusions.items()])
+
+
+def overdue_actions(role: Role, *, today: date) -> tuple[list[OverdueAction], int]:
+    """Return the most overdue open actions (the role's own first) and how many are overdue in all."""
+    scope = (Action.status == ActionStatus.OPEN, Action.target_on < today)
+    total = db.session.scalar(sa.select(sa.func.count(Action.id)).where(*scope)) or 0
+    mine = sa.case((Action.owner_org == role.value, 0), else_=1)
+    rows = db.session.execute(
+        sa.select(Action.reference, Action.text, Action.owner_org, Action.target_on).where(*scope)
+        .order_by(mine, Action.target_on, Action.reference).limit(OVERDUE_ACTIONS_SHOWN))
+    owners = current_app.config["ORGANISATIONS"]
+    return ([OverdueAction(reference=r, text=t, owner=owners.get(o, o), target_on=on, days_overdue=(today - on).days,
+                           is_mine=o == role.value) for r, t, o, on in rows], int(total))
+
+
+def recent_publications(limit: int = PUBLISHED_SHOWN) -> list[PublishedRow]:
+    """Return the newest publications, one query."""
+    rows = db.session.execute(
+        sa.select(Incident.reference, Incident.title, Publication.published_at, ReportVersion.number,
+                  Publication.classification)
+        .join(Review, Review.incident_id == Incident.id)
+        .join(Publication, Publication.review_id == Review.id)
+        .join(ReportVersion, ReportVersion.id == Publication.report_version_id)
+        .order_by(Publication.published_at.desc(), Publication.id.desc()).limit(limit))
+    return [PublishedRow(*row) for row in rows]
+
+
+def build(*, user: Any, now: datetime | None = None) -> Dashboard:
+    """Gather the dashboard for a logged-in user."""
+    now = now or utcnow()
+    today = local_date(now)
+    role: Role = user.role
+    if not permissions.can_view_incidents(user):
+        return Dashboard(role=role, today=today, is_reader=False, published=recent_publications())
+    month = pmr_service.current_month(now)
+    reports, exclusions = state_counts()
+    actions, total = overdue_actions(role, today=today)
+    group = current_app.config["REMINDER_RULES"].get("opsg_decision", {}).get("group", "OPSG")
+    return Dashboard(
+        role=role, today=today, is_reader=True, tasks=tasks_for(role, today=today), report_counts=reports,
+        exclusion_counts=exclusions, month=month, month_label=pmr_service.month_label(month),
+        measures=pmr_service.measures(month, with_incidents=False), overdue_actions=actions,
+        overdue_actions_total=total, next_meeting=meeting_service.next_meeting(group, after=today))

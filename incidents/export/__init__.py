@@ -1,0 +1,1 @@
+"""Streaming CSV exports of the incident log, the actions register and audit trails."""

@@ -1,0 +1,89 @@
+"""The monthly Performance Measurement Report page, its CSV and the month picker.
+
+Readers of incidents only (DCC, SECAS, OPSG, administrators); SEC Parties get
+404 as on every unpublished page. Every figure comes from the PMR service.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from incidents import permissions
+from incidents.chart import svg
+from incidents.errors import NotFound, ValidationError
+from incidents.export import writer
+from incidents.pmr import service as pmr_service
+from incidents.rules import service as rules_service
+from incidents.timeutil import utcnow
+
+bp = Blueprint("pmr", __name__, url_prefix="/pmr")
+
+
+def _require_reader() -> None:
+    if not permissions.can_view_incidents(current_user):
+        raise NotFound("There is no such page.")
+
+
+def _month(text: str) -> str:
+    """Return the month from the address, or a 404 that says how to write one."""
+    try:
+        pmr_service.parse_month(text)
+    except ValidationError:
+        raise NotFound(f"There is no PMR month {text[:20]!r}: give the month as YYYY-MM, e.g. 2023-04.") from None
+    return text
+
+
+def _trend_charts(report: pmr_service.MonthReport) -> dict[str, Markup]:
+    charts = {}
+    for m in report.measures:
+        points = [svg.TrendPoint(t.month, t.label, t.percent_with_exclusions, t.percent_without_exclusions)
+                  for t in report.trend[m.code]]
+        charts[m.code] = svg.trend_chart(code=m.code, label=m.label, points=points, target=m.target_percent,
+                                         minimum=m.minimum_percent, selected=report.month,
+                                         id_prefix=f"trend-{m.code}-{report.month}")
+    return charts
+
+
+@bp.route("/")
+@login_required
+def index() -> Response:
+    """Go to the chosen month, else the latest month with resolved incidents, else this month."""
+    _require_reader()
+    chosen = (request.args.get("month") or "").strip()
+    if chosen:
+        try:
+            pmr_service.parse_month(chosen)
+        except ValidationError as exc:
+            raise ValidationError(exc.errors, "Choose the month as YYYY-MM, e.g. 2023-04.") from None
+        return redirect(url_for(".month", month=chosen))
+    month = pmr_service.latest_month() or pmr_service.current_month(utcnow())
+    return redirect(url_for(".month", month=month))
+
+
+@bp.route("/<month>")
+@login_required
+def month(month: str) -> str:
+    """Show the month's measures with and without exclusions, the effect of each exclusion and the trend."""
+    _require_reader()
+    report = pmr_service.month_report(_month(month), now=utcnow())
+    targets: dict[Any, str] = {}
+    for m in report.measures:
+        for category in m.categories:
+            targets[category] = rules_service.describe_target(category)
+    return render_template(
+        "pmr/month.html", report=report, charts=_trend_charts(report), targets=targets,
+        status_labels=pmr_service.STATUS_LABELS, treatment_labels=pmr_service.TREATMENT_LABELS,
+        this_month=pmr_service.current_month(utcnow()))
+
+
+@bp.route("/<month>.csv")
+@login_required
+def month_csv(month: str) -> Response:
+    """Download the month's figures and incidents as CSV (the same numbers as the page)."""
+    _require_reader()
+    report = pmr_service.month_report(_month(month), now=utcnow(), with_trend=False)
+    return writer.csv_response(pmr_service.page_csv_rows(report), f"pmr-{report.month}.csv")
