@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres install migrate seed clean
+.PHONY: run test test-sqlite test-postgres install migrate seed clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,19 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed system-deps
+
+# WeasyPrint (PDF documents) needs Pango and a font from the system.
+system-deps:
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so'; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			echo "Installing Pango and fonts for PDF rendering"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
+		else \
+			echo "PDF rendering needs Pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core" >&2; \
+		fi; \
+	fi
 
 migrate: install
 	$(FLASK) db upgrade
@@ -36,7 +48,7 @@ run: seed
 	trap 'kill -TERM $$scheduler 2>/dev/null; wait $$scheduler' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT) --debug
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test system-deps
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgres
 
