@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from incidents import permissions
 from incidents.audit import service as audit_service
@@ -47,8 +48,12 @@ def schedule(*, reference: Any, held_on: Any, actor: Any, now: datetime | None =
     group, number = reference.strip().rsplit("_", 1)
     meeting = Meeting(reference=reference.strip(), group=group, number=int(number), held_on=held_on,
                       created_at=now or utcnow())
-    db.session.add(meeting)
-    db.session.flush()
+    try:
+        # Someone may schedule the same meeting between the check above and this insert.
+        with db.session.begin_nested():
+            db.session.add(meeting)
+    except IntegrityError:
+        raise ValidationError({"reference": [f"{meeting.reference} is already scheduled."]}) from None
     audit_service.record(actor=actor, action="create", entity_type="meeting", entity_id=meeting.id,
                          changes={"reference": [None, meeting.reference], "held_on": [None, held_on.isoformat()]},
                          summary=f"Scheduled {meeting.reference}", now=now)

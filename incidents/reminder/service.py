@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from incidents.action import service as action_service
 from incidents.action.models import Action, ActionStatus
+from incidents.errors import ValidationError
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
@@ -325,3 +326,39 @@ def list_reminders(*, incident_id: int | None = None, action_id: int | None = No
     if due_before is not None:
         query = query.where(Reminder.send_at <= due_before)
     return list(db.session.scalars(query.order_by(Reminder.send_at, Reminder.id).limit(limit)))
+
+
+# --- The outbox -------------------------------------------------------------------
+
+OUTBOX_STATES = {
+    "pending": "Waiting to be sent (including failed ones waiting to retry)",
+    "failed": "Failed at least once and waiting to retry",
+    "sending": "Being sent now (claimed by a sweep)",
+    "sent": "Sent",
+    "cancelled": "Cancelled (the step was done or the dates moved)",
+}
+
+
+def parse_outbox_state(value: str | None) -> str | None:
+    """Read the outbox's state filter; None means every state."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value not in OUTBOX_STATES:
+        raise ValidationError({"state": ["State must be one of " + ", ".join(OUTBOX_STATES) + "."]},
+                              "The filter needs fixing.")
+    return value
+
+
+def outbox(*, state: str | None, page: int, per_page: int) -> tuple[list[Reminder], int]:
+    """Return one page of every reminder (waiting ones soonest first, the rest newest first) and the total."""
+    query = sa.select(Reminder)
+    if state == "failed":
+        query = query.where(Reminder.state == ReminderState.PENDING, Reminder.last_error.is_not(None))
+    elif state is not None:
+        query = query.where(Reminder.state == ReminderState(state))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
+    waiting = state in ("pending", "failed", "sending")
+    order = (Reminder.send_at, Reminder.id) if waiting else (Reminder.send_at.desc(), Reminder.id.desc())
+    items = list(db.session.scalars(query.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
+    return items, total

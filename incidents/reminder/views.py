@@ -1,6 +1,100 @@
-"""Reminder pages: outbox and calendar feed (placeholder until the full pages land)."""
+"""Reminder pages: an incident's reminders, the outbox for administrators, and each person's calendar feed.
+
+Handlers run load (404) -> check the role (403) -> one service call ->
+commit -> redirect, or render. The feed at ``/calendar/<token>.ics`` needs
+no login: its secret token is the key, and an unknown token is a 404.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from incidents import permissions
+from incidents.errors import NotFound, PermissionDenied, ValidationError
+from incidents.extensions import db
+from incidents.incident import service as incident_service
+from incidents.reminder import feed
+from incidents.reminder import service as reminder_service
+from incidents.reminder.forms import CalendarTokenForm, OutboxFilterForm
 
 bp = Blueprint("reminder", __name__)
+
+Html = str | tuple[str, int]
+
+
+@bp.route("/incidents/<reference>/reminders")
+@login_required
+def incident_reminders(reference: str) -> Html:
+    """List every reminder planned for an incident, sent or not."""
+    if "\x00" in reference:
+        raise NotFound(f"No incident {reference!r}.")
+    incident = incident_service.get_incident(reference, viewer=current_user)
+    return render_template("reminder/incident.html", incident=incident,
+                           reminders=reminder_service.list_reminders(incident_id=incident.id, limit=1000))
+
+
+@bp.route("/admin/outbox")
+@login_required
+def outbox() -> Html:
+    """List reminders by state with their attempts and last error, for administrators."""
+    if not permissions.can_manage_users(current_user):
+        raise PermissionDenied("Only administrators see the outbox.")
+    form = OutboxFilterForm(request.args)
+    form.setup(reminder_service.OUTBOX_STATES)
+    problems: dict[str, list[str]] = {}
+    state = paging = None
+    try:
+        state = reminder_service.parse_outbox_state(request.args.get("state"))
+    except ValidationError as exc:
+        problems.update(exc.errors)
+    try:
+        paging = incident_service.parse_paging(request.args)
+    except ValidationError as exc:
+        problems.update(exc.errors)
+    listing = None
+    if not problems and paging is not None:
+        items, total = reminder_service.outbox(state=state, page=paging[0], per_page=paging[1])
+        listing = incident_service.Page(items=items, page=paging[0], per_page=paging[1], total=total)
+    form.apply_errors(problems)
+    args = {name: request.args[name] for name in ("state", "per_page") if request.args.get(name, "").strip()}
+    page = render_template("reminder/outbox.html", form=form, listing=listing, args=args,
+                           errors=form.errors_by_field(), state=state)
+    return (page, 400) if problems else page
+
+
+@bp.route("/calendar")
+@login_required
+def calendar() -> str:
+    """Show the person's calendar feed link, and the button that creates or replaces it."""
+    token = current_user.calendar_token
+    url = url_for(".calendar_feed", token=token, _external=True) if token else None
+    return render_template("reminder/calendar.html", feed_url=url, form=CalendarTokenForm(),
+                           deadlines=feed.deadlines(current_user))
+
+
+@bp.route("/calendar/token", methods=["POST"])
+@login_required
+def calendar_token() -> BaseResponse:
+    """Create the person's feed link, or replace it so the old one stops working."""
+    if not CalendarTokenForm().validate():
+        flash("The form expired; reload the page and try again.", "error")
+        return redirect(url_for(".calendar"))
+    replacing = current_user.calendar_token is not None
+    feed.issue_token(user=current_user)
+    db.session.commit()
+    flash("New feed link created; the old link no longer works." if replacing else "Feed link created.", "success")
+    return redirect(url_for(".calendar"))
+
+
+@bp.route("/calendar/<token>.ics")
+def calendar_feed(token: str) -> Response:
+    """Serve a person's deadlines as iCalendar; the token in the link stands in for a login."""
+    user = feed.user_for_token(token)
+    if user is None:
+        raise NotFound("There is no calendar at this address.")
+    response = Response(feed.ics(user), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="sec-incident-deadlines.ics"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response

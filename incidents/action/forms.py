@@ -1,0 +1,120 @@
+"""Forms for the actions register.
+
+Forms only turn posted text into the values the action service takes (dates,
+a list of incident references, a version number). Every rule lives in the
+service, so the page refuses the same things in the same words as the API
+would; ``apply_errors`` puts each message on the field that caused it.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+
+from incidents.action.models import Action, ActionStatus
+from incidents.review.forms import DateTextField, ServiceErrors
+
+_REFERENCES = re.compile(r"[\s,;]+")
+_VERSION = re.compile(r"^[0-9]{1,9}$")
+STATUS_LABELS = {ActionStatus.OPEN: "Open", ActionStatus.CLOSED: "Closed"}
+
+
+def _owner_choices(organisations: dict[str, str]) -> list[tuple[str, str]]:
+    return [("", "Choose the owning organisation")] + list(organisations.items())
+
+
+def _references(text: str | None) -> list[str]:
+    return [part.upper() for part in _REFERENCES.split(text or "") if part]
+
+
+class FilterForm(ServiceErrors, FlaskForm):
+    """The register's filters (a GET form: no CSRF token, which would leak into URLs)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField("Status", choices=[("", "Open and closed"), ("open", "Open"), ("closed", "Closed")],
+                         validate_choice=False)
+    # The service reads 1/true/yes/on; WTForms' own "y" would be refused.
+    overdue = BooleanField("Only overdue actions", render_kw={"value": "1"})
+    owner = SelectField("Owner", validate_choice=False)
+    meeting = StringField("Raised at meeting")
+
+    def setup(self, organisations: dict[str, str], meeting_hint: str) -> None:
+        """Offer the configured organisations and show the meeting format."""
+        self.owner.choices = [("", "Any owner")] + list(organisations.items())
+        self.meeting.description = f"As {meeting_hint}."
+
+
+class ActionForm(ServiceErrors, FlaskForm):
+    """A new action on the register."""
+
+    required = ("reference", "text", "owner_org", "raised_on", "target_on")
+
+    reference = StringField("Reference", description="Group, meeting number, slash and two digits, e.g. OPSG 97/04.")
+    text = TextAreaField("Action", description="What is to be done, by whom.")
+    owner_org = SelectField("Owner organisation", validate_choice=False,
+                            description="Its team address gets the reminders.")
+    owner_user = StringField("Owner (person)", description="Optional: the email of an active user, who gets the "
+                                                            "reminders too.")
+    raised_on = DateTextField("Date raised", description="YYYY-MM-DD, usually the meeting date.")
+    target_on = DateTextField("Target date", description="YYYY-MM-DD. Reminders go 5 Working Days before, on the "
+                                                         "day, then weekly while it is overdue.")
+    incidents = StringField("Linked incidents", description="Optional: incident references separated by commas or "
+                                                            "spaces, e.g. INC000001001905.")
+
+    def setup(self, organisations: dict[str, str]) -> None:
+        """Offer the configured organisations."""
+        self.owner_org.choices = _owner_choices(organisations)
+
+    def to_data(self) -> dict[str, Any]:
+        """Return the service's fields."""
+        return {"reference": (self.reference.data or "").strip(), "text": self.text.data or "",
+                "owner_org": self.owner_org.data or "", "owner_user": (self.owner_user.data or "").strip(),
+                "raised_on": self.raised_on.data, "target_on": self.target_on.data,
+                "incidents": _references(self.incidents.data)}
+
+
+class EditActionForm(ServiceErrors, FlaskForm):
+    """A change to an action: its text, owner, a revised target (with a reason), or its status."""
+
+    required = ("text", "owner_org", "target_on", "status")
+
+    text = TextAreaField("Action")
+    owner_org = SelectField("Owner organisation", validate_choice=False)
+    owner_user = StringField("Owner (person)", description="Optional: the email of an active user.")
+    target_on = DateTextField("Target date", description="YYYY-MM-DD. Changing it keeps the earlier date in the "
+                                                         "history.")
+    revision_reason = TextAreaField("Reason for revising the target date",
+                                    description="Needed when the target date changes.")
+    status = SelectField("Status", choices=[(s.value, label) for s, label in STATUS_LABELS.items()],
+                         validate_choice=False, description="Close it with a closing note; reopen it if needed.")
+    closing_note = TextAreaField("Closing note", description="Needed to close the action: how it was completed.")
+    incidents = StringField("Linked incidents", description="Incident references separated by commas or spaces.")
+    version = HiddenField()
+
+    def setup(self, organisations: dict[str, str]) -> None:
+        """Offer the configured organisations."""
+        self.owner_org.choices = _owner_choices(organisations)
+
+    def to_data(self) -> dict[str, Any]:
+        """Return the service's fields."""
+        return {"text": self.text.data or "", "owner_org": self.owner_org.data or "",
+                "owner_user": (self.owner_user.data or "").strip(), "target_on": self.target_on.data,
+                "revision_reason": self.revision_reason.data or "", "status": self.status.data or "",
+                "closing_note": self.closing_note.data or "", "incidents": _references(self.incidents.data)}
+
+    def expected_version(self) -> int | None:
+        """Return the version the person was editing, or None when the form did not say."""
+        raw = (self.version.data or "").strip()
+        return int(raw) if _VERSION.match(raw) else None
+
+
+def edit_initial(action: Action) -> dict[str, Any]:
+    """Return the edit form's starting values from the saved action."""
+    return {"text": action.text, "owner_org": action.owner_org,
+            "owner_user": action.owner_user.email if action.owner_user else "", "target_on": action.target_on,
+            "status": action.status.value, "closing_note": action.closing_note,
+            "incidents": ", ".join(i.reference for i in action.incidents), "version": str(action.version)}
