@@ -6,8 +6,9 @@ FLASK := $(BIN)/flask --app wsgi
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: run test test-sqlite test-postgres install migrate seed clean system-deps
+.PHONY: run test test-sqlite test-postgres install migrate seed clean system-deps browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,29 @@ system-deps:
 		fi; \
 	fi
 
+# The browser tests (tests/e2e) drive Debian's Chromium, never a browser build downloaded by Playwright.
+browser-deps: $(AXE)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			echo "Installing Chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "The browser tests need Chromium at /usr/bin/chromium: sudo apt-get install chromium" >&2; \
+		fi; \
+	fi
+
+# axe-core (accessibility rules) from npm, at the version the lock file pins.
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	@if ! command -v npm >/dev/null && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing npm for the accessibility checks"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	fi
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "The accessibility checks need axe-core from npm: install Node.js and npm, then npm ci --prefix tests/e2e" >&2; \
+	fi
+
 migrate: install
 	$(FLASK) db upgrade
 
@@ -52,8 +76,8 @@ test: $(VENV)/.installed-test system-deps
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgres
 
-test-sqlite: $(VENV)/.installed-test
-	@echo "== Test suite on SQLite"
+test-sqlite: $(VENV)/.installed-test browser-deps
+	@echo "== Test suite on SQLite (browser tests included)"
 	$(BIN)/pytest
 
 test-postgres: $(VENV)/.installed-test
@@ -67,4 +91,4 @@ test-postgres: $(VENV)/.installed-test
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache tests/e2e/node_modules

@@ -79,29 +79,6 @@ def parse_version(text: str | None) -> int | None:
     return int(text)
 
 
-def _when(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _generated(generated: dict[str, Any]) -> dict[str, Any]:
-    """Return generated sections with their times as datetimes, as the report body template reads them."""
-    facts = dict(generated.get("facts") or {})
-    for key in ("started_at", "resolved_at"):
-        facts[key] = _when(facts.get(key))
-    return {
-        "facts": facts,
-        "timeline": [{**entry, "occurred_at": _when(entry.get("occurred_at"))}
-                     for entry in generated.get("timeline") or []],
-        "cohorts": [{**cohort, "impact_started_at": _when(cohort.get("impact_started_at")),
-                     "restored_at": _when(cohort.get("restored_at"))} for cohort in generated.get("cohorts") or []],
-        "longest": generated.get("longest"),
-        "pmr": generated.get("pmr") or {},
-    }
 
 
 @dataclass
@@ -148,7 +125,7 @@ def _document(incident: Incident, review: Review | None, version: ReportVersion,
         incident=incident, version=version,
         classification=publication.classification if publication else model["classification"],
         narrative={key: render(model["sections"].get(key)) for key in report_service.SECTION_KEYS},
-        generated=_generated(model["generated"]), publication=publication)
+        generated=report_service.for_display(model["generated"]), publication=publication)
 
 
 def report_document(reference: str, *, viewer: Any, number: int | None = None) -> ReportDocument:
@@ -249,7 +226,7 @@ def _item(incident: Incident, review: Review, version: ReportVersion | None, dec
         incident=incident, review=review, version=version,
         summary=render((version.sections or {}).get("summary") if version is not None else None),
         treatment=review_service.pmr_treatment(review), is_settled=review.exclusion_state in review_service.SETTLED,
-        report_label=review_service.REPORT_LABELS[review.report_state], facts=_generated(generated)["facts"],
+        report_label=review_service.REPORT_LABELS[review.report_state], facts=report_service.for_display(generated)["facts"],
         figure=chart_service.figure(data, id_prefix=f"pack-{incident.reference}"), decision=decision)
 
 

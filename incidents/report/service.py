@@ -235,3 +235,29 @@ def _section_changes(old: ReportVersion | None, new: ReportVersion) -> dict[str,
     if old is None or old.classification != new.classification:
         changes["classification"] = [old.classification.value if old else None, new.classification.value]
     return changes
+
+
+def _when(value: Any) -> Any:
+    """Turn a stored ISO time back into an aware datetime (anything else passes through)."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def for_display(generated: dict[str, Any]) -> dict[str, Any]:
+    """Return generated sections with their times as datetimes, as the report templates read them."""
+    facts = dict(generated.get("facts") or {})
+    for key in ("started_at", "resolved_at"):
+        facts[key] = _when(facts.get(key))
+    return {
+        "facts": facts,
+        "timeline": [{**entry, "occurred_at": _when(entry.get("occurred_at"))}
+                     for entry in generated.get("timeline") or []],
+        "cohorts": [{**cohort, "impact_started_at": _when(cohort.get("impact_started_at")),
+                     "restored_at": _when(cohort.get("restored_at"))} for cohort in generated.get("cohorts") or []],
+        "longest": generated.get("longest"),
+        "pmr": generated.get("pmr") or {},
+    }

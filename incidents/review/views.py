@@ -355,30 +355,6 @@ def comment(reference: str) -> Html | Response:
 
 # --- The Review Report ----------------------------------------------------------------
 
-def _when(value: Any) -> Any:
-    """Turn a stored ISO time from the generated sections back into an aware datetime."""
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _generated(generated: dict[str, Any]) -> dict[str, Any]:
-    """Return the generated sections with their times as datetimes for the `local` filter."""
-    facts = dict(generated.get("facts") or {})
-    for key in ("started_at", "resolved_at"):
-        facts[key] = _when(facts.get(key))
-    return {
-        "facts": facts,
-        "timeline": [{**entry, "occurred_at": _when(entry.get("occurred_at"))}
-                     for entry in generated.get("timeline") or []],
-        "cohorts": [{**cohort, "impact_started_at": _when(cohort.get("impact_started_at")),
-                     "restored_at": _when(cohort.get("restored_at"))} for cohort in generated.get("cohorts") or []],
-        "longest": generated.get("longest"),
-        "pmr": generated.get("pmr") or {},
-    }
 
 
 def _report_context(incident: Incident, review: Review | None, version: ReportVersion | None,
@@ -392,7 +368,7 @@ def _report_context(incident: Incident, review: Review | None, version: ReportVe
         "version": version,
         "narrative": {key: render(sections.get(key)) for key in report_service.SECTION_KEYS},
         "section_labels": dict(report_service.SECTIONS),
-        "generated": _generated(model["generated"]),
+        "generated": report_service.for_display(model["generated"]),
         "classification": classification,
         "classification_note": forms.CLASSIFICATION_NOTES[classification],
         "publication": publication,
