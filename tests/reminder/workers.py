@@ -28,6 +28,7 @@ def child_config(config: Any, instance_path: str) -> dict[str, Any]:
 
 
 def _app(config: dict[str, Any]) -> Any:
+    config = dict(config)
     os.environ["INCIDENTS_INSTANCE_PATH"] = config.pop("INSTANCE_PATH")
     return create_app(config)
 
