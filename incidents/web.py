@@ -3,10 +3,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from incidents import permissions, timeutil
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, marked Secure on any request that came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Use SESSION_COOKIE_SECURE, and Secure anyway over HTTPS (directly or via a trusted proxy)."""
+        # A deployment that forgets the setting still keeps its session off plain http;
+        # plain http (development) keeps working, as a Secure cookie would never come back.
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
 def register(app: Flask) -> None:
@@ -49,6 +60,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(document_bp)
     app.register_blueprint(export_bp)
     csrf.exempt(api_bp)
+    app.session_interface = SessionInterface()
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(reminders_cli)

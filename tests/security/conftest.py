@@ -1,0 +1,107 @@
+"""Fixtures for the security tests: the demo data, and a logged-in client per role.
+
+Every client is an IsolatedClient, so each request gets a fresh application
+context, ``g`` and database session, as it does in production.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from incidents.demo import service as demo_service
+from incidents.document import service as document_service
+from incidents.extensions import db
+from incidents.user import service as user_service
+from incidents.user.models import User
+from tests.auth.isolated_client import IsolatedClient
+from tests.security.support import ROLES, Demo, login
+
+# The demo as it stood a week after OPSG_97: INC000001001905 published, OPSG_97 to OPSG_100 scheduled.
+SEED_NOW = datetime(2023, 7, 3, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def isolated_requests(request: pytest.FixtureRequest) -> None:
+    """Make every test client of these tests an IsolatedClient (no ``g`` or session shared with the test)."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").test_client_class = IsolatedClient
+
+
+# SQLite: the demo is seeded once per run and each test starts from a copy (seeding takes seconds).
+_seeded_copy: dict[str, str] = {}
+
+
+def _copy_sqlite(source: str, target: str) -> None:
+    """Copy a whole SQLite database, write-ahead log included, with SQLite's own backup."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+@pytest.fixture()
+def demo(app: Flask, tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """Seed the demo data and return the keys its URLs are built from."""
+    if db.engine.dialect.name != "sqlite":
+        demo_service.seed(now=SEED_NOW)
+        db.session.commit()
+        return Demo.load()
+    database = db.engine.url.database
+    assert database
+    db.session.remove()
+    if "path" in _seeded_copy:
+        db.engine.dispose()
+        _copy_sqlite(_seeded_copy["path"], database)
+    else:
+        demo_service.seed(now=SEED_NOW)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+        copy = str(tmp_path_factory.mktemp("demo") / "demo.sqlite")
+        _copy_sqlite(database, copy)
+        _seeded_copy["path"] = copy
+    return Demo.load()
+
+
+@pytest.fixture()
+def make_client(app: Flask, demo: Demo) -> Callable[[str], FlaskClient]:
+    """Return a factory of clients: anonymous, or logged in through /login as a demo role."""
+
+    def make(role: str) -> FlaskClient:
+        assert role in ROLES, role
+        client = app.test_client()
+        if role != "anon":
+            login(client, demo.emails[role], demo_service.DEMO_PASSWORD)
+        return client
+
+    return make
+
+
+@pytest.fixture()
+def tokens(demo: Demo) -> dict[str, str]:
+    """One committed API token per demo role."""
+    made = {}
+    for role, email in demo.emails.items():
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        made[role] = user_service.issue_token(user=user)
+    db.session.commit()
+    return made
+
+
+@pytest.fixture()
+def no_pdf_drawing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Skip WeasyPrint's drawing (seconds per PDF); return the HTML each PDF would have been drawn from."""
+    drawn: list[str] = []
+
+    def draw(html: str, **_: object) -> bytes:
+        drawn.append(html)
+        return b"%PDF-1.7 not drawn in this test"
+
+    monkeypatch.setattr(document_service, "render_pdf", draw)
+    return drawn

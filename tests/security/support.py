@@ -1,0 +1,135 @@
+"""Helpers shared by the security tests: demo keys, logging in, and reading HTML for script and handlers."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.routing import Rule
+
+from incidents.demo import service as demo_service
+from incidents.extensions import db
+from incidents.incident.models import Incident, TimelineEntry
+from incidents.reminder import feed
+from incidents.user.models import User
+
+ROLES = ("anon", "dcc", "secas", "opsg", "party", "admin")
+PUBLISHED = "INC000001001905"  # published to SEC Parties as GREEN after OPSG_97
+AWAITING_SECAS = "INC000001001932"  # exclusion proposed, SECAS has not answered; never published
+DRAFT_REPORT = "INC000001001966"  # Review Report saved as a draft, still editable by the DCC
+MEETING = "OPSG_97"
+ACTION_SLUG = "OPSG 97-04"  # action OPSG 97/04 in an address
+# Rules whose <reference> is not an incident's, and what it is there.
+OTHER_REFERENCES: dict[str, str] = {
+    "document.pack": MEETING,
+    "document.pack_pdf": MEETING,
+    "api.get_action": ACTION_SLUG,
+    "api.update_action": ACTION_SLUG,
+}
+
+
+@dataclass(frozen=True)
+class Demo:
+    """Keys of the seeded demo data that URL arguments are built from."""
+
+    emails: dict[str, str]
+    entry_id: int
+    target_user_id: int
+    calendar_token: str
+
+    @classmethod
+    def load(cls) -> Demo:
+        """Read the keys from the seeded database (and give the DCC user a calendar feed link)."""
+        emails = {role: email for email, role, _ in demo_service.DEMO_USERS}
+        entry_id = db.session.scalar(
+            sa.select(sa.func.min(TimelineEntry.id)).join(Incident).where(Incident.reference == PUBLISHED))
+        party = db.session.scalar(sa.select(User).where(User.email == emails["party"]))
+        dcc = db.session.scalar(sa.select(User).where(User.email == emails["dcc"]))
+        token = feed.issue_token(user=dcc)
+        db.session.commit()
+        return cls(emails=emails, entry_id=entry_id, target_user_id=party.id, calendar_token=token)
+
+    def url(self, app: Flask, rule: Rule, method: str = "GET", *, incident: str = PUBLISHED) -> str:
+        """Build the rule's address from demo data; ``incident`` names the incident where it takes one."""
+        values = {
+            "reference": OTHER_REFERENCES.get(rule.endpoint, incident), "entry_id": self.entry_id, "number": 1,
+            "slug": ACTION_SLUG, "code": "third-party-infrastructure", "month": "2023-04",
+            "user_id": self.target_user_id, "token": self.calendar_token, "filename": "style.css",
+        }
+        return app.url_map.bind("localhost").build(
+            rule.endpoint, {name: values[name] for name in rule.arguments}, method=method)
+
+
+def login(client: FlaskClient, email: str, password: str, csrf_token: str | None = None) -> None:
+    """Log in through the real /login form and check it worked."""
+    data = {"email": email, "password": password}
+    if csrf_token is not None:
+        data["csrf_token"] = csrf_token
+    response = client.post("/login", data=data)
+    assert response.status_code == 302 and response.location == "/", (email, response.status_code)
+
+
+def fingerprint() -> str:
+    """Hash every row of every table, read through a connection of its own (what is committed)."""
+    digest = hashlib.sha256()
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            order = list(table.primary_key.columns) or list(table.columns)
+            for row in conn.execute(sa.select(table).order_by(*order)):
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def is_login_redirect(response: Any) -> bool:
+    """Tell whether the answer sends the visitor to log in first (what ``login_required`` does)."""
+    if response.status_code not in (301, 302, 303, 307, 308):
+        return False
+    parts = urlsplit(response.location or "")
+    return parts.path == "/login" and "next=" in parts.query
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something in a page that a Content Security Policy without 'unsafe-inline' would block, or a script."""
+
+    tag: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"<{self.tag}>: {self.problem}"
+
+
+class _Inspector(HTMLParser):
+    """Collect inline scripts, inline styles, event-handler attributes and javascript: URLs."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.findings: list[Finding] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = {name.lower(): value for name, value in attrs}
+        if tag == "script" and not names.get("src"):
+            self.findings.append(Finding(tag, "inline script (no src)"))
+        if tag == "style":
+            self.findings.append(Finding(tag, "inline <style> element"))
+        for name, value in names.items():
+            if name.startswith("on"):
+                self.findings.append(Finding(tag, f"event-handler attribute {name}={value!r}"))
+            if name == "style":
+                self.findings.append(Finding(tag, f"style attribute {value!r}"))
+            if name in ("href", "src", "action", "formaction", "xlink:href") and value:
+                if "".join(value.split()).lower().startswith(("javascript:", "vbscript:", "data:text/html")):
+                    self.findings.append(Finding(tag, f"script URL {name}={value!r}"))
+
+
+def inline_code(html: str) -> list[Finding]:
+    """Return every inline script, style or event handler in an HTML document."""
+    inspector = _Inspector()
+    inspector.feed(html)
+    inspector.close()
+    return inspector.findings
