@@ -122,6 +122,9 @@ class Defaults:
     MAIL_TIMEOUT = 20
     MAX_TEXT_LENGTH = 20000
     MAX_TITLE_LENGTH = 200
+    # The same timeline entry, comment or deferral sent again by the same person this soon is taken
+    # for a double submission (a double click, a resent form) and saved once.
+    DUPLICATE_SUBMISSION_SECONDS = 10
 
 
 RULES = [

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
+
+
+# Seconds a client is asked to wait (Retry-After) when the database is not answering.
+DATABASE_RETRY_AFTER = 30
 
 
 class ServiceError(Exception):
@@ -128,13 +132,19 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> Any:
         from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-        from incidents.extensions import db
+        from incidents.extensions import db, login_manager
 
         db.session.rollback()
-        if isinstance(exc, OperationalError):
+        # Unreachable, dropped mid-request, locked, or no connection free in the pool.
+        if isinstance(exc, (OperationalError, PoolTimeout)):
             app.logger.error("Database unavailable: %s", exc)
-            return error_response(503, "Service unavailable",
-                                  "The database is not answering. Nothing was saved; try again shortly.")
+            # The page is shown as to a visitor: loading the logged-in user needs the database too.
+            g._login_user = login_manager.anonymous_user()  # Flask-Login's per-request cache of the user
+            response = make_response(error_response(
+                503, "Service unavailable", "The database is not answering. Nothing was saved; try again shortly."))
+            response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+            return response
         app.logger.exception("Unhandled error")
         return error_response(500, "Internal server error", "Something went wrong; nothing was saved.")

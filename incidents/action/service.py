@@ -164,6 +164,10 @@ def _incidents(errors: dict[str, list[str]], refs: Any) -> list[Incident]:
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
         errors["incidents"] = ["Incidents must be a list of incident references."]
         return []
+    if any("\x00" in r for r in refs):
+        # PostgreSQL cannot even compare text holding a NUL; no reference holds one.
+        errors["incidents"] = ["Incident references cannot contain a null character."]
+        return []
     found = list(db.session.scalars(sa.select(Incident).where(Incident.reference.in_(refs))))
     missing = sorted(set(refs) - {i.reference for i in found})
     if missing:
@@ -174,7 +178,8 @@ def _incidents(errors: dict[str, list[str]], refs: Any) -> list[Incident]:
 def _owner_user(errors: dict[str, list[str]], email: Any) -> Any:
     if email in (None, ""):
         return None
-    if not isinstance(email, str):
+    if not isinstance(email, str) or "\x00" in email:
+        # PostgreSQL cannot even compare text holding a NUL; no address holds one.
         errors["owner_user"] = ["Owner user must be an email address."]
         return None
     user = user_service.find_by_email(email)

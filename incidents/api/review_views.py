@@ -23,7 +23,8 @@ from incidents.report import service as report_service
 from incidents.review import service as review_service
 from incidents.user.models import User
 
-VERSION_URL = "/incidents/<reference>/report/versions/<int(max=2147483647):number>"
+# A plain int, as for timeline entries (api.views.ENTRY_URL): a number no version has is a 404.
+VERSION_URL = "/incidents/<reference>/report/versions/<int:number>"
 
 
 def _require(allowed: bool, detail: str) -> None:

@@ -32,7 +32,9 @@ from incidents.user.models import User
 
 __all__ = ["PREFIX", "bp"]
 
-ENTRY_URL = "/incidents/<reference>/timeline/<int(max=2147483647):entry_id>"
+# A plain int: with a bounded converter Werkzeug answers 405 (not 404) for an id past the bound on some methods,
+# because it checks methods before the converter refuses; the service treats an id past 32 bits as unknown.
+ENTRY_URL = "/incidents/<reference>/timeline/<int:entry_id>"
 
 
 # --- Helpers ------------------------------------------------------------------

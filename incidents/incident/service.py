@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -377,12 +377,24 @@ def update_incident(*, incident: Incident, data: dict[str, Any], actor: Any, exp
     return Outcome(incident, warnings)
 
 
+def repeat_window_start(now: datetime) -> datetime:
+    """Return the earliest time at which the same thing sent again counts as a double submission."""
+    return now - timedelta(seconds=current_app.config["DUPLICATE_SUBMISSION_SECONDS"])
+
+
 def add_timeline_entry(*, incident: Incident, data: dict[str, Any], actor: Any,
                        now: datetime | None = None) -> TimelineEntry:
-    """Add a timeline entry to an incident, with its audit entry."""
+    """Add a timeline entry to an incident, with its audit entry; the same entry sent again at once is kept once."""
     _require_editor(actor)
     now = now or utcnow()
     clean = _validate_entry(data, incident=incident, now=now, partial=False)
+    repeat = db.session.scalar(sa.select(TimelineEntry).where(
+        TimelineEntry.incident_id == incident.id, TimelineEntry.created_by_id == actor.id,
+        TimelineEntry.created_at >= repeat_window_start(now), TimelineEntry.occurred_at == clean["occurred_at"],
+        TimelineEntry.kind == clean["kind"], TimelineEntry.cohort.is_(None) if clean["cohort"] is None
+        else TimelineEntry.cohort == clean["cohort"], TimelineEntry.text == clean["text"]).limit(1))
+    if repeat is not None:
+        return repeat  # a double submission: the entry is already there
     entry = TimelineEntry(incident=incident, created_by_id=actor.id, created_at=now, **clean)
     db.session.add(entry)
     db.session.flush()

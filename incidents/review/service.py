@@ -315,7 +315,7 @@ def latest_frozen(review: Review) -> ReportVersion | None:
 
 def record_decision(*, incident: Incident, meeting: Any, meeting_on: Any, outcome: Any, minute: Any,
                     actions: Any = "", actor: Any, now: datetime | None = None) -> Decision:
-    """Record the Operations Group's decision on the submitted report."""
+    """Record the Operations Group's decision on the submitted report; the same one sent again at once is kept once."""
     if not permissions.can_record_decision(actor):
         raise PermissionDenied("Only SECAS (as secretary) or an OPSG member records Operations Group decisions.")
     now = now or utcnow()
@@ -345,6 +345,14 @@ def record_decision(*, incident: Incident, meeting: Any, meeting_on: Any, outcom
         raise ValidationError(errors)
     version = latest_frozen(review)
     assert version is not None
+    # Only a deferral leaves the report waiting for a decision, so only a deferral can arrive twice.
+    repeat = db.session.scalar(sa.select(Decision).where(
+        Decision.review_id == review.id, Decision.report_version_id == version.id,
+        Decision.recorded_by_id == getattr(actor, "id", None), Decision.meeting == meeting.strip(),
+        Decision.meeting_on == meeting_on, Decision.outcome == result, Decision.minute == minute,
+        Decision.actions_text == actions, Decision.recorded_at >= incident_service.repeat_window_start(now)).limit(1))
+    if repeat is not None:
+        return repeat  # a double submission: the decision is already recorded
     decision = Decision(review=review, meeting=meeting.strip(), meeting_on=meeting_on, outcome=result,
                         minute=minute, actions_text=actions, report_version_id=version.id,
                         recorded_by_id=getattr(actor, "id", None), recorded_by_name=_name(actor), recorded_at=now)
@@ -401,7 +409,7 @@ def publish(*, incident: Incident, classification: Any, actor: Any, now: datetim
 # --- Comments -----------------------------------------------------------------
 
 def add_comment(*, incident: Incident, body: Any, actor: Any, now: datetime | None = None) -> Comment:
-    """Add a comment to the review; anyone who can see it may comment."""
+    """Add a comment to the review (anyone who can see it may); the same comment sent again at once is kept once."""
     if not permissions.can_comment(actor):
         raise NotFound(f"No incident {incident.reference!r}.")
     now = now or utcnow()
@@ -410,6 +418,11 @@ def add_comment(*, incident: Incident, body: Any, actor: Any, now: datetime | No
     if errors:
         raise ValidationError(errors)
     review = ensure_review(incident, now=now)
+    repeat = db.session.scalar(sa.select(Comment).where(
+        Comment.review_id == review.id, Comment.author_id == getattr(actor, "id", None), Comment.body == body,
+        Comment.created_at >= incident_service.repeat_window_start(now)).limit(1)) if review.id else None
+    if repeat is not None:
+        return repeat  # a double submission: the comment is already there
     comment = Comment(review=review, author_id=getattr(actor, "id", None), author_name=_name(actor), body=body,
                       created_at=now)
     db.session.add(comment)

@@ -59,6 +59,8 @@ def get_user(user_id: int) -> User:
 
 def find_by_email(email: str) -> User | None:
     """Return the user with this email (case-insensitive), if any."""
+    if "\x00" in email:
+        return None  # PostgreSQL cannot even compare text holding a NUL; no address holds one
     return db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
 
 
@@ -67,18 +69,25 @@ def list_users() -> list[User]:
     return list(db.session.scalars(sa.select(User).order_by(User.role, User.email)))
 
 
+def _name_errors(name: str) -> dict[str, list[str]]:
+    if len(name) > 120:
+        return {"name": ["Name can be at most 120 characters."]}
+    if "\x00" in name:
+        return {"name": ["Name contains a null character; remove it."]}
+    return {}
+
+
 def create_user(*, email: str, role: Any, password: str, name: str = "", actor: Any = None,
                 now: datetime | None = None) -> User:
     """Create a user with a hashed password."""
     errors: dict[str, list[str]] = {}
     email = (email or "").strip().lower()
-    if not EMAIL_RE.match(email) or len(email) > 254:
+    if not EMAIL_RE.match(email) or len(email) > 254 or "\x00" in email:
         errors["email"] = ["Enter an email address such as name@example.org."]
     elif find_by_email(email) is not None:
         errors["email"] = [f"{email} already has an account."]
     name = (name or "").strip()
-    if len(name) > 120:
-        errors["name"] = ["Name can be at most 120 characters."]
+    errors.update(_name_errors(name))
     try:
         role = parse_role(role)
     except ValidationError as exc:
@@ -115,8 +124,8 @@ def set_role(*, user: User, role: Any, actor: Any) -> User:
 def set_name(*, user: User, name: str, actor: Any) -> User:
     """Change a user's display name."""
     name = (name or "").strip()
-    if len(name) > 120:
-        raise ValidationError({"name": ["Name can be at most 120 characters."]})
+    if _name_errors(name):
+        raise ValidationError(_name_errors(name))
     if name != user.name:
         audit_service.record(actor=actor, action="update", entity_type="user", entity_id=user.id,
                              changes={"name": [user.name, name]}, summary=f"Renamed {user.email}")
