@@ -21,7 +21,7 @@ from incidents.review.models import Decision
 from incidents.timeutil import local_date, utcnow
 from incidents.user import service as user_service
 
-REFERENCE_RE = re.compile(r"^([A-Z]{2,10}) (\d{1,4})/(\d{2,3})$")
+REFERENCE_RE = re.compile(r"^([A-Z]{2,10}) (\d{1,4})/(\d{2,3})$", re.ASCII)
 FIELDS = {"reference", "text", "owner_org", "owner_user", "raised_on", "target_on", "revision_reason",
           "status", "closing_note", "incidents", "decision_id"}
 
@@ -96,7 +96,7 @@ def parse_filters(args: Any) -> ActionFilters:
             errors["owner"] = ["Owner must be one of " + ", ".join(organisations()) + "."]
     meeting = (args.get("meeting") or "").strip()
     if meeting:
-        if re.fullmatch(current_app.config["MEETING_PATTERN"], meeting):
+        if re.fullmatch(current_app.config["MEETING_PATTERN"], meeting, re.ASCII):
             filters.meeting = meeting
         else:
             errors["meeting"] = [f"Meeting must look like {current_app.config['MEETING_HINT']}."]

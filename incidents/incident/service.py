@@ -524,7 +524,7 @@ def _validate(values: dict[str, Any], *, now: datetime, current: Incident | None
     reference = values.get("reference")
     if isinstance(reference, str) and reference.strip():
         reference = reference.strip().upper()
-        if not re.fullmatch(config["REFERENCE_PATTERN"], reference):
+        if not re.fullmatch(config["REFERENCE_PATTERN"], reference, re.ASCII):
             errors.setdefault("reference", []).append(
                 f"Reference must match the ITSM format: {config['REFERENCE_HINT']}.")
         else:

@@ -37,7 +37,7 @@ def schedule(*, reference: Any, held_on: Any, actor: Any, now: datetime | None =
         raise PermissionDenied("Only SECAS, OPSG members and administrators schedule meetings.")
     errors: dict[str, list[str]] = {}
     pattern = current_app.config["MEETING_PATTERN"]
-    if not isinstance(reference, str) or not re.fullmatch(pattern, reference.strip()):
+    if not isinstance(reference, str) or not re.fullmatch(pattern, reference.strip(), re.ASCII):
         errors["reference"] = [f"Meeting must look like {current_app.config['MEETING_HINT']}."]
     elif db.session.scalar(sa.select(Meeting.id).where(Meeting.reference == reference.strip())):
         errors["reference"] = [f"{reference.strip()} is already scheduled."]

@@ -329,7 +329,7 @@ def record_decision(*, incident: Incident, meeting: Any, meeting_on: Any, outcom
                             f"({EXCLUSION_LABELS[review.exclusion_state]}); the decision must wait for it.")
     errors: dict[str, list[str]] = {}
     pattern = current_app.config["MEETING_PATTERN"]
-    if not isinstance(meeting, str) or not re.fullmatch(pattern, meeting.strip()):
+    if not isinstance(meeting, str) or not re.fullmatch(pattern, meeting.strip(), re.ASCII):
         errors["meeting"] = [f"Meeting must look like {current_app.config['MEETING_HINT']}."]
     if not isinstance(meeting_on, date) or isinstance(meeting_on, datetime):
         errors["meeting_on"] = ["Meeting date is required (YYYY-MM-DD)."]

@@ -49,3 +49,19 @@ def test_an_id_past_32_bits_is_not_found_whatever_the_method(browsers, demo_toke
                                     headers={"Authorization": f"Bearer {demo_tokens['dcc']}", "If-Match": '"x"'})
     assert response.status_code == 404
     assert_api_answer(response)
+
+
+ARABIC_INDIC_97 = "\u0669\u0667"  # "97" in Arabic-Indic digits: Python's \d matches them unless told ASCII only
+
+
+@pytest.mark.parametrize("role, path, data, field", [
+    ("secas", "/meetings/", {"reference": f"OPSG_{ARABIC_INDIC_97}", "held_on": "2030-01-29"}, "reference"),
+    ("secas", "/actions/new", {"reference": f"OPSG {ARABIC_INDIC_97}/04", "text": "Check.", "owner_org": "dcc",
+                               "raised_on": "2023-06-26", "target_on": "2030-01-31"}, "reference"),
+    ("dcc", "/incidents/new", {"reference": "INC" + "\u0661" * 12, "title": "Outage", "category": "1",
+                               "started_at": "2023-04-04 06:15"}, "reference"),
+])
+def test_references_take_ascii_digits_only(browsers, demo, role, path, data, field):
+    response = browsers[role].post(path, data=data)
+    assert response.status_code == 422, response.get_data(as_text=True)[:2000]
+    assert f'id="{field}-error"' in response.get_data(as_text=True)
