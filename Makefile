@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: run test test-sqlite test-postgres install migrate seed clean system-deps browser-deps
+.PHONY: run test test-sqlite test-postgres install migrate seed clean system-deps browser-deps bench bench-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,11 +76,27 @@ test: $(VENV)/.installed-test system-deps
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgres
 
-test-sqlite: $(VENV)/.installed-test browser-deps
+# The benchmark (bench/) drives the app with wrk from Debian; a small run of it is part of the suite.
+bench-deps:
+	@if ! command -v wrk >/dev/null; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			echo "Installing wrk for the benchmark"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+		else \
+			echo "The benchmark needs wrk: sudo apt-get install wrk" >&2; \
+		fi; \
+	fi
+
+# The full benchmark: 100,000 incidents on SQLite (or on DATABASE_URL, a PostgreSQL database whose name
+# contains "bench"), results in bench/results.md. BENCH_ARGS passes options, e.g. BENCH_ARGS="--duration 5".
+bench: $(VENV)/.installed-test system-deps bench-deps
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+test-sqlite: $(VENV)/.installed-test browser-deps bench-deps
 	@echo "== Test suite on SQLite (browser tests included)"
 	$(BIN)/pytest
 
-test-postgres: $(VENV)/.installed-test
+test-postgres: $(VENV)/.installed-test bench-deps
 	@if $(BIN)/python tests/pg_ready.py "$(PG_TEST_URL)"; then \
 		echo "== Test suite on PostgreSQL"; \
 		TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest; \

@@ -25,6 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from sqlalchemy import event
 
     from incidents.extensions import csrf, db, login_manager, migrate, sqlite_pragmas
+    from incidents.ops import instrument
     from incidents.timeutil import render_migration_item
 
     db.init_app(app)
@@ -38,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     errors.register(app)
     web.register(app)
+    instrument.install(app, engine)
     hops = int(app.config["PROXY_FIX_X_FOR"])
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -2,6 +2,7 @@
 from incidents.action.models import Action, TargetRevision
 from incidents.audit.models import AuditEntry
 from incidents.auth.models import LoginFailure
+from incidents.cache import version_table
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
@@ -10,6 +11,6 @@ from incidents.review.models import (Comment, Decision, ExclusionProposal, Exclu
 from incidents.reminder.models import Reminder
 from incidents.user.models import ApiToken, User
 
-__all__ = ["LoginFailure", "Action", "Meeting", "Reminder", "TargetRevision", "ApiToken", "AuditEntry", "Comment", "Decision", "ExclusionPrinciple", "ExclusionProposal",
+__all__ = ["version_table", "LoginFailure", "Action", "Meeting", "Reminder", "TargetRevision", "ApiToken", "AuditEntry", "Comment", "Decision", "ExclusionPrinciple", "ExclusionProposal",
            "ExclusionReview", "Incident", "IncidentCohort", "PrincipleVersion", "Publication", "ReportVersion",
            "Review", "TimelineEntry", "User"]

@@ -7,7 +7,7 @@ from flask import Flask, Response, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from incidents import permissions, timeutil
+from incidents import cache, permissions, timeutil
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -32,7 +32,7 @@ def register(app: Flask) -> None:
     from incidents.extensions import csrf, login_manager
     from incidents.incident.views import bp as incident_bp
     from incidents.meeting.views import bp as meeting_bp
-    from incidents.ops.cli import backup, restore
+    from incidents.ops.cli import backup, refresh_statistics, restore
     from incidents.pmr.cli import pmr_cli
     from incidents.pmr.views import bp as pmr_bp
     from incidents.principle.views import bp as principle_bp
@@ -67,8 +67,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(pmr_cli)
     app.cli.add_command(backup)
     app.cli.add_command(restore)
+    app.cli.add_command(refresh_statistics)
     app.cli.add_command(scheduler_cli)
     reminder_hooks.install()
+    cache.install()  # after the reminder hooks: their planning flushes first
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
@@ -81,7 +83,8 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def inject() -> dict[str, Any]:
-        return {"perm": permissions, "user": current_user}
+        # The user itself, not the proxy: a page asks for it dozens of times.
+        return {"perm": permissions, "user": current_user._get_current_object()}
 
     app.add_template_filter(timeutil.format_local, "local")
     app.add_template_filter(timeutil.format_input, "local_input")

@@ -17,7 +17,7 @@ import json
 
 from flask import Response, current_app, url_for
 
-from incidents import permissions
+from incidents import cache, permissions
 from incidents.api import auth, openapi, protocol, schemas
 # Importing these registers their routes on the same blueprint.
 from incidents.api import action_views, pmr_views, principle_views, review_views  # noqa: F401
@@ -103,10 +103,14 @@ def list_incidents() -> Response:
     if not permissions.can_view_incidents(user):
         raise NotFound("No incidents.")
     filters, page, per_page = _list_query()
-    result = incident_service.list_incidents(filters=filters, page=page, per_page=per_page, viewer=user)
-    return protocol.respond(schemas.IncidentPage(
-        items=[schemas.present_incident(incident) for incident in result.items],
-        page=result.page, per_page=result.per_page, total=result.total))
+
+    def present() -> schemas.IncidentPage:
+        result = incident_service.list_incidents(filters=filters, page=page, per_page=per_page, viewer=user)
+        return schemas.IncidentPage(items=[schemas.present_incident(incident) for incident in result.items],
+                                    page=result.page, per_page=result.per_page, total=result.total)
+
+    # Every reader gets the same answer, kept until a record changes (incidents/cache.py).
+    return protocol.respond(cache.cached(("api-incident-list", repr(filters), page, per_page), present))
 
 
 @bp.post("/incidents")

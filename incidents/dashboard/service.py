@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from incidents import permissions
+from incidents import cache, permissions
 from incidents.action.models import Action, ActionStatus
 from incidents.extensions import db
 from incidents.incident.models import Incident
@@ -26,6 +26,10 @@ from incidents.timeutil import local_date, utcnow
 from incidents.user.models import Role
 
 OVERDUE_ACTIONS_SHOWN = 10
+# The reviews whose next steps are worked out (the longest waiting, whose steps fall due first), and how
+# many of those steps are shown: the page costs the same with a hundred reviews open or ten thousand.
+TASK_CANDIDATES = 50
+TASKS_SHOWN = 25
 PUBLISHED_SHOWN = 10
 # Whose next steps each role sees; an administrator sees everyone's.
 ROLE_ACTORS = {Role.DCC: {"DCC"}, Role.SECAS: {"SECAS"}, Role.OPSG: {"OPSG"}, Role.ADMIN: {"DCC", "SECAS", "OPSG"}}
@@ -109,6 +113,8 @@ class Dashboard:
     overdue_actions: list[OverdueAction] = field(default_factory=list)
     overdue_actions_total: int = 0
     next_meeting: Meeting | None = None
+    reviews_waiting: int = 0
+    tasks_limit: int = TASKS_SHOWN
     published: list[PublishedRow] = field(default_factory=list)
 
     @property
@@ -127,25 +133,56 @@ class Dashboard:
         return [t for t in self.tasks if not t.is_overdue]
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """The review states in which one party may have a step to take (next_steps decides the rest)."""
+
+    exclusion: frozenset[ExclusionState]
+    report: frozenset[ReportState]
+    unstarted: bool  # a major incident with no review yet
+
+    def matches(self, report: ReportState | None, exclusion: ExclusionState | None) -> bool:
+        """Tell whether a review in these states (None, None: none yet) may wait on this party."""
+        if report is None:
+            return self.unstarted
+        return exclusion in self.exclusion or report in self.report
+
+
+WAITING = {
+    "DCC": Waiting(frozenset({ExclusionState.NOT_PROPOSED, ExclusionState.INFORMATION_REQUESTED}),
+                   frozenset({ReportState.NOT_STARTED, ReportState.DRAFT, ReportState.NOT_AGREED}), True),
+    "SECAS": Waiting(frozenset({ExclusionState.PENDING}), frozenset({ReportState.AGREED}), False),
+    "OPSG": Waiting(frozenset(), frozenset({ReportState.SUBMITTED, ReportState.DEFERRED}), False),
+}
+
+
 def _task_scope(role: Role) -> sa.ColumnElement[bool]:
     """Return which reviews can hold a step for this role (next_steps decides the rest)."""
-    dcc = sa.or_(Review.id.is_(None),
-                 Review.exclusion_state.in_([ExclusionState.NOT_PROPOSED, ExclusionState.INFORMATION_REQUESTED]),
-                 Review.report_state.in_([ReportState.NOT_STARTED, ReportState.DRAFT, ReportState.NOT_AGREED]))
-    secas = sa.or_(Review.exclusion_state == ExclusionState.PENDING, Review.report_state == ReportState.AGREED)
-    opsg = Review.report_state.in_([ReportState.SUBMITTED, ReportState.DEFERRED])
-    return {Role.DCC: dcc, Role.SECAS: secas, Role.OPSG: opsg}.get(role, sa.or_(dcc, secas, opsg))
+    clauses = []
+    for actor in sorted(ROLE_ACTORS.get(role, set())):
+        waiting = WAITING[actor]
+        if waiting.unstarted:
+            clauses.append(Review.id.is_(None))
+        if waiting.exclusion:
+            clauses.append(Review.exclusion_state.in_(sorted(waiting.exclusion)))
+        clauses.append(Review.report_state.in_(sorted(waiting.report)))
+    return sa.or_(*clauses)
 
 
-def tasks_for(role: Role, *, today: date) -> list[Task]:
-    """Return the next steps this role must take, overdue first, then by due date, then longest waiting."""
+def tasks_for(role: Role, *, today: date, limit: int | None = None) -> list[Task]:
+    """Return the next steps this role must take, overdue first, then by due date, then longest waiting.
+
+    With ``limit``, only the ``TASK_CANDIDATES`` reviews waiting longest are looked at, and ``limit`` steps returned.
+    """
     actors = ROLE_ACTORS.get(role, set())
     if not actors:
         return []
-    rows = db.session.execute(
-        sa.select(Incident, Review).outerjoin(Review, Review.incident_id == Incident.id)
-        .where(Incident.category.in_(review_service.review_categories()), _task_scope(role))
-        .order_by(Incident.started_at, Incident.id))
+    query = (sa.select(Incident, Review).outerjoin(Review, Review.incident_id == Incident.id)
+             .where(Incident.category.in_(review_service.review_categories()), _task_scope(role))
+             .order_by(Incident.started_at, Incident.id).options(sa.orm.lazyload(Incident.cohorts)))
+    if limit is not None:
+        query = query.limit(TASK_CANDIDATES)
+    rows = db.session.execute(query)
     tasks = []
     for incident, review in rows:
         for step in review_service.next_steps(incident, review):
@@ -157,17 +194,28 @@ def tasks_for(role: Role, *, today: date) -> list[Task]:
                               is_overdue=step.due_on is not None and step.due_on < today))
     tasks.sort(key=lambda t: (not t.is_overdue, t.due_on or date.max,
                               t.waiting_since.timestamp() if t.waiting_since else float("inf"), t.reference))
-    return tasks
+    return tasks if limit is None else tasks[:limit]
 
 
-def state_counts() -> tuple[list[Count], list[Count]]:
-    """Count the reviews of major incidents by report state and by PMR treatment (unstarted ones included)."""
-    categories = review_service.review_categories()
-    rows = db.session.execute(
+def reviews_waiting(role: Role, rows: list[tuple[Any, Any, int]]) -> int:
+    """Count the reviews that may hold a step for this role, from the grouped state counts."""
+    actors = ROLE_ACTORS.get(role, set())
+    return sum(count for report, exclusion, count in rows
+               if any(WAITING[actor].matches(report, exclusion) for actor in actors))
+
+
+def state_rows() -> list[tuple[ReportState | None, ExclusionState | None, int]]:
+    """Count the major incidents by (report state, PMR treatment) of their review (None, None: no review yet)."""
+    return [(report, exclusion, int(count)) for report, exclusion, count in db.session.execute(
         sa.select(Review.report_state, Review.exclusion_state, sa.func.count())
         .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id)
-        .where(Incident.category.in_(categories))
-        .group_by(Review.report_state, Review.exclusion_state))
+        .where(Incident.category.in_(review_service.review_categories()))
+        .group_by(Review.report_state, Review.exclusion_state))]
+
+
+def state_counts(rows: list[tuple[Any, Any, int]] | None = None) -> tuple[list[Count], list[Count]]:
+    """Count the reviews of major incidents by report state and by PMR treatment (unstarted ones included)."""
+    rows = state_rows() if rows is None else rows
     reports = {state: 0 for state in ReportState}
     exclusions = {state: 0 for state in ExclusionState}
     for report_state, exclusion_state, count in rows:
@@ -181,10 +229,15 @@ def overdue_actions(role: Role, *, today: date) -> tuple[list[OverdueAction], in
     """Return the most overdue open actions (the role's own first) and how many are overdue in all."""
     scope = (Action.status == ActionStatus.OPEN, Action.target_on < today)
     total = db.session.scalar(sa.select(sa.func.count(Action.id)).where(*scope)) or 0
-    mine = sa.case((Action.owner_org == role.value, 0), else_=1)
-    rows = db.session.execute(
-        sa.select(Action.reference, Action.text, Action.owner_org, Action.target_on).where(*scope)
-        .order_by(mine, Action.target_on, Action.reference).limit(OVERDUE_ACTIONS_SHOWN))
+    # The role's own first, then the others: two walks of the (status, target date) index, each stopping
+    # after a screenful, rather than sorting every overdue action.
+    columns = sa.select(Action.reference, Action.text, Action.owner_org, Action.target_on).where(*scope)
+    rows = list(db.session.execute(columns.where(Action.owner_org == role.value)
+                                   .order_by(Action.target_on, Action.reference).limit(OVERDUE_ACTIONS_SHOWN)))
+    if len(rows) < OVERDUE_ACTIONS_SHOWN:
+        rows += db.session.execute(columns.where(Action.owner_org != role.value)
+                                   .order_by(Action.target_on, Action.reference)
+                                   .limit(OVERDUE_ACTIONS_SHOWN - len(rows)))
     owners = current_app.config["ORGANISATIONS"]
     return ([OverdueAction(reference=r, text=t, owner=owners.get(o, o), target_on=on, days_overdue=(today - on).days,
                            is_mine=o == role.value) for r, t, o, on in rows], int(total))
@@ -210,11 +263,16 @@ def build(*, user: Any, now: datetime | None = None) -> Dashboard:
     if not permissions.can_view_incidents(user):
         return Dashboard(role=role, today=today, is_reader=False, published=recent_publications())
     month = pmr_service.current_month(now)
-    reports, exclusions = state_counts()
-    actions, total = overdue_actions(role, today=today)
+    # Aggregates over every review and action: kept until a record changes (see incidents/cache.py).
+    rows = cache.cached(("review-states",), state_rows)
+    reports, exclusions = state_counts(rows)
+    actions, total = cache.cached(("overdue-actions", role, today), lambda: overdue_actions(role, today=today))
+    tasks = cache.cached(("tasks", role, today), lambda: tasks_for(role, today=today, limit=TASKS_SHOWN))
+    measures = cache.cached(("measures", month), lambda: pmr_service.measures(month, with_incidents=False))
     group = current_app.config["REMINDER_RULES"].get("opsg_decision", {}).get("group", "OPSG")
     return Dashboard(
-        role=role, today=today, is_reader=True, tasks=tasks_for(role, today=today), report_counts=reports,
+        role=role, today=today, is_reader=True, tasks=tasks,
+        reviews_waiting=reviews_waiting(role, rows), report_counts=reports,
         exclusion_counts=exclusions, month=month, month_label=pmr_service.month_label(month),
-        measures=pmr_service.measures(month, with_incidents=False), overdue_actions=actions,
+        measures=measures, overdue_actions=actions,
         overdue_actions_total=total, next_meeting=meeting_service.next_meeting(group, after=today))

@@ -18,7 +18,7 @@ from incidents.errors import DuplicateError, NotFound, PermissionDenied, StaleEr
 from incidents.extensions import db
 from incidents.incident.models import Incident, IncidentCohort, IncidentStatus, TimelineEntry, TimelineKind
 from incidents.rules import service as rules_service
-from incidents.timeutil import format_minutes, local_date, minutes_between, month_bounds, utcnow
+from incidents.timeutil import UTC, format_minutes, local_date, minutes_between, month_bounds, utcnow
 
 INCIDENT_FIELDS = (
     "reference", "title", "category", "status", "started_at", "detected_at", "resolved_at",
@@ -28,6 +28,8 @@ REQUIRED_FIELDS = ("reference", "title", "category", "started_at")
 TEXT_FIELDS = ("cause", "impact")
 DATETIME_FIELDS = ("started_at", "detected_at", "resolved_at")
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# A row key in page links: its start (UTC, to the microsecond) and its id, e.g. 20230404T051500.000000Z42.
+CURSOR_RE = re.compile(r"^([0-9]{8}T[0-9]{6}\.[0-9]{6})Z([0-9]{1,12})$", re.ASCII)
 MAX_DEVICES = 10**12
 # Times outside these years are typing mistakes (and would overflow date arithmetic).
 MIN_YEAR, MAX_YEAR = 1990, 2999
@@ -60,6 +62,9 @@ class Page:
     page: int
     per_page: int
     total: int
+    # Keys of the first and last rows, for links to the pages either side that seek rather than count.
+    first_key: str | None = None
+    last_key: str | None = None
 
     @property
     def pages(self) -> int:
@@ -127,6 +132,24 @@ class Derived:
     cohorts: list[CohortRestoration]
     longest_restoration: Longest | None
     detected_before_start: bool
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The derived values a list row shows, from stored columns alone."""
+
+    duration_minutes: int | None
+    within_target_resolution_time: bool | None
+    pmr_month: str | None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts: after (older than) or before (newer than) one row of the newest-first list."""
+
+    direction: str  # "after" or "before"
+    started_at: datetime
+    id: int
 
 
 # --- Reading ---------------------------------------------------------------
@@ -204,8 +227,46 @@ def parse_paging(args: Any) -> tuple[int, int]:
     return page, per_page
 
 
-def list_incidents(*, filters: Filters, page: int, per_page: int, viewer: Any) -> Page:
-    """Return one page of incidents the viewer may see, newest first."""
+def cursor_key(incident: Incident) -> str:
+    """Return the key of a row in the newest-first list, as links carry it."""
+    return f"{incident.started_at.astimezone(UTC):%Y%m%dT%H%M%S.%f}Z{incident.id}"
+
+
+def parse_cursor(args: Any) -> Cursor | None:
+    """Read ``after`` or ``before`` (a row key from a page link), or raise a ValidationError."""
+    for direction in ("after", "before"):
+        raw = (args.get(direction) or "").strip()
+        if not raw:
+            continue
+        match = CURSOR_RE.match(raw)
+        try:
+            if not match:
+                raise ValueError(raw)
+            started = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC)
+        except ValueError:
+            raise ValidationError({direction: ["This page link is damaged; start again from the first page."]},
+                                  "Paging needs fixing.") from None
+        return Cursor(direction, started, int(match.group(2)))
+    return None
+
+
+def summarize(incident: Incident) -> Summary:
+    """Return duration, TRT met and PMR month from the stored record (the TRT deadline as last computed)."""
+    resolved, deadline = incident.resolved_at, incident.target_deadline_at
+    if resolved is None:
+        return Summary(None, None, None)
+    local = local_date(resolved)
+    return Summary(minutes_between(incident.started_at, resolved),
+                   resolved <= deadline if deadline is not None else None, f"{local.year:04d}-{local.month:02d}")
+
+
+def list_incidents(*, filters: Filters, page: int, per_page: int, viewer: Any, cursor: Cursor | None = None,
+                   with_cohorts: bool = True) -> Page:
+    """Return one page of incidents the viewer may see, newest first.
+
+    With a cursor the page is found by seeking from a row's key (constant cost however deep); without
+    one, by counting ``page`` pages in (the cost grows with the depth).
+    """
     if not permissions.can_view_incidents(viewer):
         raise NotFound("No incidents.")
     query = sa.select(Incident)
@@ -225,10 +286,21 @@ def list_incidents(*, filters: Filters, page: int, per_page: int, viewer: Any) -
         query = query.where(sa.or_(Incident.reference.ilike(pattern, escape="\\"),
                                    Incident.title.ilike(pattern, escape="\\")))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
-    items = list(db.session.scalars(
-        query.order_by(Incident.started_at.desc(), Incident.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=items, page=page, per_page=per_page, total=total)
+    if not with_cohorts:
+        query = query.options(sa.orm.lazyload(Incident.cohorts))  # a list row never shows them
+    key = sa.tuple_(Incident.started_at, Incident.id)
+    if cursor is None:
+        items = list(db.session.scalars(query.order_by(Incident.started_at.desc(), Incident.id.desc())
+                                        .limit(per_page).offset((page - 1) * per_page)))
+    elif cursor.direction == "after":
+        items = list(db.session.scalars(query.where(key < sa.tuple_(cursor.started_at, cursor.id))
+                                        .order_by(Incident.started_at.desc(), Incident.id.desc()).limit(per_page)))
+    else:
+        items = list(db.session.scalars(query.where(key > sa.tuple_(cursor.started_at, cursor.id))
+                                        .order_by(Incident.started_at, Incident.id).limit(per_page)))[::-1]
+    return Page(items=items, page=page, per_page=per_page, total=total,
+                first_key=cursor_key(items[0]) if items else None,
+                last_key=cursor_key(items[-1]) if items else None)
 
 
 def derive(incident: Incident) -> Derived:
@@ -265,6 +337,13 @@ def derive(incident: Incident) -> Derived:
         longest_restoration=longest_restoration(cohorts),
         detected_before_start=bool(incident.detected_at and incident.detected_at < incident.started_at),
     )
+
+
+def report_due_dates(incident: Incident) -> tuple[date | None, date | None]:
+    """Return the Summary and Review Report due dates (None until the incident is resolved)."""
+    if incident.resolved_at is None:
+        return None, None
+    return rules_service.report_due_dates(incident.resolved_at)
 
 
 def longest_restoration(cohorts: list[CohortRestoration]) -> Longest | None:

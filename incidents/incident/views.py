@@ -12,10 +12,12 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from incidents import permissions
+from incidents import cache, permissions
 from incidents.audit import service as audit_service
 from incidents.errors import DuplicateError, NotFound, PermissionDenied, StaleError, ValidationError
 from incidents.extensions import db
@@ -30,6 +32,7 @@ bp = Blueprint("incident", __name__, url_prefix="/incidents")
 
 Html = str | tuple[str, int]
 LIST_ARGS = ("q", "category", "status", "pmr_month", "cohort", "per_page")
+PAGING_ARGS = ("page", "after", "before")
 AUDIT_LABELS = {
     "reference": "Reference", "title": "Title", "category": "Category", "status": "Status",
     "started_at": "Started", "detected_at": "Detected", "resolved_at": "Resolved",
@@ -96,20 +99,37 @@ def _flash_warnings(warnings: list[str]) -> None:
 
 
 def _render_detail(incident: Incident, entry_form: forms.TimelineEntryForm, status: int = 200) -> Html:
-    region = current_app.config["HOLIDAY_REGION"]
     page = render_template(
         "incident/detail.html",
         incident=incident,
-        derived=incident_service.derive(incident),
-        timeline=incident.timeline,
+        record=cache.cached(("incident-record", incident.id), lambda: _record(incident)),
+        timeline_table=_timeline_table(incident),
         entry_form=entry_form,
         errors=entry_form.summary(),
         can_edit=permissions.can_edit_incidents(current_user),
-        cause_label=current_app.config["CAUSE_CATEGORIES"].get(incident.cause_category, incident.cause_category),
-        region_name=rules_service.REGION_NAMES.get(region, region),
         needs_review=review_service.needs_review(incident),
     )
     return (page, status) if status != 200 else page
+
+
+def _record(incident: Incident) -> Markup:
+    region = current_app.config["HOLIDAY_REGION"]
+    return Markup(render_template(
+        "incident/_record.html", incident=incident, derived=incident_service.derive(incident),
+        cause_label=current_app.config["CAUSE_CATEGORIES"].get(incident.cause_category, incident.cause_category),
+        region_name=rules_service.REGION_NAMES.get(region, region)))
+
+
+# Stands in a cached timeline table for the session's CSRF token (the same table serves every session).
+TOKEN_PLACEHOLDER = "csrf-token-placeholder-4b1f0c"
+
+
+def _timeline_table(incident: Incident) -> Markup:
+    can_edit = permissions.can_edit_incidents(current_user)
+    table = cache.cached(("timeline-table", incident.id, can_edit), lambda: render_template(
+        "incident/_timeline_table.html", incident=incident, timeline=incident.timeline, can_edit=can_edit,
+        token=TOKEN_PLACEHOLDER))
+    return Markup(table.replace(TOKEN_PLACEHOLDER, generate_csrf()) if can_edit else table)
 
 
 def _render_incident_form(form: forms.IncidentForm, incident: Incident | None, status: int = 200,
@@ -126,24 +146,34 @@ def _render_incident_form(form: forms.IncidentForm, incident: Incident | None, s
 def index() -> Html:
     """List incidents, newest first, filtered and paged."""
     _require_reader()
-    form = forms.filter_form(request.args)
     problems, filters, paging = _read_list_args(request.args)
+    if problems:
+        return render_template("incident/list.html", content=_list_content(problems, filters, paging)), 400
+    # Every reader sees the same list, so it is kept until a record changes (incidents/cache.py).
+    key = ("incident-list", tuple(sorted((name, value) for name, value in request.args.items(multi=True)
+                                         if name in LIST_ARGS or name in PAGING_ARGS)))
+    return render_template("incident/list.html", content=cache.cached(
+        key, lambda: _list_content(problems, filters, paging)))
+
+
+def _list_content(problems: dict[str, list[str]], filters: incident_service.Filters | None,
+                  paging: tuple[int, int, incident_service.Cursor | None] | None) -> Markup:
+    form = forms.filter_form(request.args)
     listing = None
-    rows: list[tuple[Incident, incident_service.Derived]] = []
+    rows: list[tuple[Incident, incident_service.Summary]] = []
     if filters is not None and paging is not None:
         listing = incident_service.list_incidents(filters=filters, page=paging[0], per_page=paging[1],
-                                                  viewer=current_user)
-        rows = [(incident, incident_service.derive(incident)) for incident in listing.items]
+                                                  cursor=paging[2], viewer=current_user, with_cohorts=False)
+        rows = [(incident, incident_service.summarize(incident)) for incident in listing.items]
     unplaced = form.apply_errors(problems)
     errors = {**{field.id: list(field.errors) for field in form if field.errors}, **unplaced}
     args = {name: request.args[name] for name in LIST_ARGS if request.args.get(name, "").strip()}
-    page = render_template("incident/list.html", form=form, listing=listing, rows=rows, errors=errors,
-                           args=args, filtered=any(name != "per_page" for name in args))
-    return (page, 400) if errors else page
+    return Markup(render_template("incident/_list_content.html", form=form, listing=listing, rows=rows,
+                                  errors=errors, args=args, filtered=any(name != "per_page" for name in args)))
 
 
 def _read_list_args(args: Any) -> tuple[dict[str, list[str]], incident_service.Filters | None,
-                                        tuple[int, int] | None]:
+                                        tuple[int, int, incident_service.Cursor | None] | None]:
     """Read filters and paging, collecting every problem rather than stopping at the first."""
     problems: dict[str, list[str]] = {}
     filters = paging = None
@@ -152,7 +182,7 @@ def _read_list_args(args: Any) -> tuple[dict[str, list[str]], incident_service.F
     except ValidationError as exc:
         problems.update(exc.errors)
     try:
-        paging = incident_service.parse_paging(args)
+        paging = (*incident_service.parse_paging(args), incident_service.parse_cursor(args))
     except ValidationError as exc:
         problems.update(exc.errors)
     # A NUL byte cannot be sent to PostgreSQL; say so rather than fail.

@@ -69,3 +69,12 @@ def restore(path: str, yes: bool) -> None:
         source.close()
     current_app.logger.info("Database restored from %s", path)
     click.echo(f"Restored {target_path} from {path}. Run `flask --app wsgi db upgrade` if the backup is older.")
+
+
+@click.command("refresh-statistics")
+def refresh_statistics() -> None:
+    """Refresh the query planner's statistics (the scheduler does it nightly; run it after a bulk import)."""
+    from incidents.ops import service as ops_service
+
+    ops_service.refresh_statistics()
+    click.echo("Query planner statistics refreshed.")

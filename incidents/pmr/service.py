@@ -62,15 +62,17 @@ def status_for(percent: float | None, *, target: float, minimum: float) -> str:
     return "below_minimum"
 
 
-def measures(month: str, *, with_incidents: bool = True) -> list[Measure]:
-    """Compute every configured measure for a month."""
+def measures(month: str, *, with_incidents: bool = True, limit: int | None = None) -> list[Measure]:
+    """Compute every configured measure for a month, with its incidents (at most ``limit`` each, those that
+    move the figure first: excluded, exclusion pending, outside the TRT; then the rest)."""
     year, number = parse_month(month)
     start, end = month_bounds(year, number)
-    return [_measure(code, spec, start, end, with_incidents)
+    return [_measure(code, spec, start, end, with_incidents, limit)
             for code, spec in current_app.config["PMR_MEASURES"].items()]
 
 
-def _measure(code: str, spec: dict[str, Any], start: Any, end: Any, with_incidents: bool) -> Measure:
+def _measure(code: str, spec: dict[str, Any], start: Any, end: Any, with_incidents: bool,
+             limit: int | None = None) -> Measure:
     categories = list(spec["categories"])
     within = sa.case((Incident.resolved_at <= Incident.target_deadline_at, 1), else_=0)
     excluded = sa.case((Review.exclusion_state == ExclusionState.AGREED, 1), else_=0)
@@ -96,11 +98,13 @@ def _measure(code: str, spec: dict[str, Any], start: Any, end: Any, with_inciden
         percent_without_exclusions=_percent(total_within, total), target_percent=target, minimum_percent=minimum,
         status=status_for(with_exclusions, target=target, minimum=minimum))
     if with_incidents:
-        rows = db.session.execute(
-            sa.select(Incident.reference, Incident.title, Incident.category, Incident.started_at,
-                      Incident.resolved_at, Incident.target_deadline_at, Review.exclusion_state)
-            .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id).where(*scope)
-            .order_by(Incident.resolved_at, Incident.id))
+        query = (sa.select(Incident.reference, Incident.title, Incident.category, Incident.started_at,
+                           Incident.resolved_at, Incident.target_deadline_at, Review.exclusion_state)
+                 .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id).where(*scope))
+        if limit is not None:
+            # A month can hold thousands of incidents: a page shows those that move the figure first.
+            query = query.order_by(-excluded, -pending, within).limit(limit)
+        rows = db.session.execute(query.order_by(Incident.resolved_at, Incident.id))
         for ref, title, category, started, resolved, deadline, state in rows:
             state = state or ExclusionState.NOT_PROPOSED
             result.incidents.append({
@@ -264,8 +268,9 @@ def latest_month() -> str | None:
     return current_month(latest) if latest is not None else None
 
 
-def exclusion_details(month: str) -> dict[str, dict[str, Any]]:
-    """Return, per incident resolved in the month, the principle cited and SECAS's latest outcome (one query)."""
+def exclusion_details(month: str, references: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Return, per incident resolved in the month (or only those in ``references``), the principle cited and
+    SECAS's latest outcome (one query)."""
     year, number = parse_month(month)
     start, end = month_bounds(year, number)
     last_round = (sa.select(ExclusionProposal.review_id, sa.func.max(ExclusionProposal.round).label("round"))
@@ -284,7 +289,8 @@ def exclusion_details(month: str) -> dict[str, dict[str, Any]]:
         .outerjoin(last_review, last_review.c.proposal_id == ExclusionProposal.id)
         .outerjoin(ExclusionReview, ExclusionReview.id == last_review.c.id)
         .where(Incident.category.in_(_all_categories()), Incident.dcc_responsible.is_(True),
-               Incident.resolved_at >= start, Incident.resolved_at < end))
+               Incident.resolved_at >= start, Incident.resolved_at < end,
+               Incident.reference.in_(references) if references is not None else sa.true()))
     return {
         reference: {"exclude": exclude, "principle_code": code if exclude else None,
                     "principle_wording": wording if exclude else None,
@@ -352,15 +358,17 @@ def trend(month: str, *, months: int = TREND_MONTHS) -> dict[str, list[TrendMont
     return result
 
 
-def month_report(month: str, *, now: Any, with_trend: bool = True) -> MonthReport:
-    """Gather the monthly PMR page: measures, exclusion details and effects, the 12-month trend."""
+def month_report(month: str, *, now: Any, with_trend: bool = True, limit: int | None = None) -> MonthReport:
+    """Gather the monthly PMR page: measures (at most ``limit`` incidents each), exclusion details and effects,
+    the 12-month trend."""
     parse_month(month)
-    found = measures(month)
+    found = measures(month, limit=limit)
+    shown = [row["reference"] for m in found for row in m.incidents] if limit is not None else None
     following = shift_month(month, 1)
     return MonthReport(
         month=month, label=month_label(month), previous=shift_month(month, -1),
         next=following if following <= current_month(now) else None,
-        measures=found, details=exclusion_details(month),
+        measures=found, details=exclusion_details(month, shown),
         effects={m.code: exclusion_effects(m) for m in found}, trend=trend(month) if with_trend else {})
 
 

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from incidents import permissions
+from incidents import cache, permissions
 from incidents.chart import svg
 from incidents.errors import NotFound, ValidationError
 from incidents.export import writer
@@ -35,6 +35,10 @@ def _month(text: str) -> str:
     except ValidationError:
         raise NotFound(f"There is no PMR month {text[:20]!r}: give the month as YYYY-MM, e.g. 2023-04.") from None
     return text
+
+
+# Incidents listed per measure on the page; the CSV and the incident list have them all.
+PAGE_INCIDENTS = 50
 
 
 def _trend_charts(report: pmr_service.MonthReport) -> dict[str, Markup]:
@@ -69,15 +73,22 @@ def index() -> Response:
 def month(month: str) -> str:
     """Show the month's measures with and without exclusions, the effect of each exclusion and the trend."""
     _require_reader()
-    report = pmr_service.month_report(_month(month), now=utcnow())
+    month = _month(month)
+    this_month = pmr_service.current_month(utcnow())
+    content = cache.cached(("pmr-month-page", month, this_month), lambda: Markup(_month_content(month, this_month)))
+    return render_template("pmr/month.html", content=content, label=pmr_service.month_label(month))
+
+
+def _month_content(month: str, this_month: str) -> str:
+    report = pmr_service.month_report(month, now=utcnow(), limit=PAGE_INCIDENTS)
     targets: dict[Any, str] = {}
     for m in report.measures:
         for category in m.categories:
             targets[category] = rules_service.describe_target(category)
     return render_template(
-        "pmr/month.html", report=report, charts=_trend_charts(report), targets=targets,
+        "pmr/_month_content.html", report=report, charts=_trend_charts(report), targets=targets,
         status_labels=pmr_service.STATUS_LABELS, treatment_labels=pmr_service.TREATMENT_LABELS,
-        this_month=pmr_service.current_month(utcnow()))
+        this_month=this_month, page_incidents=PAGE_INCIDENTS)
 
 
 @bp.route("/<month>.csv")

@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from incidents.extensions import db
+from incidents.ops import service as ops
 from incidents.reminder import jobs
 from incidents.reminder import service as reminder_service
 from incidents.reminder.models import ReminderState
@@ -86,6 +87,16 @@ def run(interval: int) -> None:
 
     scheduler.add_job(tick, "interval", seconds=interval, next_run_time=utcnow(), max_instances=1, coalesce=True,
                       id="reminder-sweep")
+
+    def optimize() -> None:
+        with app.app_context():
+            try:
+                ops.refresh_statistics()
+            finally:
+                db.session.remove()
+
+    # The query planner's statistics, kept fresh as the data grows (SQLite; PostgreSQL's autovacuum does it).
+    scheduler.add_job(optimize, "cron", hour=3, minute=17, id="refresh-statistics", coalesce=True)
 
     def stop(signum: int, frame: Any) -> None:
         click.echo("Scheduler stopping after the current sweep.")

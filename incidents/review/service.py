@@ -135,20 +135,20 @@ def pmr_treatment(review: Review | None) -> dict[str, Any]:
 
 def next_steps(incident: Incident, review: Review | None) -> list[NextStep]:
     """List who must act next and by when, across the exclusion and the report."""
-    derived = incident_service.derive(incident)
+    summary_due_on, review_due_on = incident_service.report_due_dates(incident)
     steps: list[NextStep] = []
     state = review.exclusion_state if review else ExclusionState.NOT_PROPOSED
     report = review.report_state if review else ReportState.NOT_STARTED
     if state == ExclusionState.NOT_PROPOSED:
         steps.append(NextStep("DCC", "Propose the PMR treatment (include, or exclude citing a principle)",
-                              derived.summary_report_due_on))
+                              summary_due_on))
     elif state == ExclusionState.PENDING:
         steps.append(NextStep("SECAS", "Review the proposed exclusion"))
     elif state == ExclusionState.INFORMATION_REQUESTED:
         steps.append(NextStep("DCC", "Answer SECAS's request for information and resubmit the proposal"))
     if report in (ReportState.NOT_STARTED, ReportState.DRAFT, ReportState.NOT_AGREED):
         steps.append(NextStep("DCC", "Write and submit the Major Incident Review Report",
-                              derived.review_report_due_on))
+                              review_due_on))
     elif report in (ReportState.SUBMITTED, ReportState.DEFERRED):
         if state in SETTLED:
             steps.append(NextStep("OPSG", "Decide at a meeting whether the report may be published"))

@@ -11,6 +11,7 @@ from flask import current_app
 from incidents.config import RULES
 from incidents.timeutil import local_date, local_zone
 
+MEMO_LIMIT = 50_000  # answers a calendar remembers (about 2 MB at most)
 REGION_NAMES = {"ENG": "England and Wales", "WLS": "England and Wales", "SCT": "Scotland",
                 "NIR": "Northern Ireland"}
 
@@ -22,6 +23,10 @@ class WorkingCalendar:
         self.region = region
         self._holidays = holidays.country_holidays("GB", subdiv=region)
         self._extra = set(extra)
+        # The answers never change for a calendar, and pages ask the same few again and again (every
+        # incident resolved on a day has the same due dates), so they are remembered, within bounds.
+        self._working: dict[date, bool] = {}
+        self._added: dict[tuple[date, int], date] = {}
 
     def holiday_name(self, day: date) -> str | None:
         """Return the bank holiday's name for ``day``, or None."""
@@ -31,10 +36,25 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date) -> bool:
         """Tell whether ``day`` is a Working Day."""
-        return day.weekday() < 5 and day not in self._holidays and day not in self._extra
+        known = self._working.get(day)
+        if known is None:
+            known = day.weekday() < 5 and day not in self._holidays and day not in self._extra
+            if len(self._working) > MEMO_LIMIT:
+                self._working.clear()
+            self._working[day] = known
+        return known
 
     def add_working_days(self, start: date, count: int) -> date:
         """Return the date ``count`` Working Days after ``start`` (before, if negative)."""
+        known = self._added.get((start, count))
+        if known is None:
+            known = self._add_working_days(start, count)
+            if len(self._added) > MEMO_LIMIT:
+                self._added.clear()
+            self._added[(start, count)] = known
+        return known
+
+    def _add_working_days(self, start: date, count: int) -> date:
         step = 1 if count >= 0 else -1
         remaining = abs(count)
         day = start

@@ -276,9 +276,12 @@ def test_list_pages(client, auth, users, three_incidents):
     first = page(client.get("/incidents/?per_page=2"))
     assert listed(first) == [three_incidents["open"].reference, three_incidents["smki"].reference]
     assert "Page 1 of 2 (3 in all)" in first
-    assert 'href="/incidents/?page=2&amp;per_page=2"' in first
-    second = page(client.get("/incidents/?per_page=2&page=2"))
+    older = re.search(r'rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    assert older.startswith("/incidents/?page=2&after=") and "per_page=2" in older
+    second = page(client.get(older))
     assert listed(second) == ["INC000001001905"]
+    assert "Page 2 of 2 (3 in all)" in second
+    assert listed(page(client.get("/incidents/?per_page=2&page=2"))) == ["INC000001001905"]  # a typed page number
     filtered = page(client.get("/incidents/?status=resolved&per_page=1&page=2"))
     assert listed(filtered) == ["INC000001001905"]
     assert "status=resolved" in filtered.split("rel=\"prev\"")[1].split(">")[0]
@@ -821,3 +824,28 @@ def test_every_post_form_carries_a_csrf_token(client, users, real_case, now):
                                                                "text": "forged"})
     assert response.status_code == 400
     assert len(reload(ref).timeline) == 1
+
+
+def test_list_pages_by_key_both_ways(client, auth, users, three_incidents):
+    """Older and Newer links seek from a row's key, so each page holds the rows next to the last one seen."""
+    auth.login(users["opsg"])
+    newest_first = [three_incidents[name].reference for name in ("open", "smki")] + ["INC000001001905"]
+    seen, path = [], "/incidents/?per_page=1"
+    for _ in range(3):
+        shown = page(client.get(path))
+        seen += listed(shown)
+        following = re.search(r'rel="next" href="([^"]+)"', shown)
+        path = following.group(1).replace("&amp;", "&") if following else ""
+    assert seen == newest_first and path == ""
+    back = re.search(r'rel="prev" href="([^"]+)"', shown).group(1).replace("&amp;", "&")
+    assert "before=" in back
+    assert listed(page(client.get(back))) == [newest_first[1]]
+
+
+@pytest.mark.parametrize("query", ["after=yesterday", "before=20230404T051500Z1", "after=20231304T051500.000000Z1",
+                                   "after=20230404T051500.000000Z" + "9" * 13])
+def test_a_damaged_page_link_is_explained(client, auth, users, query):
+    auth.login(users["opsg"])
+    response = client.get(f"/incidents/?page=2&{query}")
+    assert response.status_code == 400
+    assert "This page link is damaged; start again from the first page." in page(response)
