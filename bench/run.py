@@ -437,13 +437,15 @@ def time_pmr(url: str, month: str, *, runs: int = 20) -> list[float]:
     return times
 
 
-def sweep_reminders(url: str, count: int) -> Sweep:
-    """Make ``count`` reminders due, sweep them with two concurrent processes into a loopback SMTP sink."""
+def sweep_reminders(url: str, count: int, *, sweepers: int = 2) -> Sweep:
+    """Make ``count`` reminders due, sweep them with concurrent processes into a loopback SMTP sink."""
     from aiosmtpd.controller import Controller
 
     from incidents.extensions import db
+    from incidents.action.models import Action, ActionStatus
     from incidents.incident.models import Incident
     from incidents.reminder.models import Reminder, ReminderKind, ReminderState
+    from incidents.review import service as review_service
     from incidents.timeutil import utcnow
 
     now = utcnow()
@@ -452,18 +454,23 @@ def sweep_reminders(url: str, count: int) -> Sweep:
         db.session.execute(sa.update(Reminder).where(Reminder.state == ReminderState.PENDING,
                                                      Reminder.send_at <= now)
                            .values(send_at=now + timedelta(days=30)))
-        # One due reminder for each of ``count`` incidents, as a scheduler that was down for a while finds
-        # them. One per record: sending re-plans the record (as in production), which cancels any other
-        # pending reminder of it that the rules no longer want.
-        incident_ids = list(db.session.scalars(sa.select(Incident.id).order_by(Incident.id.desc()).limit(count)))
-        if len(incident_ids) < count:
-            raise SystemExit(f"Only {len(incident_ids)} incidents to remind about; generate more data.")
+        # One due reminder for each of ``count`` records (major incidents, then open actions), as a scheduler
+        # that was down for a while finds them. One per record: sending re-plans the record (as in
+        # production), which cancels any other pending reminder of it that the rules no longer want.
+        incidents = list(db.session.scalars(sa.select(Incident.id).where(
+            Incident.category.in_(review_service.review_categories())).order_by(Incident.id.desc()).limit(count)))
+        actions = list(db.session.scalars(sa.select(Action.id).where(Action.status == ActionStatus.OPEN)
+                                          .order_by(Action.id.desc()).limit(count - len(incidents))))
+        if len(incidents) + len(actions) < count:
+            raise SystemExit(f"Only {len(incidents) + len(actions)} records to remind about; generate more data.")
         run_id = uuid.uuid4().hex[:8]
-        rows = [{"key": f"bench-sweep:{run_id}:{n}", "kind": ReminderKind.REVIEW_REPORT.value, "incident_id": incident_id,
-                 "subject": f"Benchmark reminder {n}", "label": "Review Report", "recipients": ["dcc@demo.example"],
+        owners = [("incident_id", record) for record in incidents] + [("action_id", record) for record in actions]
+        rows = [{"key": f"bench-sweep:{run_id}:{n}", owner: record,
+                 "kind": (ReminderKind.REVIEW_REPORT if owner == "incident_id" else ReminderKind.ACTION).value,
+                 "subject": f"Benchmark reminder {n}", "label": "Benchmark", "recipients": ["dcc@demo.example"],
                  "link_path": "/", "send_at": now - timedelta(minutes=1), "state": ReminderState.PENDING.value,
                  "attempts": 0, "message_id": f"<bench-sweep.{run_id}.{n}@incidents.example>", "created_at": now}
-                for n, incident_id in enumerate(incident_ids)]
+                for n, (owner, record) in enumerate(owners)]
         for chunk in range(0, len(rows), 1000):
             db.session.execute(sa.insert(Reminder), rows[chunk:chunk + 1000])
         db.session.flush()
@@ -478,7 +485,7 @@ def sweep_reminders(url: str, count: int) -> Sweep:
                       INCIDENTS_REMINDER_BATCH=str(count * 2))
         start = time.perf_counter()
         sweepers = [subprocess.Popen([str(BIN / "flask"), "--app", "wsgi", "reminders", "send"], env=env, cwd=ROOT,
-                                     stdout=subprocess.DEVNULL) for _ in range(2)]
+                                     stdout=subprocess.DEVNULL) for _ in range(sweepers)]
         peaks = []
         for sweeper in sweepers:
             _, status, usage = os.wait4(sweeper.pid, 0)

@@ -7,6 +7,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -21,6 +22,7 @@ from incidents.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_MINUTES = 60
+CLAIM_BATCH = 10
 
 
 @dataclass
@@ -56,25 +58,25 @@ def claim(reminder_id: int, *, now: datetime, worker: str) -> bool:
     return result.rowcount == 1
 
 
-def claim_next(*, now: datetime, worker: str) -> int | None:
-    """Claim the oldest due reminder for this worker and return its id, or None when none is left.
+def claim_next(*, now: datetime, worker: str, count: int = 1) -> list[int]:
+    """Claim the ``count`` oldest due reminders for this worker and return their ids (none when none is left).
 
-    One statement picks and claims the row. On PostgreSQL the pick skips rows another
+    One statement picks and claims the rows. On PostgreSQL the pick skips rows another
     sweep is claiming at that instant (SKIP LOCKED), so concurrent sweeps take different
     rows without waiting; SQLite runs one writer at a time, so the pick is already exclusive.
     """
     lease = timedelta(seconds=int(current_app.config["REMINDER_LEASE_SECONDS"]))
-    oldest = (sa.select(Reminder.id).where(_claimable(now)).order_by(Reminder.send_at, Reminder.id).limit(1)
-              .with_for_update(skip_locked=True).scalar_subquery())
-    claimed = db.session.execute(
+    oldest = (sa.select(Reminder.id).where(_claimable(now)).order_by(Reminder.send_at, Reminder.id).limit(count)
+              .with_for_update(skip_locked=True))
+    claimed = list(db.session.scalars(
         sa.update(Reminder)
-        .where(Reminder.id == oldest, _claimable(now))
+        .where(Reminder.id.in_(oldest), _claimable(now))
         .values(state=ReminderState.SENDING, lease_until=now + lease, claimed_by=worker,
                 attempts=Reminder.attempts + 1)
         .returning(Reminder.id)
-        .execution_options(synchronize_session=False)).scalar_one_or_none()
+        .execution_options(synchronize_session=False)))
     db.session.commit()
-    return claimed
+    return sorted(claimed)
 
 
 def sweep(*, now: datetime | None = None, worker: str | None = None, limit: int | None = None) -> SweepResult:
@@ -83,60 +85,80 @@ def sweep(*, now: datetime | None = None, worker: str | None = None, limit: int 
     worker = worker or worker_name()
     limit = limit or int(current_app.config["REMINDER_BATCH"])
     result = SweepResult()
-    # A claimed row leaves the claimable set (sent, or pending with a later retry time), so this ends.
-    while len(result.sent) + len(result.failed) < limit:
-        reminder_id = claim_next(now=now, worker=worker)
-        if reminder_id is None:
-            break
-        _send_one(reminder_id, now=now, worker=worker, result=result)
+    # One SMTP connection for the whole sweep, not one a message.
+    with mail.Postman() as postman:
+        # A claimed row leaves the claimable set (sent, or pending with a later retry time), so this ends.
+        while (room := limit - len(result.sent) - len(result.failed)) > 0:
+            # A few at a time: one claiming transaction for several sends. Each is still marked sent on its
+            # own the moment the server accepts it; a crash leaves at most these few to their lease.
+            claimed = claim_next(now=now, worker=worker, count=min(CLAIM_BATCH, room))
+            if not claimed:
+                break
+            # The claimed rows' fields in one query; build and send work from these values.
+            rows = db.session.execute(sa.select(*OUTGOING).where(Reminder.id.in_(claimed))
+                                      .order_by(Reminder.send_at, Reminder.id)).all()
+            db.session.commit()
+            sent = [(row.incident_id, row.action_id) for row in rows
+                    if _send_one(row, now=now, worker=worker, result=result, postman=postman)]
+            _extend_series(sent, now=now)
     return result
 
 
-def _send_one(reminder_id: int, *, now: datetime, worker: str, result: SweepResult) -> None:
-    reminder = db.session.get(Reminder, reminder_id)
-    assert reminder is not None
+# What a send needs of a reminder (mail.build reads these as attributes).
+OUTGOING = (Reminder.id, Reminder.key, Reminder.subject, Reminder.label, Reminder.recipients, Reminder.link_path,
+            Reminder.deadline_on, Reminder.send_at, Reminder.message_id, Reminder.attempts, Reminder.incident_id,
+            Reminder.action_id)
+
+
+def _send_one(reminder: Any, *, now: datetime, worker: str, result: SweepResult, postman: mail.Postman) -> bool:
+    """Send one claimed reminder (a row of OUTGOING); record and return whether it went."""
     try:
         message = mail.build(reminder, sent_at=now)
-        mail.deliver(message)
+        mail.deliver(message, via=postman)
     except Exception as exc:  # any delivery fault: keep the row, retry later
         db.session.rollback()
         backoff = min(MAX_BACKOFF_MINUTES, 2 ** min(reminder.attempts, 6))
         # Only a row still ours and still sending goes back to pending: if re-planning
         # cancelled it meanwhile, the cancellation stands.
         db.session.execute(
-            sa.update(Reminder).where(Reminder.id == reminder_id, Reminder.claimed_by == worker,
+            sa.update(Reminder).where(Reminder.id == reminder.id, Reminder.claimed_by == worker,
                                       Reminder.state == ReminderState.SENDING)
             .values(state=ReminderState.PENDING, lease_until=None, claimed_by=None,
                     next_attempt_at=now + timedelta(minutes=backoff), last_error=f"{type(exc).__name__}: {exc}"[:2000])
             .execution_options(synchronize_session=False))
         db.session.commit()
-        log.warning("Reminder %s not sent (attempt %s): %s", reminder_id, reminder.attempts, exc)
+        log.warning("Reminder %s not sent (attempt %s): %s", reminder.id, reminder.attempts, exc)
         result.failed.append(reminder.subject)
-        return
+        return False
     db.session.execute(
-        sa.update(Reminder).where(Reminder.id == reminder_id, Reminder.claimed_by == worker)
+        sa.update(Reminder).where(Reminder.id == reminder.id, Reminder.claimed_by == worker)
         .values(state=ReminderState.SENT, sent_at=now, lease_until=None, last_error=None, next_attempt_at=None)
         .execution_options(synchronize_session=False))
     db.session.commit()
     result.sent.append(reminder.subject)
-    _extend_series(reminder, now=now)
+    return True
 
 
-def _extend_series(reminder: Reminder, *, now: datetime) -> None:
-    """Re-plan the record after a send, so repeating reminders continue past the planning horizon."""
-    if reminder.incident_id is None and reminder.action_id is None:
-        return
+def _extend_series(owners: list[tuple[int | None, int | None]], *, now: datetime) -> None:
+    """Re-plan each record whose last pending reminder was just sent, so repeating reminders continue past the
+    planning horizon (while others are pending, the series is planned ahead already). One transaction."""
+    incident_ids = {i for i, _ in owners if i is not None}
+    action_ids = {a for i, a in owners if i is None and a is not None}
     try:
-        if reminder.incident_id is not None:
-            incident = db.session.get(Incident, reminder.incident_id)
-            if incident is not None:
-                reminder_service.plan_incident(incident, now=now)
-        elif reminder.action_id is not None:
-            action = db.session.get(Action, reminder.action_id)
-            if action is not None:
-                reminder_service.plan_action(action, now=now)
+        # Records that still have a reminder to come need nothing: two queries for the whole batch.
+        if incident_ids:
+            incident_ids -= set(db.session.scalars(sa.select(Reminder.incident_id).distinct().where(
+                Reminder.incident_id.in_(incident_ids), Reminder.state == ReminderState.PENDING)))
+        if action_ids:
+            action_ids -= set(db.session.scalars(sa.select(Reminder.action_id).distinct().where(
+                Reminder.action_id.in_(action_ids), Reminder.state == ReminderState.PENDING)))
+        # Planning needs the records, not their cohorts.
+        for incident in db.session.scalars(sa.select(Incident).where(Incident.id.in_(sorted(incident_ids)))
+                                           .options(sa.orm.lazyload(Incident.cohorts))):
+            reminder_service.plan_incident(incident, now=now)
+        for action in db.session.scalars(sa.select(Action).where(Action.id.in_(sorted(action_ids)))):
+            reminder_service.plan_action(action, now=now)
         db.session.commit()
     except sa.exc.SQLAlchemyError:
         db.session.rollback()
-        log.exception("Re-planning after reminder %s failed; the next send or change of the record re-plans it",
-                      reminder_id)
+        log.exception("Re-planning after a sweep's sends failed; the next send or change of each record re-plans it")

@@ -129,7 +129,7 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
     today = local_date(now)
     since = min(since or today, today)
     horizon = today + timedelta(days=int(current_app.config["REMINDER_HORIZON_DAYS"]))
-    derived = incident_service.derive(incident)
+    summary_due, review_due = incident_service.report_due_dates(incident)
     title = _one_line(incident.title)
     title = title if len(title) <= 120 else title[:117] + "..."
     link = f"/incidents/{quote(incident.reference)}/review"
@@ -145,7 +145,7 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
                              recipients=recipients, link_path=link, deadline_on=deadline))
 
     summary_done = review is not None and review.summary_submitted_at is not None
-    due = derived.summary_report_due_on
+    due = summary_due
     if due and not summary_done:
         for before in config["summary_report"]["before_working_days"]:
             day = cal.add_working_days(due, -int(before))
@@ -153,7 +153,7 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
                 "Summary Report")
 
     report_done = review is not None and review.report_state not in (ReportState.NOT_STARTED, ReportState.DRAFT)
-    due = derived.review_report_due_on
+    due = review_due
     if due and not report_done:
         rule = config["review_report"]
         for before in rule["before_working_days"]:

@@ -6,6 +6,8 @@ can reach a mail server outside this machine.
 """
 from __future__ import annotations
 
+import asyncio
+
 import email
 import email.parser
 import email.policy
@@ -49,6 +51,11 @@ class Recorder:
         self._refusals = 0
         # Answer QUIT with an error, as a server may when it closes after accepting a message.
         self.bad_quit = False
+        # The client address of each accepted message: one per connection.
+        self.peers: list[Any] = []
+        # Close the connection after accepting the message with this number (1 = the first), as a server
+        # that drops idle or long-lived connections does.
+        self.drop_after: set[int] = set()
 
     def refuse(self, count: int) -> None:
         """Answer the next ``count`` messages with a temporary failure (451)."""
@@ -62,6 +69,9 @@ class Recorder:
                 self._refusals -= 1
                 return "451 4.3.0 Mailbox busy, try again later"
             self.raw.append(bytes(envelope.content))
+            self.peers.append(session.peer)
+            if len(self.raw) in self.drop_after:
+                asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted"
 
     async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook name)

@@ -273,7 +273,7 @@ def test_cancelling_while_a_send_fails_keeps_it_cancelled(app, users, smtp, monk
 
     from incidents.reminder import mail
 
-    def cancel_then_fail(message: Any) -> None:
+    def cancel_then_fail(message: Any, **_: Any) -> None:
         with db.engine.begin() as other:
             other.execute(sa.update(Reminder).where(Reminder.id == reminder_id)
                           .values(state=ReminderState.CANCELLED))
@@ -283,3 +283,14 @@ def test_cancelling_while_a_send_fails_keeps_it_cancelled(app, users, smtp, monk
     jobs.sweep(now=DUE, worker="w")
     db.session.rollback()
     assert db.session.get(Reminder, reminder_id).state == ReminderState.CANCELLED
+
+
+def test_a_sweep_sends_over_one_connection_and_reconnects_once_dropped(app, users, smtp):
+    """One SMTP session carries the sweep; when the server drops it, the next message goes on a new one."""
+    plan_due_reminders(users, count=6, actions=0)
+    smtp.recorder.drop_after = {3}
+    result = jobs.sweep(now=DUE, worker="w")
+    assert len(result.sent) == 6 and result.failed == []
+    assert sorted(smtp.ids().values()) == [1] * 6
+    assert len(set(smtp.recorder.peers[:3])) == 1 and len(set(smtp.recorder.peers)) == 2
+    assert db.session.scalar(sa.select(sa.func.count()).where(Reminder.state == ReminderState.SENT)) == 6

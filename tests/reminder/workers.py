@@ -49,7 +49,7 @@ def sweep(config: dict[str, Any], now: str, worker: str, barrier: Any, results: 
 def sweep_and_hang(config: dict[str, Any], now: str, worker: str) -> None:
     """Sweep with a mail server that never answers, so the claim stays 'sending' until this process is killed."""
 
-    def never_returns(message: Any) -> None:
+    def never_returns(message: Any, **_: Any) -> None:
         time.sleep(600)
 
     mail.deliver = never_returns  # type: ignore[assignment]

@@ -12,6 +12,9 @@ are served as attachments/feeds that a browser will not sniff as HTML.
 """
 from __future__ import annotations
 
+import email
+import email.policy
+
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -300,7 +303,8 @@ def test_reminder_emails_escape_the_title(app: Flask, stored: Stored) -> None:
     reminders = db.session.scalars(sa.select(Reminder).where(Reminder.incident_id == fresh.id)).all()
     assert reminders
     for reminder in reminders:
-        html = reminder_mail.build(reminder).get_body(("html",)).get_content()
+        sent = email.message_from_bytes(bytes(reminder_mail.build(reminder)), policy=email.policy.default)
+        html = sent.get_body(("html",)).get_content()
         assert marker("mail_title") in html
         assert "<script>alert" not in html.lower() and "<img src=x" not in html.lower()
     db.session.rollback()
