@@ -154,11 +154,14 @@ class Cursor:
 
 # --- Reading ---------------------------------------------------------------
 
-def get_incident(reference: str, *, viewer: Any) -> Incident:
-    """Load an incident the viewer may see, or raise NotFound."""
+def get_incident(reference: str, *, viewer: Any, with_cohorts: bool = True) -> Incident:
+    """Load an incident the viewer may see, or raise NotFound (its cohorts too, unless told not to)."""
     if not permissions.can_view_incidents(viewer) or "\x00" in reference or len(reference) > 40:
         raise NotFound(f"No incident {reference!r}.")
-    incident = db.session.scalar(sa.select(Incident).where(Incident.reference == reference))
+    query = sa.select(Incident).where(Incident.reference == reference)
+    if not with_cohorts:
+        query = query.options(sa.orm.lazyload(Incident.cohorts))  # loaded if and when something reads them
+    incident = db.session.scalar(query)
     if incident is None or not permissions.can_view_incident(viewer, incident):
         raise NotFound(f"No incident {reference!r}.")
     return incident

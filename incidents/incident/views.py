@@ -77,12 +77,12 @@ def _require_editor() -> None:
         raise PermissionDenied("Only the DCC and administrators can change incidents and timelines.")
 
 
-def _load(reference: str) -> Incident:
+def _load(reference: str, *, with_cohorts: bool = True) -> Incident:
     _require_reader()
     # A NUL byte cannot be sent to PostgreSQL; no reference contains one anyway.
     if "\x00" in reference:
         raise NotFound(f"No incident {reference!r}.")
-    return incident_service.get_incident(reference, viewer=current_user)
+    return incident_service.get_incident(reference, viewer=current_user, with_cohorts=with_cohorts)
 
 
 def _load_entry(incident: Incident, entry_id: int) -> TimelineEntry:
@@ -197,7 +197,7 @@ def _read_list_args(args: Any) -> tuple[dict[str, list[str]], incident_service.F
 @login_required
 def detail(reference: str) -> Html:
     """Show one incident: its record, derived facts, cohorts and timeline."""
-    incident = _load(reference)
+    incident = _load(reference, with_cohorts=False)  # the cached record shows them; read only to build it
     return _render_detail(incident, forms.timeline_form(incident, from_request=False))
 
 
