@@ -424,15 +424,18 @@ def parse_wrk(output: str) -> Load:
 # --- PMR and the reminder sweep -------------------------------------------------------------
 
 def time_pmr(url: str, month: str, *, runs: int = 20) -> list[float]:
-    """Milliseconds to compute the month's PMR (CPM4 and CPM5 with their incidents), warm, ``runs`` times."""
+    """Milliseconds to compute the month's PMR as its page does on a cache miss (both measures with and without
+    exclusions, the incidents that move them, exclusion details, the 12-month trend), warm, ``runs`` times."""
     from incidents.pmr import service as pmr_service
+    from incidents.pmr.views import PAGE_INCIDENTS
+    from incidents.timeutil import utcnow
 
     with app_context(url):
-        pmr_service.measures(month)
+        pmr_service.month_report(month, now=utcnow(), limit=PAGE_INCIDENTS)
         times = []
         for _ in range(runs):
             start = time.perf_counter()
-            pmr_service.measures(month)
+            pmr_service.month_report(month, now=utcnow(), limit=PAGE_INCIDENTS)
             times.append((time.perf_counter() - start) * 1000)
     return times
 
@@ -674,7 +677,8 @@ def write_results(path: Path, *, backend: str, generated: Any, totals: dict[str,
         "",
         "| Measure | Result | Goal |",
         "|---|---:|---:|",
-        f"| PMR {generated.pmr_month} (CPM4 and CPM5 with incidents), median of {len(pmr_times)} | "
+        f"| PMR {generated.pmr_month} as its page computes it uncached (CPM4 and CPM5, the incidents that move "
+        f"them, 12-month trend), median of {len(pmr_times)} | "
         f"{statistics.median(pmr_times):.1f} ms (max {max(pmr_times):.1f}) | < {GOAL_PMR_MS:.0f} ms |",
         f"| Sweep of {sweep.due:,} due reminders, 2 concurrent sweepers, loopback SMTP | {sweep.seconds:.1f} s; "
         f"{sweep.distinct:,} delivered exactly once, {sweep.duplicates} duplicates"

@@ -51,9 +51,22 @@ def data_version() -> int:
     return value
 
 
+def version_column() -> sa.ScalarSelect[Any]:
+    """The counter as a column, for a query a request runs anyway (loading its user) to fetch it too."""
+    return sa.select(version_table.c.counter).where(version_table.c.id == 1).scalar_subquery()
+
+
+def remember_version(value: int | None) -> None:
+    """Keep the counter a request's own query fetched (see version_column), so data_version needs no query."""
+    if has_request_context():
+        request.environ[_REQUEST_KEY] = int(value or 0)
+
+
 def cached(key: Hashable, compute: Callable[[], T]) -> T:
     """Return ``compute()``, reusing this process's answer while no record has changed since."""
     store: OrderedDict[Any, Any] = current_app.extensions.setdefault("incidents.cache", OrderedDict())
+    # The counter is read before the data the answer is computed from (at the latest, here), so an answer is
+    # never older than the counter it is filed under.
     full_key = (key, data_version())
     with _lock:
         if full_key in store:

@@ -135,8 +135,18 @@ def create_incident() -> Response:
 @bp.get("/incidents/<reference>")
 def get_incident(reference: str) -> Response:
     """Read an incident with its derived values."""
-    incident = load_incident(reference, auth.current_user())
-    return protocol.respond(schemas.present_incident(incident), etag=incident_service.etag(incident))
+    user = auth.current_user()
+    if not permissions.can_view_incidents(user):  # a party: only what is published, so nothing shared to keep
+        incident = load_incident(reference, user)
+        return protocol.respond(schemas.present_incident(incident), etag=incident_service.etag(incident))
+
+    def present() -> tuple[schemas.Incident, str]:
+        incident = load_incident(reference, user)
+        return schemas.present_incident(incident), incident_service.etag(incident)
+
+    # Every reader gets the same answer, kept until a record changes (incidents/cache.py); a 404 is not kept.
+    body, etag = cache.cached(("api-incident", reference), present)
+    return protocol.respond(body, etag=etag)
 
 
 @bp.patch("/incidents/<reference>")

@@ -98,15 +98,17 @@ def _flash_warnings(warnings: list[str]) -> None:
         flash(warning, "warning")
 
 
-def _render_detail(incident: Incident, entry_form: forms.TimelineEntryForm, status: int = 200) -> Html:
+def _render_detail(incident: Incident, entry_form: forms.TimelineEntryForm | None = None, status: int = 200) -> Html:
+    """Show the incident page; ``entry_form`` is a filled-in add-entry form to show again (None: a blank one)."""
+    can_edit = permissions.can_edit_incidents(current_user)
     page = render_template(
         "incident/detail.html",
         incident=incident,
         record=cache.cached(("incident-record", incident.id), lambda: _record(incident)),
         timeline_table=_timeline_table(incident),
-        entry_form=entry_form,
-        errors=entry_form.summary(),
-        can_edit=permissions.can_edit_incidents(current_user),
+        entry_form_html=_entry_form(incident, entry_form) if can_edit else "",
+        errors=entry_form.summary() if entry_form is not None else {},
+        can_edit=can_edit,
         needs_review=review_service.needs_review(incident),
     )
     return (page, status) if status != 200 else page
@@ -118,6 +120,19 @@ def _record(incident: Incident) -> Markup:
         "incident/_record.html", incident=incident, derived=incident_service.derive(incident),
         cause_label=current_app.config["CAUSE_CATEGORIES"].get(incident.cause_category, incident.cause_category),
         region_name=rules_service.REGION_NAMES.get(region, region)))
+
+
+def _entry_form(incident: Incident, entry_form: forms.TimelineEntryForm | None) -> Markup:
+    if entry_form is not None:
+        return Markup(render_template("incident/_entry_form.html", incident=incident, entry_form=entry_form))
+    blank = cache.cached(("entry-form", incident.id), lambda: _with_placeholder_token(
+        render_template("incident/_entry_form.html", incident=incident,
+                        entry_form=forms.timeline_form(incident, from_request=False))))
+    return Markup(blank.replace(TOKEN_PLACEHOLDER, generate_csrf()))
+
+
+def _with_placeholder_token(html: str) -> str:
+    return html.replace(generate_csrf(), TOKEN_PLACEHOLDER)
 
 
 # Stands in a cached timeline table for the session's CSRF token (the same table serves every session).
@@ -198,7 +213,7 @@ def _read_list_args(args: Any) -> tuple[dict[str, list[str]], incident_service.F
 def detail(reference: str) -> Html:
     """Show one incident: its record, derived facts, cohorts and timeline."""
     incident = _load(reference, with_cohorts=False)  # the cached record shows them; read only to build it
-    return _render_detail(incident, forms.timeline_form(incident, from_request=False))
+    return _render_detail(incident)
 
 
 @bp.route("/new", methods=["GET", "POST"])

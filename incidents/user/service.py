@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from incidents import cache
 from incidents.audit import service as audit_service
 from incidents.errors import ConflictError, DuplicateError, NotFound, ValidationError
 from incidents.extensions import db
@@ -202,8 +203,15 @@ def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
     """Return the active user a live token belongs to, or None."""
     if not token or len(token) > 200:
         return None
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if row is None or row.revoked_at is not None or not row.user.is_active:
+    # The token, its user and the data version (for cached reads) in one round trip.
+    found = db.session.execute(
+        sa.select(ApiToken, cache.version_column()).where(ApiToken.token_hash == hash_token(token))
+        .options(sa.orm.joinedload(ApiToken.user))).first()
+    if found is None:
+        return None
+    row, data_version = found
+    cache.remember_version(data_version)
+    if row.revoked_at is not None or not row.user.is_active:
         return None
     return row.user
 
@@ -214,7 +222,12 @@ def load_session_user(session_id: str) -> User | None:
         user_id, version = (int(part) for part in session_id.split(":", 1))
     except (ValueError, AttributeError):
         return None
-    user = db.session.get(User, user_id)
-    if user is None or not user.is_active or user.session_version != version:
+    # The user and the data version (for cached reads) in one round trip.
+    found = db.session.execute(sa.select(User, cache.version_column()).where(User.id == user_id)).first()
+    if found is None:
+        return None
+    user, data_version = found
+    cache.remember_version(data_version)
+    if not user.is_active or user.session_version != version:
         return None
     return user
