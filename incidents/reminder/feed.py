@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from icalendar import Calendar, Event
 
-from incidents import permissions
+from incidents import cache, permissions
 from incidents.action import service as action_service
 from incidents.action.models import Action, ActionStatus
 from incidents.audit import service as audit_service
@@ -130,14 +130,20 @@ def _actions(org: str | None) -> list[Deadline]:
 def deadlines(user: User, *, now: datetime | None = None) -> list[Deadline]:
     """List the user's deadlines: what their role must do, the next meetings, their organisation's open actions."""
     today = local_date(now or utcnow())
+    role, with_actions = user.role, permissions.can_view_actions(user)
+    # The same for everyone of a role on a day: kept until a record changes (incidents/cache.py).
+    return cache.cached(("deadlines", role, with_actions, today), lambda: _deadlines(role, with_actions, today))
+
+
+def _deadlines(role: Role, with_actions: bool, today: date) -> list[Deadline]:
     found: list[Deadline] = []
-    if user.role in (Role.DCC, Role.ADMIN):
+    if role in (Role.DCC, Role.ADMIN):
         found += _report_deadlines()
-    if user.role in (Role.SECAS, Role.ADMIN):
+    if role in (Role.SECAS, Role.ADMIN):
         found += _secas_deadlines()
-    if permissions.can_view_actions(user):
+    if with_actions:
         found += _meetings(today)
-        org = None if user.role == Role.ADMIN else user.role.value
+        org = None if role == Role.ADMIN else role.value
         if org is None or org in action_service.organisations():
             found += _actions(org)
     return sorted(found, key=lambda d: (d.on, d.summary))

@@ -17,6 +17,7 @@ from incidents.incident import service as incident_service
 from incidents.reminder import feed
 from incidents.reminder import service as reminder_service
 from incidents.reminder.forms import CalendarTokenForm, OutboxFilterForm
+from incidents.timeutil import local_date, utcnow
 
 bp = Blueprint("reminder", __name__)
 
@@ -63,14 +64,24 @@ def outbox() -> Html:
     return (page, 400) if problems else page
 
 
+# Deadlines listed on the calendar page, coming and passed (the feed carries them all).
+CALENDAR_SHOWN = 50
+PASSED_SHOWN = 20
+
+
 @bp.route("/calendar")
 @login_required
 def calendar() -> str:
     """Show the person's calendar feed link, and the button that creates or replaces it."""
     token = current_user.calendar_token
     url = url_for(".calendar_feed", token=token, _external=True) if token else None
+    today = local_date(utcnow())
+    every = feed.deadlines(current_user)
+    upcoming = [item for item in every if item.on >= today]
+    passed = [item for item in every if item.on < today]
     return render_template("reminder/calendar.html", feed_url=url, form=CalendarTokenForm(),
-                           deadlines=feed.deadlines(current_user))
+                           passed=passed[-PASSED_SHOWN:], passed_total=len(passed),
+                           deadlines=upcoming[:CALENDAR_SHOWN], upcoming_total=len(upcoming))
 
 
 @bp.route("/calendar/token", methods=["POST"])

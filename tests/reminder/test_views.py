@@ -249,3 +249,16 @@ def test_the_calendar_page_needs_a_login_and_the_token_a_post(client, auth, user
     assert "Create my feed link" in body and 'class="token"' not in body
     assert "Summary Report due: INC000001001905" in body
     assert client.get("/calendar/token").status_code == 405
+
+
+def test_the_calendar_page_lists_a_bounded_slice_and_says_how_many_more(client, auth, users, deadlines, monkeypatch):
+    from incidents.reminder import views as reminder_views
+
+    auth.login(users["dcc"])
+    assert page(client.get("/calendar")).count("<li><time") >= 2
+    monkeypatch.setattr(reminder_views, "PASSED_SHOWN", 1)
+    monkeypatch.setattr(reminder_views, "CALENDAR_SHOWN", 1)
+    body = page(client.get("/calendar"))
+    assert body.count("<li><time") <= 2  # one passed, at most one coming
+    total = int(re.search(r"Passed and not yet met \((\d+)\)", body).group(1))
+    assert total >= 2 and "The latest 1 are listed; the feed keeps all of them until they are met." in body
