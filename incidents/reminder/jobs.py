@@ -22,7 +22,7 @@ from incidents.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_MINUTES = 60
-CLAIM_BATCH = 10
+CLAIM_BATCH = 25
 
 
 @dataclass
