@@ -32,17 +32,39 @@ import sqlalchemy as sa
 from flask import current_app
 
 from incidents.action import service as action_service
-from incidents.action.models import Action, ActionStatus, TargetRevision, action_incident
+from incidents.action.models import (
+    Action,
+    ActionStatus,
+    TargetRevision,
+    action_incident,
+)
 from incidents.audit.models import AuditEntry
 from incidents.incident import service as incident_service
-from incidents.incident.models import Incident, IncidentCohort, IncidentStatus, TimelineEntry, TimelineKind
+from incidents.incident.models import (
+    Incident,
+    IncidentCohort,
+    IncidentStatus,
+    TimelineEntry,
+    TimelineKind,
+)
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
 from incidents.reminder import service as reminder_service
 from incidents.reminder.models import Reminder, ReminderKind, ReminderState
 from incidents.review import service as review_service
-from incidents.review.models import (Classification, Comment, Decision, DecisionOutcome, ExclusionProposal,
-                                     ExclusionReview, ExclusionState, Publication, ReportState, ReportVersion,
-                                     Review, ReviewOutcome)
+from incidents.review.models import (
+    Classification,
+    Comment,
+    Decision,
+    DecisionOutcome,
+    ExclusionProposal,
+    ExclusionReview,
+    ExclusionState,
+    Publication,
+    ReportState,
+    ReportVersion,
+    Review,
+    ReviewOutcome,
+)
 from incidents.rules import service as rules_service
 from incidents.timeutil import UTC, local_date, month_bounds, to_local, utcnow
 from incidents.user.models import Role, User

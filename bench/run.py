@@ -402,7 +402,7 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 def parse_wrk(output: str) -> Load:
     """Read wrk's report."""
     def latency(percent: str) -> float:
-        match = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        match = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
         if not match:
             raise SystemExit(f"wrk printed no {percent}% latency:\n{output}")
         return float(match.group(1)) * _UNITS[match.group(2)]
@@ -444,8 +444,8 @@ def sweep_reminders(url: str, count: int, *, sweepers: int = 2) -> Sweep:
     """Make ``count`` reminders due, sweep them with concurrent processes into a loopback SMTP sink."""
     from aiosmtpd.controller import Controller
 
-    from incidents.extensions import db
     from incidents.action.models import Action, ActionStatus
+    from incidents.extensions import db
     from incidents.incident.models import Incident
     from incidents.reminder.models import Reminder, ReminderKind, ReminderState
     from incidents.review import service as review_service
@@ -516,8 +516,8 @@ class Sink:
     def __init__(self) -> None:
         self.message_ids: list[str] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook)
-        match = re.search(rb"^Message-ID:\s*(\S+)", envelope.content, re.M | re.I)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        match = re.search(rb"^Message-ID:\s*(\S+)", envelope.content, re.MULTILINE | re.IGNORECASE)
         self.message_ids.append(match.group(1).decode() if match else "")
         return "250 OK"
 
@@ -650,20 +650,20 @@ def write_results(path: Path, *, backend: str, generated: Any, totals: dict[str,
     lines = [
         f"## {backend}",
         "",
-        f"Run {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {seconds / 60:.1f} min; {os.cpu_count()} cores; "
+        (f"Run {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {seconds / 60:.1f} min; {os.cpu_count()} cores; "
         f"gunicorn {options.workers} sync workers; wrk, {options.connections} connections, "
-        f"{options.duration:g} s a page.",
+        f"{options.duration:g} s a page."),
         "",
-        f"Data: {totals['incident']:,} incidents, {totals['timeline_entry']:,} timeline entries, "
+        (f"Data: {totals['incident']:,} incidents, {totals['timeline_entry']:,} timeline entries, "
         f"{totals['action']:,} actions, {totals['review']:,} reviews, {totals['reminder']:,} reminders "
-        f"(grown from {small:,} incidents in {generated.seconds:.1f} s, bulk inserts).",
+        f"(grown from {small:,} incidents in {generated.seconds:.1f} s, bulk inserts)."),
         "",
-        f"Ceiling (`{CEILING}`, same app and server): {ceiling_rate:,.0f} requests/s "
+        (f"Ceiling (`{CEILING}`, same app and server): {ceiling_rate:,.0f} requests/s "
         f"({', '.join(f'{load.requests_per_s:,.0f}' for load in ceiling)} before and after), "
-        f"p50 {statistics.mean(load.p50_ms for load in ceiling):.1f} ms.",
+        f"p50 {statistics.mean(load.p50_ms for load in ceiling):.1f} ms."),
         "",
-        "| Page | Requests/s | Ratio to ceiling | p50 ms | p99 ms | SQL statements, cache off "
-        f"({small:,} → {totals['incident']:,} incidents; other page sizes) |",
+        ("| Page | Requests/s | Ratio to ceiling | p50 ms | p99 ms | SQL statements, cache off "
+        f"({small:,} → {totals['incident']:,} incidents; other page sizes) |"),
         "|---|---:|---:|---:|---:|---|",
     ]
     for row in rows:
@@ -677,17 +677,17 @@ def write_results(path: Path, *, backend: str, generated: Any, totals: dict[str,
         "",
         "| Measure | Result | Goal |",
         "|---|---:|---:|",
-        f"| PMR {generated.pmr_month} as its page computes it uncached (CPM4 and CPM5, the incidents that move "
+        (f"| PMR {generated.pmr_month} as its page computes it uncached (CPM4 and CPM5, the incidents that move "
         f"them, 12-month trend), median of {len(pmr_times)} | "
-        f"{statistics.median(pmr_times):.1f} ms (max {max(pmr_times):.1f}) | < {GOAL_PMR_MS:.0f} ms |",
-        f"| Sweep of {sweep.due:,} due reminders, 2 concurrent sweepers, loopback SMTP | {sweep.seconds:.1f} s; "
+        f"{statistics.median(pmr_times):.1f} ms (max {max(pmr_times):.1f}) | < {GOAL_PMR_MS:.0f} ms |"),
+        (f"| Sweep of {sweep.due:,} due reminders, 2 concurrent sweepers, loopback SMTP | {sweep.seconds:.1f} s; "
         f"{sweep.distinct:,} delivered exactly once, {sweep.duplicates} duplicates"
         f"{f' (and {sweep.others} that re-planning made due)' if sweep.others else ''} | < {GOAL_SWEEP_S:.0f} s, "
-        "each once |",
-        f"| Peak memory per gunicorn worker | {', '.join(f'{m:.0f} MB' for m in worker_peaks)} | "
-        f"< {GOAL_MEMORY_MB:.0f} MB |",
-        f"| Peak memory per sweeper | {', '.join(f'{m:.0f} MB' for m in sweep.peak_mb)} | "
-        f"< {GOAL_MEMORY_MB:.0f} MB |",
+        "each once |"),
+        (f"| Peak memory per gunicorn worker | {', '.join(f'{m:.0f} MB' for m in worker_peaks)} | "
+        f"< {GOAL_MEMORY_MB:.0f} MB |"),
+        (f"| Peak memory per sweeper | {', '.join(f'{m:.0f} MB' for m in sweep.peak_mb)} | "
+        f"< {GOAL_MEMORY_MB:.0f} MB |"),
         "",
     ]
     if failures:
@@ -696,7 +696,7 @@ def write_results(path: Path, *, backend: str, generated: Any, totals: dict[str,
     section = "\n".join(lines)
     path.parent.mkdir(parents=True, exist_ok=True)
     previous = path.read_text() if path.exists() else ""
-    sections = {m.group(1): m.group(0) for m in re.finditer(r"^## (\w+)\n.*?(?=^## |\Z)", previous, re.M | re.S)}
+    sections = {m.group(1): m.group(0) for m in re.finditer(r"^## (\w+)\n.*?(?=^## |\Z)", previous, re.MULTILINE | re.DOTALL)}
     sections[backend] = section + "\n"
     header = ("# Benchmark results\n\nWritten by `make bench` (`python -m bench.run`); each run replaces its "
               "database's section.\n\n")

@@ -21,9 +21,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["incidents.config_sources"] = config_module.load(app, test_config)
     config_module.check_production(app)
 
-    from incidents import errors, models, web  # noqa: F401  (models: register every table)
     from sqlalchemy import event
 
+    from incidents import errors, models, web  # noqa: F401  (models: register every table)
     from incidents.extensions import csrf, db, login_manager, migrate, sqlite_pragmas
     from incidents.ops import instrument
     from incidents.timeutil import render_migration_item

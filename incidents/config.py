@@ -5,8 +5,10 @@ environment (``INCIDENTS_<KEY>``, ``DATABASE_URL``) -> test overrides.
 Every rule of the domain is a key here, so an administrator changes a rule
 by configuration, never by a code change.
 """
+# ruff: noqa: RUF012  (Defaults' lists and dicts are only read, and load() deep-copies them for each app)
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -172,7 +174,8 @@ RULES = [
 
 def load(app: Flask, test_config: dict[str, Any] | None) -> dict[str, str]:
     """Apply the config layers to ``app`` and return the source of each rule key."""
-    app.config.from_object(Defaults)
+    # A copy per app: the lists and dicts of the defaults must never be shared between apps.
+    app.config.from_mapping({key: copy.deepcopy(getattr(Defaults, key)) for key in dir(Defaults) if key.isupper()})
     sources = {rule.key: "default" for rule in RULES}
 
     before = dict(app.config)

@@ -6,7 +6,6 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-
 # Seconds a client is asked to wait (Retry-After) when the database is not answering.
 DATABASE_RETRY_AFTER = 30
 

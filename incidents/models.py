@@ -6,11 +6,38 @@ from incidents.cache import version_table
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
-from incidents.review.models import (Comment, Decision, ExclusionProposal, ExclusionReview, Publication,
-                                     ReportVersion, Review)
 from incidents.reminder.models import Reminder
+from incidents.review.models import (
+                                     Comment,
+                                     Decision,
+                                     ExclusionProposal,
+                                     ExclusionReview,
+                                     Publication,
+                                     ReportVersion,
+                                     Review,
+)
 from incidents.user.models import ApiToken, User
 
-__all__ = ["version_table", "LoginFailure", "Action", "Meeting", "Reminder", "TargetRevision", "ApiToken", "AuditEntry", "Comment", "Decision", "ExclusionPrinciple", "ExclusionProposal",
-           "ExclusionReview", "Incident", "IncidentCohort", "PrincipleVersion", "Publication", "ReportVersion",
-           "Review", "TimelineEntry", "User"]
+__all__ = [
+                                     "Action",
+                                     "ApiToken",
+                                     "AuditEntry",
+                                     "Comment",
+                                     "Decision",
+                                     "ExclusionPrinciple",
+                                     "ExclusionProposal",
+                                     "ExclusionReview",
+                                     "Incident",
+                                     "IncidentCohort",
+                                     "LoginFailure",
+                                     "Meeting",
+                                     "PrincipleVersion",
+                                     "Publication",
+                                     "Reminder",
+                                     "ReportVersion",
+                                     "Review",
+                                     "TargetRevision",
+                                     "TimelineEntry",
+                                     "User",
+                                     "version_table",
+]

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.types import TypeDecorator
 
-UTC = timezone.utc
 _LOCAL_RE = re.compile(
     r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*(GMT|BST)?\s*$",
     re.IGNORECASE,

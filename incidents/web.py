@@ -46,12 +46,12 @@ def register(app: Flask) -> None:
     from incidents.pmr.cli import pmr_cli
     from incidents.pmr.views import bp as pmr_bp
     from incidents.principle.views import bp as principle_bp
-    from incidents.review.views import bp as review_bp
-    from incidents.rules.views import bp as rules_bp
-    from incidents.user import service as user_service
     from incidents.reminder import hooks as reminder_hooks
     from incidents.reminder.cli import reminders_cli, scheduler_cli
     from incidents.reminder.views import bp as reminder_bp
+    from incidents.review.views import bp as review_bp
+    from incidents.rules.views import bp as rules_bp
+    from incidents.user import service as user_service
     from incidents.user.cli import users_cli
     from incidents.user.views import bp as user_bp
 

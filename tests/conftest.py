@@ -9,21 +9,21 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from jinja2.bccache import BytecodeCache, Bucket
+from jinja2.bccache import Bucket, BytecodeCache
 
 from incidents import create_app
 from incidents.extensions import db
 from tests import factories
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-NOW = datetime(2023, 6, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2023, 6, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")

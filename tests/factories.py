@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from incidents.incident import service as incident_service
@@ -12,7 +12,6 @@ from incidents.user.models import User
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
-UTC = timezone.utc
 FAR_FUTURE = datetime(2030, 1, 1, tzinfo=UTC)
 
 

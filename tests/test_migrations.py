@@ -54,9 +54,8 @@ def test_upgrade_matches_models_and_downgrades(migrated_app):
     with db.engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO audit_entry (at, actor_name, entity_type, action, summary, changes) "
                              "VALUES (CURRENT_TIMESTAMP, 'x', 'test', 'create', '', '{}')"))
-    with pytest.raises(sa.exc.DatabaseError):
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("UPDATE audit_entry SET summary = 'changed'"))
+    with pytest.raises(sa.exc.DatabaseError), db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE audit_entry SET summary = 'changed'"))
 
     downgrade(revision="base")
     remaining = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -53,10 +54,10 @@ class Action(db.Model):
 
     revisions: Mapped[list[TargetRevision]] = relationship(
         back_populates="action", order_by="TargetRevision.id", cascade="all, delete-orphan", lazy="selectin")
-    incidents: Mapped[list["Incident"]] = relationship(secondary=action_incident, lazy="selectin")  # noqa: F821
-    owner_user: Mapped["User | None"] = relationship()  # noqa: F821
+    incidents: Mapped[list[Incident]] = relationship(secondary=action_incident, lazy="selectin")  # noqa: F821
+    owner_user: Mapped[User | None] = relationship()  # noqa: F821
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class TargetRevision(db.Model):

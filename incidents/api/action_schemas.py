@@ -8,7 +8,15 @@ from pydantic import ConfigDict, Field
 from incidents.action import service as action_service
 from incidents.action.models import Action as ActionRow
 from incidents.action.models import ActionStatus
-from incidents.api.schemas import Day, Representation, RequestBody, Text, UtcInstant, drop_defaults, omittable
+from incidents.api.schemas import (
+    Day,
+    Representation,
+    RequestBody,
+    Text,
+    UtcInstant,
+    drop_defaults,
+    omittable,
+)
 from incidents.reminder.models import Reminder, ReminderState
 
 DECISION_ID = Field(default=None, ge=1, le=2**31 - 1,

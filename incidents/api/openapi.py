@@ -11,7 +11,13 @@ from typing import Any
 from flask import current_app
 from pydantic import BaseModel
 
-from incidents.api import action_schemas, pmr_schemas, principle_schemas, review_schemas, schemas
+from incidents.api import (
+    action_schemas,
+    pmr_schemas,
+    principle_schemas,
+    review_schemas,
+    schemas,
+)
 
 REF = "#/components/schemas/{model}"
 REQUEST_MODELS: tuple[type[schemas.RequestBody], ...] = (

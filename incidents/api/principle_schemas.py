@@ -3,7 +3,14 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from incidents.api.schemas import Representation, RequestBody, Text, UtcInstant, drop_defaults, omittable
+from incidents.api.schemas import (
+    Representation,
+    RequestBody,
+    Text,
+    UtcInstant,
+    drop_defaults,
+    omittable,
+)
 from incidents.principle.models import ExclusionPrinciple
 
 

@@ -16,12 +16,18 @@ from incidents.api.schemas import Day, Representation, RequestBody, Text, UtcIns
 from incidents.incident.models import Incident as IncidentRow
 from incidents.report import service as report_service
 from incidents.review import service as review_service
-from incidents.review.models import Classification, DecisionOutcome
+from incidents.review.models import (
+    Classification,
+    DecisionOutcome,
+    ExclusionProposal,
+    ExclusionState,
+    ReportState,
+    Review,
+    ReviewOutcome,
+)
 from incidents.review.models import Decision as DecisionRow
-from incidents.review.models import ExclusionProposal, ExclusionState, ReportState
 from incidents.review.models import Publication as PublicationRow
 from incidents.review.models import ReportVersion as ReportVersionRow
-from incidents.review.models import Review, ReviewOutcome
 
 # --- Requests ------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ only what the client sent and applies its own defaults.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
@@ -22,7 +22,6 @@ from incidents.incident.models import Incident as IncidentRow
 from incidents.incident.models import IncidentStatus, TimelineKind
 from incidents.incident.models import TimelineEntry as TimelineRow
 
-UTC = timezone.utc
 TIME_HINT = "ISO 8601 with a UTC offset, e.g. 2023-04-04T06:15:00+01:00 or 2023-04-04T05:15:00Z"
 
 

@@ -18,9 +18,18 @@ import json
 from flask import Response, current_app, url_for
 
 from incidents import cache, permissions
-from incidents.api import auth, openapi, protocol, schemas
+
 # Importing these registers their routes on the same blueprint.
-from incidents.api import action_views, pmr_views, principle_views, review_views  # noqa: F401
+from incidents.api import (  # noqa: F401
+    action_views,
+    auth,
+    openapi,
+    pmr_views,
+    principle_views,
+    protocol,
+    review_views,
+    schemas,
+)
 from incidents.api.blueprint import MAX_REFERENCE, PREFIX, bp, load_incident
 from incidents.audit import service as audit_service
 from incidents.errors import DuplicateError, NotFound, PermissionDenied, ValidationError

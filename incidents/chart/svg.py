@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from markupsafe import Markup
 
@@ -189,7 +189,7 @@ def time_ticks(start: datetime, end: datetime, zone: tzinfo, *, max_ticks: int =
     if step < 1440:
         minutes = local.hour * 60 + local.minute
         floor = minutes - minutes % step
-        tick = local.replace(hour=floor // 60, minute=floor % 60, second=0, microsecond=0).astimezone(timezone.utc)
+        tick = local.replace(hour=floor // 60, minute=floor % 60, second=0, microsecond=0).astimezone(UTC)
         while tick < start:
             tick += timedelta(minutes=step)
         while tick <= end and len(ticks) <= 4 * max_ticks:
@@ -200,7 +200,7 @@ def time_ticks(start: datetime, end: datetime, zone: tzinfo, *, max_ticks: int =
     days = step // 1440
     current = local.date()
     while len(ticks) <= 4 * max_ticks:
-        tick = datetime.combine(current, time(0), tzinfo=zone).astimezone(timezone.utc)
+        tick = datetime.combine(current, time(0), tzinfo=zone).astimezone(UTC)
         if tick > end:
             break
         if tick >= start:

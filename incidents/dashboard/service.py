@@ -21,7 +21,14 @@ from incidents.meeting import service as meeting_service
 from incidents.meeting.models import Meeting
 from incidents.pmr import service as pmr_service
 from incidents.review import service as review_service
-from incidents.review.models import Classification, ExclusionState, Publication, ReportState, ReportVersion, Review
+from incidents.review.models import (
+    Classification,
+    ExclusionState,
+    Publication,
+    ReportState,
+    ReportVersion,
+    Review,
+)
 from incidents.timeutil import local_date, utcnow
 from incidents.user.models import Role
 

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from incidents.extensions import db
-from incidents.incident import service as incident_service
 from incidents.action import service as action_service
 from incidents.action.models import Action
+from incidents.extensions import db
+from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
 from incidents.meeting import service as meeting_service
 from incidents.meeting.models import Meeting

@@ -32,7 +32,14 @@ from incidents.report import service as report_service
 from incidents.report.markdown import render
 from incidents.review import service as review_service
 from incidents.review.forms import CLASSIFICATION_NOTES
-from incidents.review.models import Classification, Decision, Publication, ReportState, ReportVersion, Review
+from incidents.review.models import (
+    Classification,
+    Decision,
+    Publication,
+    ReportState,
+    ReportVersion,
+    Review,
+)
 from incidents.timeutil import format_local, local_date, utcnow
 
 _NUMBER = re.compile(r"^[0-9]{1,9}$")

@@ -17,11 +17,26 @@ from typing import Any
 
 from flask import current_app, request
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields import SearchField
 
 from incidents.incident import service as incident_service
-from incidents.incident.models import Incident, IncidentStatus, TimelineEntry, TimelineKind
+from incidents.incident.models import (
+    Incident,
+    IncidentStatus,
+    TimelineEntry,
+    TimelineKind,
+)
 from incidents.rules import service as rules_service
 from incidents.timeutil import format_input, parse_local
 

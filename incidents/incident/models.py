@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -73,7 +74,7 @@ class Incident(db.Model):
         back_populates="incident", cascade="all, delete-orphan",
         order_by="(TimelineEntry.occurred_at, TimelineEntry.id)")
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class IncidentCohort(db.Model):
@@ -110,4 +111,4 @@ class TimelineEntry(db.Model):
 
     incident: Mapped[Incident] = relationship(back_populates="timeline")
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}

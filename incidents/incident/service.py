@@ -14,11 +14,30 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from incidents import permissions
 from incidents.audit import service as audit_service
-from incidents.errors import DuplicateError, NotFound, PermissionDenied, StaleError, ValidationError
+from incidents.errors import (
+    DuplicateError,
+    NotFound,
+    PermissionDenied,
+    StaleError,
+    ValidationError,
+)
 from incidents.extensions import db
-from incidents.incident.models import Incident, IncidentCohort, IncidentStatus, TimelineEntry, TimelineKind
+from incidents.incident.models import (
+    Incident,
+    IncidentCohort,
+    IncidentStatus,
+    TimelineEntry,
+    TimelineKind,
+)
 from incidents.rules import service as rules_service
-from incidents.timeutil import UTC, format_minutes, local_date, minutes_between, month_bounds, utcnow
+from incidents.timeutil import (
+    UTC,
+    format_minutes,
+    local_date,
+    minutes_between,
+    month_bounds,
+    utcnow,
+)
 
 INCIDENT_FIELDS = (
     "reference", "title", "category", "status", "started_at", "detected_at", "resolved_at",

@@ -7,10 +7,19 @@ existence does not leak.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -19,7 +28,13 @@ from werkzeug.wrappers import Response
 
 from incidents import cache, permissions
 from incidents.audit import service as audit_service
-from incidents.errors import DuplicateError, NotFound, PermissionDenied, StaleError, ValidationError
+from incidents.errors import (
+    DuplicateError,
+    NotFound,
+    PermissionDenied,
+    StaleError,
+    ValidationError,
+)
 from incidents.extensions import db
 from incidents.incident import forms
 from incidents.incident import service as incident_service
@@ -122,29 +137,28 @@ def _record(incident: Incident) -> Markup:
         region_name=rules_service.REGION_NAMES.get(region, region)))
 
 
+# Cached fragments hold this where a form carries the session's CSRF token; each request puts its own back.
+TOKEN_PLACEHOLDER = "csrf-token-placeholder-4b1f0c"
+
+
+def _cached_with_token(key: tuple[Any, ...], render: Callable[[], str]) -> Markup:
+    """A fragment the same for every session but for its CSRF token, kept until a record changes."""
+    token = generate_csrf()
+    html = cache.cached(key, lambda: render().replace(token, TOKEN_PLACEHOLDER))
+    return Markup(html.replace(TOKEN_PLACEHOLDER, token))
+
+
 def _entry_form(incident: Incident, entry_form: forms.TimelineEntryForm | None) -> Markup:
     if entry_form is not None:
         return Markup(render_template("incident/_entry_form.html", incident=incident, entry_form=entry_form))
-    blank = cache.cached(("entry-form", incident.id), lambda: _with_placeholder_token(
-        render_template("incident/_entry_form.html", incident=incident,
-                        entry_form=forms.timeline_form(incident, from_request=False))))
-    return Markup(blank.replace(TOKEN_PLACEHOLDER, generate_csrf()))
-
-
-def _with_placeholder_token(html: str) -> str:
-    return html.replace(generate_csrf(), TOKEN_PLACEHOLDER)
-
-
-# Stands in a cached timeline table for the session's CSRF token (the same table serves every session).
-TOKEN_PLACEHOLDER = "csrf-token-placeholder-4b1f0c"
+    return _cached_with_token(("entry-form", incident.id), lambda: render_template(
+        "incident/_entry_form.html", incident=incident, entry_form=forms.timeline_form(incident, from_request=False)))
 
 
 def _timeline_table(incident: Incident) -> Markup:
     can_edit = permissions.can_edit_incidents(current_user)
-    table = cache.cached(("timeline-table", incident.id, can_edit), lambda: render_template(
-        "incident/_timeline_table.html", incident=incident, timeline=incident.timeline, can_edit=can_edit,
-        token=TOKEN_PLACEHOLDER))
-    return Markup(table.replace(TOKEN_PLACEHOLDER, generate_csrf()) if can_edit else table)
+    return _cached_with_token(("timeline-table", incident.id, can_edit), lambda: render_template(
+        "incident/_timeline_table.html", incident=incident, timeline=incident.timeline, can_edit=can_edit))
 
 
 def _render_incident_form(form: forms.IncidentForm, incident: Incident | None, status: int = 200,

@@ -11,7 +11,12 @@ from flask import current_app
 from incidents.errors import ValidationError
 from incidents.extensions import db
 from incidents.incident.models import Incident
-from incidents.review.models import ExclusionProposal, ExclusionReview, ExclusionState, Review
+from incidents.review.models import (
+    ExclusionProposal,
+    ExclusionReview,
+    ExclusionState,
+    Review,
+)
 from incidents.timeutil import local_date, month_bounds, to_local
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

@@ -19,8 +19,8 @@ MAX_WORDING = 2000
 
 DEFAULT_PRINCIPLES = [
     ("third-party-infrastructure",
-     "Caused by a failure of third-party national infrastructure outside the control of the DCC and its "
-     "Service Providers, where neither had commercial leverage over the third party to speed restoration."),
+     ("Caused by a failure of third-party national infrastructure outside the control of the DCC and its "
+     "Service Providers, where neither had commercial leverage over the third party to speed restoration.")),
     ("planned-maintenance",
      "Planned maintenance agreed in advance with SEC Parties through the agreed notification process."),
     ("user-action", "Caused by a SEC Party's (User's) own action or system."),

@@ -10,8 +10,14 @@ from incidents.action.models import Action, TargetRevision
 from incidents.extensions import db
 from incidents.incident.models import Incident, IncidentCohort
 from incidents.meeting.models import Meeting
-from incidents.review.models import (Decision, ExclusionProposal, ExclusionReview, Publication, ReportVersion,
-                                     Review)
+from incidents.review.models import (
+    Decision,
+    ExclusionProposal,
+    ExclusionReview,
+    Publication,
+    ReportVersion,
+    Review,
+)
 from incidents.timeutil import utcnow
 
 _REVIEW_CHILDREN = (ExclusionProposal, ReportVersion, Decision, Publication)
@@ -24,9 +30,7 @@ def _collect(session: Session, flush_context: Any) -> None:
     for obj in list(session.new) + list(session.dirty):
         if isinstance(obj, Incident):
             marks["incidents"].add(obj.id)
-        elif isinstance(obj, IncidentCohort):
-            marks["incidents"].add(obj.incident_id)
-        elif isinstance(obj, Review):
+        elif isinstance(obj, (IncidentCohort, Review)):
             marks["incidents"].add(obj.incident_id)
         elif isinstance(obj, _REVIEW_CHILDREN):
             marks["reviews"].add(obj.review_id)

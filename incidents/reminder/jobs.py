@@ -115,7 +115,7 @@ def _send_one(reminder: Any, *, now: datetime, worker: str, result: SweepResult,
     try:
         message = mail.build(reminder, sent_at=now)
         mail.deliver(message, via=postman)
-    except Exception as exc:  # any delivery fault: keep the row, retry later
+    except Exception as exc:  # noqa: BLE001  (any delivery fault: keep the row, retry later)
         db.session.rollback()
         backoff = min(MAX_BACKOFF_MINUTES, 2 ** min(reminder.attempts, 6))
         # Only a row still ours and still sending goes back to pending: if re-planning

@@ -11,8 +11,8 @@ from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formataddr, format_datetime, parseaddr
-from typing import Any
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any, Self
 
 from flask import current_app, render_template
 
@@ -76,7 +76,7 @@ class Postman:
     def __init__(self) -> None:
         self._smtp: smtplib.SMTP | None = None
 
-    def __enter__(self) -> Postman:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,7 +10,13 @@ from flask import current_app
 
 from incidents import permissions
 from incidents.audit import service as audit_service
-from incidents.errors import ConflictError, NotFound, PermissionDenied, StaleError, ValidationError
+from incidents.errors import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    StaleError,
+    ValidationError,
+)
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident

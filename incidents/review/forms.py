@@ -10,15 +10,27 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    Field,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.widgets import DateInput
 
 from incidents.principle.models import ExclusionPrinciple
 from incidents.report import service as report_service
-from incidents.review.models import Classification, DecisionOutcome, ReportVersion, ReviewOutcome
+from incidents.review.models import (
+    Classification,
+    DecisionOutcome,
+    ReportVersion,
+    ReviewOutcome,
+)
 
 GENERAL = "form"
 _DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
@@ -74,7 +86,7 @@ class ServiceErrors:
     """Put a service's field errors on a form's fields and list them for the error summary."""
 
     # Service field names that differ from the form's own.
-    aliases: dict[str, str] = {}
+    aliases: ClassVar[dict[str, str]] = {}
     # Fields the service always requires, marked for people (the service still checks).
     required: tuple[str, ...] = ()
 
@@ -127,7 +139,7 @@ class ServiceErrors:
 class ProposeForm(ServiceErrors, FlaskForm):
     """The DCC's PMR treatment: include, or exclude citing one principle with a rationale."""
 
-    aliases = {"exclude": "treatment"}
+    aliases: ClassVar[dict[str, str]] = {"exclude": "treatment"}
     required = ("treatment",)
 
     treatment = RadioField("PMR treatment", choices=[
@@ -173,7 +185,7 @@ class ExclusionReviewForm(ServiceErrors, FlaskForm):
 class DecisionForm(ServiceErrors, FlaskForm):
     """An Operations Group decision minuted at a meeting."""
 
-    aliases = {"actions": "actions_text"}
+    aliases: ClassVar[dict[str, str]] = {"actions": "actions_text"}
     required = ("meeting", "meeting_on", "outcome", "minute")
 
     meeting = StringField("Meeting")

@@ -16,14 +16,31 @@ from flask import current_app
 
 from incidents import permissions
 from incidents.audit import service as audit_service
-from incidents.errors import ConflictError, NotFound, PermissionDenied, StaleError, ValidationError
+from incidents.errors import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    StaleError,
+    ValidationError,
+)
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
 from incidents.principle import service as principle_service
-from incidents.review.models import (Classification, Comment, Decision, DecisionOutcome, ExclusionProposal,
-                                     ExclusionReview, ExclusionState, Publication, ReportState, ReportVersion,
-                                     Review, ReviewOutcome)
+from incidents.review.models import (
+    Classification,
+    Comment,
+    Decision,
+    DecisionOutcome,
+    ExclusionProposal,
+    ExclusionReview,
+    ExclusionState,
+    Publication,
+    ReportState,
+    ReportVersion,
+    Review,
+    ReviewOutcome,
+)
 from incidents.timeutil import utcnow
 
 MAX_LINKS = 10

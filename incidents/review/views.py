@@ -14,13 +14,29 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from incidents import permissions
-from incidents.errors import (ConflictError, NotFound, PermissionDenied, ServiceError, StaleError, ValidationError,
-                              problem)
+from incidents.errors import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    StaleError,
+    ValidationError,
+    problem,
+)
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
@@ -29,8 +45,15 @@ from incidents.report import service as report_service
 from incidents.report.markdown import render
 from incidents.review import forms
 from incidents.review import service as review_service
-from incidents.review.models import (Classification, ExclusionState, Publication, ReportState, ReportVersion,
-                                     Review, ReviewOutcome)
+from incidents.review.models import (
+    Classification,
+    ExclusionState,
+    Publication,
+    ReportState,
+    ReportVersion,
+    Review,
+    ReviewOutcome,
+)
 from incidents.timeutil import format_local, to_local
 
 bp = Blueprint("review", __name__)

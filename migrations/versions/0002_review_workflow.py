@@ -5,11 +5,10 @@ Revises: 0001
 Create Date: 2026-11-28 16:30:47.641571
 
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0002'
@@ -162,15 +161,15 @@ def upgrade():
 
     # Default exclusion principles (DOMAIN: a maintained, versioned list); copied
     # here so this revision never changes when the application's list does.
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     principles = sa.table("exclusion_principle", sa.column("id", sa.Integer), sa.column("code", sa.String),
                           sa.column("is_retired", sa.Boolean), sa.column("created_at", sa.DateTime))
     versions = sa.table("principle_version", sa.column("principle_id", sa.Integer), sa.column("number", sa.Integer),
                         sa.column("wording", sa.Text), sa.column("created_at", sa.DateTime))
     defaults = [
         ("third-party-infrastructure",
-         "Caused by a failure of third-party national infrastructure outside the control of the DCC and its "
-         "Service Providers, where neither had commercial leverage over the third party to speed restoration."),
+         ("Caused by a failure of third-party national infrastructure outside the control of the DCC and its "
+         "Service Providers, where neither had commercial leverage over the third party to speed restoration.")),
         ("planned-maintenance",
          "Planned maintenance agreed in advance with SEC Parties through the agreed notification process."),
         ("user-action", "Caused by a SEC Party's (User's) own action or system."),

@@ -26,13 +26,13 @@ def page(response: Any) -> str:
 
 def error_for(body: str, field_id: str) -> str:
     """Return the text of the error list rendered next to a field ('' when none)."""
-    match = re.search(rf'<ul class="errors" id="{re.escape(field_id)}-error">(.*?)</ul>', body, re.S)
+    match = re.search(rf'<ul class="errors" id="{re.escape(field_id)}-error">(.*?)</ul>', body, re.DOTALL)
     return html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))) if match else ""
 
 
 def rows(body: str) -> list[str]:
     """Return the register's table rows as plain text."""
-    found = re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>", 1)[1] if "<tbody>" in body else "", re.S)
+    found = re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>", 1)[1] if "<tbody>" in body else "", re.DOTALL)
     return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split()) for row in found]
 
 
@@ -127,7 +127,7 @@ def test_overdue_rows_carry_a_tag_not_just_a_colour(client, auth, users, registe
     assert len(listing) == 3
     overdue = [r for r in listing if "Overdue" in r]
     assert len(overdue) == 1 and overdue[0].startswith("OPSG 98/01")
-    closed = [r for r in listing if r.startswith("OPSG 97/04")][0]
+    closed = next(r for r in listing if r.startswith("OPSG 97/04"))
     assert "Closed" in closed and "Overdue" not in closed and "revised 1 time" in closed
 
 

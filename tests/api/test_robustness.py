@@ -101,17 +101,17 @@ def test_random_queries_headers_and_paths_never_fail_the_server(api):
 
 @pytest.mark.parametrize("overrides", [
     # At the calendar's edge: converting to UK time for the derived values would overflow.
-    dict(started_at="0001-01-01T00:00:00Z", detected_at=None, resolved_at=None, status="open", category=5,
-         cohorts=[]),
-    dict(started_at="0001-01-01T00:00:00-01:00", detected_at=None, resolved_at="0001-01-01T02:00:00Z",
-         cohorts=[]),
-    dict(started_at="0001-01-02T00:00:00Z", detected_at=None, resolved_at="0001-01-03T00:00:00Z", category=4,
-         cohorts=[]),
-    dict(started_at="1970-01-01T00:00:00Z", detected_at=None, resolved_at="2023-05-31T00:00:00Z", category=5,
-         cohorts=[]),
-    dict(devices_affected=10**12, category=3, title="é✓😀" * 50),
-    dict(devices_affected=10**12 + 1),
-    dict(cohorts=[{"name": "DSP", "impact_started_at": "9999-12-31T00:00:00Z"}]),
+    {"started_at": "0001-01-01T00:00:00Z", "detected_at": None, "resolved_at": None, "status": "open", "category": 5,
+         "cohorts": []},
+    {"started_at": "0001-01-01T00:00:00-01:00", "detected_at": None, "resolved_at": "0001-01-01T02:00:00Z",
+         "cohorts": []},
+    {"started_at": "0001-01-02T00:00:00Z", "detected_at": None, "resolved_at": "0001-01-03T00:00:00Z", "category": 4,
+         "cohorts": []},
+    {"started_at": "1970-01-01T00:00:00Z", "detected_at": None, "resolved_at": "2023-05-31T00:00:00Z", "category": 5,
+         "cohorts": []},
+    {"devices_affected": 10**12, "category": 3, "title": "é✓😀" * 50},
+    {"devices_affected": 10**12 + 1},
+    {"cohorts": [{"name": "DSP", "impact_started_at": "9999-12-31T00:00:00Z"}]},
 ])
 def test_extreme_values_are_saved_and_readable_or_refused(api, overrides):
     response = api.post("/incidents", json=incident_json(**overrides))

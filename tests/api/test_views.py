@@ -1,12 +1,10 @@
 """API views: the real case end to end, timeline, audit trail, list filters and paging."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests import factories
 from tests.api.conftest import assert_problem, incident_json
-
-UTC = timezone.utc
 
 
 def test_create_get_patch_get_round_trip_with_derived_values(api):

@@ -54,7 +54,7 @@ def test_the_benchmark_runs_small(bench_database, tmp_path, monkeypatch, capfd):
     assert f"## {backend}" in table
     month = re.search(r"\| PMR (\d{4}-\d{2}) ", table).group(1)
     names = [t.name for t in bench_run.targets(type("Generated", (), {"detail_reference": "", "pmr_month": month}))]
-    rows = {name: re.search(rf"^\| {re.escape(name)} \(`[^`]+`\) \|.*$", table, re.M) for name in names}
+    rows = {name: re.search(rf"^\| {re.escape(name)} \(`[^`]+`\) \|.*$", table, re.MULTILINE) for name in names}
     assert all(rows.values()), [name for name, row in rows.items() if not row]
     rows = {name: row.group(0) for name, row in rows.items()}
     for name, row in rows.items():

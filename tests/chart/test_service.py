@@ -1,14 +1,13 @@
 """The restoration chart's data from a live incident and from a report's frozen sections."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from incidents.chart import service as chart_service
 from incidents.extensions import db
 from incidents.report import service as report_service
 from tests import factories
 
-UTC = timezone.utc
 START = datetime(2023, 4, 4, 5, 15, tzinfo=UTC)
 
 

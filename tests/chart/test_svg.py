@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from incidents.chart import svg
 
-UTC = timezone.utc
 LONDON = ZoneInfo("Europe/London")
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -20,17 +19,17 @@ def uk(text: str) -> datetime:
 
 def demo(**overrides) -> svg.Restoration:
     """The INC000001001905 restoration: CSP N restored at 10:40 BST, 1 h 25 min after S1SP."""
-    data = dict(
-        reference="INC000001001905", zone=LONDON, started_at=uk("2023-04-04 05:55"),
-        resolved_at=uk("2023-04-04 10:40"), deadline_at=uk("2023-04-04 09:55"), open_until=uk("2023-04-04 10:40"),
-        open_label="resolution",
-        cohorts=[svg.CohortSpan("CSP C&S", uk("2023-04-04 05:55"), uk("2023-04-04 08:10")),
+    data = {
+        "reference": "INC000001001905", "zone": LONDON, "started_at": uk("2023-04-04 05:55"),
+        "resolved_at": uk("2023-04-04 10:40"), "deadline_at": uk("2023-04-04 09:55"), "open_until": uk("2023-04-04 10:40"),
+        "open_label": "resolution",
+        "cohorts": [svg.CohortSpan("CSP C&S", uk("2023-04-04 05:55"), uk("2023-04-04 08:10")),
                  svg.CohortSpan("CSP N", uk("2023-04-04 05:55"), uk("2023-04-04 10:40")),
                  svg.CohortSpan("DSP", uk("2023-04-04 05:58"), uk("2023-04-04 07:40")),
                  svg.CohortSpan("S1SP", uk("2023-04-04 06:00"), uk("2023-04-04 09:15"))],
-        events=[svg.Event(uk("2023-04-04 06:02"), "detected", None, "Alarms from all Service Providers."),
+        "events": [svg.Event(uk("2023-04-04 06:02"), "detected", None, "Alarms from all Service Providers."),
                 svg.Event(uk("2023-04-04 10:40"), "restored", "CSP N", "NTE reset completed.")],
-        longest_cohort="CSP N", callout="CSP N restored 1 h 25 min after the last other cohort (4 h 45 min in all).")
+        "longest_cohort": "CSP N", "callout": "CSP N restored 1 h 25 min after the last other cohort (4 h 45 min in all)."}
     data.update(overrides)
     return svg.Restoration(**data)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,6 @@ from incidents.export import writer
 from incidents.extensions import db
 from tests import factories
 
-UTC = timezone.utc
 FORMULA = "=HYPERLINK(\"http://evil.example\",\"click\")"
 
 

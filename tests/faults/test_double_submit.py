@@ -82,21 +82,21 @@ def _report_etag(reference: str) -> str:
     return report_service.report_etag(review_service.get_review(incident))
 
 
-def _post_twice(browsers: dict[str, Any], name: str) -> str | None:
+def _post_twice(clients: dict[str, Any], name: str) -> str | None:
     """Post one form twice; return what went wrong, or None."""
     role, path, form, table = PAGES[name]
     data = form() if callable(form) else form
     before = _count(table)
-    first = browsers[role].post(path, data=data)
+    first = clients[role].post(path, data=data)
     if first.status_code != 302:
         return f"{name}: the first submission failed ({first.status_code})"
     after_first = _count(table)
     if not (after_first - before <= 1 if table == "audit_entry" else after_first - before == 1):
         return f"{name}: the first submission wrote {after_first - before} rows"
-    second = browsers[role].post(path, data=data)
+    second = clients[role].post(path, data=data)
     assert_html_answer(second, what=f"{name}: second POST {path}")
     if second.status_code == 302:
-        assert_html_answer(browsers[role].get(second.headers["Location"]), what=f"{name}: after the second POST")
+        assert_html_answer(clients[role].get(second.headers["Location"]), what=f"{name}: after the second POST")
     if _count(table) != after_first:
         return f"{name}: the second submission wrote again"
     return None

@@ -214,7 +214,7 @@ def assert_html_answer(response: TestResponse, *, what: str = "") -> None:
             assert _HTML_MESSAGE.search(body), f"{what}: {response.status_code} without a message\n{body[:3000]}"
     elif 300 <= response.status_code < 400:
         location = response.headers.get("Location", "")
-        assert location.startswith("/") or location.startswith("http://localhost/"), location
+        assert location.startswith(("/", "http://localhost/")), location
 
 
 def assert_problem(response: TestResponse, *, what: str = "") -> dict[str, Any]:

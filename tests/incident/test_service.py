@@ -1,7 +1,7 @@
 """Incident service: rules on fields, derived values, audit and stale edits."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -11,8 +11,6 @@ from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import IncidentStatus
 from tests import factories
-
-UTC = timezone.utc
 
 
 def test_real_case_derived_values(app, users, now):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,12 +12,14 @@ import sqlalchemy as sa
 from incidents.audit import service as audit_service
 from incidents.extensions import db
 from incidents.incident import service as incident_service
-from incidents.incident.models import Incident, IncidentCohort, IncidentStatus, TimelineEntry
+from incidents.incident.models import (
+    Incident,
+    IncidentCohort,
+    IncidentStatus,
+    TimelineEntry,
+)
 from incidents.timeutil import format_input
 from tests import factories
-
-UTC = timezone.utc
-
 
 # --- Helpers --------------------------------------------------------------------
 
@@ -28,7 +30,7 @@ def page(response: Any) -> str:
 
 def error_for(body: str, field_id: str) -> str:
     """Return the text of the error list rendered next to a field ('' when none)."""
-    match = re.search(rf'<ul class="errors" id="{re.escape(field_id)}-error">(.*?)</ul>', body, re.S)
+    match = re.search(rf'<ul class="errors" id="{re.escape(field_id)}-error">(.*?)</ul>', body, re.DOTALL)
     return html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))) if match else ""
 
 
@@ -815,7 +817,7 @@ def test_every_post_form_carries_a_csrf_token(client, users, real_case, now):
     for url in (f"/incidents/{ref}", "/incidents/new", f"/incidents/{ref}/edit",
                 f"/incidents/{ref}/timeline/{entry_id}/edit"):
         body = page(client.get(url))
-        forms = re.findall(r'<form method="post".*?</form>', body, re.S)
+        forms = re.findall(r'<form method="post".*?</form>', body, re.DOTALL)
         assert forms, url
         for form in forms:
             assert 'name="csrf_token"' in form, (url, form[:200])
@@ -849,3 +851,20 @@ def test_a_damaged_page_link_is_explained(client, auth, users, query):
     response = client.get(f"/incidents/?page=2&{query}")
     assert response.status_code == 400
     assert "This page link is damaged; start again from the first page." in page(response)
+
+
+def test_a_cached_incident_page_carries_each_sessions_own_csrf_token(app, users, real_case):
+    """The timeline table and entry form are kept once for every editor; the token in them is each session's."""
+    from tests.auth.isolated_client import IsolatedClient
+    from tests.conftest import Auth
+
+    app.test_client_class = IsolatedClient  # each request its own context, as in production
+    tokens = []
+    for role in ("dcc", "admin"):
+        client = app.test_client()
+        Auth(client).login(users[role])
+        body = page(client.get(f"/incidents/{real_case.reference}"))
+        found = set(re.findall(r'name="csrf_token"[^>]*value="([^"]+)"', body))
+        assert "placeholder" not in body and len(found) == 1, found  # logout, delete and add forms agree
+        tokens.append(found.pop())
+    assert tokens[0] != tokens[1]

@@ -21,7 +21,7 @@ def page(response: Any) -> str:
 
 def error_for(body: str, field_id: str) -> str:
     """Return the text of the error list rendered next to a field ('' when none)."""
-    match = re.search(rf'<ul class="errors" id="{re.escape(field_id)}-error">(.*?)</ul>', body, re.S)
+    match = re.search(rf'<ul class="errors" id="{re.escape(field_id)}-error">(.*?)</ul>', body, re.DOTALL)
     return html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))) if match else ""
 
 

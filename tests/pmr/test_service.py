@@ -1,7 +1,7 @@
 """CPM4/CPM5 against hand-computed months."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,6 @@ from incidents.principle import service as principle_service
 from incidents.review import service as review_service
 from tests import factories
 
-UTC = timezone.utc
 MAY = datetime(2023, 5, 10, 9, 0, tzinfo=UTC)
 
 

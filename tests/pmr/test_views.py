@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -17,7 +17,6 @@ from incidents.review import service as review_service
 from tests import factories
 from tests.auth.isolated_client import IsolatedClient
 
-UTC = timezone.utc
 MAY = datetime(2023, 5, 10, 9, 0, tzinfo=UTC)
 APRIL = datetime(2023, 4, 12, 9, 0, tzinfo=UTC)
 

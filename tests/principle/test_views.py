@@ -80,7 +80,7 @@ def test_admin_adds_rewords_retires_and_reinstates(client, seeded, as_role):
     assert "A carrier outage." in response.text and "A national carrier outage." in response.text
     response = client.post("/principles/carrier-outage/retire", follow_redirects=True)
     assert "Retired carrier-outage" in response.text
-    assert re.search(r'id="principle-carrier-outage">.*?Retired', response.text, re.S)
+    assert re.search(r'id="principle-carrier-outage">.*?Retired', response.text, re.DOTALL)
     response = client.get("/principles/carrier-outage/reword", follow_redirects=True)
     assert "reinstate it before rewording it" in response.text
     response = client.post("/principles/carrier-outage/reinstate", follow_redirects=True)

@@ -7,7 +7,6 @@ can reach a mail server outside this machine.
 from __future__ import annotations
 
 import asyncio
-
 import email
 import email.parser
 import email.policy
@@ -62,7 +61,7 @@ class Recorder:
         with self.lock:
             self._refusals = count
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook name)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """Keep the message, then accept it (or refuse it, when asked to)."""
         with self.lock:
             if self._refusals:
@@ -74,7 +73,7 @@ class Recorder:
                 asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted"
 
-    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook name)
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
         """Say goodbye, or fail to, when asked to."""
         return "421 4.3.0 Closing after an internal error" if self.bad_quit else "221 Bye"
 

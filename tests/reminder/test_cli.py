@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -103,7 +103,7 @@ def test_scheduler_sends_what_is_due_and_stops_cleanly_on_sigterm(tmp_path):
     with side.app_context():
         db.session.add(Reminder(key="scheduler:1", kind=ReminderKind.ACTION, subject="[Scheduler test]",
                                 label="due today", recipients=["ops@example.org"], link_path="/",
-                                send_at=datetime.now(timezone.utc) - timedelta(minutes=1),
+                                send_at=datetime.now(UTC) - timedelta(minutes=1),
                                 message_id="<scheduler.1@incidents.example>"))
         db.session.commit()
 

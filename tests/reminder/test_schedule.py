@@ -196,8 +196,8 @@ def long_title_case(app, users):
 def test_a_title_with_a_line_break_still_makes_a_one_line_subject(long_title_case, smtp):
     walk(smtp, date(2023, 4, 5), date(2023, 4, 5))
     (message,) = smtp.messages
-    assert smtp.subjects() == ["[Summary Report due in 1 working day] INC000001001905 Carrier outage "
-                                  "Bcc: someone@elsewhere.example"]
+    assert smtp.subjects() == [("[Summary Report due in 1 working day] INC000001001905 Carrier outage "
+                                  "Bcc: someone@elsewhere.example")]
     assert message["Bcc"] is None
     kinds = set(db.session.scalars(sa.select(Reminder.kind)))
     assert kinds == {ReminderKind.SUMMARY_REPORT, ReminderKind.REVIEW_REPORT}

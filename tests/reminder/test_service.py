@@ -104,8 +104,8 @@ def test_opsg_is_reminded_five_working_days_before_its_next_meeting_once_the_rev
     _ready_for_opsg(case, users, ready)
     commit_at(ready)
     assert pending(ReminderKind.OPSG_DECISION) == [
-        (date(2023, 6, 19), "[OPSG decision due at OPSG_97 on 26 Jun 2023] INC000001001905 "
-                            "National telecoms carrier outage")]
+        (date(2023, 6, 19), ("[OPSG decision due at OPSG_97 on 26 Jun 2023] INC000001001905 "
+                            "National telecoms carrier outage"))]
     row = db.session.scalar(sa.select(Reminder).where(Reminder.kind == ReminderKind.OPSG_DECISION))
     assert row.recipients == ["opsg-secretariat@secas.example", "secas-team@secas.example"]
 

@@ -27,7 +27,7 @@ def page(response: Any) -> str:
 
 def table_rows(body: str) -> list[str]:
     """Return the rows of the page's table body as plain text."""
-    found = re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>", 1)[1] if "<tbody>" in body else "", re.S)
+    found = re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>", 1)[1] if "<tbody>" in body else "", re.DOTALL)
     return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split()) for row in found]
 
 

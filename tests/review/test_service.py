@@ -1,11 +1,16 @@
 """The review workflow: every transition, every role, out-of-order steps, versioned principles."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
-from incidents.errors import ConflictError, PermissionDenied, StaleError, ValidationError
+from incidents.errors import (
+    ConflictError,
+    PermissionDenied,
+    StaleError,
+    ValidationError,
+)
 from incidents.extensions import db
 from incidents.principle import service as principle_service
 from incidents.report import service as report_service
@@ -58,7 +63,7 @@ def test_real_case_end_to_end(case, users, now):
 
     review_service.record_decision(incident=case, meeting="OPSG_97", meeting_on=date(2023, 6, 26), outcome="agreed",
                                    minute="The group noted the review and agreed publication.", actor=users["opsg"],
-                                   now=datetime(2023, 6, 27, tzinfo=timezone.utc))
+                                   now=datetime(2023, 6, 27, tzinfo=UTC))
     assert review.report_state == ReportState.AGREED
     publication = review_service.publish(incident=case, classification="GREEN", actor=users["secas"], now=now)
     assert review.report_state == ReportState.PUBLISHED

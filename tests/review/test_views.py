@@ -144,7 +144,7 @@ def test_real_case_through_the_pages_as_each_role(client, case, as_role):
     assert "Thu 6 Apr 2023" in page
     review_due = derived.review_report_due_on
     assert f"{review_due:%a} {review_due.day} {review_due:%b %Y}" in page
-    assert 'action="/incidents/%s/review/proposal"' % case.reference in page
+    assert f'action="/incidents/{case.reference}/review/proposal"' in page
     assert "Caused by a failure of third-party national infrastructure" in page  # the select shows the wording
     assert "review/exclusion-review" not in page and "review/decision" not in page and "review/publication" not in page
     page = follow_flash(client, propose(client, case, page))

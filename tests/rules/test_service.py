@@ -1,7 +1,7 @@
 """Working Days and Target Resolution Times."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -38,9 +38,9 @@ def app_config():
 
 
 def test_configured_targets(app):
-    start = datetime(2023, 4, 6, 12, 0, tzinfo=timezone.utc)  # Thu before Easter, 13:00 BST
+    start = datetime(2023, 4, 6, 12, 0, tzinfo=UTC)  # Thu before Easter, 13:00 BST
     assert rules_service.describe_target(1) == "2 h"
     deadline = rules_service.target_deadline(4, start)
     # Three Working Days from Thursday 6 April: 11, 12, 13 April at the same wall-clock time.
-    assert deadline == datetime(2023, 4, 13, 12, 0, tzinfo=timezone.utc)
+    assert deadline == datetime(2023, 4, 13, 12, 0, tzinfo=UTC)
     assert rules_service.target_deadline(5, start) is None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -23,7 +23,7 @@ from tests.auth.isolated_client import IsolatedClient
 from tests.security.support import ROLES, Demo, login
 
 # The demo as it stood a week after OPSG_97: INC000001001905 published, OPSG_97 to OPSG_100 scheduled.
-SEED_NOW = datetime(2023, 7, 3, 8, 0, tzinfo=timezone.utc)
+SEED_NOW = datetime(2023, 7, 3, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)

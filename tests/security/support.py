@@ -122,9 +122,9 @@ class _Inspector(HTMLParser):
                 self.findings.append(Finding(tag, f"event-handler attribute {name}={value!r}"))
             if name == "style":
                 self.findings.append(Finding(tag, f"style attribute {value!r}"))
-            if name in ("href", "src", "action", "formaction", "xlink:href") and value:
-                if "".join(value.split()).lower().startswith(("javascript:", "vbscript:", "data:text/html")):
-                    self.findings.append(Finding(tag, f"script URL {name}={value!r}"))
+            if name in ("href", "src", "action", "formaction", "xlink:href") and value \
+                    and "".join(value.split()).lower().startswith(("javascript:", "vbscript:", "data:text/html")):
+                self.findings.append(Finding(tag, f"script URL {name}={value!r}"))
 
 
 def inline_code(html: str) -> list[Finding]:

@@ -40,8 +40,15 @@ from incidents.extensions import db
 from incidents.incident.models import Incident
 from incidents.reminder import feed
 from incidents.user.models import User
-from tests.security.support import (AWAITING_SECAS, OTHER_REFERENCES, PUBLISHED, ROLES, Demo, fingerprint,
-                                    is_login_redirect)
+from tests.security.support import (
+    AWAITING_SECAS,
+    OTHER_REFERENCES,
+    PUBLISHED,
+    ROLES,
+    Demo,
+    fingerprint,
+    is_login_redirect,
+)
 
 OK, LOGIN = "OK", "LOGIN"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from http.cookies import SimpleCookie
 from html.parser import HTMLParser
+from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -34,7 +34,7 @@ def session_cookie(response: Any, name: str = "session") -> dict[str, str]:
         cookie.load(header)
         if name in cookie:
             morsel = cookie[name]
-            flags = {key: str(morsel[key]) for key in morsel.keys() if morsel[key]}
+            flags = {key: str(morsel[key]) for key in morsel if morsel[key]}
             return {key.lower(): value for key, value in flags.items()}
     raise AssertionError(f"no {name} cookie set: {response.headers.getlist('Set-Cookie')}")
 

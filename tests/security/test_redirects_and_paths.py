@@ -171,7 +171,7 @@ def test_no_path_reaches_a_file_outside_the_static_folder(
         refused = {400, 401, 404} | ({302} if role == "anon" else set())
         if response.status_code not in refused or leaked:
             wrong.append(f"{path}: {response.status_code} {response.location or ''} {leaked}")
-        elif response.status_code == 302 and not urlsplit(response.location).path == "/login":
+        elif response.status_code == 302 and urlsplit(response.location).path != "/login":
             wrong.append(f"{path}: redirects to {response.location}")
     assert not wrong, "\n".join(wrong)
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import email
 import email.policy
-
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -44,7 +43,6 @@ from incidents.user import service as user_service
 from incidents.user.models import User
 from tests.security.support import Demo, inline_code, login
 
-UTC = timezone.utc
 REFERENCE = "INC000009990001"
 RECENT = "INC000009990003"
 ACTION = "OPSG 98/07"

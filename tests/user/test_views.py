@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -56,7 +56,7 @@ def issued_token(html: str) -> str | None:
 
 def user_row(html: str, user: User) -> str:
     """Return one user's row of the user list."""
-    match = re.search(rf'<tr id="user-{user.id}">(.*?)</tr>', html, re.S)
+    match = re.search(rf'<tr id="user-{user.id}">(.*?)</tr>', html, re.DOTALL)
     assert match, f"no row for {user.email}"
     return match.group(1)
 
@@ -131,9 +131,9 @@ def test_state_changes_are_post_only(client, admin, users):
 
 def test_list_shows_role_state_live_tokens_and_last_token(client, admin, users):
     dcc, party = users["dcc"], users["party"]
-    user_service.issue_token(user=dcc, actor=admin, now=datetime(2023, 4, 3, 8, 0, tzinfo=timezone.utc))
-    user_service.issue_token(user=dcc, actor=admin, now=datetime(2023, 4, 4, 9, 40, tzinfo=timezone.utc))
-    user_service.issue_token(user=party, actor=admin, now=datetime(2023, 1, 10, 12, 0, tzinfo=timezone.utc))
+    user_service.issue_token(user=dcc, actor=admin, now=datetime(2023, 4, 3, 8, 0, tzinfo=UTC))
+    user_service.issue_token(user=dcc, actor=admin, now=datetime(2023, 4, 4, 9, 40, tzinfo=UTC))
+    user_service.issue_token(user=party, actor=admin, now=datetime(2023, 1, 10, 12, 0, tzinfo=UTC))
     user_service.revoke_tokens(user=party, actor=admin)
     user_service.set_active(user=users["opsg"], active=False, actor=admin)
     db.session.commit()

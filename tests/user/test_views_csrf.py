@@ -34,7 +34,7 @@ def admin(client, users):
 @pytest.mark.parametrize("path", ["/admin/users/new", "/admin/users/{id}"])
 def test_every_form_on_admin_pages_has_a_csrf_token(client, admin, users, path):
     html = client.get(path.format(id=users["dcc"].id)).text
-    forms = re.findall(r"<form\b.*?</form>", html, re.S)
+    forms = re.findall(r"<form\b.*?</form>", html, re.DOTALL)
     assert len(forms) >= 2
     for form in forms:
         assert re.search(r'name="[\w-]*csrf_token"', form), form
