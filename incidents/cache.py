@@ -8,6 +8,11 @@ in the same transaction; a cached answer is used only while the counter is
 where it was when the answer was computed. So every process (each web worker,
 the scheduler, the CLI) sees a change as soon as it is committed, and the
 cost of a cached page no longer grows with the data.
+
+Whole pages are kept too (``cached_page``), per user and per UK day, so a page
+that counts days (overdue actions, deadlines) is never older than today; the
+CSRF token, which differs per session, is put back into each copy served, and a
+page showing one-time messages is never kept.
 """
 from __future__ import annotations
 
@@ -17,11 +22,16 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import current_app, has_request_context, request, session
+from flask.globals import request_ctx
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from incidents.extensions import db
+from incidents.timeutil import local_date, utcnow
 
 T = TypeVar("T")
 # Tables whose changes never alter a cached answer.
@@ -62,8 +72,11 @@ def remember_version(value: int | None) -> None:
         request.environ[_REQUEST_KEY] = int(value or 0)
 
 
-def cached(key: Hashable, compute: Callable[[], T]) -> T:
-    """Return ``compute()``, reusing this process's answer while no record has changed since."""
+def cached(key: Hashable, compute: Callable[[], T], *, keep: Callable[[], bool] | None = None) -> T:
+    """Return ``compute()``, reusing this process's answer while no record has changed since.
+
+    ``keep``, when given, is asked after computing whether the answer may be kept.
+    """
     store: OrderedDict[Any, Any] = current_app.extensions.setdefault("incidents.cache", OrderedDict())
     # The counter is read before the data the answer is computed from (at the latest, here), so an answer is
     # never older than the counter it is filed under.
@@ -73,11 +86,38 @@ def cached(key: Hashable, compute: Callable[[], T]) -> T:
             store.move_to_end(full_key)
             return store[full_key]  # type: ignore[no-any-return]
     value = compute()
+    if keep is not None and not keep():
+        return value
     with _lock:
         store[full_key] = value
         while len(store) > current_app.config["CACHE_ENTRIES"]:
             store.popitem(last=False)
     return value
+
+
+# Cached HTML holds this where a form carries the session's CSRF token; each request puts its own back.
+TOKEN_PLACEHOLDER = "csrf-token-placeholder-4b1f0c"
+
+
+def cached_with_token(key: Hashable, render: Callable[[], str], *,
+                      keep: Callable[[], bool] | None = None) -> Markup:
+    """HTML the same for every session but for its CSRF token, kept until a record changes."""
+    token = generate_csrf()
+    html = cached(key, lambda: render().replace(token, TOKEN_PLACEHOLDER), keep=keep)
+    return Markup(html.replace(TOKEN_PLACEHOLDER, token))
+
+
+def cached_page(key: Hashable, render: Callable[[], str]) -> Markup:
+    """A whole page for the signed-in user, kept until a record changes or the UK day ends.
+
+    ``key`` names what the page shows (its own arguments); the user and the day are added here.
+    A page with one-time messages (flashes) is rendered afresh and not kept: they show once.
+    """
+    if "_flashes" in session:
+        return Markup(render())
+    user = current_user._get_current_object()
+    return cached_with_token(("page", user.id, local_date(utcnow()), key), render,
+                             keep=lambda: not request_ctx.flashes)
 
 
 def _note_changes(session: Session, flush_context: Any, instances: Any) -> None:

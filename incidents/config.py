@@ -32,7 +32,10 @@ class Defaults:
 
     SECRET_KEY = DEFAULT_SECRET_KEY
     SQLALCHEMY_DATABASE_URI: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # No ping before each use of a pooled connection: that is a round trip on every request. A connection the
+    # database has closed (a restart) is found by a request's first statement, reading its user, which tries
+    # once more on a fresh one (incidents/user/service.py); SQLAlchemy then drops every older pooled connection.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
     # SQLite durability: NORMAL is safe with the write-ahead log; tests use OFF for speed.
     SQLITE_SYNCHRONOUS = "NORMAL"
     WTF_CSRF_TIME_LIMIT = None

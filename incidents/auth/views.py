@@ -70,8 +70,13 @@ def home() -> str:
     """Show the dashboard: what this person must do next and where things stand (SEC Parties: published reports)."""
     if not permissions.can_view_incidents(current_user):
         return render_template("auth/home.html", board=dashboard_service.build(user=current_user))
-    # The same panels for everyone of a role on a day: kept until a record changes (incidents/cache.py).
+    # The same panels for everyone of a role on a day, kept until a record changes (incidents/cache.py);
+    # the whole page is kept per person.
     role, today = current_user.role, local_date(utcnow())
-    panels = cache.cached(("dashboard", role, today), lambda: Markup(render_template(
-        "dashboard/_panels.html", board=dashboard_service.build(user=current_user))))
-    return render_template("dashboard/home.html", role=role, panels=panels)
+
+    def page() -> str:
+        panels = cache.cached(("dashboard", role, today), lambda: Markup(render_template(
+            "dashboard/_panels.html", board=dashboard_service.build(user=current_user))))
+        return render_template("dashboard/home.html", role=role, panels=panels)
+
+    return cache.cached_page(("dashboard",), page)

@@ -7,7 +7,6 @@ existence does not leak.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -21,7 +20,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
@@ -137,27 +135,16 @@ def _record(incident: Incident) -> Markup:
         region_name=rules_service.REGION_NAMES.get(region, region)))
 
 
-# Cached fragments hold this where a form carries the session's CSRF token; each request puts its own back.
-TOKEN_PLACEHOLDER = "csrf-token-placeholder-4b1f0c"
-
-
-def _cached_with_token(key: tuple[Any, ...], render: Callable[[], str]) -> Markup:
-    """A fragment the same for every session but for its CSRF token, kept until a record changes."""
-    token = generate_csrf()
-    html = cache.cached(key, lambda: render().replace(token, TOKEN_PLACEHOLDER))
-    return Markup(html.replace(TOKEN_PLACEHOLDER, token))
-
-
 def _entry_form(incident: Incident, entry_form: forms.TimelineEntryForm | None) -> Markup:
     if entry_form is not None:
         return Markup(render_template("incident/_entry_form.html", incident=incident, entry_form=entry_form))
-    return _cached_with_token(("entry-form", incident.id), lambda: render_template(
+    return cache.cached_with_token(("entry-form", incident.id), lambda: render_template(
         "incident/_entry_form.html", incident=incident, entry_form=forms.timeline_form(incident, from_request=False)))
 
 
 def _timeline_table(incident: Incident) -> Markup:
     can_edit = permissions.can_edit_incidents(current_user)
-    return _cached_with_token(("timeline-table", incident.id, can_edit), lambda: render_template(
+    return cache.cached_with_token(("timeline-table", incident.id, can_edit), lambda: render_template(
         "incident/_timeline_table.html", incident=incident, timeline=incident.timeline, can_edit=can_edit))
 
 
@@ -181,8 +168,8 @@ def index() -> Html:
     # Every reader sees the same list, so it is kept until a record changes (incidents/cache.py).
     key = ("incident-list", tuple(sorted((name, value) for name, value in request.args.items(multi=True)
                                          if name in LIST_ARGS or name in PAGING_ARGS)))
-    return render_template("incident/list.html", content=cache.cached(
-        key, lambda: _list_content(problems, filters, paging)))
+    return cache.cached_page(key, lambda: render_template("incident/list.html", content=cache.cached(
+        key, lambda: _list_content(problems, filters, paging))))
 
 
 def _list_content(problems: dict[str, list[str]], filters: incident_service.Filters | None,
@@ -226,8 +213,9 @@ def _read_list_args(args: Any) -> tuple[dict[str, list[str]], incident_service.F
 @login_required
 def detail(reference: str) -> Html:
     """Show one incident: its record, derived facts, cohorts and timeline."""
-    incident = _load(reference, with_cohorts=False)  # the cached record shows them; read only to build it
-    return _render_detail(incident)
+    _require_reader()
+    # The cached record shows the cohorts; they are read only to build it.
+    return cache.cached_page(("incident", reference), lambda: _render_detail(_load(reference, with_cohorts=False)))
 
 
 @bp.route("/new", methods=["GET", "POST"])

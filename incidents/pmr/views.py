@@ -75,8 +75,9 @@ def month(month: str) -> str:
     _require_reader()
     month = _month(month)
     this_month = pmr_service.current_month(utcnow())
-    content = cache.cached(("pmr-month-page", month, this_month), lambda: Markup(_month_content(month, this_month)))
-    return render_template("pmr/month.html", content=content, label=pmr_service.month_label(month))
+    return cache.cached_page(("pmr-month", month), lambda: render_template(
+        "pmr/month.html", label=pmr_service.month_label(month),
+        content=cache.cached(("pmr-month-page", month, this_month), lambda: Markup(_month_content(month, this_month)))))
 
 
 def _month_content(month: str, this_month: str) -> str:

@@ -1,6 +1,7 @@
 """Create and administer users, passwords and API tokens."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -199,21 +200,68 @@ def revoke_tokens(*, user: User, actor: Any = None, now: datetime | None = None)
     return count
 
 
+# Every request reads its user (by session or by token) and the data version in one statement. The statement
+# is built once per process (building one costs more than running it), and it runs outside any transaction
+# when the request has none yet, so a page served from the cache costs one round trip to the database, not a
+# BEGIN, a SELECT and a ROLLBACK. The row becomes the session's User without a second query.
+@functools.cache
+def _user_columns() -> list[Any]:
+    return [prop.columns[0].label(prop.key) for prop in sa.inspect(User).column_attrs]
+
+
+@functools.cache
+def _session_user_query() -> sa.Select[Any]:
+    return (sa.select(*_user_columns(), cache.version_column().label("data_version"))
+            .where(User.id == sa.bindparam("user_id")))
+
+
+@functools.cache
+def _token_user_query() -> sa.Select[Any]:
+    return (sa.select(*_user_columns(), ApiToken.revoked_at.label("token_revoked_at"),
+                      cache.version_column().label("data_version"))
+            .join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == sa.bindparam("token_hash")))
+
+
+def _read_user(query: sa.Select[Any], params: dict[str, Any]) -> sa.Row[Any] | None:
+    if db.session().in_transaction():
+        return db.session.execute(query, params).first()
+    try:
+        return _read_outside_transaction(query, params)
+    except sa.exc.DBAPIError as exc:
+        # A pooled connection the database has closed (it restarted) shows here, at the request's first
+        # statement; SQLAlchemy has dropped it and every older one, so a second try gets a fresh one.
+        if not exc.connection_invalidated:
+            raise
+        return _read_outside_transaction(query, params)
+
+
+def _read_outside_transaction(query: sa.Select[Any], params: dict[str, Any]) -> sa.Row[Any] | None:
+    with db.engine.connect() as conn:
+        return conn.execution_options(isolation_level="AUTOCOMMIT").execute(query, params).first()
+
+
+def _session_instance(row: sa.Row[Any]) -> User:
+    """The User ``row`` describes, in the request's session (the one already there, if any)."""
+    present = db.session.identity_map.get(sa.orm.util.identity_key(User, row.id))
+    if present is not None:
+        return present  # type: ignore[no-any-return]
+    user = User(**{prop.key: getattr(row, prop.key) for prop in sa.inspect(User).column_attrs})
+    sa.orm.make_transient_to_detached(user)  # as if loaded: no pending changes
+    db.session.add(user)
+    return user
+
+
 def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
     """Return the active user a live token belongs to, or None."""
     if not token or len(token) > 200:
         return None
-    # The token, its user and the data version (for cached reads) in one round trip.
-    found = db.session.execute(
-        sa.select(ApiToken, cache.version_column()).where(ApiToken.token_hash == hash_token(token))
-        .options(sa.orm.joinedload(ApiToken.user))).first()
+    found = _read_user(_token_user_query(), {"token_hash": hash_token(token)})
     if found is None:
         return None
-    row, data_version = found
-    cache.remember_version(data_version)
-    if row.revoked_at is not None or not row.user.is_active:
+    cache.remember_version(found.data_version)
+    if found.token_revoked_at is not None or not found.is_active:
         return None
-    return row.user
+    return _session_instance(found)
 
 
 def load_session_user(session_id: str) -> User | None:
@@ -222,12 +270,10 @@ def load_session_user(session_id: str) -> User | None:
         user_id, version = (int(part) for part in session_id.split(":", 1))
     except (ValueError, AttributeError):
         return None
-    # The user and the data version (for cached reads) in one round trip.
-    found = db.session.execute(sa.select(User, cache.version_column()).where(User.id == user_id)).first()
+    found = _read_user(_session_user_query(), {"user_id": user_id})
     if found is None:
         return None
-    user, data_version = found
-    cache.remember_version(data_version)
-    if not user.is_active or user.session_version != version:
+    cache.remember_version(found.data_version)
+    if not found.is_active or found.session_version != version:
         return None
-    return user
+    return _session_instance(found)

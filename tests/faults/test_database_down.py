@@ -178,6 +178,24 @@ def test_an_exhausted_connection_pool_is_a_503_not_a_500(tmp_path, pg_schema):
             db.engine.dispose()
 
 
+def test_a_database_restart_costs_no_request(app, browser, case, token, pg_schema):
+    """The pool does not ping before each use; a connection the server closed is replaced at the first statement."""
+    if pg_schema is None:
+        pytest.skip("a SQLite file never closes a connection")
+    headers = {"Authorization": f"Bearer {token}"}
+    for request in (lambda: browser.get(f"/incidents/{case}"), lambda: browser.get("/api/v1/incidents", headers=headers)):
+        assert request().status_code == 200
+        with app.app_context():
+            with db.engine.connect() as conn:  # the pool's connection: requests here run one at a time
+                pid = conn.scalar(sa.text("SELECT pg_backend_pid()"))
+            outside = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+            with outside.connect() as conn:
+                assert conn.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            outside.dispose()
+        response = request()
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+
+
 def _create_incident_page(browser: Any, token: str) -> Any:
     data = {"reference": "INC000000009999", "title": "Carrier outage", "category": "1",
             "started_at": "2023-04-04 06:15", "resolved_at": "2023-04-04 10:40", "cause_category": "third_party",
