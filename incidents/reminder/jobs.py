@@ -1,6 +1,7 @@
 """The reminder sweep: claim due rows atomically, send, record; safe to run anywhere, any number of times."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -130,13 +131,21 @@ def _send_one(reminder: Any, *, now: datetime, worker: str, result: SweepResult,
         log.warning("Reminder %s not sent (attempt %s): %s", reminder.id, reminder.attempts, exc)
         result.failed.append(reminder.subject)
         return False
-    db.session.execute(
-        sa.update(Reminder).where(Reminder.id == reminder.id, Reminder.claimed_by == worker)
-        .values(state=ReminderState.SENT, sent_at=now, lease_until=None, last_error=None, next_attempt_at=None)
-        .execution_options(synchronize_session=False))
+    db.session.execute(_mark_sent(), {"reminder": reminder.id, "worker": worker, "now": now})
     db.session.commit()
     result.sent.append(reminder.subject)
     return True
+
+
+@functools.cache
+def _mark_sent() -> sa.Update:
+    """The statement that records a send, built once: it runs once a message, and building it cost more than
+    running it. On the table, not the mapped class: nothing loaded in the session needs updating."""
+    table = Reminder.__table__
+    return (sa.update(table)
+            .where(table.c.id == sa.bindparam("reminder"), table.c.claimed_by == sa.bindparam("worker"))
+            .values(state=ReminderState.SENT, sent_at=sa.bindparam("now"), lease_until=None, last_error=None,
+                    next_attempt_at=None))
 
 
 def _extend_series(owners: list[tuple[int | None, int | None]], *, now: datetime) -> None:
@@ -153,11 +162,13 @@ def _extend_series(owners: list[tuple[int | None, int | None]], *, now: datetime
             action_ids -= set(db.session.scalars(sa.select(Reminder.action_id).distinct().where(
                 Reminder.action_id.in_(action_ids), Reminder.state == ReminderState.PENDING)))
         # Planning needs the records, not their cohorts.
-        for incident in db.session.scalars(sa.select(Incident).where(Incident.id.in_(sorted(incident_ids)))
-                                           .options(sa.orm.lazyload(Incident.cohorts))):
-            reminder_service.plan_incident(incident, now=now)
-        for action in db.session.scalars(sa.select(Action).where(Action.id.in_(sorted(action_ids)))):
-            reminder_service.plan_action(action, now=now)
+        if incident_ids:
+            reminder_service.plan_incidents(list(db.session.scalars(
+                sa.select(Incident).where(Incident.id.in_(sorted(incident_ids)))
+                .options(sa.orm.lazyload(Incident.cohorts)))), now=now)
+        if action_ids:
+            reminder_service.plan_actions(list(db.session.scalars(
+                sa.select(Action).where(Action.id.in_(sorted(action_ids))))), now=now)
         db.session.commit()
     except sa.exc.SQLAlchemyError:
         db.session.rollback()

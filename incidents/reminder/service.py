@@ -113,11 +113,10 @@ def _series(start: date, every_working_days: int, *, since: date, today: date, h
     return days
 
 
-def _since(scope: sa.ColumnElement[bool], today: date) -> date:
+def _since(existing: list[Reminder], today: date) -> date:
     """Return the first day to plan from: today, or the day of the oldest reminder still waiting to go."""
-    earliest = db.session.scalar(sa.select(sa.func.min(Reminder.send_at))
-                                 .where(scope, Reminder.state == ReminderState.PENDING))
-    return min(today, local_date(earliest)) if earliest is not None else today
+    waiting = [row.send_at for row in existing if row.state == ReminderState.PENDING]
+    return min(today, local_date(min(waiting))) if waiting else today
 
 
 def wanted_for_incident(incident: Incident, review: Review | None, *, now: datetime,
@@ -241,8 +240,16 @@ def wanted_for_action(action: Action, *, now: datetime, since: date | None = Non
     return wanted
 
 
-def _sync(scope: sa.ColumnElement[bool], wanted: list[Wanted], *, now: datetime, **owner: int) -> None:
-    existing = {r.key: r for r in db.session.scalars(sa.select(Reminder).where(scope).order_by(Reminder.id))}
+def _existing(owner: sa.orm.InstrumentedAttribute[int | None], ids: list[int]) -> dict[int, list[Reminder]]:
+    """The reminders of each of these records (all of them: one query however many records)."""
+    found: dict[int, list[Reminder]] = {record: [] for record in ids}
+    for row in db.session.scalars(sa.select(Reminder).where(owner.in_(ids)).order_by(Reminder.id)):
+        found[getattr(row, owner.key)].append(row)
+    return found
+
+
+def _sync(rows: list[Reminder], wanted: list[Wanted], *, now: datetime, **owner: int) -> None:
+    existing = {r.key: r for r in rows}
     wanted_keys = {w.key for w in wanted}
     today = local_date(now)
     for key, row in existing.items():
@@ -282,34 +289,53 @@ def _message_id(key: str) -> str:
 
 def plan_incident(incident: Incident, *, now: datetime | None = None) -> None:
     """Re-plan the reminders of one incident's deadlines."""
+    plan_incidents([incident], now=now)
+
+
+def plan_incidents(incidents: list[Incident], *, now: datetime | None = None) -> None:
+    """Re-plan the reminders of these incidents' deadlines, reading their reviews and reminders in two queries."""
     now = now or utcnow()
-    review = review_service.get_review(incident)
-    scope = Reminder.incident_id == incident.id
-    since = _since(scope, local_date(now))
-    _sync(scope, wanted_for_incident(incident, review, now=now, since=since), now=now, incident_id=incident.id)
+    today = local_date(now)
+    ids = [incident.id for incident in incidents]
+    reviews = {review.incident_id: review
+               for review in db.session.scalars(sa.select(Review).where(Review.incident_id.in_(ids)))}
+    existing = _existing(Reminder.incident_id, ids)
+    for incident in incidents:
+        rows = existing[incident.id]
+        wanted = wanted_for_incident(incident, reviews.get(incident.id), now=now, since=_since(rows, today))
+        _sync(rows, wanted, now=now, incident_id=incident.id)
 
 
 def plan_action(action: Action, *, now: datetime | None = None) -> None:
     """Re-plan the reminders of one action."""
+    plan_actions([action], now=now)
+
+
+def plan_actions(actions: list[Action], *, now: datetime | None = None) -> None:
+    """Re-plan the reminders of these actions, reading their reminders in one query."""
     now = now or utcnow()
-    scope = Reminder.action_id == action.id
-    since = _since(scope, local_date(now))
-    _sync(scope, wanted_for_action(action, now=now, since=since), now=now, action_id=action.id)
+    today = local_date(now)
+    existing = _existing(Reminder.action_id, [action.id for action in actions])
+    for action in actions:
+        rows = existing[action.id]
+        _sync(rows, wanted_for_action(action, now=now, since=_since(rows, today)), now=now, action_id=action.id)
+
+
+PLAN_BATCH = 200  # records re-planned per pair of queries
 
 
 def plan_all(*, now: datetime | None = None) -> int:
     """Re-plan every open record (after a rule change, or from the CLI); return how many."""
     now = now or utcnow()
-    count = 0
     categories = review_service.review_categories()
-    for incident in db.session.scalars(sa.select(Incident).where(Incident.category.in_(categories),
-                                                                 Incident.resolved_at.is_not(None))):
-        plan_incident(incident, now=now)
-        count += 1
-    for action in db.session.scalars(sa.select(Action).where(Action.status == ActionStatus.OPEN)):
-        plan_action(action, now=now)
-        count += 1
-    return count
+    incidents = list(db.session.scalars(sa.select(Incident).where(Incident.category.in_(categories),
+                                                                  Incident.resolved_at.is_not(None))))
+    actions = list(db.session.scalars(sa.select(Action).where(Action.status == ActionStatus.OPEN)))
+    for start in range(0, len(incidents), PLAN_BATCH):
+        plan_incidents(incidents[start:start + PLAN_BATCH], now=now)
+    for start in range(0, len(actions), PLAN_BATCH):
+        plan_actions(actions[start:start + PLAN_BATCH], now=now)
+    return len(incidents) + len(actions)
 
 
 def list_reminders(*, incident_id: int | None = None, action_id: int | None = None,
