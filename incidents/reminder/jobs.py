@@ -86,8 +86,10 @@ def sweep(*, now: datetime | None = None, worker: str | None = None, limit: int 
     worker = worker or worker_name()
     limit = limit or int(current_app.config["REMINDER_BATCH"])
     result = SweepResult()
-    # One SMTP connection for the whole sweep, not one a message.
-    with mail.Postman() as postman:
+    # One SMTP connection for the whole sweep, not one a message; and one database connection on which each
+    # send is recorded by a single statement that commits itself (one round trip, durable when it returns).
+    with mail.Postman() as postman, db.engine.connect() as recorder:
+        recorder = recorder.execution_options(isolation_level="AUTOCOMMIT")
         # A claimed row leaves the claimable set (sent, or pending with a later retry time), so this ends.
         while (room := limit - len(result.sent) - len(result.failed)) > 0:
             # A few at a time: one claiming transaction for several sends. Each is still marked sent on its
@@ -100,7 +102,7 @@ def sweep(*, now: datetime | None = None, worker: str | None = None, limit: int 
                                       .order_by(Reminder.send_at, Reminder.id)).all()
             db.session.commit()
             sent = [(row.incident_id, row.action_id) for row in rows
-                    if _send_one(row, now=now, worker=worker, result=result, postman=postman)]
+                    if _send_one(row, now=now, worker=worker, result=result, postman=postman, recorder=recorder)]
             _extend_series(sent, now=now)
     return result
 
@@ -111,7 +113,8 @@ OUTGOING = (Reminder.id, Reminder.key, Reminder.subject, Reminder.label, Reminde
             Reminder.action_id)
 
 
-def _send_one(reminder: Any, *, now: datetime, worker: str, result: SweepResult, postman: mail.Postman) -> bool:
+def _send_one(reminder: Any, *, now: datetime, worker: str, result: SweepResult, postman: mail.Postman,
+              recorder: sa.Connection) -> bool:
     """Send one claimed reminder (a row of OUTGOING); record and return whether it went."""
     try:
         message = mail.build(reminder, sent_at=now)
@@ -131,8 +134,7 @@ def _send_one(reminder: Any, *, now: datetime, worker: str, result: SweepResult,
         log.warning("Reminder %s not sent (attempt %s): %s", reminder.id, reminder.attempts, exc)
         result.failed.append(reminder.subject)
         return False
-    db.session.execute(_mark_sent(), {"reminder": reminder.id, "worker": worker, "now": now})
-    db.session.commit()
+    recorder.execute(_mark_sent(), {"reminder": reminder.id, "worker": worker, "now": now})
     result.sent.append(reminder.subject)
     return True
 

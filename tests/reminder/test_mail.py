@@ -65,3 +65,28 @@ def test_a_server_that_fails_after_accepting_the_message_does_not_get_it_twice(a
     assert (len(first.sent), first.failed) == (1, [])
     assert jobs.sweep(now=uk(date(2023, 4, 5)) + timedelta(hours=1), worker="w").sent == []
     assert smtp.count() == 1
+
+
+def test_a_long_or_non_ascii_subject_is_folded_and_encoded_and_the_message_has_no_defects(app, users, smtp):
+    created = uk(date(2023, 4, 4), 11, 0)
+    factories.incident(actor=users["dcc"], now=created, reference="INC000001001905",
+                       title="Zähler café outage — " + "data service provider connectivity lost " * 4)
+    factories.incident(actor=users["dcc"], now=created, reference="INC000001001906", title="Plain " + "word " * 30)
+    commit_at(created)
+    assert len(jobs.sweep(now=uk(date(2023, 4, 5)), worker="w").sent) == 2
+    with smtp.recorder.lock:
+        raws = list(smtp.recorder.raw)
+    subjects = []
+    for raw in raws:
+        lines = raw.split(b"\r\n")
+        assert b"\n" not in raw.replace(b"\r\n", b""), "every line ends CRLF"
+        assert max(len(line) for line in lines) <= 78, "headers are folded, bodies quoted-printable"
+        assert all(line.strip() for line in lines if line[:1] in (b" ", b"\t")), "no folded line is blank"
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        parts = list(message.iter_parts())
+        assert not message.defects and not any(part.defects for part in parts)
+        assert [part.get_content_type() for part in parts] == ["text/plain", "text/html"]
+        subjects.append(str(message["Subject"]))
+    expected = ["[Summary Report due in 1 working day] INC000001001905 Zähler café outage — data service provider",
+                "[Summary Report due in 1 working day] INC000001001906 Plain word word word word word word word"]
+    assert all(subject.startswith(start) for subject, start in zip(sorted(subjects), expected, strict=True))
