@@ -70,6 +70,9 @@ class Target:
     auth: str  # "session", "token" or "none"
     # Paths for the statement count: the same page at other page sizes (must cost the same).
     sizes: list[str] = field(default_factory=list)
+    # Whether the throughput goal applies: the issue sets it for the list, detail, API and dashboard pages;
+    # the PMR's goal is the time to compute the month (measured on its own).
+    ratio_goal: bool = True
 
 
 @dataclass
@@ -237,7 +240,7 @@ def targets(generated: Any) -> list[Target]:
                 "/incidents/?category=2&status=resolved&per_page=100"]),
         Target("incident list, deep page", "DEEP", "session"),
         Target("incident page (50 entries)", f"/incidents/{ref}", "session"),
-        Target(f"PMR {month}", f"/pmr/{month}", "session"),
+        Target(f"PMR {month}", f"/pmr/{month}", "session", ratio_goal=False),
         Target("dashboard (DCC)", "/", "session"),
         Target("API list", "/api/v1/incidents", "token",
                ["/api/v1/incidents?per_page=10", "/api/v1/incidents?per_page=100"]),
@@ -634,7 +637,7 @@ def goals(rows: list[Row], pmr_times: list[float], sweep: Sweep, worker_peaks: l
     misses = []
     for row in rows:
         assert row.load is not None and row.ratio is not None
-        if row.ratio < GOAL_RATIO:
+        if row.target.ratio_goal and row.ratio < GOAL_RATIO:
             misses.append(f"{row.target.name}: {row.ratio:.0%} of the ceiling (goal {GOAL_RATIO:.0%})")
         if row.load.p99_ms > GOAL_P99_MS:
             misses.append(f"{row.target.name}: p99 {row.load.p99_ms:.1f} ms (goal {GOAL_P99_MS:.0f} ms)")
@@ -679,9 +682,13 @@ def write_results(path: Path, *, backend: str, generated: Any, totals: dict[str,
         assert row.load is not None and row.ratio is not None
         sizes = ", ".join(str(n) for n in row.statements_large[1:])
         lines.append(
-            f"| {row.target.name} (`{row.target.path}`) | {row.load.requests_per_s:,.0f} | {row.ratio:.0%} | "
+            f"| {row.target.name} (`{row.target.path}`) | {row.load.requests_per_s:,.0f} | {row.ratio:.0%}"
+            f"{'' if row.target.ratio_goal else ' (no goal¹)'} | "
             f"{row.load.p50_ms:.1f} | {row.load.p99_ms:.1f} | {row.statements_small[0]} → "
             f"{row.statements_large[0]}{f'; {sizes}' if sizes else ''} |")
+    if not all(row.target.ratio_goal for row in rows):
+        lines += ["", ("¹ The issue sets the throughput goal for the list, detail, API and dashboard pages; the PMR's "
+                      "goal is the time to compute a month, below. Its page is measured all the same.")]
     lines += [
         "",
         "| Measure | Result | Goal |",

@@ -107,17 +107,22 @@ def cached_with_token(key: Hashable, render: Callable[[], str], *,
     return Markup(html.replace(TOKEN_PLACEHOLDER, token))
 
 
-def cached_page(key: Hashable, render: Callable[[], str]) -> Markup:
-    """A whole page for the signed-in user, kept until a record changes or the UK day ends.
+def cached_page(key: Hashable, render: Callable[[], str]) -> bytes:
+    """A whole page for the signed-in user, kept (encoded, ready to send) until a record changes or the UK day ends.
 
     ``key`` names what the page shows (its own arguments); the user and the day are added here.
     A page with one-time messages (flashes) is rendered afresh and not kept: they show once.
     """
     if "_flashes" in session:
-        return Markup(render())
+        return render().encode()
     user = current_user._get_current_object()
-    return cached_with_token(("page", user.id, local_date(utcnow()), key), render,
-                             keep=lambda: not request_ctx.flashes)
+    token = generate_csrf()
+    page = cached(("page", user.id, local_date(utcnow()), key),
+                  lambda: render().replace(token, TOKEN_PLACEHOLDER).encode(), keep=lambda: not request_ctx.flashes)
+    return page.replace(_PLACEHOLDER_BYTES, token.encode())
+
+
+_PLACEHOLDER_BYTES = TOKEN_PLACEHOLDER.encode()
 
 
 def _note_changes(session: Session, flush_context: Any, instances: Any) -> None:

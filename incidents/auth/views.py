@@ -66,7 +66,7 @@ def logout() -> Response:
 
 @bp.route("/")
 @login_required
-def home() -> str:
+def home() -> str | bytes:
     """Show the dashboard: what this person must do next and where things stand (SEC Parties: published reports)."""
     if not permissions.can_view_incidents(current_user):
         return render_template("auth/home.html", board=dashboard_service.build(user=current_user))

@@ -43,7 +43,7 @@ from incidents.timeutil import format_local, to_local
 
 bp = Blueprint("incident", __name__, url_prefix="/incidents")
 
-Html = str | tuple[str, int]
+Html = str | bytes | tuple[str, int]
 LIST_ARGS = ("q", "category", "status", "pmr_month", "cohort", "per_page")
 PAGING_ARGS = ("page", "after", "before")
 AUDIT_LABELS = {
