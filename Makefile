@@ -24,35 +24,30 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed system-deps
 
-# WeasyPrint (PDF documents) needs Pango and a font from the system.
-system-deps:
-	@if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so'; then \
+# $(call apt_install,TEST,PACKAGES,PURPOSE): unless the shell TEST succeeds, install Debian PACKAGES
+# (as root, with apt-get), or say which to install.
+define apt_install
+	@if ! $(1); then \
 		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-			echo "Installing Pango and fonts for PDF rendering"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-				libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
+			echo "Installing $(2) for $(3)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 		else \
-			echo "PDF rendering needs Pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core" >&2; \
+			echo "Debian packages needed for $(3): sudo apt-get install $(2)" >&2; \
 		fi; \
 	fi
+endef
+
+# WeasyPrint (PDF documents) needs Pango and a font from the system.
+system-deps:
+	$(call apt_install,ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so',libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core,PDF rendering)
 
 # The browser tests (tests/e2e) drive Debian's Chromium, never a browser build downloaded by Playwright.
 browser-deps: $(AXE)
-	@if [ ! -x /usr/bin/chromium ]; then \
-		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-			echo "Installing Chromium for the browser tests"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-		else \
-			echo "The browser tests need Chromium at /usr/bin/chromium: sudo apt-get install chromium" >&2; \
-		fi; \
-	fi
+	$(call apt_install,[ -x /usr/bin/chromium ],chromium,the browser tests)
 
 # axe-core (accessibility rules) from npm, at the version the lock file pins.
 $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
-	@if ! command -v npm >/dev/null && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-		echo "Installing npm for the accessibility checks"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
-	fi
+	$(call apt_install,command -v npm >/dev/null,npm,the accessibility checks)
 	@if command -v npm >/dev/null; then \
 		npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error && touch $@; \
 	else \
@@ -78,14 +73,7 @@ test: $(VENV)/.installed-test system-deps
 
 # The benchmark (bench/) drives the app with wrk from Debian; a small run of it is part of the suite.
 bench-deps:
-	@if ! command -v wrk >/dev/null; then \
-		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-			echo "Installing wrk for the benchmark"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
-		else \
-			echo "The benchmark needs wrk: sudo apt-get install wrk" >&2; \
-		fi; \
-	fi
+	$(call apt_install,command -v wrk >/dev/null,wrk,the benchmark)
 
 # The full benchmark: 100,000 incidents on SQLite (or on DATABASE_URL, a PostgreSQL database whose name
 # contains "bench"), results in bench/results.md. BENCH_ARGS passes options, e.g. BENCH_ARGS="--duration 5".

@@ -278,9 +278,17 @@ def exclusion_details(month: str, references: list[str] | None = None) -> dict[s
     SECAS's latest outcome (one query)."""
     year, number = parse_month(month)
     start, end = month_bounds(year, number)
+    # The reviews in question first, so finding each one's last round and last SECAS review reads only theirs.
+    reviews = (sa.select(Review.id).join(Incident, Incident.id == Review.incident_id)
+               .where(Incident.category.in_(_all_categories()), Incident.dcc_responsible.is_(True),
+                      Incident.resolved_at >= start, Incident.resolved_at < end,
+                      Incident.reference.in_(references) if references is not None else sa.true()))
     last_round = (sa.select(ExclusionProposal.review_id, sa.func.max(ExclusionProposal.round).label("round"))
+                  .where(ExclusionProposal.review_id.in_(reviews))
                   .group_by(ExclusionProposal.review_id).subquery())
     last_review = (sa.select(ExclusionReview.proposal_id, sa.func.max(ExclusionReview.id).label("id"))
+                   .join(ExclusionProposal, ExclusionProposal.id == ExclusionReview.proposal_id)
+                   .where(ExclusionProposal.review_id.in_(reviews))
                    .group_by(ExclusionReview.proposal_id).subquery())
     rows = db.session.execute(
         sa.select(Incident.reference, ExclusionProposal.exclude, ExclusionProposal.principle_code,
@@ -293,9 +301,7 @@ def exclusion_details(month: str, references: list[str] | None = None) -> dict[s
                                          ExclusionProposal.round == last_round.c.round))
         .outerjoin(last_review, last_review.c.proposal_id == ExclusionProposal.id)
         .outerjoin(ExclusionReview, ExclusionReview.id == last_review.c.id)
-        .where(Incident.category.in_(_all_categories()), Incident.dcc_responsible.is_(True),
-               Incident.resolved_at >= start, Incident.resolved_at < end,
-               Incident.reference.in_(references) if references is not None else sa.true()))
+        .where(Review.id.in_(reviews)))
     return {
         reference: {"exclude": exclude, "principle_code": code if exclude else None,
                     "principle_wording": wording if exclude else None,
