@@ -237,7 +237,11 @@ def _read_user(query: sa.Select[Any], params: dict[str, Any]) -> sa.Row[Any] | N
 
 def _read_outside_transaction(query: sa.Select[Any], params: dict[str, Any]) -> sa.Row[Any] | None:
     with db.engine.connect() as conn:
-        return conn.execution_options(isolation_level="AUTOCOMMIT").execute(query, params).first()
+        # SQLite's driver begins no transaction for a read, and switching it to autocommit and back costs a
+        # statement each way; other databases would send BEGIN and ROLLBACK.
+        if conn.dialect.name != "sqlite":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn.execute(query, params).first()
 
 
 def _session_instance(row: sa.Row[Any]) -> User:
