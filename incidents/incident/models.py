@@ -44,7 +44,7 @@ class Incident(db.Model):
         sa.Index("ix_incident_resolved_at", "resolved_at"),
         sa.Index("ix_incident_category_status_started", "category", "status", "started_at", "id"),
         # Covers every PMR figure and the trend: they filter on these columns and read no others.
-        sa.Index("ix_incident_pmr", "resolved_at", "category", "dcc_responsible", "target_deadline_at"),
+        sa.Index("ix_incident_pmr", "resolved_at", "category", "dcc_responsible", "target_deadline_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

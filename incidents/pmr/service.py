@@ -105,10 +105,16 @@ def _measure(code: str, spec: dict[str, Any], start: Any, end: Any, with_inciden
     if with_incidents:
         query = (sa.select(Incident.reference, Incident.title, Incident.category, Incident.started_at,
                            Incident.resolved_at, Incident.target_deadline_at, Review.exclusion_state)
-                 .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id).where(*scope))
-        if limit is not None:
-            # A month can hold thousands of incidents: a page shows those that move the figure first.
-            query = query.order_by(-excluded, -pending, within).limit(limit)
+                 .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id))
+        if limit is None:
+            query = query.where(*scope)
+        else:
+            # A month can hold thousands of incidents: a page shows those that move the figure first. They are
+            # picked from the PMR index (and each one's review) before any other column is read.
+            first = (-excluded, -pending, within)
+            picked = (sa.select(Incident.id).select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id)
+                      .where(*scope).order_by(*first, Incident.resolved_at, Incident.id).limit(limit))
+            query = query.where(Incident.id.in_(picked.scalar_subquery())).order_by(*first)
         rows = db.session.execute(query.order_by(Incident.resolved_at, Incident.id))
         for ref, title, category, started, resolved, deadline, state in rows:
             state = state or ExclusionState.NOT_PROPOSED
