@@ -94,6 +94,7 @@ class Row:
     statements_small: list[int]
     statements_large: list[int]
     load: Load | None = None
+    ceiling: float | None = None  # the ceiling measured just before and just after this page, averaged
     ratio: float | None = None
 
 
@@ -571,16 +572,16 @@ def run(options: argparse.Namespace) -> int:
                 raise SystemExit(f"{path} answered {status} over HTTP: {body[:300]}")
             warm_up(port, path, headers, options)
             row.load = wrk(port, path, headers, duration=options.duration, connections=options.connections)
+            # The ceiling again after each page: this machine's speed drifts during a run, so each page is
+            # compared with the ceiling measured on either side of it.
+            ceiling.append(wrk(port, CEILING, {}, duration=options.duration, connections=options.connections))
+            row.ceiling = statistics.mean(load.requests_per_s for load in ceiling[-2:])
+            row.ratio = row.load.requests_per_s / row.ceiling
             print(f"   {row.target.name:32} {row.load.requests_per_s:8.0f}/s  p50 {row.load.p50_ms:6.1f} ms  "
-                  f"p99 {row.load.p99_ms:6.1f} ms", flush=True)
-        ceiling.append(wrk(port, CEILING, {}, duration=options.duration, connections=options.connections))
+                  f"p99 {row.load.p99_ms:6.1f} ms  ceiling around it {row.ceiling:6.0f}/s  {row.ratio:4.0%}",
+                  flush=True)
         worker_peaks = [peak_mb(pid) for pid in worker_pids(master.pid)]
-    ceiling_rate = statistics.mean(load.requests_per_s for load in ceiling)
-    for row in rows:
-        assert row.load is not None
-        row.ratio = row.load.requests_per_s / ceiling_rate
-    print(f"   ceiling {ceiling_rate:.0f}/s; worker peak memory {', '.join(f'{m:.0f} MB' for m in worker_peaks)}",
-          flush=True)
+    print(f"   worker peak memory {', '.join(f'{m:.0f} MB' for m in worker_peaks)}", flush=True)
 
     pmr_times = time_pmr(url, large.pmr_month)
     print(f"== {backend}: PMR {large.pmr_month} median {statistics.median(pmr_times):.1f} ms", flush=True)
@@ -658,7 +659,7 @@ def write_results(path: Path, *, backend: str, generated: Any, totals: dict[str,
                   rows: list[Row], ceiling: list[Load], pmr_times: list[float], sweep: Sweep,
                   worker_peaks: list[float], failures: list[str], misses: list[str], seconds: float) -> None:
     """Write the results table (Markdown), replacing the previous run's for this database."""
-    ceiling_rate = statistics.mean(load.requests_per_s for load in ceiling)
+    rates = [load.requests_per_s for load in ceiling]
     lines = [
         f"## {backend}",
         "",
@@ -670,19 +671,21 @@ def write_results(path: Path, *, backend: str, generated: Any, totals: dict[str,
         f"{totals['action']:,} actions, {totals['review']:,} reviews, {totals['reminder']:,} reminders "
         f"(grown from {small:,} incidents in {generated.seconds:.1f} s, bulk inserts)."),
         "",
-        (f"Ceiling (`{CEILING}`, same app and server): {ceiling_rate:,.0f} requests/s "
-        f"({', '.join(f'{load.requests_per_s:,.0f}' for load in ceiling)} before and after), "
-        f"p50 {statistics.mean(load.p50_ms for load in ceiling):.1f} ms."),
+        (f"Ceiling (`{CEILING}`, same app and server), measured before the first page and after each: "
+        f"{min(rates):,.0f} to {max(rates):,.0f} requests/s (mean {statistics.mean(rates):,.0f}), "
+        f"p50 {statistics.mean(load.p50_ms for load in ceiling):.1f} ms. Each page's ratio is to the mean of the "
+        "ceiling just before and just after it, as the machine's speed drifts during a run."),
         "",
-        ("| Page | Requests/s | Ratio to ceiling | p50 ms | p99 ms | SQL statements, cache off "
+        ("| Page | Requests/s | Ceiling around it | Ratio to ceiling | p50 ms | p99 ms | SQL statements, cache off "
         f"({small:,} → {totals['incident']:,} incidents; other page sizes) |"),
-        "|---|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
-        assert row.load is not None and row.ratio is not None
+        assert row.load is not None and row.ratio is not None and row.ceiling is not None
         sizes = ", ".join(str(n) for n in row.statements_large[1:])
         lines.append(
-            f"| {row.target.name} (`{row.target.path}`) | {row.load.requests_per_s:,.0f} | {row.ratio:.0%}"
+            f"| {row.target.name} (`{row.target.path}`) | {row.load.requests_per_s:,.0f} | {row.ceiling:,.0f} | "
+            f"{row.ratio:.0%}"
             f"{'' if row.target.ratio_goal else ' (no goal¹)'} | "
             f"{row.load.p50_ms:.1f} | {row.load.p99_ms:.1f} | {row.statements_small[0]} → "
             f"{row.statements_large[0]}{f'; {sizes}' if sizes else ''} |")
