@@ -108,6 +108,11 @@ def test_a_kept_page_is_each_persons_own_with_their_sessions_csrf_token(app, use
     # Bob's copy carries Bob's token: his form is accepted (and Alice's token is not his).
     assert _add_entry(as_bob, reference, first, "With Alice's token.").status_code == 400
     assert _add_entry(as_bob, reference, for_bob, "NTE reset.").status_code == 302
+    # The same person signed in elsewhere (another session) gets the kept page with that session's token.
+    elsewhere = _signed_in(app, alice)
+    page = elsewhere.get(f"/incidents/{reference}").text
+    assert _csrf(page) != _csrf(as_alice.get(f"/incidents/{reference}").text)
+    assert _add_entry(elsewhere, reference, page, "Second session.").status_code == 302
 
 
 def test_a_page_with_a_message_shows_it_once_and_a_change_shows_at_once(app, users):
