@@ -97,13 +97,13 @@ def cached(key: Hashable, compute: Callable[[], T], *, keep: Callable[[], bool] 
 
 # Cached HTML holds this where a form carries the session's CSRF token; each request puts its own back.
 TOKEN_PLACEHOLDER = "csrf-token-placeholder-4b1f0c"
+_PLACEHOLDER_BYTES = TOKEN_PLACEHOLDER.encode()
 
 
-def cached_with_token(key: Hashable, render: Callable[[], str], *,
-                      keep: Callable[[], bool] | None = None) -> Markup:
+def cached_with_token(key: Hashable, render: Callable[[], str]) -> Markup:
     """HTML the same for every session but for its CSRF token, kept until a record changes."""
     token = generate_csrf()
-    html = cached(key, lambda: render().replace(token, TOKEN_PLACEHOLDER), keep=keep)
+    html = cached(key, lambda: render().replace(token, TOKEN_PLACEHOLDER))
     return Markup(html.replace(TOKEN_PLACEHOLDER, token))
 
 
@@ -120,9 +120,6 @@ def cached_page(key: Hashable, render: Callable[[], str]) -> bytes:
     page = cached(("page", user.id, local_date(utcnow()), key),
                   lambda: render().replace(token, TOKEN_PLACEHOLDER).encode(), keep=lambda: not request_ctx.flashes)
     return page.replace(_PLACEHOLDER_BYTES, token.encode())
-
-
-_PLACEHOLDER_BYTES = TOKEN_PLACEHOLDER.encode()
 
 
 def _note_changes(session: Session, flush_context: Any, instances: Any) -> None:
