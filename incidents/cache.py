@@ -13,16 +13,32 @@ Whole pages are kept too (``cached_page``), per user and per UK day, so a page
 that counts days (overdue actions, deadlines) is never older than today; the
 CSRF token, which differs per session, is put back into each copy served, and a
 page showing one-time messages is never kept.
+
+On PostgreSQL a web process need not even read the counter: every count is
+announced (NOTIFY) as it commits, and each process listens (``Listener``), so
+a kept page, its user included (``kept_row``), is served with no query. A
+process hears another's change when the database tells it, a fraction of a
+millisecond after the commit; its own changes at once. A person who has just
+changed something gets the counter read from the database, on any process,
+for ``CACHE_CONFIRM_SECONDS`` (their session says until when), so they see
+their own change at once wherever their next request lands. The counter is
+read from the database anyway at least every ``CACHE_CONFIRM_SECONDS``, and
+when the listening connection fails, so a lost notification delays a change
+by that much at most.
 """
 from __future__ import annotations
 
+import os
+import select
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request, session
+from flask import current_app, has_request_context, request
+from flask import session as web_session
 from flask.globals import request_ctx
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -49,16 +65,29 @@ _installed = False
 
 
 _REQUEST_KEY = "incidents.data_version"
+# Until when (Unix time) a person who has just changed something gets the counter read from the database.
+FRESH_KEY = "read_counter_until"
+# Where each count is announced on PostgreSQL; the payload is "<schema>:<counter>", as databases and schemas
+# share channels.
+CHANNEL = "incidents_data_version"
 
 
 def data_version() -> int:
-    """Return the change counter (read once per request)."""
-    if has_request_context() and _REQUEST_KEY in request.environ:
+    """Return the change counter (once per request: heard, or read from the database)."""
+    if not has_request_context():
+        return _read_version()
+    if _REQUEST_KEY in request.environ:
         return int(request.environ[_REQUEST_KEY])
-    value = int(db.session.scalar(sa.select(version_table.c.counter).where(version_table.c.id == 1)) or 0)
-    if has_request_context():
-        request.environ[_REQUEST_KEY] = value
+    value = known_version()
+    if value is None:
+        value = _read_version()
+        confirm_version(value)
+    request.environ[_REQUEST_KEY] = value
     return value
+
+
+def _read_version() -> int:
+    return int(db.session.scalar(sa.select(version_table.c.counter).where(version_table.c.id == 1)) or 0)
 
 
 def version_column() -> sa.ScalarSelect[Any]:
@@ -113,13 +142,209 @@ def cached_page(key: Hashable, render: Callable[[], str]) -> bytes:
     ``key`` names what the page shows (its own arguments); the user and the day are added here.
     A page with one-time messages (flashes) is rendered afresh and not kept: they show once.
     """
-    if "_flashes" in session:
+    if "_flashes" in web_session:
         return render().encode()
     user = current_user._get_current_object()
     token = generate_csrf()
     page = cached(("page", user.id, local_date(utcnow()), key),
                   lambda: render().replace(token, TOKEN_PLACEHOLDER).encode(), keep=lambda: not request_ctx.flashes)
     return page.replace(_PLACEHOLDER_BYTES, token.encode())
+
+
+def known_version() -> int | None:
+    """The counter as this process last heard it, or None when it must be read from the database.
+
+    None when nothing is listening (SQLite, ``CACHE_LISTEN`` off, the connection lost), when the counter has
+    not been confirmed for ``CACHE_CONFIRM_SECONDS``, and just after the signed-in person changed something.
+    """
+    listener = _listener()
+    if listener is None:
+        return None
+    if has_request_context():
+        fresh_until = web_session.get(FRESH_KEY, 0)
+        if isinstance(fresh_until, int | float) and fresh_until > time.time():
+            return None
+    return listener.version()
+
+
+def confirm_version(counter: int) -> None:
+    """Tell the listener what the database said the counter is, after known_version() gave None."""
+    listener = _listener()
+    if listener is not None:
+        listener.confirm(counter)
+
+
+def kept_row(key: Hashable, version: int, read: Callable[[], T | None]) -> T | None:
+    """``read()``, kept while the counter stays at ``version`` (a heard one); an answer of None is not kept.
+
+    For the row a request loads its user from: every change to a user or a token moves the counter.
+    """
+    store: dict[Any, Any] = current_app.extensions.setdefault("incidents.rows", {})
+    with _lock:
+        if store.get("version") != version or len(store) > current_app.config["CACHE_ENTRIES"] * 4:
+            store.clear()
+            store["version"] = version
+        if key in store:
+            return store[key]  # type: ignore[no-any-return]
+    value = read()
+    if value is not None:
+        with _lock:
+            if store.get("version") == version:
+                store[key] = value
+    return value
+
+
+def count_change(connection: sa.Connection) -> int:
+    """Add one to the counter in ``connection``'s transaction and announce it on commit; return the new value.
+
+    Every change to a record goes through here (the session hook below); so must any other writer.
+    """
+    counter = connection.scalar(sa.update(version_table).where(version_table.c.id == 1)
+                                .values(counter=version_table.c.counter + 1).returning(version_table.c.counter))
+    if counter is None:  # a database made without the migrations' first row
+        counter = 1
+        connection.execute(sa.insert(version_table).values(id=1, counter=counter))
+    if connection.dialect.name == "postgresql":
+        # Delivered to every listener when (and only if) the transaction commits.
+        connection.execute(sa.select(sa.func.pg_notify(CHANNEL, sa.func.current_schema() + f":{counter}")))
+    return int(counter)
+
+
+class Listener:
+    """This process's ear on the database's announcements of the change counter (PostgreSQL LISTEN).
+
+    It listens on a connection of its own, taken from the engine's pool and detached from it, and reads what
+    has arrived without waiting, when a request asks (a poll of the socket; no thread). ``clock`` is the time
+    source for the confirmation interval.
+    """
+
+    def __init__(self, engine: sa.Engine, *, confirm_seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.engine = engine
+        self.confirm_seconds = confirm_seconds
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.known = 0
+        self.schema = ""
+        self._raw: Any = None  # the pool's proxy of the connection, detached
+        self._poll: Any = None
+        self._pid = 0
+        self._confirmed_at = 0.0
+        self._retry_at = 0.0
+        self._orphans: list[Any] = []  # a parent process's connection, never closed from a child
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    def version(self) -> int | None:
+        """The counter heard last; None when the database must be asked (see ``known_version``)."""
+        with self.lock:
+            if not self._listening() or not self._drain():
+                return None
+            if self.clock() - self._confirmed_at > self.confirm_seconds:
+                return None
+            return self.known
+
+    def confirm(self, counter: int) -> None:
+        """The database says the counter is ``counter``. Newer than heard, and not heard within a moment: the
+        connection missed an announcement; listen afresh."""
+        with self.lock:
+            if self._raw is None:
+                return
+            if counter > self.known and not self._drain(wait=0.1, until=counter):
+                self._close()
+                return
+            self.known = max(self.known, counter)
+            self._confirmed_at = self.clock()
+
+    def heard(self, counter: int) -> None:
+        """This process committed ``counter``."""
+        with self.lock:
+            if self._raw is not None:
+                self.known = max(self.known, counter)
+
+    def close(self) -> None:
+        """Stop listening (the engine was disposed); the next request listens afresh."""
+        with self.lock:
+            self._close()
+
+    @property
+    def connection(self) -> Any:
+        """The listening DBAPI connection, if any."""
+        return None if self._raw is None else self._raw.dbapi_connection
+
+    def _listening(self) -> bool:
+        if self._raw is not None and self._pid == os.getpid():
+            return True
+        if self._raw is not None:  # forked: the connection is the parent's
+            self._orphans.append(self._raw)
+            self._raw = None
+        if self.clock() < self._retry_at:
+            return False
+        raw = None
+        try:
+            raw = self.engine.raw_connection()
+            raw.detach()
+            conn = raw.dbapi_connection
+            conn.autocommit = True
+            conn.execute(f"LISTEN {CHANNEL}")
+            # Listening first, then reading: a count committed in between is both read and heard.
+            schema, counter = conn.execute(
+                "SELECT current_schema(), (SELECT counter FROM data_version WHERE id = 1)").fetchone()
+        except Exception:  # noqa: BLE001  (any failure: the database is asked instead, which reports it)
+            if raw is not None:
+                _quietly_close(raw)
+            self._retry_at = self.clock() + 1.0
+            return False
+        self._raw, self._pid, self.schema, self.known = raw, os.getpid(), schema, int(counter or 0)
+        self._poll = select.poll()
+        self._poll.register(conn.fileno(), select.POLLIN)
+        self._confirmed_at = self.clock()
+        return True
+
+    def _drain(self, *, wait: float = 0.0, until: int = 0) -> bool:
+        """Take in what has arrived (waiting up to ``wait`` s for the counter to reach ``until``); False when
+        the connection has failed (and is closed) or the wait ran out."""
+        deadline = self.clock() + wait
+        conn = self._raw.dbapi_connection
+        try:
+            for _ in range(100):  # bounded: a flood of announcements is taken in over several requests
+                timeout = max(0.0, deadline - self.clock()) if self.known < until else 0.0
+                if not self._poll.poll(timeout * 1000):
+                    return self.known >= until
+                # Readable with nothing to read is the server closing: the next read raises.
+                for note in conn.notifies(timeout=0):
+                    schema, _, counter = note.payload.rpartition(":")
+                    if schema == self.schema and counter.isdigit():
+                        self.known = max(self.known, int(counter))
+        except Exception:  # noqa: BLE001  (a broken connection, whatever the driver calls it)
+            self._close()
+            return False
+        return self.known >= until
+
+    def _close(self) -> None:
+        if self._raw is not None and self._pid == os.getpid():
+            _quietly_close(self._raw)
+        self._raw = self._poll = None
+
+
+def _quietly_close(raw: Any) -> None:
+    try:
+        raw.close()
+    except Exception:  # noqa: BLE001, S110  (closing a connection that is already gone)
+        pass
+
+
+def _listener() -> Listener | None:
+    """The app's listener, started on first use; None when not listening (SQLite, or CACHE_LISTEN off)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    listener = app.extensions.get("incidents.listener")
+    if listener is None:
+        with _lock:
+            listener = app.extensions.get("incidents.listener")
+            if listener is None:
+                engine = db.engine
+                listener = (Listener(engine, confirm_seconds=float(app.config["CACHE_CONFIRM_SECONDS"]))
+                            if engine.dialect.name == "postgresql" and app.config["CACHE_LISTEN"] else False)
+                app.extensions["incidents.listener"] = listener
+    return listener or None
 
 
 def _note_changes(session: Session, flush_context: Any, instances: Any) -> None:
@@ -135,16 +360,26 @@ def _bump(session: Session) -> None:
         return
     session.flush()  # before_commit runs before the commit's own flush
     if session.info.pop("cache.changed", False):
-        bumped = session.execute(sa.update(version_table).where(version_table.c.id == 1)
-                                 .values(counter=version_table.c.counter + 1))
-        if bumped.rowcount == 0:  # a database made without the migrations' first row
-            session.execute(sa.insert(version_table).values(id=1, counter=1))
+        session.info["cache.counted"] = count_change(session.connection())
         if has_request_context():
             request.environ.pop(_REQUEST_KEY, None)
 
 
+def _committed(session: Session) -> None:
+    counter = session.info.pop("cache.counted", None)
+    if counter is None:
+        return
+    listener = current_app.extensions.get("incidents.listener")
+    if listener:
+        listener.heard(counter)
+    if has_request_context() and "_user_id" in web_session:
+        # Other processes hear of it a moment from now; until then this person's requests read the counter.
+        web_session[FRESH_KEY] = round(time.time() + float(current_app.config["CACHE_CONFIRM_SECONDS"]), 3)
+
+
 def _forget(session: Session, *args: Any) -> None:
     session.info.pop("cache.changed", None)
+    session.info.pop("cache.counted", None)
 
 
 def install() -> None:
@@ -154,5 +389,6 @@ def install() -> None:
         return
     event.listen(db.session, "before_flush", _note_changes)
     event.listen(db.session, "before_commit", _bump)
+    event.listen(db.session, "after_commit", _committed)
     event.listen(db.session, "after_rollback", _forget)
     _installed = True

@@ -32,9 +32,9 @@ class Defaults:
 
     SECRET_KEY = DEFAULT_SECRET_KEY
     SQLALCHEMY_DATABASE_URI: str | None = None
-    # No ping before each use of a pooled connection: that is a round trip on every request. A connection the
-    # database has closed (a restart) is found by a request's first statement, reading its user, which tries
-    # once more on a fresh one (incidents/user/service.py); SQLAlchemy then drops every older pooled connection.
+    # On a database server (not SQLite) load() adds pool_pre_ping: a pooled connection the server has closed
+    # (a restart, an idle timeout) is replaced when taken from the pool, so it costs no request. A kept page
+    # takes none (incidents/cache.py), so the ping costs only requests that go to the database anyway.
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
     # SQLite durability: NORMAL is safe with the write-ahead log; tests use OFF for speed.
     SQLITE_SYNCHRONOUS = "NORMAL"
@@ -132,6 +132,11 @@ class Defaults:
     DUPLICATE_SUBMISSION_SECONDS = 10
     # Heavy read results (PMR, dashboard) each process keeps until a record changes (incidents/cache.py).
     CACHE_ENTRIES = 256
+    # On PostgreSQL each web process listens for the change counter's notifications (LISTEN/NOTIFY, one extra
+    # connection per process), so a kept page needs no query at all; the counter is still read from the database
+    # at least this often, in case a notification was lost. Off: every request reads the counter.
+    CACHE_LISTEN = True
+    CACHE_CONFIRM_SECONDS = 2.0
     # Benchmark hooks (incidents/ops/instrument.py); off in normal use.
     SQL_STATEMENT_HEADER = False
     BENCH_CEILING_ENDPOINT = False
@@ -200,6 +205,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> dict[str, str]:
         path = os.path.join(app.instance_path, "incidents.sqlite")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     app.config["TARGET_RESOLUTION"] = {
         str(k): v for k, v in app.config["TARGET_RESOLUTION"].items()
     }

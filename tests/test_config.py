@@ -28,6 +28,14 @@ def test_database_url_is_normalised_to_psycopg(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.example/incidents")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/incidents"
+    # A database server's connections are checked when taken from the pool (a restart costs no request);
+    # a setting of one's own wins.
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+    monkeypatch.setenv("INCIDENTS_SQLALCHEMY_ENGINE_OPTIONS", '{"pool_pre_ping": false, "pool_size": 3}')
+    assert create_app().config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": False, "pool_size": 3}
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.delenv("INCIDENTS_SQLALCHEMY_ENGINE_OPTIONS")
+    assert create_app().config["SQLALCHEMY_ENGINE_OPTIONS"] == {}  # a SQLite file is never closed under us
 
 
 def test_production_refuses_default_secret(tmp_path, monkeypatch):

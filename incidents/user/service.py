@@ -200,10 +200,12 @@ def revoke_tokens(*, user: User, actor: Any = None, now: datetime | None = None)
     return count
 
 
-# Every request reads its user (by session or by token) and the data version in one statement. The statement
-# is built once per process (building one costs more than running it), and it runs outside any transaction
-# when the request has none yet, so a page served from the cache costs one round trip to the database, not a
-# BEGIN, a SELECT and a ROLLBACK. The row becomes the session's User without a second query.
+# Every request needs its user (by session or by token) and the data version. Where this process hears the
+# counter (PostgreSQL; incidents/cache.py), the user's row is kept while the counter stays where it was (every
+# change to a user or a token moves it), so a kept page costs no query at all. Otherwise both come from one
+# statement, built once per process (building one costs more than running it) and run outside any transaction
+# when the request has none yet (no BEGIN and ROLLBACK around it). The row becomes the session's User without
+# a second query.
 @functools.cache
 def _user_columns() -> list[Any]:
     return [prop.columns[0].label(prop.key) for prop in sa.inspect(User).column_attrs]
@@ -222,20 +224,22 @@ def _token_user_query() -> sa.Select[Any]:
             .join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == sa.bindparam("token_hash")))
 
 
-def _read_user(query: sa.Select[Any], params: dict[str, Any]) -> sa.Row[Any] | None:
+def _read_user(key: tuple[str, Any], query: sa.Select[Any], params: dict[str, Any]) -> sa.Row[Any] | None:
+    """The user's row (with the counter); the request's data version is set from it, or from what was heard."""
+    known = cache.known_version()
+    if known is not None:
+        cache.remember_version(known)
+        return cache.kept_row(key, known, lambda: _read_row(query, params))
+    found = _read_row(query, params)
+    if found is not None:
+        cache.remember_version(found.data_version)
+        cache.confirm_version(found.data_version)
+    return found
+
+
+def _read_row(query: sa.Select[Any], params: dict[str, Any]) -> sa.Row[Any] | None:
     if db.session().in_transaction():
         return db.session.execute(query, params).first()
-    try:
-        return _read_outside_transaction(query, params)
-    except sa.exc.DBAPIError as exc:
-        # A pooled connection the database has closed (it restarted) shows here, at the request's first
-        # statement; SQLAlchemy has dropped it and every older one, so a second try gets a fresh one.
-        if not exc.connection_invalidated:
-            raise
-        return _read_outside_transaction(query, params)
-
-
-def _read_outside_transaction(query: sa.Select[Any], params: dict[str, Any]) -> sa.Row[Any] | None:
     with db.engine.connect() as conn:
         # SQLite's driver begins no transaction for a read, and switching it to autocommit and back costs a
         # statement each way; other databases would send BEGIN and ROLLBACK.
@@ -259,10 +263,10 @@ def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
     """Return the active user a live token belongs to, or None."""
     if not token or len(token) > 200:
         return None
-    found = _read_user(_token_user_query(), {"token_hash": hash_token(token)})
+    token_hash = hash_token(token)
+    found = _read_user(("token", token_hash), _token_user_query(), {"token_hash": token_hash})
     if found is None:
         return None
-    cache.remember_version(found.data_version)
     if found.token_revoked_at is not None or not found.is_active:
         return None
     return _session_instance(found)
@@ -274,10 +278,9 @@ def load_session_user(session_id: str) -> User | None:
         user_id, version = (int(part) for part in session_id.split(":", 1))
     except (ValueError, AttributeError):
         return None
-    found = _read_user(_session_user_query(), {"user_id": user_id})
+    found = _read_user(("user", user_id), _session_user_query(), {"user_id": user_id})
     if found is None:
         return None
-    cache.remember_version(found.data_version)
     if not found.is_active or found.session_version != version:
         return None
     return _session_instance(found)
