@@ -15,19 +15,23 @@ CSRF token, which differs per session, is put back into each copy served, and a
 page showing one-time messages is never kept.
 
 On PostgreSQL a web process need not even read the counter: every count is
-announced (NOTIFY) as it commits, and each process listens (``Listener``), so
-a kept page, its user included (``kept_row``), is served with no query. A
-process hears another's change when the database tells it, a fraction of a
-millisecond after the commit; its own changes at once. A person who has just
-changed something gets the counter read from the database, on any process,
-for ``CACHE_CONFIRM_SECONDS`` (their session says until when), so they see
-their own change at once wherever their next request lands. The counter is
-read from the database anyway at least every ``CACHE_CONFIRM_SECONDS``, and
-when the listening connection fails, so a lost notification delays a change
-by that much at most.
+announced (NOTIFY, signed with the app's secret key) as it commits, and each
+process listens (``Listener``), so a kept page, its user included
+(``kept_row``), is served with no query. A process hears another's change when
+the database tells it, microseconds after the commit; its own changes at once.
+A person who has just changed something gets the counter read from the
+database, on any process, for ``CACHE_CONFIRM_SECONDS`` (their session says
+until when), so they see their own change wherever their next request lands.
+The database has the last word: each process reads the counter at least every
+``CACHE_CONFIRM_SECONDS`` and when its listening connection fails, so a lost
+announcement delays a change by that much at most; kept user rows are read
+again then; and a counter that went back (a restore) drops everything kept.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import os
 import select
 import threading
@@ -67,8 +71,7 @@ _installed = False
 _REQUEST_KEY = "incidents.data_version"
 # Until when (Unix time) a person who has just changed something gets the counter read from the database.
 FRESH_KEY = "read_counter_until"
-# Where each count is announced on PostgreSQL; the payload is "<schema>:<counter>", as databases and schemas
-# share channels.
+# Where each count is announced on PostgreSQL (see ``announcement``).
 CHANNEL = "incidents_data_version"
 
 
@@ -199,38 +202,57 @@ def count_change(connection: sa.Connection) -> int:
 
     Every change to a record goes through here (the session hook below); so must any other writer.
     """
-    counter = connection.scalar(sa.update(version_table).where(version_table.c.id == 1)
-                                .values(counter=version_table.c.counter + 1).returning(version_table.c.counter))
-    if counter is None:  # a database made without the migrations' first row
-        counter = 1
-        connection.execute(sa.insert(version_table).values(id=1, counter=counter))
+    columns = [version_table.c.counter]
+    if connection.dialect.name == "postgresql":
+        columns.append(sa.literal_column("tableoid"))  # names the counter's table in the announcement
+    row = connection.execute(sa.update(version_table).where(version_table.c.id == 1)
+                             .values(counter=version_table.c.counter + 1).returning(*columns)).first()
+    if row is None:  # a database made without the migrations' first row
+        row = connection.execute(sa.insert(version_table).values(id=1, counter=1).returning(*columns)).first()
+    assert row is not None
     if connection.dialect.name == "postgresql":
         # Delivered to every listener when (and only if) the transaction commits.
-        connection.execute(sa.select(sa.func.pg_notify(CHANNEL, sa.func.current_schema() + f":{counter}")))
-    return int(counter)
+        connection.execute(sa.select(sa.func.pg_notify(
+            CHANNEL, announcement(current_app.config["SECRET_KEY"], int(row.tableoid), int(row.counter)))))
+    return int(row.counter)
+
+
+def announcement(secret: str | bytes, table: int, counter: int) -> str:
+    """What a count is announced as: "<table oid>:<counter>:<signature>". The table's oid tells one database's
+    counter from another schema's (they share the channel); the signature, with the app's secret key, stops
+    anyone else who can connect (NOTIFY needs no privilege) from moving a process's counter."""
+    body = f"{table}:{counter}"
+    key = secret.encode() if isinstance(secret, str) else secret
+    return f"{body}:{hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:32]}"
 
 
 class Listener:
     """This process's ear on the database's announcements of the change counter (PostgreSQL LISTEN).
 
-    It listens on a connection of its own, taken from the engine's pool and detached from it, and reads what
-    has arrived without waiting, when a request asks (a poll of the socket; no thread). ``clock`` is the time
-    source for the confirmation interval.
+    It listens on a connection of its own, taken from the engine's pool and detached from it, and takes in what
+    has arrived without waiting, when a request asks (a poll of the socket; no thread). The database has the
+    last word: each confirmation takes its counter, even a lower one (a restored database), and then ``forget``
+    is called to drop what was kept (``pages=True`` when the counter went back). ``clock`` is the time source of
+    the confirmation interval.
     """
 
-    def __init__(self, engine: sa.Engine, *, confirm_seconds: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, engine: sa.Engine, *, secret: str | bytes, confirm_seconds: float,
+                 forget: Callable[..., None], clock: Callable[[], float] = time.monotonic):
         self.engine = engine
+        self.secret = secret
         self.confirm_seconds = confirm_seconds
+        self.forget = forget
         self.clock = clock
         self.lock = threading.Lock()
         self.known = 0
-        self.schema = ""
+        self.table = 0
         self._raw: Any = None  # the pool's proxy of the connection, detached
         self._poll: Any = None
         self._pid = 0
         self._confirmed_at = 0.0
         self._retry_at = 0.0
-        self._orphans: list[Any] = []  # a parent process's connection, never closed from a child
+        self._backoff = 1.0
+        self._orphans: list[Any] = []  # a parent process's connection: never closed (nor collected) in a child
         event.listen(engine, "engine_disposed", lambda _engine: self.close())
 
     def version(self) -> int | None:
@@ -243,21 +265,29 @@ class Listener:
             return self.known
 
     def confirm(self, counter: int) -> None:
-        """The database says the counter is ``counter``. Newer than heard, and not heard within a moment: the
-        connection missed an announcement; listen afresh."""
+        """The database says the counter is ``counter``.
+
+        Newer than heard, and not heard within a moment: the connection missed an announcement, so it listens
+        afresh. Older than heard: the database went back (a restore) or an announcement lied; what was kept under
+        counters it will reach again is dropped.
+        """
         with self.lock:
-            if self._raw is None:
+            if not self._owned():
                 return
             if counter > self.known and not self._drain(wait=0.1, until=counter):
                 self._close()
                 return
-            self.known = max(self.known, counter)
+            went_back = counter < self.known
+            self.known = counter
             self._confirmed_at = self.clock()
+        # Kept user rows are read again at least this often, so a change made outside the app (SQL by hand,
+        # uncounted) to an account or a token holds within the interval too.
+        self.forget(pages=went_back)
 
     def heard(self, counter: int) -> None:
         """This process committed ``counter``."""
         with self.lock:
-            if self._raw is not None:
+            if self._owned():
                 self.known = max(self.known, counter)
 
     def close(self) -> None:
@@ -268,15 +298,18 @@ class Listener:
     @property
     def connection(self) -> Any:
         """The listening DBAPI connection, if any."""
-        return None if self._raw is None else self._raw.dbapi_connection
+        return self._raw.dbapi_connection if self._owned() else None
+
+    def _owned(self) -> bool:
+        return self._raw is not None and self._pid == os.getpid()
 
     def _listening(self) -> bool:
-        if self._raw is not None and self._pid == os.getpid():
+        if self._owned():
             return True
         if self._raw is not None:  # forked: the connection is the parent's
             self._orphans.append(self._raw)
             self._raw = None
-        if self.clock() < self._retry_at:
+        if time.monotonic() < self._retry_at:
             return False
         raw = None
         try:
@@ -286,42 +319,56 @@ class Listener:
             conn.autocommit = True
             conn.execute(f"LISTEN {CHANNEL}")
             # Listening first, then reading: a count committed in between is both read and heard.
-            schema, counter = conn.execute(
-                "SELECT current_schema(), (SELECT counter FROM data_version WHERE id = 1)").fetchone()
+            table, counter = conn.execute(
+                "SELECT 'data_version'::regclass::oid::bigint, (SELECT counter FROM data_version WHERE id = 1)"
+            ).fetchone()
+            before, self.known = self.known, int(counter or 0)
+            self._raw, self._pid, self.table = raw, os.getpid(), int(table)
+            self._poll = select.poll()
+            self._poll.register(conn.fileno(), select.POLLIN)
+            self._take_in()  # what arrived while the statements ran is held by the driver, not on the socket
         except Exception:  # noqa: BLE001  (any failure: the database is asked instead, which reports it)
             if raw is not None:
                 _quietly_close(raw)
-            self._retry_at = self.clock() + 1.0
+            self._raw = None
+            self._retry_at, self._backoff = time.monotonic() + self._backoff, min(self._backoff * 2, 30.0)
             return False
-        self._raw, self._pid, self.schema, self.known = raw, os.getpid(), schema, int(counter or 0)
-        self._poll = select.poll()
-        self._poll.register(conn.fileno(), select.POLLIN)
+        self._backoff = 1.0
         self._confirmed_at = self.clock()
+        if self.known < before:
+            self.forget(pages=True)
         return True
 
     def _drain(self, *, wait: float = 0.0, until: int = 0) -> bool:
         """Take in what has arrived (waiting up to ``wait`` s for the counter to reach ``until``); False when
         the connection has failed (and is closed) or the wait ran out."""
-        deadline = self.clock() + wait
-        conn = self._raw.dbapi_connection
+        deadline = time.monotonic() + wait
         try:
             for _ in range(100):  # bounded: a flood of announcements is taken in over several requests
-                timeout = max(0.0, deadline - self.clock()) if self.known < until else 0.0
+                timeout = max(0.0, deadline - time.monotonic()) if self.known < until else 0.0
                 if not self._poll.poll(timeout * 1000):
-                    return self.known >= until
-                # Readable with nothing to read is the server closing: the next read raises.
-                for note in conn.notifies(timeout=0):
-                    schema, _, counter = note.payload.rpartition(":")
-                    if schema == self.schema and counter.isdigit():
-                        self.known = max(self.known, int(counter))
+                    break
+                # Readable with nothing to take in is a message of the server's own: its closing, say, after
+                # which the next read raises.
+                self._take_in()
         except Exception:  # noqa: BLE001  (a broken connection, whatever the driver calls it)
             self._close()
             return False
         return self.known >= until
 
+    def _take_in(self) -> None:
+        for note in self._raw.dbapi_connection.notifies(timeout=0):
+            table, _, counter = note.payload.partition(":")
+            counter = counter.partition(":")[0]
+            if (table == str(self.table) and counter.isdigit()
+                    and hmac.compare_digest(note.payload, announcement(self.secret, self.table, int(counter)))):
+                self.known = max(self.known, int(counter))
+
     def _close(self) -> None:
-        if self._raw is not None and self._pid == os.getpid():
+        if self._owned():
             _quietly_close(self._raw)
+        elif self._raw is not None:
+            self._orphans.append(self._raw)
         self._raw = self._poll = None
 
 
@@ -341,10 +388,24 @@ def _listener() -> Listener | None:
             listener = app.extensions.get("incidents.listener")
             if listener is None:
                 engine = db.engine
-                listener = (Listener(engine, confirm_seconds=float(app.config["CACHE_CONFIRM_SECONDS"]))
-                            if engine.dialect.name == "postgresql" and app.config["CACHE_LISTEN"] else False)
-                app.extensions["incidents.listener"] = listener
+                listening = engine.dialect.name == "postgresql" and _switched_on(app.config["CACHE_LISTEN"])
+                listener = app.extensions["incidents.listener"] = Listener(
+                    engine, secret=app.config["SECRET_KEY"], confirm_seconds=float(app.config["CACHE_CONFIRM_SECONDS"]),
+                    forget=functools.partial(_drop_kept, app)) if listening else False
     return listener or None
+
+
+def _switched_on(value: Any) -> bool:
+    """A yes/no setting, also as the environment gives it (``false``, ``False``, ``0``, ``off``)."""
+    return value if isinstance(value, bool) else str(value).strip().lower() not in {"", "0", "false", "no", "off"}
+
+
+def _drop_kept(app: Any, *, pages: bool) -> None:
+    """Drop the user rows this process keeps, and with ``pages`` every kept answer and page too."""
+    with _lock:
+        app.extensions.pop("incidents.rows", None)
+        if pages:
+            app.extensions.pop("incidents.cache", None)
 
 
 def _note_changes(session: Session, flush_context: Any, instances: Any) -> None:

@@ -81,6 +81,12 @@ def _signed_in(app, user):
     return browser
 
 
+def same_page(one: str, other: str) -> bool:
+    """The same page but for the CSRF token's signature, whose timestamp moves on each second."""
+    token = re.compile(r'(name="csrf_token"[^>]*value=)"[^"]+"')
+    return token.sub(r"\1-", one) == token.sub(r"\1-", other)
+
+
 def _csrf(page: str) -> str:
     found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     assert found, "the page has a form with a CSRF token"
@@ -106,7 +112,7 @@ def test_a_kept_page_is_each_persons_own_with_their_sessions_csrf_token(app, use
     # A change that skips the change counter (no process of the app makes one) is not seen: the page is kept.
     with db.engine.begin() as conn:
         conn.execute(sa.text("UPDATE incident SET title = 'Renamed unseen' WHERE reference = :r"), {"r": reference})
-    assert as_alice.get(f"/incidents/{reference}").text == first
+    assert same_page(as_alice.get(f"/incidents/{reference}").text, first)
     for_bob = as_bob.get(f"/incidents/{reference}").text
     assert "Bob Example" in for_bob and "Alice Example" not in for_bob
     assert _csrf(for_bob) != _csrf(first)
@@ -133,4 +139,4 @@ def test_a_page_with_a_message_shows_it_once_and_a_change_shows_at_once(app, use
     assert "Added a timeline entry" in with_message and "NTE reset." in with_message
     after = browser.get(f"/incidents/{reference}").text
     assert "Added a timeline entry" not in after and "NTE reset." in after
-    assert browser.get(f"/incidents/{reference}").text == after
+    assert same_page(browser.get(f"/incidents/{reference}").text, after)

@@ -229,6 +229,8 @@ def _read_user(key: tuple[str, Any], query: sa.Select[Any], params: dict[str, An
     known = cache.known_version()
     if known is not None:
         cache.remember_version(known)
+        if db.session().in_transaction():  # it may see this request's changes, not committed: never kept
+            return _read_row(query, params)
         return cache.kept_row(key, known, lambda: _read_row(query, params))
     found = _read_row(query, params)
     if found is not None:
