@@ -1,8 +1,10 @@
 """Each person's deadlines as an iCalendar feed, read by calendar apps through a secret link.
 
-The link carries ``user.calendar_token`` instead of a login, so a calendar app
-can poll it. The person creates the token, and replaces it to cut off an old
-link. A feed lists only what its owner may see.
+The link carries a secret token instead of a login, so a calendar app can
+poll it; the database keeps only its hash (``user.calendar_token_hash``), and
+the person sees the link once, when they make it. They replace it to cut off
+an old link (or when they no longer have it). A feed lists only what its owner
+may see.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from incidents.review.models import ExclusionState, ReportState, Review
 from incidents.rules import service as rules_service
 from incidents.timeutil import local_date, utcnow
 from incidents.user.models import Role, User
+from incidents.user.service import hash_token
 
 TOKEN_BYTES = 32
 TOKEN_ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -49,20 +52,21 @@ class Deadline:
 def issue_token(*, user: User, now: datetime | None = None) -> str:
     """Give the user a new feed token (the old link stops working) and return it."""
     now = now or utcnow()
-    had_one = user.calendar_token is not None
-    user.calendar_token = secrets.token_urlsafe(TOKEN_BYTES)
+    had_one = user.calendar_token_hash is not None
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    user.calendar_token_hash = hash_token(token)
     audit_service.record(actor=user, action="update", entity_type="user", entity_id=user.id,
                          changes={"calendar feed link": ["set" if had_one else None, "replaced" if had_one else "set"]},
                          summary="Replaced the calendar feed link" if had_one else "Created a calendar feed link",
                          now=now)
-    return user.calendar_token
+    return token
 
 
 def user_for_token(token: str) -> User | None:
     """Return the active user whose feed token this is, or None."""
     if not token or len(token) > 64 or not set(token) <= TOKEN_ALPHABET:
         return None
-    user = db.session.scalar(sa.select(User).where(User.calendar_token == token))
+    user = db.session.scalar(sa.select(User).where(User.calendar_token_hash == hash_token(token)))
     return user if user is not None and user.is_active else None
 
 

@@ -13,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -72,6 +73,8 @@ def outbox() -> Html:
     return (page, 400) if problems else page
 
 
+# The feed link just made, shown once on the next calendar page (the database keeps only its hash).
+NEW_LINK_KEY = "reminder.new_calendar_link"
 # Deadlines listed on the calendar page, coming and passed (the feed carries them all).
 CALENDAR_SHOWN = 50
 PASSED_SHOWN = 20
@@ -79,17 +82,22 @@ PASSED_SHOWN = 20
 
 @bp.route("/calendar")
 @login_required
-def calendar() -> str:
-    """Show the person's calendar feed link, and the button that creates or replaces it."""
-    token = current_user.calendar_token
+def calendar() -> Response:
+    """Show the person's deadlines and the button that makes or replaces their feed link; the link itself once."""
+    new = session.pop(NEW_LINK_KEY, None)
+    token = new["token"] if isinstance(new, dict) and new.get("user_id") == current_user.id else None
     url = url_for(".calendar_feed", token=token, _external=True) if token else None
     today = local_date(utcnow())
     every = feed.deadlines(current_user)
     upcoming = [item for item in every if item.on >= today]
     passed = [item for item in every if item.on < today]
-    return render_template("reminder/calendar.html", feed_url=url, form=CalendarTokenForm(),
-                           passed=passed[-PASSED_SHOWN:], passed_total=len(passed),
-                           deadlines=upcoming[:CALENDAR_SHOWN], upcoming_total=len(upcoming))
+    response = Response(render_template(
+        "reminder/calendar.html", feed_url=url, has_link=current_user.calendar_token_hash is not None,
+        form=CalendarTokenForm(), passed=passed[-PASSED_SHOWN:], passed_total=len(passed),
+        deadlines=upcoming[:CALENDAR_SHOWN], upcoming_total=len(upcoming)))
+    if url:
+        response.headers["Cache-Control"] = "no-store"  # the link must not linger in any cache once shown
+    return response
 
 
 @bp.route("/calendar/token", methods=["POST"])
@@ -99,9 +107,10 @@ def calendar_token() -> BaseResponse:
     if not CalendarTokenForm().validate():
         flash("The form expired; reload the page and try again.", "error")
         return redirect(url_for(".calendar"))
-    replacing = current_user.calendar_token is not None
-    feed.issue_token(user=current_user)
+    replacing = current_user.calendar_token_hash is not None
+    token = feed.issue_token(user=current_user)
     db.session.commit()
+    session[NEW_LINK_KEY] = {"user_id": current_user.id, "token": token}
     flash("New feed link created; the old link no longer works." if replacing else "Feed link created.", "success")
     return redirect(url_for(".calendar"))
 

@@ -51,8 +51,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Bumped on password reset or deactivation so existing sessions end.
     session_version: Mapped[int] = mapped_column(default=1)
-    # Secret part of the user's iCalendar feed URL (deadlines in their own calendar).
-    calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # SHA-256 of the secret part of the user's iCalendar feed URL (deadlines in their own calendar); the link
+    # itself is shown once, when it is made, as an API token is.
+    calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

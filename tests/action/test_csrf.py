@@ -55,4 +55,4 @@ def test_posts_without_a_token_change_nothing(client, users, action):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Action)) == 1
     assert db.session.get(Action, action.id).text == "Confirm the principles."
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 0
-    assert users["secas"].calendar_token is None
+    assert users["secas"].calendar_token_hash is None

@@ -10,6 +10,7 @@ step. Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, datetime
 from typing import Any
@@ -143,6 +144,12 @@ def test_rows_survive_every_upgrade_and_each_downgrade_step(migrated_app):  # no
     assert at_head == expected
 
     _the_application_reads_the_migrated_rows()
+    # A feed link made before its token was kept hashed still works.
+    from incidents.reminder import feed
+    assert feed.user_for_token("c" * 43) is not None
+    db.session.rollback()  # the session's read lock would hold up the downgrade's ALTER TABLE
+    with db.engine.connect() as conn:
+        assert conn.scalar(sa.text('SELECT calendar_token_hash FROM "user"')) == hashlib.sha256(b"c" * 43).hexdigest()
 
     downgrade(revision="0002")
     with db.engine.connect() as conn:

@@ -1,12 +1,14 @@
 """Reminder pages: an incident's reminders, the administrators' outbox, and the iCalendar feed."""
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from icalendar import Calendar
 
 from incidents.action import service as action_service
@@ -16,6 +18,7 @@ from incidents.principle import service as principle_service
 from incidents.reminder import jobs
 from incidents.review import service as review_service
 from incidents.user import service as user_service
+from incidents.user.models import User
 from tests import factories
 from tests.reminder.conftest import commit_at, uk
 
@@ -143,11 +146,27 @@ def test_the_outbox_pages_and_explains_a_bad_filter(client, auth, users, outbox)
 def feed_url(client: Any, flashed: str = "") -> str:
     """Create the logged-in person's feed link and return its path."""
     assert client.post("/calendar/token").status_code == 302
-    body = page(client.get("/calendar"))
+    response = client.get("/calendar")
+    body = page(response)
     assert flashed in body
     match = re.search(r'<pre class="token">http://localhost(/calendar/[A-Za-z0-9_-]+\.ics)</pre>', body)
     assert match, body
+    assert response.headers["Cache-Control"] == "no-store"
     return match.group(1)
+
+
+def test_a_feed_link_is_shown_once_and_kept_only_as_a_hash(client, auth, users, deadlines):
+    auth.login(users["dcc"])
+    url = feed_url(client)
+    token = url.removeprefix("/calendar/").removesuffix(".ics")
+    again = page(client.get("/calendar"))
+    assert token not in again and "You have a feed link" in again and "Replace the link" in again
+    stored = db.session.scalar(sa.select(User.calendar_token_hash).where(User.id == users["dcc"].id))
+    assert stored == hashlib.sha256(token.encode()).hexdigest()
+    assert events(client, url)  # the link works, from its hash
+    client.post("/logout")
+    auth.login(users["secas"])
+    assert "You have no feed link yet." in page(client.get("/calendar"))  # one person's link is not another's
 
 
 def events(client: Any, url: str) -> list[tuple[date, str]]:
