@@ -89,13 +89,17 @@ def data_version() -> int:
     return value
 
 
+def _counter() -> sa.Select[Any]:
+    return sa.select(version_table.c.counter).where(version_table.c.id == 1)
+
+
 def _read_version() -> int:
-    return int(db.session.scalar(sa.select(version_table.c.counter).where(version_table.c.id == 1)) or 0)
+    return int(db.session.scalar(_counter()) or 0)
 
 
 def version_column() -> sa.ScalarSelect[Any]:
     """The counter as a column, for a query a request runs anyway (loading its user) to fetch it too."""
-    return sa.select(version_table.c.counter).where(version_table.c.id == 1).scalar_subquery()
+    return _counter().scalar_subquery()
 
 
 def remember_version(value: int | None) -> None:

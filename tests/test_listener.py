@@ -62,6 +62,15 @@ def _login(client: FlaskClient, user: Any) -> None:
     assert client.post("/login", data={"email": user.email, "password": factories.PASSWORD}).status_code == 302
 
 
+def _on_a_kept_page(client: FlaskClient, users: dict[str, Any]) -> str:
+    """Sign the DCC user in, open a new incident's page "Carrier outage" (now kept) and return its reference."""
+    reference = factories.incident(actor=users["dcc"], title="Carrier outage").reference
+    db.session.commit()
+    _login(client, users["dcc"])
+    assert "Carrier outage" in client.get(f"/incidents/{reference}").text
+    return reference
+
+
 def _eventually(check: Callable[[], bool], *, seconds: float = 5.0) -> bool:
     """True once ``check()`` is (an announcement takes a moment to travel), False if it never is."""
     deadline = time.monotonic() + seconds
@@ -98,10 +107,7 @@ def test_a_kept_page_runs_no_statement_on_postgresql_and_one_on_sqlite(workers, 
 
 def test_another_workers_change_is_heard(pg, workers, users):
     other, client = workers[1], workers[0].test_client()
-    reference = factories.incident(actor=users["dcc"], title="Carrier outage").reference
-    db.session.commit()
-    _login(client, users["dcc"])
-    assert "Carrier outage" in client.get(f"/incidents/{reference}").text
+    reference = _on_a_kept_page(client, users)
     assert client.get(f"/incidents/{reference}").headers[STATEMENT_HEADER] == "0"
 
     _rename(other, reference, "Carrier outage, north")
@@ -165,10 +171,7 @@ def test_your_own_change_shows_at_once_on_a_worker_that_has_not_heard_it(pg, wor
 
 def test_a_lost_listening_connection_costs_a_read_not_a_stale_page(pg, workers, users):
     (one, other), client = workers, workers[0].test_client()
-    reference = factories.incident(actor=users["dcc"], title="Carrier outage").reference
-    db.session.commit()
-    _login(client, users["dcc"])
-    assert "Carrier outage" in client.get(f"/incidents/{reference}").text
+    reference = _on_a_kept_page(client, users)
     listening = _listener(one)
     pid = listening.connection.info.backend_pid
     assert db.session.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
@@ -186,10 +189,7 @@ def test_a_lost_listening_connection_costs_a_read_not_a_stale_page(pg, workers, 
 
 def test_a_lost_announcement_delays_a_change_by_the_confirmation_interval_at_most(pg, workers, users):
     one, client = workers[0], workers[0].test_client()
-    reference = factories.incident(actor=users["dcc"], title="Carrier outage").reference
-    db.session.commit()
-    _login(client, users["dcc"])
-    assert "Carrier outage" in client.get(f"/incidents/{reference}").text
+    reference = _on_a_kept_page(client, users)
     listening = _listener(one)
     clock = _frozen(listening)
     pid = listening.connection.info.backend_pid
@@ -250,10 +250,7 @@ def test_a_forged_or_foreign_announcement_moves_nothing(pg, workers, users):
 
 def test_the_database_has_the_last_word_when_its_counter_goes_back(pg, workers, users):
     one, client = workers[0], workers[0].test_client()
-    reference = factories.incident(actor=users["dcc"], title="Carrier outage").reference
-    db.session.commit()
-    _login(client, users["dcc"])
-    assert "Carrier outage" in client.get(f"/incidents/{reference}").text  # kept under the counter as it is
+    reference = _on_a_kept_page(client, users)  # kept under the counter as it is
     clock = _frozen(_listener(one))
     before = cache.data_version()
     _rename(one, reference, "Carrier outage, north")
