@@ -33,8 +33,7 @@ class Defaults:
     SECRET_KEY = DEFAULT_SECRET_KEY
     SQLALCHEMY_DATABASE_URI: str | None = None
     # On a database server (not SQLite) load() adds pool_pre_ping: a pooled connection the server has closed
-    # (a restart, an idle timeout) is replaced when taken from the pool, so it costs no request. A kept page
-    # takes none (incidents/cache.py), so the ping costs only requests that go to the database anyway.
+    # (a restart, an idle timeout) is replaced when taken from the pool, so it costs no request.
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
     # SQLite durability: NORMAL is safe with the write-ahead log; tests use OFF for speed.
     SQLITE_SYNCHRONOUS = "NORMAL"
@@ -130,13 +129,6 @@ class Defaults:
     # The same timeline entry, comment or deferral sent again by the same person this soon is taken
     # for a double submission (a double click, a resent form) and saved once.
     DUPLICATE_SUBMISSION_SECONDS = 10
-    # Heavy read results (PMR, dashboard) each process keeps until a record changes (incidents/cache.py).
-    CACHE_ENTRIES = 256
-    # On PostgreSQL each web process listens for the change counter's notifications (LISTEN/NOTIFY, one extra
-    # connection per process), so a kept page needs no query at all; the counter is still read from the database
-    # at least this often, in case a notification was lost. Off: every request reads the counter.
-    CACHE_LISTEN = True
-    CACHE_CONFIRM_SECONDS = 2.0
     # Benchmark hooks (incidents/ops/instrument.py); off in normal use.
     SQL_STATEMENT_HEADER = False
     BENCH_CEILING_ENDPOINT = False

@@ -2,7 +2,6 @@
 from incidents.action.models import Action, TargetRevision
 from incidents.audit.models import AuditEntry
 from incidents.auth.models import LoginFailure
-from incidents.cache import version_table
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
@@ -39,5 +38,4 @@ __all__ = [
                                      "TargetRevision",
                                      "TimelineEntry",
                                      "User",
-                                     "version_table",
 ]

@@ -8,7 +8,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from markupsafe import Markup
 
-from incidents import cache, permissions, timeutil
+from incidents import permissions, timeutil
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -33,6 +33,7 @@ def _main_nav(app: Flask, user: Any) -> Markup:
 def register(app: Flask) -> None:
     """Register every blueprint and helper on ``app``."""
     from incidents.action.views import bp as action_bp
+    from incidents.api import auth as api_auth
     from incidents.api.views import bp as api_bp
     from incidents.auth.views import bp as auth_bp
     from incidents.chart.views import bp as chart_bp
@@ -46,7 +47,6 @@ def register(app: Flask) -> None:
     from incidents.pmr.cli import pmr_cli
     from incidents.pmr.views import bp as pmr_bp
     from incidents.principle.views import bp as principle_bp
-    from incidents.reminder import hooks as reminder_hooks
     from incidents.reminder.cli import reminders_cli, scheduler_cli
     from incidents.reminder.views import bp as reminder_bp
     from incidents.review.views import bp as review_bp
@@ -79,8 +79,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(restore)
     app.cli.add_command(refresh_statistics)
     app.cli.add_command(scheduler_cli)
-    reminder_hooks.install()
-    cache.install()  # after the reminder hooks: their planning flushes first
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
@@ -89,7 +87,11 @@ def register(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str) -> Any:
+        if api_auth.is_api_request():
+            return None  # the API takes bearer tokens only: a browser's cookie must not act for it (no CSRF there)
         return user_service.load_session_user(session_id)
+
+    login_manager.request_loader(api_auth.load_token_user)
 
     @app.context_processor
     def inject() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from incidents.audit import service as audit_service
 from incidents.errors import NotFound, PermissionDenied, StaleError, ValidationError
 from incidents.extensions import db
 from incidents.incident.models import Incident
+from incidents.reminder import service as reminder_service
 from incidents.review.models import Decision
 from incidents.timeutil import local_date, utcnow
 from incidents.user import service as user_service
@@ -232,6 +233,7 @@ def create_action(*, data: dict[str, Any], actor: Any, now: datetime | None = No
                          changes={"reference": [None, action.reference], "text": [None, text],
                                   "owner_org": [None, owner_org], "target_on": [None, target.isoformat()]},
                          summary=f"Raised action {action.reference}", now=now)
+    reminder_service.plan_action(action, now=now)
     return action
 
 
@@ -323,4 +325,5 @@ def update_action(*, action: Action, data: dict[str, Any], actor: Any, expected_
     audit_service.record(actor=actor, action="update", entity_type="action", entity_id=action.id,
                          incident_id=incidents[0].id if len(incidents) == 1 else None, changes=changes,
                          summary=f"Changed action {action.reference}: {', '.join(sorted(changes))}", now=now)
+    reminder_service.plan_action(action, now=now)
     return action

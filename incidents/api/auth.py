@@ -1,20 +1,23 @@
 """Bearer-token authentication for the JSON API: no sessions, no cookies.
 
-Every API endpoint needs a token unless its view is marked ``@public``, so a
-new endpoint is protected by default.
+Flask-Login resolves the token (its ``request_loader``, ``load_token_user``);
+every API endpoint needs one unless its view is marked ``@public``, so a new
+endpoint is protected by default.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Response, current_app, g, request
+from flask import Request, Response, current_app, request
+from flask_login import current_user as login_user
 
 from incidents.errors import problem
 from incidents.user import service as user_service
 from incidents.user.models import User
 
 REALM = "incidents"
+PREFIX = "/api/v1/"
 View = TypeVar("View", bound=Callable[..., Any])
 
 
@@ -22,6 +25,26 @@ def public(view: View) -> View:
     """Mark an API view as answering without a token."""
     view.api_public = True  # type: ignore[attr-defined]
     return view
+
+
+def is_api_request() -> bool:
+    """Tell whether the current request is for the JSON API."""
+    return request.blueprint == "api" or request.path.startswith(PREFIX)
+
+
+def _bearer(req: Request) -> str | None:
+    """The token of an 'Authorization: Bearer <token>' header, or None."""
+    scheme, _, token = req.headers.get("Authorization", "").strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def load_token_user(req: Request) -> User | None:
+    """Return the user an API request's bearer token belongs to (Flask-Login's request loader)."""
+    if not is_api_request():
+        return None  # pages authenticate by their session only
+    token = _bearer(req)
+    return user_service.user_for_token(token) if token else None
 
 
 def _unauthorized(detail: str, error: str | None) -> Response:
@@ -35,30 +58,23 @@ def _unauthorized(detail: str, error: str | None) -> Response:
 
 
 def authenticate() -> Response | None:
-    """Resolve the bearer token to its user before an API request, or answer 401."""
-    # Reset first: tests may reuse one app context (and so one ``g``) across requests.
-    g.api_user = None
+    """Answer 401 before an API request that needs a token and has no valid one."""
     view = current_app.view_functions.get(request.endpoint or "")
     if request.method == "OPTIONS" or view is None or getattr(view, "api_public", False):
         return None
-    header = request.headers.get("Authorization", "").strip()
-    if not header:
+    if not request.headers.get("Authorization", "").strip():
         return _unauthorized("Send an API token: 'Authorization: Bearer <token>'.", None)
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    if _bearer(request) is None:
         return _unauthorized("Use the Bearer scheme: 'Authorization: Bearer <token>'.", "invalid_request")
-    user = user_service.user_for_token(token)
-    if user is None:
+    if not login_user.is_authenticated:
         return _unauthorized("The API token is not valid: it is unknown or revoked, or its user is deactivated.",
                              "invalid_token")
-    g.api_user = user
     return None
 
 
 def current_user() -> User:
     """Return the user the request's token belongs to."""
-    user: User | None = g.get("api_user")
-    if user is None:
+    if not login_user.is_authenticated:
         raise RuntimeError("current_user() called in a view marked @public")
+    user: User = login_user._get_current_object()
     return user

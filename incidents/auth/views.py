@@ -9,12 +9,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from incidents import cache, permissions
+from incidents import permissions
 from incidents.auth import service as auth_service
 from incidents.auth.forms import LoginForm
 from incidents.dashboard import service as dashboard_service
 from incidents.extensions import db
-from incidents.timeutil import local_date, utcnow
 from incidents.user import service as user_service
 
 bp = Blueprint("auth", __name__)
@@ -66,17 +65,9 @@ def logout() -> Response:
 
 @bp.route("/")
 @login_required
-def home() -> str | bytes:
+def home() -> str:
     """Show the dashboard: what this person must do next and where things stand (SEC Parties: published reports)."""
     if not permissions.can_view_incidents(current_user):
         return render_template("auth/home.html", board=dashboard_service.build(user=current_user))
-    # The same panels for everyone of a role on a day, kept until a record changes (incidents/cache.py);
-    # the whole page is kept per person.
-    role, today = current_user.role, local_date(utcnow())
-
-    def page() -> str:
-        panels = cache.cached(("dashboard", role, today), lambda: Markup(render_template(
-            "dashboard/_panels.html", board=dashboard_service.build(user=current_user))))
-        return render_template("dashboard/home.html", role=role, panels=panels)
-
-    return cache.cached_page(("dashboard",), page)
+    panels = Markup(render_template("dashboard/_panels.html", board=dashboard_service.build(user=current_user)))
+    return render_template("dashboard/home.html", role=current_user.role, panels=panels)

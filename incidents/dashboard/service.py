@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from incidents import cache, permissions
+from incidents import permissions
 from incidents.action.models import Action, ActionStatus
 from incidents.extensions import db
 from incidents.incident.models import Incident
@@ -270,12 +270,11 @@ def build(*, user: Any, now: datetime | None = None) -> Dashboard:
     if not permissions.can_view_incidents(user):
         return Dashboard(role=role, today=today, is_reader=False, published=recent_publications())
     month = pmr_service.current_month(now)
-    # Aggregates over every review and action: kept until a record changes (see incidents/cache.py).
-    rows = cache.cached(("review-states",), state_rows)
+    rows = state_rows()
     reports, exclusions = state_counts(rows)
-    actions, total = cache.cached(("overdue-actions", role, today), lambda: overdue_actions(role, today=today))
-    tasks = cache.cached(("tasks", role, today), lambda: tasks_for(role, today=today, limit=TASKS_SHOWN))
-    measures = cache.cached(("measures", month), lambda: pmr_service.measures(month, with_incidents=False))
+    actions, total = overdue_actions(role, today=today)
+    tasks = tasks_for(role, today=today, limit=TASKS_SHOWN)
+    measures = pmr_service.measures(month, with_incidents=False)
     group = current_app.config["REMINDER_RULES"].get("opsg_decision", {}).get("group", "OPSG")
     return Dashboard(
         role=role, today=today, is_reader=True, tasks=tasks,

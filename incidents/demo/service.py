@@ -16,6 +16,8 @@ from incidents.incident.models import Incident
 from incidents.meeting import service as meeting_service
 from incidents.meeting.models import Meeting
 from incidents.principle import service as principle_service
+from incidents.reminder import service as reminder_service
+from incidents.reminder.models import Reminder
 from incidents.report import service as report_service
 from incidents.review import service as review_service
 from incidents.timeutil import UTC, utcnow
@@ -228,9 +230,23 @@ def seed(*, now: datetime | None = None) -> SeedResult:
                 incident=incident, actor=author, now=now,
                 data={"occurred_at": uk(at), "kind": kind, "cohort": cohort, "text": text})
         result.incidents_created += 1
-    _seed_reviews()
+    replayed = _seed_reviews()
     _seed_meetings_and_actions(now)
+    _replan(replayed, now=now)
     return result
+
+
+def _replan(incidents: list[Incident], *, now: datetime) -> None:
+    """Plan the replayed incidents' reminders as of ``now``, dropping what the replay planned on its past dates.
+
+    Each step of the replayed history planned reminders as of its own (2023) date; left in place, the next sweep
+    would send them as if they had fallen due unsent.
+    """
+    if not incidents:
+        return
+    db.session.execute(sa.delete(Reminder).where(Reminder.incident_id.in_([i.id for i in incidents]),
+                                                 Reminder.sent_at.is_(None)))
+    reminder_service.plan_incidents(incidents, now=now)
 
 
 def _last_tuesday(year: int, month: int) -> date:
@@ -308,14 +324,17 @@ REPORT_1905 = {
 }
 
 
-def _seed_reviews() -> None:
-    """Put the demo reviews in several states; incidents that already have a review are left alone."""
+def _seed_reviews() -> list[Incident]:
+    """Put the demo reviews in several states, returning the incidents given a history; incidents that already
+    have a review are left alone."""
     dcc, secas, opsg = (_user(e) for e in ("dcc@demo.example", "secas@demo.example", "opsg@demo.example"))
+    replayed: list[Incident] = []
 
     def incident(reference: str) -> Incident | None:
         found = db.session.scalar(sa.select(Incident).where(Incident.reference == reference))
         if found is None or review_service.get_review(found) is not None:
             return None
+        replayed.append(found)
         return found
 
     case = incident("INC000001001905")
@@ -398,3 +417,6 @@ def _seed_reviews() -> None:
         review = review_service.get_review(found)
         if review is not None and review.summary_submitted_at is None:
             review_service.mark_summary_submitted(incident=found, actor=dcc, now=found.resolved_at + timedelta(days=1))
+            if found not in replayed:
+                replayed.append(found)
+    return replayed

@@ -29,6 +29,7 @@ from incidents.incident.models import (
     TimelineEntry,
     TimelineKind,
 )
+from incidents.reminder import service as reminder_service
 from incidents.rules import service as rules_service
 from incidents.timeutil import (
     UTC,
@@ -431,6 +432,7 @@ def create_incident(*, data: dict[str, Any], actor: Any, now: datetime | None = 
     audit_service.record(actor=actor, action="create", entity_type="incident", entity_id=incident.id,
                          incident_id=incident.id, changes=audit_service.diff({}, snapshot(incident)),
                          summary=f"Logged {incident.reference}", now=now)
+    reminder_service.plan_incident(incident, now=now)
     return Outcome(incident, warnings)
 
 
@@ -475,6 +477,7 @@ def update_incident(*, incident: Incident, data: dict[str, Any], actor: Any, exp
     audit_service.record(actor=actor, action="update", entity_type="incident", entity_id=incident.id,
                          incident_id=incident.id, changes=changes,
                          summary=f"Changed {', '.join(sorted(changes))}"[:300], now=now)
+    reminder_service.plan_incident(incident, now=now)
     return Outcome(incident, warnings)
 
 

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from incidents import cache, permissions
+from incidents import permissions
 from incidents.audit import service as audit_service
 from incidents.errors import (
     DuplicateError,
@@ -117,7 +117,7 @@ def _render_detail(incident: Incident, entry_form: forms.TimelineEntryForm | Non
     page = render_template(
         "incident/detail.html",
         incident=incident,
-        record=cache.cached(("incident-record", incident.id), lambda: _record(incident)),
+        record=_record(incident),
         timeline_table=_timeline_table(incident),
         entry_form_html=_entry_form(incident, entry_form) if can_edit else "",
         errors=entry_form.summary() if entry_form is not None else {},
@@ -138,14 +138,14 @@ def _record(incident: Incident) -> Markup:
 def _entry_form(incident: Incident, entry_form: forms.TimelineEntryForm | None) -> Markup:
     if entry_form is not None:
         return Markup(render_template("incident/_entry_form.html", incident=incident, entry_form=entry_form))
-    return cache.cached_with_token(("entry-form", incident.id), lambda: render_template(
-        "incident/_entry_form.html", incident=incident, entry_form=forms.timeline_form(incident, from_request=False)))
+    return Markup(render_template("incident/_entry_form.html", incident=incident,
+                                  entry_form=forms.timeline_form(incident, from_request=False)))
 
 
 def _timeline_table(incident: Incident) -> Markup:
     can_edit = permissions.can_edit_incidents(current_user)
-    return cache.cached_with_token(("timeline-table", incident.id, can_edit), lambda: render_template(
-        "incident/_timeline_table.html", incident=incident, timeline=incident.timeline, can_edit=can_edit))
+    return Markup(render_template("incident/_timeline_table.html", incident=incident, timeline=incident.timeline,
+                                  can_edit=can_edit))
 
 
 def _render_incident_form(form: forms.IncidentForm, incident: Incident | None, status: int = 200,
@@ -165,11 +165,7 @@ def index() -> Html:
     problems, filters, paging = _read_list_args(request.args)
     if problems:
         return render_template("incident/list.html", content=_list_content(problems, filters, paging)), 400
-    # Every reader sees the same list, so it is kept until a record changes (incidents/cache.py).
-    key = ("incident-list", tuple(sorted((name, value) for name, value in request.args.items(multi=True)
-                                         if name in LIST_ARGS or name in PAGING_ARGS)))
-    return cache.cached_page(key, lambda: render_template("incident/list.html", content=cache.cached(
-        key, lambda: _list_content(problems, filters, paging))))
+    return render_template("incident/list.html", content=_list_content(problems, filters, paging))
 
 
 def _list_content(problems: dict[str, list[str]], filters: incident_service.Filters | None,
@@ -214,8 +210,7 @@ def _read_list_args(args: Any) -> tuple[dict[str, list[str]], incident_service.F
 def detail(reference: str) -> Html:
     """Show one incident: its record, derived facts, cohorts and timeline."""
     _require_reader()
-    # The cached record shows the cohorts; they are read only to build it.
-    return cache.cached_page(("incident", reference), lambda: _render_detail(_load(reference, with_cohorts=False)))
+    return _render_detail(_load(reference))
 
 
 @bp.route("/new", methods=["GET", "POST"])

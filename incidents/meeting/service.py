@@ -14,6 +14,7 @@ from incidents.audit import service as audit_service
 from incidents.errors import PermissionDenied, ValidationError
 from incidents.extensions import db
 from incidents.meeting.models import Meeting
+from incidents.reminder import service as reminder_service
 from incidents.timeutil import utcnow
 
 
@@ -45,9 +46,10 @@ def schedule(*, reference: Any, held_on: Any, actor: Any, now: datetime | None =
         errors["held_on"] = ["Meeting date is required (YYYY-MM-DD)."]
     if errors:
         raise ValidationError(errors)
+    now = now or utcnow()
     group, number = reference.strip().rsplit("_", 1)
     meeting = Meeting(reference=reference.strip(), group=group, number=int(number), held_on=held_on,
-                      created_at=now or utcnow())
+                      created_at=now)
     try:
         # Someone may schedule the same meeting between the check above and this insert.
         with db.session.begin_nested():
@@ -57,4 +59,6 @@ def schedule(*, reference: Any, held_on: Any, actor: Any, now: datetime | None =
     audit_service.record(actor=actor, action="create", entity_type="meeting", entity_id=meeting.id,
                          changes={"reference": [None, meeting.reference], "held_on": [None, held_on.isoformat()]},
                          summary=f"Scheduled {meeting.reference}", now=now)
+    # The OPSG decision reminders aim at the next meeting.
+    reminder_service.plan_awaiting_decision(now=now)
     return meeting

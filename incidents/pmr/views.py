@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from incidents import cache, permissions
+from incidents import permissions
 from incidents.chart import svg
 from incidents.errors import NotFound, ValidationError
 from incidents.export import writer
@@ -75,9 +75,8 @@ def month(month: str) -> str:
     _require_reader()
     month = _month(month)
     this_month = pmr_service.current_month(utcnow())
-    return cache.cached_page(("pmr-month", month), lambda: render_template(
-        "pmr/month.html", label=pmr_service.month_label(month),
-        content=cache.cached(("pmr-month-page", month, this_month), lambda: Markup(_month_content(month, this_month)))))
+    return render_template("pmr/month.html", label=pmr_service.month_label(month),
+                           content=Markup(_month_content(month, this_month)))
 
 
 def _month_content(month: str, this_month: str) -> str:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 from icalendar import Calendar, Event
 
-from incidents import cache, permissions
+from incidents import permissions
 from incidents.action import service as action_service
 from incidents.action.models import Action, ActionStatus
 from incidents.audit import service as audit_service
@@ -135,8 +135,7 @@ def deadlines(user: User, *, now: datetime | None = None) -> list[Deadline]:
     """List the user's deadlines: what their role must do, the next meetings, their organisation's open actions."""
     today = local_date(now or utcnow())
     role, with_actions = user.role, permissions.can_view_actions(user)
-    # The same for everyone of a role on a day: kept until a record changes (incidents/cache.py).
-    return cache.cached(("deadlines", role, with_actions, today), lambda: _deadlines(role, with_actions, today))
+    return _deadlines(role, with_actions, today)
 
 
 def _deadlines(role: Role, with_actions: bool, today: date) -> list[Deadline]:

@@ -324,6 +324,14 @@ def plan_actions(actions: list[Action], *, now: datetime | None = None) -> None:
 PLAN_BATCH = 200  # records re-planned per pair of queries
 
 
+def plan_awaiting_decision(*, now: datetime) -> None:
+    """Re-plan the incidents whose report waits for an OPSG decision (after a meeting is scheduled)."""
+    incidents = list(db.session.scalars(sa.select(Incident).join(Review, Review.incident_id == Incident.id).where(
+        Review.report_state.in_([ReportState.SUBMITTED, ReportState.DEFERRED])).order_by(Incident.id)))
+    for start in range(0, len(incidents), PLAN_BATCH):
+        plan_incidents(incidents[start:start + PLAN_BATCH], now=now)
+
+
 def plan_all(*, now: datetime | None = None) -> int:
     """Re-plan every open record (after a rule change, or from the CLI); return how many."""
     now = now or utcnow()

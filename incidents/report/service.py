@@ -20,6 +20,7 @@ from incidents.errors import (
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
+from incidents.reminder import service as reminder_service
 from incidents.review import service as review_service
 from incidents.review.models import Classification, ReportState, ReportVersion, Review
 from incidents.timeutil import utcnow
@@ -99,6 +100,7 @@ def save_draft(*, incident: Incident, sections: Any, classification: Any, actor:
                          changes=_section_changes(current, version) | (
                              {"report_state": [before.value, "draft"]} if before != ReportState.DRAFT else {}),
                          summary=f"Saved report draft version {version.number}", now=now)
+    reminder_service.plan_incident(incident, now=now)
     return version
 
 
@@ -135,6 +137,7 @@ def submit(*, incident: Incident, actor: Any, expected: str | None = None,
     audit_service.record(actor=actor, action="update", entity_type="report", entity_id=review.id,
                          incident_id=incident.id, changes={"report_state": [before.value, "submitted"]},
                          summary=f"Submitted report version {current.number}", now=now)
+    reminder_service.plan_incident(incident, now=now)
     return current
 
 

@@ -27,6 +27,7 @@ from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
 from incidents.principle import service as principle_service
+from incidents.reminder import service as reminder_service
 from incidents.review.models import (
     Classification,
     Comment,
@@ -192,6 +193,7 @@ def mark_summary_submitted(*, incident: Incident, actor: Any, now: datetime | No
     audit_service.record(actor=actor, action="update", entity_type="review", entity_id=review.id,
                          incident_id=incident.id, changes={"summary_submitted_at": [None, now.isoformat()]},
                          summary="Summary Report submitted", now=now)
+    reminder_service.plan_incident(incident, now=now)
     return review
 
 
@@ -280,6 +282,7 @@ def propose(*, incident: Incident, exclude: Any, principle: Any = None, rational
         changes={"exclusion_state": [before.value, review.exclusion_state.value],
                  "principle": [None, proposal.principle_code], "rationale": [None, rationale]},
         summary=f"Proposed PMR treatment, round {proposal.round}: {'exclude' if exclude else 'include'}", now=now)
+    reminder_service.plan_incident(incident, now=now)
     return proposal
 
 
@@ -319,6 +322,7 @@ def review_exclusion(*, incident: Incident, outcome: Any, comment: Any, actor: A
         actor=actor, action="update", entity_type="review", entity_id=review.id, incident_id=incident.id,
         changes={"exclusion_state": [before.value, review.exclusion_state.value], "comment": [None, comment]},
         summary=f"SECAS review of round {proposal.round}: {result.value}", now=now)
+    reminder_service.plan_incident(incident, now=now)
     return entry
 
 
@@ -387,6 +391,7 @@ def record_decision(*, incident: Incident, meeting: Any, meeting_on: Any, outcom
         changes={"report_state": [before.value, review.report_state.value], "meeting": [None, decision.meeting],
                  "minute": [None, minute]},
         summary=f"{decision.meeting}: {result.value.replace('_', ' ')} (report version {version.number})", now=now)
+    reminder_service.plan_incident(incident, now=now)
     return decision
 
 
@@ -420,6 +425,7 @@ def publish(*, incident: Incident, classification: Any, actor: Any, now: datetim
         actor=actor, action="update", entity_type="review", entity_id=review.id, incident_id=incident.id,
         changes={"report_state": ["agreed", "published"], "classification": [None, level.value]},
         summary=f"Published report version {agreed.report_version.number} to SEC Parties as {level.value}", now=now)
+    reminder_service.plan_incident(incident, now=now)
     return publication
 
 

@@ -1,7 +1,6 @@
 """Create and administer users, passwords and API tokens."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import secrets
@@ -12,7 +11,6 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from incidents import cache
 from incidents.audit import service as audit_service
 from incidents.errors import ConflictError, DuplicateError, NotFound, ValidationError
 from incidents.extensions import db
@@ -200,89 +198,24 @@ def revoke_tokens(*, user: User, actor: Any = None, now: datetime | None = None)
     return count
 
 
-# Every request needs its user (by session or by token) and the data version. Where this process hears the
-# counter (PostgreSQL; incidents/cache.py), the user's row is kept while the counter stays where it was (every
-# change to a user or a token moves it), so a kept page costs no query at all. Otherwise both come from one
-# statement, built once per process (building one costs more than running it) and run outside any transaction
-# when the request has none yet (no BEGIN and ROLLBACK around it). The row becomes the session's User without
-# a second query.
-@functools.cache
-def _user_columns() -> list[Any]:
-    return [prop.columns[0].label(prop.key) for prop in sa.inspect(User).column_attrs]
-
-
-@functools.cache
-def _session_user_query() -> sa.Select[Any]:
-    return (sa.select(*_user_columns(), cache.version_column().label("data_version"))
-            .where(User.id == sa.bindparam("user_id")))
-
-
-@functools.cache
-def _token_user_query() -> sa.Select[Any]:
-    return (sa.select(*_user_columns(), ApiToken.revoked_at.label("token_revoked_at"),
-                      cache.version_column().label("data_version"))
-            .join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == sa.bindparam("token_hash")))
-
-
-def _read_user(key: tuple[str, Any], query: sa.Select[Any], params: dict[str, Any]) -> sa.Row[Any] | None:
-    """The user's row (with the counter); the request's data version is set from it, or from what was heard."""
-    known = cache.known_version()
-    if known is not None:
-        cache.remember_version(known)
-        if db.session().in_transaction():  # it may see this request's changes, not committed: never kept
-            return _read_row(query, params)
-        return cache.kept_row(key, known, lambda: _read_row(query, params))
-    found = _read_row(query, params)
-    if found is not None:
-        cache.remember_version(found.data_version)
-        cache.confirm_version(found.data_version)
-    return found
-
-
-def _read_row(query: sa.Select[Any], params: dict[str, Any]) -> sa.Row[Any] | None:
-    if db.session().in_transaction():
-        return db.session.execute(query, params).first()
-    with db.engine.connect() as conn:
-        # SQLite's driver begins no transaction for a read, and switching it to autocommit and back costs a
-        # statement each way; other databases would send BEGIN and ROLLBACK.
-        if conn.dialect.name != "sqlite":
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        return conn.execute(query, params).first()
-
-
-def _session_instance(row: sa.Row[Any]) -> User:
-    """The User ``row`` describes, in the request's session (the one already there, if any)."""
-    present = db.session.identity_map.get(sa.orm.util.identity_key(User, row.id))
-    if present is not None:
-        return present  # type: ignore[no-any-return]
-    user = User(**{prop.key: getattr(row, prop.key) for prop in sa.inspect(User).column_attrs})
-    sa.orm.make_transient_to_detached(user)  # as if loaded: no pending changes
-    db.session.add(user)
-    return user
-
-
-def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
+def user_for_token(token: str) -> User | None:
     """Return the active user a live token belongs to, or None."""
-    if not token or len(token) > 200:
+    if not token or len(token) > 200 or "\x00" in token:
         return None
-    token_hash = hash_token(token)
-    found = _read_user(("token", token_hash), _token_user_query(), {"token_hash": token_hash})
-    if found is None:
-        return None
-    if found.token_revoked_at is not None or not found.is_active:
-        return None
-    return _session_instance(found)
+    return db.session.scalar(
+        sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.is_active.is_(True)))
 
 
 def load_session_user(session_id: str) -> User | None:
-    """Return the active user for a session id ('<id>:<session_version>')."""
+    """Return the active user for a session id ('<id>:<session_version>'), read by primary key."""
     try:
         user_id, version = (int(part) for part in session_id.split(":", 1))
     except (ValueError, AttributeError):
         return None
-    found = _read_user(("user", user_id), _session_user_query(), {"user_id": user_id})
-    if found is None:
+    if not 0 < user_id <= 2**31 - 1:  # an id column holds 32-bit integers; SQLite refuses larger ones outright
         return None
-    if not found.is_active or found.session_version != version:
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or user.session_version != version:
         return None
-    return _session_instance(found)
+    return user

@@ -1,6 +1,7 @@
 """Helpers for API tests: tokens per role and a client that sends them."""
 from __future__ import annotations
 
+import contextvars
 from datetime import date, datetime
 from typing import Any
 
@@ -50,7 +51,8 @@ class Api:
             sent.setdefault("Authorization", f"Bearer {self.token}")
         if etag is not None:
             sent["If-Match"] = etag
-        return self.client.open("/api/v1" + path, method=method, headers=sent, **kwargs)
+        # Each request in its own context (its own ``g``), as in production: the test's app context is not reused.
+        return contextvars.Context().run(self.client.open, "/api/v1" + path, method=method, headers=sent, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         """GET."""

@@ -853,8 +853,8 @@ def test_a_damaged_page_link_is_explained(client, auth, users, query):
     assert "This page link is damaged; start again from the first page." in page(response)
 
 
-def test_a_cached_incident_page_carries_each_sessions_own_csrf_token(app, users, real_case):
-    """The timeline table and entry form are kept once for every editor; the token in them is each session's."""
+def test_the_incident_page_carries_each_sessions_own_csrf_token(app, users, real_case):
+    """The timeline table and entry form carry the token of the session that asked for the page."""
     from tests.auth.isolated_client import IsolatedClient
     from tests.conftest import Auth
 
@@ -865,6 +865,6 @@ def test_a_cached_incident_page_carries_each_sessions_own_csrf_token(app, users,
         Auth(client).login(users[role])
         body = page(client.get(f"/incidents/{real_case.reference}"))
         found = set(re.findall(r'name="csrf_token"[^>]*value="([^"]+)"', body))
-        assert "placeholder" not in body and len(found) == 1, found  # logout, delete and add forms agree
+        assert len(found) == 1, found  # logout, delete and add forms agree
         tokens.append(found.pop())
     assert tokens[0] != tokens[1]

@@ -16,7 +16,7 @@ from incidents import create_app
 from incidents.extensions import db
 from incidents.reminder.models import Reminder, ReminderKind, ReminderState
 from tests import factories
-from tests.reminder.conftest import commit_at, uk
+from tests.reminder.helpers import uk
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def case(app, users):
     created = uk(date(2023, 4, 4), 11, 0)
     incident = factories.incident(actor=users["dcc"], now=created, reference="INC000001001905")
-    commit_at(created)
+    db.session.commit()
     return incident
 
 

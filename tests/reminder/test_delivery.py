@@ -34,7 +34,7 @@ from incidents.extensions import db
 from incidents.reminder import jobs
 from incidents.reminder.models import Reminder, ReminderKind, ReminderState
 from tests.reminder import workers
-from tests.reminder.conftest import SmtpServer, commit_at, uk
+from tests.reminder.helpers import SmtpServer, uk
 
 ROOT = Path(__file__).resolve().parents[2]
 START_METHOD = "forkserver"
@@ -55,7 +55,7 @@ def plan_due_reminders(users: dict, count: int = COUNT, actions: int = ACTIONS) 
         db.session.add(Reminder(key=f"test:{n}", kind=ReminderKind.ACTION, subject=f"[Test reminder {n}]",
                                 label="due today", recipients=["ops@example.org"], link_path="/", send_at=DUE,
                                 message_id=f"<test.{n}@incidents.example>", state=ReminderState.PENDING))
-    commit_at(raised)
+    db.session.commit()
     assert _count(ReminderState.PENDING, due_by=DUE) == count
 
 

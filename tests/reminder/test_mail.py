@@ -13,13 +13,13 @@ from incidents.reminder import jobs
 from incidents.reminder import service as reminder_service
 from incidents.reminder.models import Reminder, ReminderState
 from tests import factories
-from tests.reminder.conftest import commit_at, uk
+from tests.reminder.helpers import uk
 
 
 def _case(users: dict, **overrides):
     created = uk(date(2023, 4, 4), 11, 0)
     incident = factories.incident(actor=users["dcc"], now=created, reference="INC000001001905", **overrides)
-    commit_at(created)
+    db.session.commit()
     return incident
 
 
@@ -72,7 +72,7 @@ def test_a_long_or_non_ascii_subject_is_folded_and_encoded_and_the_message_has_n
     factories.incident(actor=users["dcc"], now=created, reference="INC000001001905",
                        title="Zähler café outage — " + "data service provider connectivity lost " * 4)
     factories.incident(actor=users["dcc"], now=created, reference="INC000001001906", title="Plain " + "word " * 30)
-    commit_at(created)
+    db.session.commit()
     assert len(jobs.sweep(now=uk(date(2023, 4, 5)), worker="w").sent) == 2
     with smtp.recorder.lock:
         raws = list(smtp.recorder.raw)

@@ -19,7 +19,7 @@ from incidents.reminder.models import Reminder, ReminderKind, ReminderState
 from incidents.report import service as report_service
 from incidents.review import service as review_service
 from tests import factories
-from tests.reminder.conftest import SmtpServer, commit_at, sweep_on, uk
+from tests.reminder.helpers import SmtpServer, sweep_on, uk
 
 SECTIONS = {"summary": "Nationwide carrier outage.", "root_cause": "Carrier failure; CSP N NTE stuck.",
             "impact": "All cohorts.", "lessons_learned": "", "actions": "OPSG 97/04"}
@@ -47,7 +47,7 @@ def create_real_case(users: dict, *, now=None, **overrides):
     now = now or uk(date(2023, 4, 4), 11, 0)
     fields = {"reference": "INC000001001905", "resolved_at": uk(date(2023, 4, 4), 10, 40)} | overrides
     incident = factories.incident(actor=users["dcc"], now=now, **fields)
-    commit_at(now)
+    db.session.commit()
     return incident
 
 
@@ -90,7 +90,7 @@ def test_full_schedule_of_the_real_case_across_easter_and_the_may_bank_holidays(
     report_service.save_draft(incident=incident, sections=SECTIONS, classification="AMBER", actor=users["dcc"],
                               now=submitted)
     report_service.submit(incident=incident, actor=users["dcc"], now=submitted)
-    commit_at(submitted)
+    db.session.commit()
     waiting = db.session.scalars(sa.select(Reminder).where(Reminder.state == ReminderState.PENDING)).all()
     assert waiting == []
     assert walk(smtp, date(2023, 5, 18), date(2023, 7, 31)) == {}
@@ -103,7 +103,7 @@ def test_summary_reminders_stop_once_the_summary_report_is_submitted(app, users,
         date(2023, 4, 5): [f"[Summary Report due in 1 working day] INC000001001905 {TITLE}"]}
     done = uk(date(2023, 4, 5), 16, 0)
     review_service.mark_summary_submitted(incident=incident, actor=users["dcc"], now=done)
-    commit_at(done)
+    db.session.commit()
     received = walk(smtp, date(2023, 4, 6), date(2023, 4, 28))
     assert received == {date(2023, 4, 27): [f"[Review Report due in 5 working days] INC000001001905 {TITLE}"]}
 
@@ -117,7 +117,7 @@ def test_correcting_the_resolution_time_moves_the_reminders(app, users, smtp):
     edited = uk(date(2023, 4, 5), 10, 0)
     incident_service.update_incident(incident=incident, data={"resolved_at": uk(date(2023, 4, 5), 9, 30)},
                                      actor=users["dcc"], expected_version=incident.version, now=edited)
-    commit_at(edited)
+    db.session.commit()
     derived = incident_service.derive(incident)
     assert (derived.summary_report_due_on, derived.review_report_due_on) == (date(2023, 4, 11), date(2023, 5, 9))
 
@@ -144,7 +144,7 @@ def test_revising_an_action_target_moves_its_reminders_and_closing_it_cancels_th
         "reference": "OPSG 97/04", "owner_org": "dcc", "owner_user": users["dcc"].email,
         "text": "The DCC to confirm the principles that guide Major Incidents caused by third parties.",
         "raised_on": date(2023, 6, 26), "target_on": date(2023, 7, 21), "incidents": []})
-    commit_at(raised)
+    db.session.commit()
     planned = db.session.scalars(sa.select(Reminder.send_at).where(Reminder.state == ReminderState.PENDING)
                                  .order_by(Reminder.send_at)).all()
     assert planned[:3] == [uk(date(2023, 7, 14)), uk(date(2023, 7, 21)), uk(date(2023, 7, 28))]
@@ -153,7 +153,7 @@ def test_revising_an_action_target_moves_its_reminders_and_closing_it_cancels_th
     revised = uk(date(2023, 7, 3), 10, 0)
     action_service.update_action(action=action, actor=users["opsg"], expected_version=action.version, now=revised,
                                  data={"target_on": date(2023, 8, 4), "revision_reason": "Awaiting SECAS input."})
-    commit_at(revised)
+    db.session.commit()
 
     text = "The DCC to confirm the principles that guide Major Incidents caused by third parties."
     received = walk(smtp, date(2023, 6, 26), date(2023, 8, 14))
@@ -169,7 +169,7 @@ def test_revising_an_action_target_moves_its_reminders_and_closing_it_cancels_th
     closed = uk(date(2023, 8, 14), 12, 0)
     action_service.update_action(action=action, actor=users["secas"], expected_version=action.version, now=closed,
                                  data={"status": "closed", "closing_note": "Principles presented at OPSG_100."})
-    commit_at(closed)
+    db.session.commit()
     assert walk(smtp, date(2023, 8, 15), date(2023, 10, 31)) == {}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Reminder)
                              .where(Reminder.state == ReminderState.PENDING)) == 0

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from incidents.action import service as action_service
 from incidents.extensions import db
+from incidents.incident import service as incident_service
 from incidents.meeting import service as meeting_service
 from incidents.principle import service as principle_service
 from incidents.reminder import jobs
@@ -18,7 +19,7 @@ from incidents.report import service as report_service
 from incidents.review import service as review_service
 from incidents.timeutil import local_date
 from tests import factories
-from tests.reminder.conftest import commit_at, uk
+from tests.reminder.helpers import uk
 
 SECTIONS = {"summary": "Carrier outage.", "root_cause": "Carrier failure.", "impact": "All cohorts.",
             "lessons_learned": "", "actions": ""}
@@ -48,7 +49,7 @@ def case(app, users):
     principle_service.seed_defaults()
     created = uk(date(2023, 4, 4), 11, 0)
     incident = factories.incident(actor=users["dcc"], now=created, reference="INC000001001905")
-    commit_at(created)
+    db.session.commit()
     return incident
 
 
@@ -61,7 +62,7 @@ def test_secas_is_reminded_after_five_working_days_pending_then_every_five(case,
     proposed = uk(date(2023, 4, 6), 15, 0)
     review_service.propose(incident=case, exclude=True, principle="third-party-infrastructure", actor=users["dcc"],
                            rationale="National carrier outage outside DCC control.", now=proposed)
-    commit_at(proposed)
+    db.session.commit()
     assert pending(ReminderKind.SECAS_REVIEW)[:4] == [
         (date(2023, 4, 17), "[Exclusion review pending 5 working days] INC000001001905 National telecoms carrier outage"),
         (date(2023, 4, 24), "[Exclusion review pending 10 working days] INC000001001905 National telecoms carrier outage"),
@@ -75,7 +76,7 @@ def test_secas_is_reminded_after_five_working_days_pending_then_every_five(case,
     reviewed = uk(date(2023, 4, 14), 11, 0)
     review_service.review_exclusion(incident=case, outcome="information_requested", actor=users["secas"],
                                     comment="Which principles apply?", now=reviewed)
-    commit_at(reviewed)
+    db.session.commit()
     assert pending(ReminderKind.SECAS_REVIEW) == []
 
     # The DCC answers: a new round, a new series from its own date.
@@ -83,7 +84,7 @@ def test_secas_is_reminded_after_five_working_days_pending_then_every_five(case,
     review_service.propose(incident=case, exclude=True, principle="third-party-infrastructure", actor=users["dcc"],
                            rationale="National carrier outage outside DCC control.", response="See OPSG 97/04.",
                            now=again)
-    commit_at(again)
+    db.session.commit()
     assert pending_days(ReminderKind.SECAS_REVIEW)[:2] == [date(2023, 4, 27), date(2023, 5, 5)]
 
 
@@ -97,12 +98,12 @@ def _ready_for_opsg(case: Any, users: dict, when: datetime) -> None:
 def test_opsg_is_reminded_five_working_days_before_its_next_meeting_once_the_review_is_ready(case, users):
     scheduled = uk(date(2023, 5, 2), 10, 0)
     meeting_service.schedule(reference="OPSG_97", held_on=date(2023, 6, 26), actor=users["secas"], now=scheduled)
-    commit_at(scheduled)
+    db.session.commit()
     assert pending(ReminderKind.OPSG_DECISION) == []
 
     ready = uk(date(2023, 5, 3), 9, 30)
     _ready_for_opsg(case, users, ready)
-    commit_at(ready)
+    db.session.commit()
     assert pending(ReminderKind.OPSG_DECISION) == [
         (date(2023, 6, 19), ("[OPSG decision due at OPSG_97 on 26 Jun 2023] INC000001001905 "
                             "National telecoms carrier outage"))]
@@ -112,14 +113,14 @@ def test_opsg_is_reminded_five_working_days_before_its_next_meeting_once_the_rev
     # An earlier extra meeting is scheduled: the reminder moves to it at once.
     extra = uk(date(2023, 5, 10), 10, 0)
     meeting_service.schedule(reference="OPSG_96", held_on=date(2023, 6, 5), actor=users["opsg"], now=extra)
-    commit_at(extra)
+    db.session.commit()
     assert pending_days(ReminderKind.OPSG_DECISION) == [date(2023, 5, 26)]
 
     # The decision is recorded: no reminder is left.
     decided = uk(date(2023, 6, 5), 16, 0)
     review_service.record_decision(incident=case, meeting="OPSG_96", meeting_on=date(2023, 6, 5), outcome="agreed",
                                    minute="Agreed publication.", actor=users["secas"], now=decided)
-    commit_at(decided)
+    db.session.commit()
     assert pending(ReminderKind.OPSG_DECISION) == []
 
 
@@ -128,7 +129,7 @@ def test_a_review_ready_inside_the_notice_period_is_reminded_once_on_the_next_wo
                              now=uk(date(2023, 5, 2)))
     saturday = uk(date(2023, 6, 24), 10, 0)
     _ready_for_opsg(case, users, saturday)
-    commit_at(saturday)
+    db.session.commit()
     assert pending_days(ReminderKind.OPSG_DECISION) == [date(2023, 6, 26)]
 
     sent = jobs.sweep(now=uk(date(2023, 6, 26)), worker="w")
@@ -147,7 +148,7 @@ def test_action_overdue_reminders_are_weekly_moving_off_bank_holidays(app, users
     action_service.create_action(actor=users["secas"], now=raised, data={
         "reference": "OPSG 96/02", "text": "SECAS to circulate\nthe revised template.", "owner_org": "secas",
         "owner_user": users["secas"].email, "raised_on": date(2023, 4, 3), "target_on": date(2023, 4, 24)})
-    commit_at(raised)
+    db.session.commit()
     rows = pending(ReminderKind.ACTION)
     assert rows[:5] == [
         (date(2023, 4, 17), "[Action due in 5 working days] OPSG 96/02 SECAS to circulate the revised template."),
@@ -161,12 +162,22 @@ def test_action_overdue_reminders_are_weekly_moving_off_bank_holidays(app, users
     assert row.link_path == "/actions/OPSG%2096-02"
 
 
-def test_a_change_the_caller_did_not_flush_is_still_planned_at_commit(case, users):
+def test_the_service_plans_in_its_own_transaction_as_of_its_own_now(case, users):
     assert pending_days(ReminderKind.SUMMARY_REPORT) == [date(2023, 4, 5), date(2023, 4, 6)]
-    case.resolved_at = uk(date(2023, 4, 3), 16, 0)
-    commit_at(uk(date(2023, 4, 4), 12, 0))
-    # Summary now due Wed 5 Apr: 1 Working Day before is today (already past 09:00, so it goes at the next sweep).
-    assert pending_days(ReminderKind.SUMMARY_REPORT) == [date(2023, 4, 4), date(2023, 4, 5)]
+    incident_service.update_incident(incident=case, data={"resolved_at": uk(date(2023, 4, 5), 9, 30)},
+                                     actor=users["dcc"], expected_version=case.version,
+                                     now=uk(date(2023, 4, 5), 10, 0))
+    # Planned before any commit, as of the service's now (by the real clock both days are long gone): the
+    # Summary Report is now due Tue 11 Apr (Easter falls between), so 1 Working Day before is Thu 6 Apr.
+    assert pending_days(ReminderKind.SUMMARY_REPORT) == [date(2023, 4, 6), date(2023, 4, 11)]
+    db.session.rollback()
+    assert pending_days(ReminderKind.SUMMARY_REPORT) == [date(2023, 4, 5), date(2023, 4, 6)]
+
+
+def test_a_commit_does_no_planning_of_its_own(case, users):
+    case.resolved_at = uk(date(2023, 4, 3), 16, 0)  # changed behind the services' back
+    db.session.commit()
+    assert pending_days(ReminderKind.SUMMARY_REPORT) == [date(2023, 4, 5), date(2023, 4, 6)]
 
 
 def test_planning_twice_changes_nothing(case, users):
@@ -188,7 +199,7 @@ def test_a_series_longer_than_the_horizon_still_goes_on(app, users):
     action_service.create_action(actor=users["secas"], now=raised, data={
         "reference": "OPSG 97/09", "text": "Check the horizon.", "owner_org": "dcc",
         "raised_on": date(2023, 6, 1), "target_on": date(2023, 6, 2)})
-    commit_at(raised)
+    db.session.commit()
     assert pending_days() == [date(2023, 6, 2)]
     # Each send plans the next one, 14 days on, though that is beyond the one-day horizon.
     for day, following in ((date(2023, 6, 2), date(2023, 6, 16)), (date(2023, 6, 16), date(2023, 6, 30)),
@@ -202,16 +213,16 @@ def test_a_cancelled_day_that_has_passed_is_not_revived(app, users):
     action = action_service.create_action(actor=users["secas"], now=raised, data={
         "reference": "OPSG 97/05", "text": "Reopened later.", "owner_org": "dcc",
         "raised_on": date(2023, 6, 1), "target_on": date(2023, 6, 9)})
-    commit_at(raised)
+    db.session.commit()
     closed = uk(date(2023, 6, 2), 12, 0)
     action_service.update_action(action=action, actor=users["secas"], expected_version=action.version, now=closed,
                                  data={"status": "closed", "closing_note": "Done."})
-    commit_at(closed)
+    db.session.commit()
     assert pending_days() == []
     reopened = uk(date(2023, 6, 20), 12, 0)
     action_service.update_action(action=action, actor=users["secas"], expected_version=action.version,
                                  now=reopened, data={"status": "open"})
-    commit_at(reopened)
+    db.session.commit()
     # The 9 and 16 June reminders stay cancelled; the series resumes from today.
     assert pending_days()[:1] == [date(2023, 6, 23)]
     assert jobs.sweep(now=uk(date(2023, 6, 20), 12, 0), worker="w").sent == []
@@ -223,7 +234,7 @@ def test_a_reminder_with_nobody_to_tell_fails_visibly(app, users):
     action_service.create_action(actor=users["secas"], now=raised, data={
         "reference": "OPSG 97/06", "text": "Nobody owns this.", "owner_org": "opsg",
         "raised_on": date(2023, 6, 1), "target_on": date(2023, 6, 2)})
-    commit_at(raised)
+    db.session.commit()
     result = jobs.sweep(now=uk(date(2023, 6, 2)), worker="w")
     assert len(result.failed) == 1
     db.session.rollback()

@@ -20,7 +20,7 @@ from incidents.review import service as review_service
 from incidents.user import service as user_service
 from incidents.user.models import User
 from tests import factories
-from tests.reminder.conftest import commit_at, uk
+from tests.reminder.helpers import uk
 
 
 def page(response: Any) -> str:
@@ -38,7 +38,7 @@ def table_rows(body: str) -> list[str]:
 def case(app, users):
     created = uk(date(2023, 4, 4), 11, 0)
     incident = factories.incident(actor=users["dcc"], now=created, reference="INC000001001905")
-    commit_at(created)
+    db.session.commit()
     return incident
 
 
@@ -61,7 +61,7 @@ def test_sent_failed_and_cancelled_reminders_say_so(client, auth, users, case, s
     jobs.sweep(now=uk(date(2023, 4, 6)), worker="w")
     done = uk(date(2023, 4, 6), 12, 0)
     review_service.mark_summary_submitted(incident=case, actor=users["dcc"], now=done)
-    commit_at(done)
+    db.session.commit()
     auth.login(users["dcc"])
     listed = table_rows(page(client.get("/incidents/INC000001001905/reminders")))
     assert "Sent Wed 5 Apr 2023 09:00 BST" in listed[0] and listed[0].endswith("1")
