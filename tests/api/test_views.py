@@ -117,6 +117,28 @@ def test_get_answers_304_to_a_current_if_none_match(api):
     assert response.headers["ETag"] == created.headers["ETag"]
 
 
+def test_if_none_match_compares_weakly_and_takes_lists_and_star(api):
+    created = api.create()
+    ref, tag = created.get_json()["reference"], created.headers["ETag"]
+    for header in (f"W/{tag}", f'"incident-0-v9", {tag}', f'"other",W/{tag}', "*"):
+        response = api.get(f"/incidents/{ref}", headers={"If-None-Match": header})
+        assert response.status_code == 304 and response.data == b"", header
+        assert response.headers["ETag"] == tag
+    assert api.request("HEAD", f"/incidents/{ref}", headers={"If-None-Match": tag}).status_code == 304
+    response = api.get(f"/incidents/{ref}", headers={"If-None-Match": '"other", W/"incident-0-v1"'})
+    assert response.status_code == 200 and response.get_json()["reference"] == ref
+
+
+def test_a_changed_incident_answers_200_with_a_new_etag(api):
+    created = api.create()
+    ref, tag = created.get_json()["reference"], created.headers["ETag"]
+    assert api.patch(f"/incidents/{ref}", etag=tag, json={"title": "Retitled"}).status_code == 200
+    response = api.get(f"/incidents/{ref}", headers={"If-None-Match": tag})
+    assert response.status_code == 200 and response.headers["ETag"] != tag
+    assert response.get_json()["title"] == "Retitled"
+    assert api.get(f"/incidents/{ref}", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
 def test_readers_can_read(api, tokens):
     ref = api.create().get_json()["reference"]
     for role in ("secas", "opsg", "admin"):

@@ -17,8 +17,10 @@ from flask.testing import FlaskClient
 from incidents.action import service as action_service
 from incidents.document import service as document_service
 from incidents.extensions import db
+from incidents.incident import service as incident_service
 from incidents.meeting import service as meeting_service
 from incidents.principle import service as principle_service
+from incidents.report import service as report_service
 from incidents.review import service as review_service
 from tests import factories
 from tests.auth.isolated_client import IsolatedClient
@@ -201,3 +203,68 @@ def test_past_meeting_pack_lists_what_was_decided_at_it(client, auth, users, now
     assert "This meeting has taken place" in page
     assert f'id="pack-{agreed.reference}"' in page and "Decided at this meeting: agreed." in page
     assert f'id="pack-{still_waiting.reference}"' not in page
+
+
+# --- Conditional requests (If-None-Match) ---------------------------------------------------------
+
+def test_a_pdf_the_client_has_is_answered_304_without_drawing_it_again(client, auth, users, now, principles,
+                                                                      monkeypatch):
+    drawn: list[str] = []
+
+    def draw(html: str, **kwargs: object) -> bytes:
+        drawn.append(html)
+        return b"%PDF-1.7 stand-in"
+
+    monkeypatch.setattr(document_service, "render_pdf", draw)
+    incident = builders.submitted(users, now)
+    db.session.commit()
+    login(auth, users["opsg"])
+    url = f"/incidents/{incident.reference}/report.pdf"
+    first = client.get(url)
+    tag = first.headers["ETag"]
+    assert first.status_code == 200 and tag.startswith('W/"') and len(drawn) == 1
+    assert "no-store" not in first.headers["Cache-Control"]
+
+    again = client.get(url, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == tag
+    assert len(drawn) == 1  # not drawn again
+    # Weak comparison: the strong form of the tag matches too, and so does a list naming it, and "*".
+    for header in (tag.removeprefix("W/"), f'"something-else", {tag}', "*"):
+        assert client.get(url, headers={"If-None-Match": header}).status_code == 304, header
+    assert client.get(url, headers={"If-None-Match": '"something-else"'}).status_code == 200
+    assert len(drawn) == 2
+
+    # A new version changes the document: 200, a new ETag.
+    report_service.save_draft(incident=incident, sections={**builders.SECTIONS, "impact": "Revised impact."},
+                              classification="AMBER", actor=users["dcc"], now=now)
+    db.session.commit()
+    changed = client.get(url, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != tag
+    assert "Revised impact." in drawn[-1]
+
+
+def test_a_print_page_carries_a_strong_etag_and_answers_304(client, auth, users, now, principles):
+    incident = builders.submitted(users, now)
+    db.session.commit()
+    login(auth, users["dcc"])
+    url = f"/incidents/{incident.reference}/report/print"
+    first = client.get(url)
+    tag = first.headers["ETag"]
+    assert first.status_code == 200 and tag.startswith('"')
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": f"W/{tag}"}).status_code == 304  # weak comparison
+
+    review_service.add_comment(incident=incident, body="Not in the document.", actor=users["opsg"], now=now)
+    db.session.commit()
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 304  # the document did not change
+    # The submitted version is frozen: editing the incident leaves it as it was.
+    incident_service.update_incident(incident=incident, data={"title": "Carrier outage, title corrected"},
+                                     actor=users["dcc"], expected_version=incident.version, now=now)
+    db.session.commit()
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
+    # A new draft is the latest version now: 200, a new ETag.
+    report_service.save_draft(incident=incident, sections={**builders.SECTIONS, "impact": "Revised impact."},
+                              classification="AMBER", actor=users["dcc"], now=now)
+    db.session.commit()
+    changed = client.get(url, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != tag and "Revised impact." in changed.text
