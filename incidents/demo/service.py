@@ -287,6 +287,8 @@ def _seed_meetings_and_actions(now: datetime) -> None:
         "target_on": date(2023, 9, 25), "revision_reason": "The DCC asked to agree the principles with SECAS first."})
     action_service.update_action(action=action, actor=secas, expected_version=action.version, now=now, data={
         "status": "closed", "closing_note": "The DCC presented its exclusion principles at OPSG_100; noted."})
+    # Its whole history is replayed here at once: what it planned on the way was never due to anyone.
+    db.session.execute(sa.delete(Reminder).where(Reminder.action_id == action.id, Reminder.sent_at.is_(None)))
     recent = meetings[-3] if len(meetings) >= 3 else meetings[-1]
     last_month = recent - timedelta(days=28)
     number = _opsg_number(last_month)

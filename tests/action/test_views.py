@@ -192,7 +192,10 @@ def test_the_detail_page_shows_history_incidents_and_reminders(client, auth, use
     assert "The DCC asked to agree the principles with SECAS first." in body
     assert "Presented at OPSG_100; noted." in body
     assert 'href="/incidents/INC000001001905"' in body
-    assert "No reminders are planned: the action is closed." in body
+    # Planned when it was raised and revised, called off when it was closed: none left to go.
+    states = set(db.session.scalars(sa.select(Reminder.state).where(Reminder.action_id == register["real"].id)))
+    assert states == {ReminderState.CANCELLED}
+    assert "Cancelled" in body and "Pending" not in body
 
     open_one = html.unescape(page(client.get("/actions/OPSG%2098-01")))
     assert "Overdue" in open_one and "[Action overdue by" in open_one
