@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, has_request_context, render_template, request
+from flask import Flask, Response, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
-from markupsafe import Markup
 
 from incidents import permissions, timeutil
 
@@ -19,15 +18,6 @@ class SessionInterface(SecureCookieSessionInterface):
         # A deployment that forgets the setting still keeps its session off plain http;
         # plain http (development) keeps working, as a Secure cookie would never come back.
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
-
-
-def _main_nav(app: Flask, user: Any) -> Markup:
-    """The navigation for the user's role, rendered once per role in this process (it has no data in it)."""
-    navs: dict[Any, Markup] = app.extensions.setdefault("incidents.nav", {})
-    role = user.role
-    if role not in navs:
-        navs[role] = Markup(render_template("_nav.html"))
-    return navs[role]
 
 
 def register(app: Flask) -> None:
@@ -97,7 +87,7 @@ def register(app: Flask) -> None:
     def inject() -> dict[str, Any]:
         # The user itself, not the proxy: a page asks for it dozens of times.
         user = current_user._get_current_object()
-        return {"perm": permissions, "user": user, "main_nav": lambda: _main_nav(app, user)}
+        return {"perm": permissions, "user": user}
 
     app.add_template_filter(timeutil.format_local, "local")
     app.add_template_filter(timeutil.format_input, "local_input")

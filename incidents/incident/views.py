@@ -45,7 +45,6 @@ bp = Blueprint("incident", __name__, url_prefix="/incidents")
 
 Html = str | bytes | tuple[str, int]
 LIST_ARGS = ("q", "category", "status", "pmr_month", "cohort", "per_page")
-PAGING_ARGS = ("page", "after", "before")
 AUDIT_LABELS = {
     "reference": "Reference", "title": "Title", "category": "Category", "status": "Status",
     "started_at": "Started", "detected_at": "Detected", "resolved_at": "Resolved",
