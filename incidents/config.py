@@ -137,9 +137,6 @@ class Defaults:
     # at least this often, in case a notification was lost. Off: every request reads the counter.
     CACHE_LISTEN = True
     CACHE_CONFIRM_SECONDS = 2.0
-    # Benchmark hooks (incidents/ops/instrument.py); off in normal use.
-    SQL_STATEMENT_HEADER = False
-    BENCH_CEILING_ENDPOINT = False
 
 
 RULES = [
