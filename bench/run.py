@@ -539,10 +539,22 @@ def sequential(port: int, path: str, headers: dict[str, str], *, requests: int, 
     return Timing.of(times)
 
 
-def warm_up(port: int, path: str, headers: dict[str, str], options: argparse.Namespace) -> None:
-    """Run the same load for ``--warm-up`` seconds, not measured, so every worker is warm before the clock starts."""
+def under_load(port: int, path: str, headers: dict[str, str], options: argparse.Namespace) -> Load:
+    """Drive ``path`` with wrk at ``--connections`` for ``--duration`` seconds, after ``--warm-up`` seconds of the same
+    load not measured (every worker warm before the clock starts)."""
     if options.warm_up > 0:
         wrk(port, path, headers, duration=options.warm_up, connections=options.connections)
+        settle(port, workers=options.workers)
+    measured = wrk(port, path, headers, duration=options.duration, connections=options.connections)
+    settle(port, workers=options.workers)
+    return measured
+
+
+def settle(port: int, *, workers: int) -> None:
+    """Wait until the requests wrk left queued when it stopped have been served, so the next run starts on an idle
+    server: a new connection is accepted after every one queued before it."""
+    for _ in range(workers):
+        http_get(port, CEILING)
 
 
 def wrk(port: int, path: str, headers: dict[str, str], *, duration: float, connections: int) -> Load:
@@ -744,15 +756,11 @@ def run(options: argparse.Namespace) -> int:
 
         print(f"== {backend}: {options.connections} connections, {options.workers} workers, "
               f"{options.duration:g} s a page", flush=True)
-        warm_up(port, CEILING, {}, options)
-        ceiling_load = wrk(port, CEILING, {}, duration=options.duration, connections=options.connections)
+        ceiling_load = under_load(port, CEILING, {}, options)
         print(f"   {'bare endpoint':28} {ceiling_load.requests_per_s:8.0f}/s  p99 {ceiling_load.p99_ms:6.1f} ms",
               flush=True)
         for row in rows:
-            headers = headers_of(row.target)
-            warm_up(port, row.target.path, headers, options)
-            row.load = wrk(port, row.target.path, headers, duration=options.duration,
-                           connections=options.connections)
+            row.load = under_load(port, row.target.path, headers_of(row.target), options)
             print(f"   {row.target.name:28} {row.load.requests_per_s:8.0f}/s  p99 {row.load.p99_ms:6.1f} ms",
                   flush=True)
         worker_peaks = [peak_mb(pid) for pid in worker_pids(master.pid)]

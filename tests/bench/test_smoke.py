@@ -69,7 +69,7 @@ def test_the_benchmark_runs_small(bench_database: str, tmp_path: Path, monkeypat
     assert found
     month = found.group(1)
     names = [t.name for t in bench_run.targets(type("Generated", (), {"detail_reference": "", "pmr_month": month}))]
-    assert len(names) == 14 and len([n for n in names if n.startswith("dashboard (")]) == 5
+    assert len(names) == 13 and len([n for n in names if n.startswith("dashboard (")]) == 5
 
     sequence = _table(text, "One connection")
     assert set(sequence) == {"bare endpoint", *names}
