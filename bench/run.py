@@ -176,7 +176,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds of unmeasured load before each page's (default 1; 0: none)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--pdf-runs", type=int, default=5, help="warm renderings of each PDF (default 5)")
+    parser.add_argument("--pdf-runs", type=int, default=5,
+                        help="renderings of each PDF after the first, for the median (default 5; 0: the first only)")
     parser.add_argument("--cli-runs", type=int, default=5, help="CLI start-ups timed (default 5)")
     parser.add_argument("--reminders", type=int, default=10_000, help="due reminders to sweep (default 10000)")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="where to write the results")
@@ -427,7 +428,7 @@ def time_documents(url: str, *, runs: int) -> list[Document]:
                 times.append(time.perf_counter() - start)
                 if response.status_code != 200 or response.mimetype != "application/pdf":
                     raise SystemExit(f"{path} answered {response.status_code} {response.mimetype}")
-            documents.append(Document(name, path, goal, times[0], statistics.median(times[1:]), runs))
+            documents.append(Document(name, path, goal, times[0], statistics.median(times[1:] or times), runs))
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -614,15 +615,17 @@ def time_pmr(url: str, month: str, *, runs: int = 20) -> list[float]:
 
 
 def time_cli(url: str, *, runs: int) -> list[float]:
-    """Time ``flask --app wsgi --help`` (the app's start-up and its command list) ``runs`` times, after one
-    unmeasured run that compiles the bytecode; return seconds."""
+    """Time ``flask --app wsgi --help`` (the app's start-up and its command list) ``runs`` times; return seconds.
+
+    The app's modules were all imported before (by the workers), so their bytecode is compiled, as on a server.
+    """
     command = [str(BIN / "flask"), "--app", "wsgi", "--help"]
     times = []
-    for _ in range(runs + 1):
+    for _ in range(runs):
         start = time.perf_counter()
         subprocess.run(command, env=app_env(url), cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
         times.append(time.perf_counter() - start)
-    return times[1:]
+    return times
 
 
 def sweep_reminders(url: str, count: int, *, sweepers: int = 2) -> Sweep:
@@ -901,7 +904,8 @@ def write_results(path: Path, *, backend: str, generated: Any, totals: dict[str,
         "|---|---:|---|",
     ]
     for document in measured.documents:
-        lines.append(f"| {document.name}, in process on the demo data: median of {document.runs} after the first "
+        warm = f"median of {document.runs} after the first" if document.runs else "the first rendering"
+        lines.append(f"| {document.name}, in process on the demo data: {warm} "
                      f"| {document.median_s:.2f} s (first {document.first_s:.2f} s) | < {document.goal_s:g} s: "
                      f"{_verdict(document.median_s < document.goal_s)} |")
     lines += [

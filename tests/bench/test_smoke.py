@@ -58,7 +58,7 @@ def test_the_benchmark_runs_small(bench_database: str, tmp_path: Path, monkeypat
     monkeypatch.setenv("DATABASE_URL", bench_database)
     results = tmp_path / "results.md"
     status = bench_run.main(["--incidents", "300", "--small", "100", "--requests", "5", "--duration", "1",
-                             "--warm-up", "0", "--reminders", "50", "--pdf-runs", "1", "--cli-runs", "1",
+                             "--warm-up", "0", "--reminders", "50", "--pdf-runs", "0", "--cli-runs", "1",
                              "--results", str(results)])
     out, err = capfd.readouterr()
     assert status == 0, f"{out}\n{err}"
