@@ -25,7 +25,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from incidents import errors, models, web  # noqa: F401  (models: register every table)
     from incidents.extensions import csrf, db, login_manager, migrate, sqlite_pragmas
-    from incidents.ops import instrument
     from incidents.timeutil import render_migration_item
 
     db.init_app(app)
@@ -39,7 +38,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     errors.register(app)
     web.register(app)
-    instrument.install(app, engine)
     hops = int(app.config["PROXY_FIX_X_FOR"])
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

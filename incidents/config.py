@@ -129,9 +129,6 @@ class Defaults:
     # The same timeline entry, comment or deferral sent again by the same person this soon is taken
     # for a double submission (a double click, a resent form) and saved once.
     DUPLICATE_SUBMISSION_SECONDS = 10
-    # Benchmark hooks (incidents/ops/instrument.py); off in normal use.
-    SQL_STATEMENT_HEADER = False
-    BENCH_CEILING_ENDPOINT = False
 
 
 RULES = [

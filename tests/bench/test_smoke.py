@@ -1,10 +1,11 @@
-"""The benchmark, run small: every stage works (data, statement counts, load, PMR, sweep, memory, table).
+"""The benchmark, run small: every stage works (PDFs, data, statement counts, pages in sequence and under load,
+PMR, CLI start-up, sweep, memory, results).
 
-This is `make bench` on 1,000 incidents with a second of load a page, so that
-the harness never rots. It checks what the run itself fails on (statement
-counts that grow with the data or the page size, failed requests, reminders
-lost or sent twice) and that the table is written; the speed goals are for
-the full run (see bench/results.md), never asserted here.
+This is `make bench` on 300 incidents, a few requests and a second of load a
+page, so that the harness never rots. It checks what the run itself fails on
+(statement counts that grow with the data or the page size, failed requests,
+reminders lost or sent twice) and that every figure is written with its goal;
+the goals are for the full run (see bench/results.md), never asserted here.
 """
 from __future__ import annotations
 
@@ -39,31 +40,55 @@ def bench_database(tmp_path: Path) -> Iterator[str]:
         server.dispose()
 
 
-def test_the_benchmark_runs_small(bench_database, tmp_path, monkeypatch, capfd):
+def _table(text: str, heading: str) -> dict[str, list[str]]:
+    """The rows of the Markdown table under ``### heading...``, by their first cell without its path."""
+    section = re.search(rf"^### {re.escape(heading)}.*?\n\n(.*?)\n\n", text, re.MULTILINE | re.DOTALL)
+    assert section, f"no table under {heading!r}"
+    rows = {}
+    for line in section.group(1).splitlines()[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows[re.sub(r" \(`[^`]*`\).*$", "", cells[0])] = cells[1:]
+    return rows
+
+
+def test_the_benchmark_runs_small(bench_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capfd: pytest.CaptureFixture[str]) -> None:
     if not shutil.which("wrk"):
         pytest.fail("The benchmark smoke test needs wrk: apt-get install wrk (make test installs it as root).")
     monkeypatch.setenv("DATABASE_URL", bench_database)
     results = tmp_path / "results.md"
-    status = bench_run.main(["--incidents", "1000", "--small", "300", "--duration", "1", "--reminders", "200",
+    status = bench_run.main(["--incidents", "300", "--small", "100", "--requests", "5", "--duration", "1",
+                             "--warm-up", "0", "--reminders", "50", "--pdf-runs", "0", "--cli-runs", "1",
                              "--results", str(results)])
     out, err = capfd.readouterr()
     assert status == 0, f"{out}\n{err}"
     assert "FAILED" not in err
-    table = results.read_text()
-    backend = "sqlite" if not PG_URL else "postgresql"
-    assert f"## {backend}" in table
-    month = re.search(r"\| PMR (\d{4}-\d{2}) ", table).group(1)
+    text = results.read_text()
+    assert f"## {'postgresql' if PG_URL else 'sqlite'}" in text
+    found = re.search(r"\| PMR (\d{4}-\d{2}) ", text)
+    assert found
+    month = found.group(1)
     names = [t.name for t in bench_run.targets(type("Generated", (), {"detail_reference": "", "pmr_month": month}))]
-    rows = {name: re.search(rf"^\| {re.escape(name)} \(`[^`]+`\) \|.*$", table, re.MULTILINE) for name in names}
-    assert all(rows.values()), [name for name, row in rows.items() if not row]
-    rows = {name: row.group(0) for name, row in rows.items()}
-    for name, row in rows.items():
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        assert float(cells[1].replace(",", "")) > 0, name  # requests a second
-        assert float(cells[2].replace(",", "")) > 0, name  # the ceiling around it
-        small, large = re.match(r"(\d+) → (\d+)", cells[6]).groups()
-        assert int(small) == int(large) and int(large) <= bench_run.GOAL_STATEMENTS + 2, (name, cells[6])
-        # A kept page: no statement where the workers hear the counter (PostgreSQL), the user's row otherwise.
-        assert cells[7] == ("0" if PG_URL else "1"), (name, cells[7])
-    assert "200 delivered exactly once, 0 duplicates" in table
-    assert re.search(r"Peak memory per gunicorn worker \| \d+ MB, \d+ MB", table)
+    assert len(names) == 13 and len([n for n in names if n.startswith("dashboard (")]) == 5
+
+    sequence = _table(text, "One connection")
+    assert set(sequence) == {"bare endpoint", *names}
+    assert float(sequence["bare endpoint"][0]) > 0
+    for name in names:
+        median, p95, goal, statements = sequence[name]
+        assert 0 < float(median) <= float(p95), name
+        assert re.fullmatch(r"median < \d+ ms(, p95 < \d+ ms)?: (met|\*\*missed\*\*)", goal), (name, goal)
+        counts = re.match(r"(\d+) → (\d+)", statements)
+        assert counts and 0 < int(counts.group(2)) <= int(counts.group(1)), (name, statements)
+    assert sequence[f"PMR {month}"][2].startswith("median < 100 ms:")
+
+    load = _table(text, "16 connections")
+    assert set(load) == {"bare endpoint", *names}
+    assert float(load["bare endpoint"][0].replace(",", "")) > 0
+
+    others = _table(text, "Documents")
+    measures = " ".join(others)
+    assert "Review Report PDF" in measures and "OPSG pack PDF" in measures and "flask --app wsgi --help" in measures
+    assert all(re.search(r": (met|\*\*missed\*\*)$", cells[-1]) for cells in others.values()), others
+    assert "50 delivered exactly once, 0 duplicates" in text
+    assert re.search(r"Peak memory per gunicorn worker \| \d+ MB, \d+ MB", text)
