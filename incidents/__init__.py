@@ -32,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from sqlalchemy import event
 
     from incidents import errors, models, web  # noqa: F401  (models: register every table)
-    from incidents.extensions import csrf, db, login_manager, migrate, sqlite_pragmas
+    from incidents.extensions import Migrations, csrf, db, login_manager, sqlite_pragmas
     from incidents.ops import instrument
     from incidents.timeutil import render_migration_item
 
@@ -41,8 +41,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         engine = db.engine  # built, not connected
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", sqlite_pragmas(app.config["SQLITE_SYNCHRONOUS"]))
-    migrate.init_app(app, db, directory=data_dir("migrations"), render_as_batch=True,
-                    render_item=render_migration_item, compare_type=True)
+    Migrations(app, directory=data_dir("migrations"), render_as_batch=True, render_item=render_migration_item,
+               compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     errors.register(app)
