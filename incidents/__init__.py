@@ -9,14 +9,22 @@ from flask import Flask
 from incidents import config as config_module
 
 
+def data_dir(name: str) -> str:
+    """Return the folder ``name`` (templates, migrations): inside an installed package, beside it in a checkout."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    inside = os.path.join(package, name)
+    return inside if os.path.isdir(inside) else os.path.join(os.path.dirname(package), name)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Assemble the application: config, extensions, blueprints. No side effects."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # With no INCIDENTS_INSTANCE_PATH, Flask's choice: instance/ in a checkout, <prefix>/var/incidents-instance
+    # when installed.
     app = Flask(
         __name__,
-        instance_path=os.environ.get("INCIDENTS_INSTANCE_PATH") or os.path.join(root, "instance"),
+        instance_path=os.environ.get("INCIDENTS_INSTANCE_PATH") or None,
         instance_relative_config=True,
-        template_folder=os.path.join(root, "templates"),
+        template_folder=data_dir("templates"),
     )
     app.extensions["incidents.config_sources"] = config_module.load(app, test_config)
     config_module.check_production(app)
@@ -24,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from sqlalchemy import event
 
     from incidents import errors, models, web  # noqa: F401  (models: register every table)
-    from incidents.extensions import csrf, db, login_manager, migrate, sqlite_pragmas
+    from incidents.extensions import Migrations, csrf, db, login_manager, sqlite_pragmas
     from incidents.timeutil import render_migration_item
 
     db.init_app(app)
@@ -32,8 +40,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         engine = db.engine  # built, not connected
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", sqlite_pragmas(app.config["SQLITE_SYNCHRONOUS"]))
-    migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True,
-                    render_item=render_migration_item, compare_type=True)
+    Migrations(app, directory=data_dir("migrations"), render_as_batch=True, render_item=render_migration_item,
+               compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     errors.register(app)

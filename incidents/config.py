@@ -191,6 +191,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> dict[str, str]:
         _mark_changed(before, app.config, sources, "test override")
 
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        # An installed package's instance folder (under the environment's prefix) may not exist yet.
+        os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "incidents.sqlite")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_url(app.config["SQLALCHEMY_DATABASE_URI"])

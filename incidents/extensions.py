@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
+from flask import Flask
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -26,9 +27,54 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+class Migrations:
+    """Flask-Migrate for one app, bound on first use: importing Alembic would add a third of a second to every
+    command's start, and only ``flask db`` and the migration functions need it.
+
+    It stands in ``app.extensions["migrate"]`` until then; reading any of Flask-Migrate's attributes from it
+    (as ``flask_migrate.upgrade()`` and ``migrations/env.py`` do) binds the real one, which takes its place.
+    """
+
+    def __init__(self, app: Flask, **options: Any) -> None:
+        self.app = app
+        self.options = options
+        self._bound: Any = None
+        app.extensions["migrate"] = self
+        app.cli.add_command(_MigrationCommands(self))
+
+    def bind(self) -> Any:
+        """Bind Flask-Migrate to the app (once) and return its configuration."""
+        if self._bound is None:
+            from flask_migrate import Migrate
+
+            Migrate(self.app, db, **self.options)  # replaces this object and the "db" command group
+            self._bound = self.app.extensions["migrate"]
+        return self._bound
+
+    def __getattr__(self, name: str) -> Any:
+        """Read an attribute of Flask-Migrate's configuration (migrate, db, directory, configure_args)."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.bind(), name)
+
+
+class _MigrationCommands(click.Group):
+    """``flask db``: Flask-Migrate's command group, loaded when a ``db`` command runs, not to list the commands."""
+
+    def __init__(self, migrations: Migrations) -> None:
+        super().__init__("db", help="Perform database migrations.")
+        self.migrations = migrations
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        """Bind Flask-Migrate and let its own group parse the arguments and run."""
+        self.migrations.bind()
+        real: click.Command = self.migrations.app.cli.commands["db"]
+        return real.make_context(info_name, args, parent=parent, **extra)
 
 
 def sqlite_pragmas(synchronous: str) -> Any:

@@ -66,6 +66,23 @@ def format_local(value: datetime | None, *, with_day: bool = True) -> str:
     return f"{day}{local.day} {local.strftime('%b %Y %H:%M')} {local.tzname()}"
 
 
+def format_date(value: date | datetime | None) -> str:
+    """Format a date, or an instant's UK date, as 'Thu 6 Apr 2023'."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_local(value)
+    return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+def format_time(value: datetime | None) -> str:
+    """Format an instant's UK clock time with its zone, e.g. '10:40 BST'."""
+    if value is None:
+        return ""
+    local = to_local(value)
+    return f"{local:%H:%M} {local.tzname()}"
+
+
 def format_input(value: datetime | None) -> str:
     """Format for an input field: 'YYYY-MM-DD HH:MM ZZZ' in UK local time."""
     if value is None:

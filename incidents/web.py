@@ -24,7 +24,7 @@ def register(app: Flask) -> None:
     """Register every blueprint and helper on ``app``."""
     from incidents.action.views import bp as action_bp
     from incidents.api import auth as api_auth
-    from incidents.api.views import bp as api_bp
+    from incidents.api.blueprint import create_blueprint as create_api_blueprint
     from incidents.auth.views import bp as auth_bp
     from incidents.chart.views import bp as chart_bp
     from incidents.demo.cli import seed_demo
@@ -45,6 +45,7 @@ def register(app: Flask) -> None:
     from incidents.user.cli import users_cli
     from incidents.user.views import bp as user_bp
 
+    api_bp = create_api_blueprint()
     app.register_blueprint(auth_bp)
     app.register_blueprint(incident_bp)
     app.register_blueprint(user_bp)
@@ -90,6 +91,8 @@ def register(app: Flask) -> None:
         return {"perm": permissions, "user": user}
 
     app.add_template_filter(timeutil.format_local, "local")
+    app.add_template_filter(timeutil.format_date, "uk_date")
+    app.add_template_filter(timeutil.format_time, "uk_time")
     app.add_template_filter(timeutil.format_input, "local_input")
     app.add_template_filter(timeutil.format_minutes, "minutes")
 

@@ -21,7 +21,7 @@ from incidents.action import service as action_service
 from incidents.action.models import Action
 from incidents.api import action_schemas as schemas
 from incidents.api import auth, openapi, protocol
-from incidents.api.blueprint import bp, is_lookup_key
+from incidents.api.blueprint import is_lookup_key
 from incidents.errors import DuplicateError, NotFound, PermissionDenied, ValidationError
 from incidents.extensions import db
 from incidents.incident import service as incident_service
@@ -31,7 +31,6 @@ from incidents.review.models import Decision
 from incidents.timeutil import local_date, utcnow
 from incidents.user.models import User
 
-ACTION_URL = "/actions/<path:reference>"
 NOT_SENT = [ReminderState.PENDING, ReminderState.SENDING]
 
 
@@ -80,7 +79,6 @@ def _url(action: Action) -> str:
     return url_for("api.get_action", reference=action_service.slug(action.reference))
 
 
-@bp.get("/actions")
 def list_actions() -> Response:
     """List the register with its page's filters (status, overdue, owner, meeting) and paging."""
     user = auth.current_user()
@@ -105,7 +103,6 @@ def list_actions() -> Response:
                                                per_page=per_page, total=total))
 
 
-@bp.post("/actions")
 def create_action() -> Response:
     """Raise an action on the register."""
     user = auth.current_user()
@@ -126,14 +123,12 @@ def create_action() -> Response:
     return protocol.respond(answer, 201, etag=etag, location=_url(action))
 
 
-@bp.get(ACTION_URL)
 def get_action(reference: str) -> Response:
     """Read an action with its target-date history and pending reminders."""
     action = _load(reference, auth.current_user())
     return protocol.respond(_present(action, utcnow()), etag=action_service.etag(action))
 
 
-@bp.patch(ACTION_URL)
 def update_action(reference: str) -> Response:
     """Change an action: text, owner, a revised target date (with its reason), status, incidents."""
     user = auth.current_user()

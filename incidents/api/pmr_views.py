@@ -5,13 +5,11 @@ from flask import Response
 
 from incidents import permissions
 from incidents.api import auth, protocol
-from incidents.api.blueprint import bp
 from incidents.api.pmr_schemas import PmrMonth
 from incidents.errors import NotFound
 from incidents.pmr import service as pmr_service
 
 
-@bp.get("/pmr/<month>")
 def get_pmr(month: str) -> Response:
     """Read the incident measures (CPM4, CPM5) of a month, YYYY-MM, with and without exclusions."""
     if not permissions.can_view_incidents(auth.current_user()):

@@ -11,7 +11,7 @@ from flask import Response, url_for
 from incidents import permissions
 from incidents.api import auth, protocol
 from incidents.api import principle_schemas as schemas
-from incidents.api.blueprint import bp, is_lookup_key
+from incidents.api.blueprint import is_lookup_key
 from incidents.errors import DuplicateError, NotFound, PermissionDenied, ValidationError
 from incidents.extensions import db
 from incidents.principle import service as principle_service
@@ -51,7 +51,6 @@ def _refuse_duplicate(code: str) -> None:
                          {"code": [f"{candidate} is already used by another principle."]})
 
 
-@bp.get("/exclusion-principles")
 def list_principles() -> Response:
     """List every principle, live first then retired, each with every wording it has had."""
     _require_reader(auth.current_user())
@@ -59,7 +58,6 @@ def list_principles() -> Response:
         items=[schemas.present_principle(p) for p in principle_service.list_principles()]))
 
 
-@bp.post("/exclusion-principles")
 def add_principle() -> Response:
     """Add a principle with its first wording (administrators)."""
     user = auth.current_user()
@@ -77,13 +75,11 @@ def add_principle() -> Response:
     return protocol.respond(answer, 201, location=url_for("api.get_principle", code=principle.code))
 
 
-@bp.get("/exclusion-principles/<code>")
 def get_principle(code: str) -> Response:
     """Read a principle with every wording it has had."""
     return protocol.respond(schemas.present_principle(_load(code, auth.current_user())))
 
 
-@bp.patch("/exclusion-principles/<code>")
 def update_principle(code: str) -> Response:
     """Reword a principle (a new version), retire it or reinstate it (administrators)."""
     user = auth.current_user()

@@ -16,15 +16,12 @@ from flask import Response, url_for
 from incidents import permissions
 from incidents.api import auth, protocol
 from incidents.api import review_schemas as schemas
-from incidents.api.blueprint import bp, is_lookup_key, load_incident
+from incidents.api.blueprint import is_lookup_key, load_incident
 from incidents.errors import NotFound, PermissionDenied
 from incidents.extensions import db
 from incidents.report import service as report_service
 from incidents.review import service as review_service
 from incidents.user.models import User
-
-# A plain int, as for timeline entries (api.views.ENTRY_URL): a number no version has is a 404.
-VERSION_URL = "/incidents/<reference>/report/versions/<int:number>"
 
 
 def _require(allowed: bool, detail: str) -> None:
@@ -38,7 +35,6 @@ def _exclusion_url(reference: str) -> str:
 
 # --- PMR treatment and SECAS review ---------------------------------------------------
 
-@bp.get("/incidents/<reference>/exclusion")
 def get_exclusion(reference: str) -> Response:
     """Read the PMR treatment, every proposal round with SECAS's outcomes, and the next steps."""
     incident = load_incident(reference, auth.current_user())
@@ -46,7 +42,6 @@ def get_exclusion(reference: str) -> Response:
     return protocol.respond(schemas.present_exclusion(incident, review), etag=review_service.review_etag(review))
 
 
-@bp.put("/incidents/<reference>/exclusion")
 def propose_exclusion(reference: str) -> Response:
     """Propose the PMR treatment (DCC): include, or exclude citing a principle."""
     user = auth.current_user()
@@ -63,7 +58,6 @@ def propose_exclusion(reference: str) -> Response:
     return protocol.respond(answer, etag=etag)
 
 
-@bp.post("/incidents/<reference>/exclusion/reviews")
 def review_exclusion(reference: str) -> Response:
     """Record SECAS's outcome on the pending exclusion: agreed, disagreed or information requested."""
     user = auth.current_user()
@@ -78,7 +72,6 @@ def review_exclusion(reference: str) -> Response:
     return protocol.respond(answer, 201, etag=etag, location=_exclusion_url(incident.reference))
 
 
-@bp.post("/incidents/<reference>/summary-report")
 def mark_summary_report(reference: str) -> Response:
     """Record that the DCC sent the Major Incident Summary Report (its reminders stop)."""
     user = auth.current_user()
@@ -93,7 +86,6 @@ def mark_summary_report(reference: str) -> Response:
 
 # --- The Review Report ------------------------------------------------------------------
 
-@bp.get("/incidents/<reference>/report")
 def get_report(reference: str) -> Response:
     """Read the report's latest version (draft or frozen) with its generated sections."""
     incident = load_incident(reference, auth.current_user())
@@ -105,7 +97,6 @@ def get_report(reference: str) -> Response:
                             etag=report_service.report_etag(review))
 
 
-@bp.put("/incidents/<reference>/report")
 def save_report(reference: str) -> Response:
     """Save the whole report as a new draft version (DCC); saving the same text adds no version."""
     user = auth.current_user()
@@ -125,7 +116,6 @@ def save_report(reference: str) -> Response:
     return protocol.respond(answer, etag=etag)
 
 
-@bp.post("/incidents/<reference>/report/submit")
 def submit_report(reference: str) -> Response:
     """Submit the latest draft (DCC): it is frozen and goes to the Operations Group."""
     user = auth.current_user()
@@ -143,7 +133,6 @@ def submit_report(reference: str) -> Response:
     return protocol.respond(answer, etag=etag)
 
 
-@bp.get("/incidents/<reference>/report/versions")
 def list_report_versions(reference: str) -> Response:
     """List every version of the report, oldest first."""
     incident = load_incident(reference, auth.current_user())
@@ -152,7 +141,6 @@ def list_report_versions(reference: str) -> Response:
         items=[schemas.present_version_summary(v) for v in (review.report_versions if review else [])]))
 
 
-@bp.get(VERSION_URL)
 def get_report_version(reference: str, number: int) -> Response:
     """Read one version of the report with its text and generated sections."""
     incident = load_incident(reference, auth.current_user())
@@ -163,7 +151,6 @@ def get_report_version(reference: str, number: int) -> Response:
 
 # --- Operations Group decision and publication ---------------------------------------------
 
-@bp.get("/incidents/<reference>/decisions")
 def list_decisions(reference: str) -> Response:
     """List the Operations Group's decisions on the report, by meeting date."""
     incident = load_incident(reference, auth.current_user())
@@ -172,7 +159,6 @@ def list_decisions(reference: str) -> Response:
         items=[schemas.present_decision(d) for d in (review.decisions if review else [])]))
 
 
-@bp.post("/incidents/<reference>/decisions")
 def record_decision(reference: str) -> Response:
     """Record the Operations Group's decision on the submitted report (SECAS as secretary, OPSG)."""
     user = auth.current_user()
@@ -187,7 +173,6 @@ def record_decision(reference: str) -> Response:
     return protocol.respond(answer, 201, location=url_for("api.list_decisions", reference=incident.reference))
 
 
-@bp.post("/incidents/<reference>/publish")
 def publish_report(reference: str) -> Response:
     """Publish the agreed version to SEC Parties as GREEN or WHITE (SECAS)."""
     user = auth.current_user()
@@ -210,7 +195,6 @@ def _published(reference: str, user: User) -> schemas.PublishedReport:
     return schemas.present_published(incident, publication)
 
 
-@bp.get("/published")
 def list_published() -> Response:
     """List every published report, newest first: the published version only (every role)."""
     rows = review_service.published_list(viewer=auth.current_user())
@@ -218,7 +202,6 @@ def list_published() -> Response:
         items=[schemas.present_published(incident, publication) for incident, publication in rows]))
 
 
-@bp.get("/published/<reference>")
 def get_published(reference: str) -> Response:
     """Read the published version of one report (every role); 404 while it is unpublished."""
     return protocol.respond(_published(reference, auth.current_user()))

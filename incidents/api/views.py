@@ -1,5 +1,7 @@
 """JSON API v1: the pages' service functions behind bearer tokens, ETags and problem details.
 
+The routes of this module and of the other API view modules are listed in ``blueprint``.
+
 Each view runs in a fixed order: authenticate (401, in ``auth``) -> load (404,
 also for a role that may not see incidents, so existence never leaks) ->
 permission (403) -> If-Match (428/412) -> body shape (422) -> duplicate
@@ -18,19 +20,8 @@ import json
 from flask import Response, current_app, url_for
 
 from incidents import permissions
-
-# Importing these registers their routes on the same blueprint.
-from incidents.api import (  # noqa: F401
-    action_views,
-    auth,
-    openapi,
-    pmr_views,
-    principle_views,
-    protocol,
-    review_views,
-    schemas,
-)
-from incidents.api.blueprint import MAX_REFERENCE, PREFIX, bp, load_incident
+from incidents.api import auth, openapi, protocol, schemas
+from incidents.api.blueprint import MAX_REFERENCE, PREFIX, load_incident
 from incidents.audit import service as audit_service
 from incidents.errors import DuplicateError, NotFound, PermissionDenied, ValidationError
 from incidents.extensions import db
@@ -39,11 +30,7 @@ from incidents.incident.models import Incident, TimelineEntry
 from incidents.incident.service import Filters
 from incidents.user.models import User
 
-__all__ = ["PREFIX", "bp"]
-
-# A plain int: with a bounded converter Werkzeug answers 405 (not 404) for an id past the bound on some methods,
-# because it checks methods before the converter refuses; the service treats an id past 32 bits as unknown.
-ENTRY_URL = "/incidents/<reference>/timeline/<int:entry_id>"
+__all__ = ["PREFIX"]
 
 
 # --- Helpers ------------------------------------------------------------------
@@ -105,7 +92,6 @@ def _incident_url(incident: Incident) -> str:
 
 # --- Incidents ----------------------------------------------------------------
 
-@bp.get("/incidents")
 def list_incidents() -> Response:
     """List the incidents the caller may see, with the list page's filters and paging."""
     user = auth.current_user()
@@ -119,7 +105,6 @@ def list_incidents() -> Response:
         page=result.page, per_page=result.per_page, total=result.total))
 
 
-@bp.post("/incidents")
 def create_incident() -> Response:
     """Log an incident."""
     user = auth.current_user()
@@ -138,7 +123,6 @@ def create_incident() -> Response:
     return protocol.respond(body, 201, etag=etag, location=location)
 
 
-@bp.get("/incidents/<reference>")
 def get_incident(reference: str) -> Response:
     """Read an incident with its derived values."""
     user = auth.current_user()
@@ -146,7 +130,6 @@ def get_incident(reference: str) -> Response:
     return protocol.respond(schemas.present_incident(incident), etag=incident_service.etag(incident))
 
 
-@bp.patch("/incidents/<reference>")
 def update_incident(reference: str) -> Response:
     """Change the fields sent; cohorts, when sent, replace the whole list."""
     user = auth.current_user()
@@ -170,14 +153,12 @@ def update_incident(reference: str) -> Response:
 
 # --- Timeline -------------------------------------------------------------------
 
-@bp.get("/incidents/<reference>/timeline")
 def list_timeline(reference: str) -> Response:
     """Read an incident's timeline in time order."""
     incident = load_incident(reference, auth.current_user())
     return protocol.respond(schemas.TimelineEntryList(items=[schemas.present_entry(e) for e in incident.timeline]))
 
 
-@bp.post("/incidents/<reference>/timeline")
 def add_timeline_entry(reference: str) -> Response:
     """Add a timeline entry."""
     user = auth.current_user()
@@ -192,14 +173,12 @@ def add_timeline_entry(reference: str) -> Response:
     return protocol.respond(body, 201, etag=etag, location=location)
 
 
-@bp.get(ENTRY_URL)
 def get_timeline_entry(reference: str, entry_id: int) -> Response:
     """Read one timeline entry (and its ETag)."""
     entry = _load_entry(reference, entry_id, auth.current_user())
     return protocol.respond(schemas.present_entry(entry), etag=incident_service.timeline_etag(entry))
 
 
-@bp.patch(ENTRY_URL)
 def update_timeline_entry(reference: str, entry_id: int) -> Response:
     """Change the fields of a timeline entry that are sent."""
     user = auth.current_user()
@@ -215,7 +194,6 @@ def update_timeline_entry(reference: str, entry_id: int) -> Response:
     return protocol.respond(body, etag=etag)
 
 
-@bp.delete(ENTRY_URL)
 def delete_timeline_entry(reference: str, entry_id: int) -> Response:
     """Delete a timeline entry; the audit trail keeps what it said."""
     user = auth.current_user()
@@ -230,7 +208,6 @@ def delete_timeline_entry(reference: str, entry_id: int) -> Response:
 
 # --- Audit and the document -----------------------------------------------------
 
-@bp.get("/incidents/<reference>/audit")
 def list_audit(reference: str) -> Response:
     """Read an incident's audit trail, oldest first, with field-level changes."""
     incident = load_incident(reference, auth.current_user())
@@ -238,7 +215,6 @@ def list_audit(reference: str) -> Response:
     return protocol.respond(schemas.AuditEntryList(items=[schemas.present_audit(e) for e in entries]))
 
 
-@bp.get("/openapi.json")
 @auth.public
 def openapi_document() -> Response:
     """Serve the OpenAPI document, generated from the request and response models."""

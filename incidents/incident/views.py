@@ -7,7 +7,7 @@ existence does not leak.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -39,7 +39,7 @@ from incidents.incident import service as incident_service
 from incidents.incident.models import Incident, TimelineEntry
 from incidents.review import service as review_service
 from incidents.rules import service as rules_service
-from incidents.timeutil import format_local, to_local
+from incidents.timeutil import format_local
 
 bp = Blueprint("incident", __name__, url_prefix="/incidents")
 
@@ -54,27 +54,6 @@ AUDIT_LABELS = {
 }
 MAX_ID = 2**31 - 1
 ENTITY_LABELS = {"incident": "Incident", "timeline_entry": "Timeline entry"}
-
-
-# --- Template filters ------------------------------------------------------------
-
-@bp.app_template_filter("uk_date")
-def uk_date(value: date | datetime | None) -> str:
-    """Format a date (or an instant's UK date) as 'Thu 6 Apr 2023'."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = to_local(value)
-    return f"{value:%a} {value.day} {value:%b %Y}"
-
-
-@bp.app_template_filter("uk_time")
-def uk_time(value: datetime | None) -> str:
-    """Format an instant's UK clock time with its zone, e.g. '10:40 BST'."""
-    if value is None:
-        return ""
-    local = to_local(value)
-    return f"{local:%H:%M} {local.tzname()}"
 
 
 # --- Helpers ----------------------------------------------------------------------

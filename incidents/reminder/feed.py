@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import current_app
-from icalendar import Calendar, Event
 
 from incidents import permissions
 from incidents.action import service as action_service
@@ -154,6 +153,8 @@ def _deadlines(role: Role, with_actions: bool, today: date) -> list[Deadline]:
 
 def ics(user: User, *, now: datetime | None = None) -> bytes:
     """Build the user's feed: one all-day event per deadline."""
+    from icalendar import Calendar, Event  # imported here: only the feed needs it, not every command's start
+
     now = now or utcnow()
     base = current_app.config["BASE_URL"].rstrip("/")
     calendar = Calendar()

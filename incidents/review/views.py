@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from flask import (
@@ -54,7 +53,7 @@ from incidents.review.models import (
     Review,
     ReviewOutcome,
 )
-from incidents.timeutil import format_local, to_local
+from incidents.timeutil import format_local
 
 bp = Blueprint("review", __name__)
 
@@ -69,18 +68,6 @@ REVIEW_DONE = {
     ReviewOutcome.DISAGREED: "Recorded that SECAS disagrees with the exclusion",
     ReviewOutcome.INFORMATION_REQUESTED: "Asked the DCC for more information",
 }
-
-
-# --- Template filter ---------------------------------------------------------------
-
-@bp.app_template_filter("uk_day")
-def uk_day(value: date | datetime | None) -> str:
-    """Format a date (or an instant's UK date) as 'Fri 5 May 2023'."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = to_local(value)
-    return f"{value:%a} {value.day} {value:%b %Y}"
 
 
 # --- Helpers ----------------------------------------------------------------------

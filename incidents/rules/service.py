@@ -5,7 +5,6 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-import holidays
 from flask import current_app
 
 from incidents.config import RULES
@@ -20,6 +19,8 @@ class WorkingCalendar:
     """UK Working Days: not a weekend, not a bank holiday of the region, not an extra closure."""
 
     def __init__(self, region: str = "ENG", extra: tuple[date, ...] = ()) -> None:
+        import holidays  # imported here: loading its country tables would slow every command's start
+
         self.region = region
         self._holidays = holidays.country_holidays("GB", subdiv=region)
         self._extra = set(extra)
