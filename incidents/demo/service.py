@@ -215,7 +215,7 @@ def seed(*, now: datetime | None = None) -> SeedResult:
             result.users_created += 1
     principle_service.seed_defaults(now=now)
     db.session.flush()
-    author = db.session.scalar(sa.select(User).where(User.email == DEMO_USERS[0][0]))
+    author = _user(DEMO_USERS[0][0])
     existing = set(db.session.scalars(sa.select(Incident.reference)))
     for spec in _incidents(now):
         if spec["reference"] in existing:

@@ -38,6 +38,7 @@ from incidents.timeutil import (
     month_bounds,
     utcnow,
 )
+from incidents.user.models import User
 
 INCIDENT_FIELDS = (
     "reference", "title", "category", "status", "started_at", "detected_at", "resolved_at",
@@ -412,7 +413,7 @@ def etag(incident: Incident) -> str:
 
 # --- Writing ----------------------------------------------------------------
 
-def create_incident(*, data: dict[str, Any], actor: Any, now: datetime | None = None) -> Outcome:
+def create_incident(*, data: dict[str, Any], actor: User, now: datetime | None = None) -> Outcome:
     """Validate and log a new incident, with its audit entry."""
     _require_editor(actor)
     now = now or utcnow()
@@ -440,7 +441,7 @@ def create_incident(*, data: dict[str, Any], actor: Any, now: datetime | None = 
     return Outcome(incident, warnings)
 
 
-def update_incident(*, incident: Incident, data: dict[str, Any], actor: Any, expected_version: int | None,
+def update_incident(*, incident: Incident, data: dict[str, Any], actor: User, expected_version: int | None,
                     now: datetime | None = None) -> Outcome:
     """Change an incident's recorded fields, refusing a stale edit, with its audit entry."""
     _require_editor(actor)
@@ -489,7 +490,7 @@ def repeat_window_start(now: datetime) -> datetime:
     return now - timedelta(seconds=current_app.config["DUPLICATE_SUBMISSION_SECONDS"])
 
 
-def add_timeline_entry(*, incident: Incident, data: dict[str, Any], actor: Any,
+def add_timeline_entry(*, incident: Incident, data: dict[str, Any], actor: User,
                        now: datetime | None = None) -> TimelineEntry:
     """Add a timeline entry to an incident, with its audit entry; the same entry sent again at once is kept once."""
     _require_editor(actor)
@@ -511,7 +512,7 @@ def add_timeline_entry(*, incident: Incident, data: dict[str, Any], actor: Any,
     return entry
 
 
-def update_timeline_entry(*, entry: TimelineEntry, data: dict[str, Any], actor: Any,
+def update_timeline_entry(*, entry: TimelineEntry, data: dict[str, Any], actor: User,
                           expected_version: int | None, now: datetime | None = None) -> TimelineEntry:
     """Change a timeline entry, refusing a stale edit, with its audit entry."""
     _require_editor(actor)
@@ -537,7 +538,7 @@ def update_timeline_entry(*, entry: TimelineEntry, data: dict[str, Any], actor: 
     return entry
 
 
-def delete_timeline_entry(*, entry: TimelineEntry, actor: Any, expected_version: int | None,
+def delete_timeline_entry(*, entry: TimelineEntry, actor: User, expected_version: int | None,
                           now: datetime | None = None) -> None:
     """Delete a timeline entry, keeping what it said in the audit trail."""
     _require_editor(actor)
@@ -570,7 +571,7 @@ def timeline_etag(entry: TimelineEntry) -> str:
 
 # --- Rules ------------------------------------------------------------------
 
-def _require_editor(actor: Any) -> None:
+def _require_editor(actor: User) -> None:
     if not permissions.can_edit_incidents(actor):
         raise PermissionDenied("Only the DCC and administrators can change incidents.")
 

@@ -90,7 +90,7 @@ def create_user(*, email: str, role: Role | str | None, password: str, name: str
     name = (name or "").strip()
     errors.update(_name_errors(name))
     try:
-        role = parse_role(role)
+        parsed = parse_role(role)
     except ValidationError as exc:
         errors.update(exc.errors)
     problems = check_password(password)
@@ -100,12 +100,12 @@ def create_user(*, email: str, role: Role | str | None, password: str, name: str
         if any("already has an account" in m for m in errors.get("email", [])) and len(errors) == 1:
             raise DuplicateError(f"{email} already has an account.", errors)
         raise ValidationError(errors)
-    user = User(email=email, name=name, role=role, password_hash=_hash(password),
+    user = User(email=email, name=name, role=parsed, password_hash=_hash(password),
                 created_at=now or utcnow())
     db.session.add(user)
     db.session.flush()
     audit_service.record(actor=actor, action="create", entity_type="user", entity_id=user.id,
-                         changes={"email": [None, email], "role": [None, role.value], "name": [None, name]},
+                         changes={"email": [None, email], "role": [None, parsed.value], "name": [None, name]},
                          summary=f"Created user {email}", now=now)
     return user
 
