@@ -73,7 +73,7 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     """Run a command, failing the test with its output when it fails."""
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(args, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 

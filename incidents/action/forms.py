@@ -1,7 +1,7 @@
 """Forms for the actions register.
 
 Forms only turn posted text into the values the action service takes (dates,
-a list of incident references, a version number). Every rule lives in the
+a list of incident references, a status, a version number). Every rule lives in the
 service, so the page refuses the same things in the same words as the API
 would; ``apply_errors`` puts each message on the field that caused it.
 """
@@ -12,8 +12,10 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import ValidationError as FieldError
 
 from incidents.action.models import Action, ActionStatus
+from incidents.action.service import ActionChanges, ActionDraft
 from incidents.review.forms import DateTextField, ServiceErrors
 
 _REFERENCES = re.compile(r"[\s,;]+")
@@ -69,12 +71,12 @@ class ActionForm(ServiceErrors, FlaskForm):
         """Offer the configured organisations."""
         self.owner_org.choices = _owner_choices(organisations)
 
-    def to_data(self) -> dict[str, Any]:
-        """Return the service's fields."""
-        return {"reference": (self.reference.data or "").strip(), "text": self.text.data or "",
-                "owner_org": self.owner_org.data or "", "owner_user": (self.owner_user.data or "").strip(),
-                "raised_on": self.raised_on.data, "target_on": self.target_on.data,
-                "incidents": _references(self.incidents.data)}
+    def to_draft(self) -> ActionDraft:
+        """Return the new action as the service takes it."""
+        return ActionDraft(reference=(self.reference.data or "").strip(), text=self.text.data or "",
+                           owner_org=self.owner_org.data or "", owner_user=(self.owner_user.data or "").strip() or None,
+                           raised_on=self.raised_on.data, target_on=self.target_on.data,
+                           incidents=_references(self.incidents.data))
 
 
 class EditActionForm(ServiceErrors, FlaskForm):
@@ -99,12 +101,17 @@ class EditActionForm(ServiceErrors, FlaskForm):
         """Offer the configured organisations."""
         self.owner_org.choices = _owner_choices(organisations)
 
-    def to_data(self) -> dict[str, Any]:
-        """Return the service's fields."""
-        return {"text": self.text.data or "", "owner_org": self.owner_org.data or "",
-                "owner_user": (self.owner_user.data or "").strip(), "target_on": self.target_on.data,
-                "revision_reason": self.revision_reason.data or "", "status": self.status.data or "",
-                "closing_note": self.closing_note.data or "", "incidents": _references(self.incidents.data)}
+    def validate_status(self, field: SelectField) -> None:
+        """Refuse a status that is not one of the choices (the select offers no other)."""
+        if field.data not in {s.value for s in ActionStatus}:
+            raise FieldError("Status must be open or closed.")
+
+    def to_changes(self) -> ActionChanges:
+        """Return the whole form as the change the service applies (only what differs is saved)."""
+        return ActionChanges(text=self.text.data or "", owner_org=self.owner_org.data or "",
+                             owner_user=(self.owner_user.data or "").strip() or None, target_on=self.target_on.data,
+                             revision_reason=self.revision_reason.data or "", status=ActionStatus(self.status.data),
+                             closing_note=self.closing_note.data or "", incidents=_references(self.incidents.data))
 
     def expected_version(self) -> int | None:
         """Return the version the person was editing, or None when the form did not say."""

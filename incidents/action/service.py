@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +13,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from incidents import permissions
+from incidents import permissions, validation
 from incidents.action.models import Action, ActionStatus, TargetRevision
 from incidents.audit import service as audit_service
 from incidents.errors import NotFound, PermissionDenied, StaleError, ValidationError
@@ -21,10 +23,9 @@ from incidents.reminder import service as reminder_service
 from incidents.review.models import Decision
 from incidents.timeutil import local_date, utcnow
 from incidents.user import service as user_service
+from incidents.user.models import User
 
 REFERENCE_RE = re.compile(r"^([A-Z]{2,10}) (\d{1,4})/(\d{2,3})$", re.ASCII)
-FIELDS = {"reference", "text", "owner_org", "owner_user", "raised_on", "target_on", "revision_reason",
-          "status", "closing_note", "incidents", "decision_id"}
 
 
 @dataclass
@@ -65,7 +66,7 @@ def etag(action: Action) -> str:
 
 def get_action(reference: str, *, viewer: Any) -> Action:
     """Load an action the viewer may see, or raise NotFound."""
-    if not permissions.can_view_actions(viewer):
+    if not permissions.can_view_actions(viewer) or not validation.is_lookup_key(reference, 60):
         raise NotFound(f"No action {reference!r}.")
     action = db.session.scalar(sa.select(Action).where(Action.reference == reference))
     if action is None:
@@ -130,43 +131,83 @@ def list_actions(*, filters: ActionFilters, viewer: Any, now: datetime | None = 
     return items, total
 
 
-def _require_manager(actor: Any) -> None:
+def _require_manager(actor: User) -> None:
     if not permissions.can_manage_actions(actor):
         raise PermissionDenied("Only SECAS, OPSG members and administrators manage the actions register.")
 
 
-def _text(errors: dict[str, list[str]], name: str, value: Any, *, label: str, required: bool) -> str:
+class Keep(Enum):
+    """The value of a field a change leaves as it is (distinct from None, which may clear it)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True)
+class ActionDraft:
+    """A new action, as a form or the API sends it."""
+
+    reference: str
+    text: str
+    owner_org: str
+    target_on: date | None
+    raised_on: date | None = None  # today (UK) when not given
+    owner_user: str | None = None  # the email of an active user
+    incidents: list[str] = field(default_factory=list)
+    decision_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ActionEdit:
+    """Changes to what an action says and who owns it; a field left KEEP stays as it is."""
+
+    text: str | Keep = KEEP
+    owner_org: str | Keep = KEEP
+    owner_user: str | None | Keep = KEEP  # None clears it
+    incidents: list[str] | Keep = KEEP  # replaces the whole list
+
+
+@dataclass(frozen=True)
+class ActionChanges(ActionEdit):
+    """Every change a form or a PATCH may send at once: an edit, a revised target, a close or a reopen."""
+
+    target_on: date | None | Keep = KEEP
+    revision_reason: str = ""
+    status: ActionStatus | Keep = KEEP
+    closing_note: str | Keep = KEEP
+
+
+@dataclass
+class _Plan:
+    """Checked changes to one action, applied together and audited as one entry."""
+
+    action: Action
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    steps: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _text_limit() -> int:
+    return int(current_app.config["MAX_TEXT_LENGTH"])
+
+
+def _date(errors: dict[str, list[str]], name: str, value: date | None, *, label: str) -> date | None:
     if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors.setdefault(name, []).append(f"{label} must be text.")
-        return ""
-    value = value.strip()
-    limit = current_app.config["MAX_TEXT_LENGTH"]
-    if required and not value:
-        errors.setdefault(name, []).append(f"{label} is required.")
-    if len(value) > limit:
-        errors.setdefault(name, []).append(f"{label} can be at most {limit} characters.")
-    if "\x00" in value:
-        errors.setdefault(name, []).append(f"{label} contains a null character; remove it.")
+        validation.add(errors, name, f"{label} is required as a date (YYYY-MM-DD).")
     return value
 
 
-def _date(errors: dict[str, list[str]], name: str, value: Any, *, label: str) -> date | None:
-    if not isinstance(value, date) or isinstance(value, datetime):
-        errors.setdefault(name, []).append(f"{label} is required as a date (YYYY-MM-DD).")
-        return None
-    return value
+def _owner_org(errors: dict[str, list[str]], key: str) -> None:
+    if key not in organisations():
+        errors["owner_org"] = ["Owner must be one of " + ", ".join(organisations()) + "."]
 
 
-def _incidents(errors: dict[str, list[str]], refs: Any) -> list[Incident]:
-    if refs in (None, ""):
+def _incidents(errors: dict[str, list[str]], refs: list[str]) -> list[Incident]:
+    if not refs:
         return []
-    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-        errors["incidents"] = ["Incidents must be a list of incident references."]
-        return []
-    if any("\x00" in r for r in refs):
-        # PostgreSQL cannot even compare text holding a NUL; no reference holds one.
+    if any(validation.has_nul(r) for r in refs):
         errors["incidents"] = ["Incident references cannot contain a null character."]
         return []
     found = list(db.session.scalars(sa.select(Incident).where(Incident.reference.in_(refs))))
@@ -176,11 +217,10 @@ def _incidents(errors: dict[str, list[str]], refs: Any) -> list[Incident]:
     return found
 
 
-def _owner_user(errors: dict[str, list[str]], email: Any) -> Any:
-    if email in (None, ""):
+def _owner_user(errors: dict[str, list[str]], email: str | None) -> User | None:
+    if not email:
         return None
-    if not isinstance(email, str) or "\x00" in email:
-        # PostgreSQL cannot even compare text holding a NUL; no address holds one.
+    if validation.has_nul(email):
         errors["owner_user"] = ["Owner user must be an email address."]
         return None
     user = user_service.find_by_email(email)
@@ -189,37 +229,33 @@ def _owner_user(errors: dict[str, list[str]], email: Any) -> Any:
     return user
 
 
-def create_action(*, data: dict[str, Any], actor: Any, now: datetime | None = None) -> Action:
+def create_action(*, draft: ActionDraft, actor: User, now: datetime | None = None) -> Action:
     """Raise an action on the register."""
     _require_manager(actor)
     now = now or utcnow()
-    errors: dict[str, list[str]] = {name: ["Unknown field."] for name in sorted(set(data) - FIELDS)}
-    reference = data.get("reference")
-    match = REFERENCE_RE.match(reference.strip()) if isinstance(reference, str) else None
+    errors: dict[str, list[str]] = {}
+    reference = draft.reference.strip()
+    match = REFERENCE_RE.match(reference)
     if not match:
         errors["reference"] = ["Reference must look like OPSG 97/04 (group, meeting number, slash, two digits)."]
-    elif db.session.scalar(sa.select(Action.id).where(Action.reference == reference.strip())):
-        errors["reference"] = [f"{reference.strip()} is already on the register."]
-    text = _text(errors, "text", data.get("text"), label="Action text", required=True)
-    owner_org = data.get("owner_org")
-    if owner_org not in organisations():
-        errors["owner_org"] = ["Owner must be one of " + ", ".join(organisations()) + "."]
-    owner_user = _owner_user(errors, data.get("owner_user"))
-    raised = _date(errors, "raised_on", data.get("raised_on", local_date(now)), label="Date raised")
-    target = _date(errors, "target_on", data.get("target_on"), label="Target date")
+    elif db.session.scalar(sa.select(Action.id).where(Action.reference == reference)):
+        errors["reference"] = [f"{reference} is already on the register."]
+    text = validation.check_text(errors, "text", draft.text, label="Action text", required=True, limit=_text_limit())
+    _owner_org(errors, draft.owner_org)
+    owner_user = _owner_user(errors, draft.owner_user)
+    raised = _date(errors, "raised_on", draft.raised_on or local_date(now), label="Date raised")
+    target = _date(errors, "target_on", draft.target_on, label="Target date")
     if raised and target and target < raised:
-        errors.setdefault("target_on", []).append("Target date is before the date raised.")
-    incidents = _incidents(errors, data.get("incidents"))
-    decision_id = data.get("decision_id")
-    if decision_id is not None and (isinstance(decision_id, bool) or not isinstance(decision_id, int)):
-        errors["decision_id"] = ["Decision must be a decision id."]
-    elif decision_id is not None and (not 0 < decision_id < 2**31 or db.session.get(Decision, decision_id) is None):
+        validation.add(errors, "target_on", "Target date is before the date raised.")
+    incidents = _incidents(errors, draft.incidents)
+    decision_id = draft.decision_id
+    if decision_id is not None and (not 0 < decision_id < 2**31 or db.session.get(Decision, decision_id) is None):
         errors["decision_id"] = [f"There is no decision {decision_id}."]
     if errors:
         raise ValidationError(errors)
     assert match and raised and target
-    action = Action(reference=reference.strip(), group=match.group(1), meeting_number=int(match.group(2)), text=text,
-                    owner_org=owner_org, owner_user=owner_user, raised_on=raised, target_on=target,
+    action = Action(reference=reference, group=match.group(1), meeting_number=int(match.group(2)), text=text,
+                    owner_org=draft.owner_org, owner_user=owner_user, raised_on=raised, target_on=target,
                     original_target_on=target, decision_id=decision_id, incidents=incidents,
                     created_at=now, updated_at=now)
     try:
@@ -231,89 +267,105 @@ def create_action(*, data: dict[str, Any], actor: Any, now: datetime | None = No
     audit_service.record(actor=actor, action="create", entity_type="action", entity_id=action.id,
                          incident_id=incidents[0].id if len(incidents) == 1 else None,
                          changes={"reference": [None, action.reference], "text": [None, text],
-                                  "owner_org": [None, owner_org], "target_on": [None, target.isoformat()]},
+                                  "owner_org": [None, draft.owner_org], "target_on": [None, target.isoformat()]},
                          summary=f"Raised action {action.reference}", now=now)
     reminder_service.plan_action(action, now=now)
     return action
 
 
-def update_action(*, action: Action, data: dict[str, Any], actor: Any, expected_version: int | None,
-                  now: datetime | None = None) -> Action:
-    """Change an action: text, owner, a revised target date (kept in history), or close/reopen it."""
-    _require_manager(actor)
-    now = now or utcnow()
-    if expected_version is None or expected_version != action.version:
-        raise StaleError(f"{action.reference} was changed by someone else since you opened it. "
-                         "Reload it and apply your change again.")
-    errors: dict[str, list[str]] = {name: ["Unknown field."] for name in sorted(set(data) - FIELDS)}
-    for name in ("reference", "raised_on", "decision_id"):
-        if name in data and data[name] != getattr(action, name, None):
-            errors.setdefault(name, []).append(f"{name.replace('_', ' ').capitalize()} cannot change.")
-    changes: dict[str, list[Any]] = {}
-    if "text" in data:
-        text = _text(errors, "text", data["text"], label="Action text", required=True)
+# --- Changing an action: each operation plans its checked changes; _save applies and audits them --------------
+
+def _plan_edit(plan: _Plan, edit: ActionEdit) -> None:
+    """Check a change to the text, owners or linked incidents."""
+    action, errors, changes = plan.action, plan.errors, plan.changes
+    if not isinstance(edit.text, Keep):
+        text = validation.check_text(errors, "text", edit.text, label="Action text", required=True,
+                                     limit=_text_limit())
         if text != action.text:
             changes["text"] = [action.text, text]
-    if "owner_org" in data:
-        if data["owner_org"] not in organisations():
-            errors["owner_org"] = ["Owner must be one of " + ", ".join(organisations()) + "."]
-        elif data["owner_org"] != action.owner_org:
-            changes["owner_org"] = [action.owner_org, data["owner_org"]]
-    owner_user = action.owner_user
-    if "owner_user" in data:
-        owner_user = _owner_user(errors, data["owner_user"])
+            plan.steps.append(lambda: setattr(action, "text", text))
+    if not isinstance(edit.owner_org, Keep):
+        owner_org = edit.owner_org
+        _owner_org(errors, owner_org)
+        if "owner_org" not in errors and owner_org != action.owner_org:
+            changes["owner_org"] = [action.owner_org, owner_org]
+            plan.steps.append(lambda: setattr(action, "owner_org", owner_org))
+    if not isinstance(edit.owner_user, Keep):
+        owner_user = _owner_user(errors, edit.owner_user)
         if owner_user is not action.owner_user:
             changes["owner_user"] = [action.owner_user.email if action.owner_user else None,
                                      owner_user.email if owner_user else None]
-    reason = _text(errors, "revision_reason", data.get("revision_reason"), label="Reason", required=False)
-    new_target = None
-    if "target_on" in data:
-        new_target = _date(errors, "target_on", data["target_on"], label="Target date")
-        if new_target and new_target < action.raised_on:
-            errors.setdefault("target_on", []).append("Target date is before the date raised.")
-        if new_target and new_target != action.target_on:
-            if not reason:
-                errors.setdefault("revision_reason", []).append("Say why the target date is revised.")
-            changes["target_on"] = [action.target_on.isoformat(), new_target.isoformat()]
-    incidents = action.incidents
-    if "incidents" in data:
-        incidents = _incidents(errors, data["incidents"])
+            plan.steps.append(lambda: setattr(action, "owner_user", owner_user))
+    if not isinstance(edit.incidents, Keep):
+        incidents = _incidents(errors, edit.incidents)
         old_refs = sorted(i.reference for i in action.incidents)
         new_refs = sorted(i.reference for i in incidents)
         if old_refs != new_refs:
             changes["incidents"] = [old_refs, new_refs]
-    status = action.status
-    note = action.closing_note
-    if "status" in data:
-        try:
-            status = ActionStatus(data["status"])
-        except ValueError:
-            errors["status"] = ["Status must be open or closed."]
-    if "closing_note" in data:
-        note = _text(errors, "closing_note", data["closing_note"], label="Closing note", required=False)
-    if status == ActionStatus.CLOSED and action.status == ActionStatus.OPEN and not note:
-        errors.setdefault("closing_note", []).append("Add a closing note saying how the action was completed.")
-    if errors:
-        raise ValidationError(errors)
-    if status != action.status:
-        changes["status"] = [action.status.value, status.value]
-        action.closed_at = now if status == ActionStatus.CLOSED else None
-    if note != action.closing_note:
-        changes["closing_note"] = [action.closing_note, note]
-    if not changes:
-        return action
-    if "text" in changes:
-        action.text = changes["text"][1]
-    if "owner_org" in changes:
-        action.owner_org = changes["owner_org"][1]
-    action.owner_user = owner_user
-    action.incidents = list(incidents)
-    if new_target and "target_on" in changes:
+            plan.steps.append(lambda: setattr(action, "incidents", list(incidents)))
+
+
+def _plan_revision(plan: _Plan, target_on: date | None | Keep, reason: str, *, actor: User,
+                   now: datetime) -> None:
+    """Check a revised target date, which needs a reason and stays in the history."""
+    action, errors = plan.action, plan.errors
+    reason = validation.check_text(errors, "revision_reason", reason, label="Reason", limit=_text_limit())
+    if isinstance(target_on, Keep):
+        return
+    new_target = _date(errors, "target_on", target_on, label="Target date")
+    if new_target is None or new_target == action.target_on:
+        return
+    if new_target < action.raised_on:
+        validation.add(errors, "target_on", "Target date is before the date raised.")
+    if not reason:
+        validation.add(errors, "revision_reason", "Say why the target date is revised.")
+    plan.changes["target_on"] = [action.target_on.isoformat(), new_target.isoformat()]
+
+    def revise() -> None:
         action.revisions.append(TargetRevision(previous_on=action.target_on, target_on=new_target, reason=reason,
-                                               revised_by_name=getattr(actor, "email", ""), revised_at=now))
+                                               revised_by_name=actor.email, revised_at=now))
         action.target_on = new_target
-    action.status = status
-    action.closing_note = note
+    plan.steps.append(revise)
+
+
+def _plan_status(plan: _Plan, status: ActionStatus | Keep, closing_note: str | Keep, *, now: datetime) -> None:
+    """Check closing (which needs a closing note) or reopening, and any change to the closing note."""
+    action, errors = plan.action, plan.errors
+    status = action.status if isinstance(status, Keep) else status
+    note = action.closing_note
+    if not isinstance(closing_note, Keep):
+        note = validation.check_text(errors, "closing_note", closing_note, label="Closing note", limit=_text_limit())
+    if status == ActionStatus.CLOSED and action.status == ActionStatus.OPEN and not note:
+        validation.add(errors, "closing_note", "Add a closing note saying how the action was completed.")
+    if status != action.status:
+        plan.changes["status"] = [action.status.value, status.value]
+        new_status, closed_at = status, (now if status == ActionStatus.CLOSED else None)
+
+        def move() -> None:
+            action.status, action.closed_at = new_status, closed_at
+        plan.steps.append(move)
+    if note != action.closing_note:
+        plan.changes["closing_note"] = [action.closing_note, note]
+        plan.steps.append(lambda: setattr(action, "closing_note", note))
+
+
+def _start(action: Action, *, actor: User, expected_version: int | None) -> _Plan:
+    _require_manager(actor)
+    if expected_version is None or expected_version != action.version:
+        raise StaleError(f"{action.reference} was changed by someone else since you opened it. "
+                         "Reload it and apply your change again.")
+    return _Plan(action)
+
+
+def _save(plan: _Plan, *, actor: User, now: datetime) -> Action:
+    """Apply a plan's changes (refusing all if any field is wrong) and write one audit entry."""
+    action = plan.action
+    if plan.errors:
+        raise ValidationError(plan.errors)
+    if not plan.changes:
+        return action
+    for step in plan.steps:
+        step()
     action.updated_at = now
     try:
         db.session.flush()
@@ -322,8 +374,56 @@ def update_action(*, action: Action, data: dict[str, Any], actor: Any, expected_
         db.session.rollback()
         raise StaleError(f"{action.reference} was changed by someone else while you saved. "
                          "Reload it and apply your change again.") from None
+    incidents = action.incidents
     audit_service.record(actor=actor, action="update", entity_type="action", entity_id=action.id,
-                         incident_id=incidents[0].id if len(incidents) == 1 else None, changes=changes,
-                         summary=f"Changed action {action.reference}: {', '.join(sorted(changes))}", now=now)
+                         incident_id=incidents[0].id if len(incidents) == 1 else None, changes=plan.changes,
+                         summary=f"Changed action {action.reference}: {', '.join(sorted(plan.changes))}", now=now)
     reminder_service.plan_action(action, now=now)
     return action
+
+
+def edit_action(*, action: Action, edit: ActionEdit, actor: User, expected_version: int | None,
+                now: datetime | None = None) -> Action:
+    """Change what an action says, who owns it, or the incidents it concerns."""
+    now = now or utcnow()
+    plan = _start(action, actor=actor, expected_version=expected_version)
+    _plan_edit(plan, edit)
+    return _save(plan, actor=actor, now=now)
+
+
+def revise_target(*, action: Action, target_on: date, reason: str, actor: User, expected_version: int | None,
+                  now: datetime | None = None) -> Action:
+    """Revise an action's target date, keeping the earlier one and the reason in its history."""
+    now = now or utcnow()
+    plan = _start(action, actor=actor, expected_version=expected_version)
+    _plan_revision(plan, target_on, reason, actor=actor, now=now)
+    return _save(plan, actor=actor, now=now)
+
+
+def close_action(*, action: Action, closing_note: str | Keep = KEEP, actor: User, expected_version: int | None,
+                 now: datetime | None = None) -> Action:
+    """Close an action with a note saying how it was completed."""
+    now = now or utcnow()
+    plan = _start(action, actor=actor, expected_version=expected_version)
+    _plan_status(plan, ActionStatus.CLOSED, closing_note, now=now)
+    return _save(plan, actor=actor, now=now)
+
+
+def reopen_action(*, action: Action, actor: User, expected_version: int | None,
+                  now: datetime | None = None) -> Action:
+    """Reopen a closed action; its reminders resume from now."""
+    now = now or utcnow()
+    plan = _start(action, actor=actor, expected_version=expected_version)
+    _plan_status(plan, ActionStatus.OPEN, KEEP, now=now)
+    return _save(plan, actor=actor, now=now)
+
+
+def update_action(*, action: Action, changes: ActionChanges, actor: User, expected_version: int | None,
+                  now: datetime | None = None) -> Action:
+    """Apply what the edit form or a PATCH sent at once: edit, revise target, close or reopen, as one change."""
+    now = now or utcnow()
+    plan = _start(action, actor=actor, expected_version=expected_version)
+    _plan_edit(plan, changes)
+    _plan_revision(plan, changes.target_on, changes.revision_reason, actor=actor, now=now)
+    _plan_status(plan, changes.status, changes.closing_note, now=now)
+    return _save(plan, actor=actor, now=now)

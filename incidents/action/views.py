@@ -23,7 +23,7 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from incidents import permissions
+from incidents import permissions, validation
 from incidents.action import forms
 from incidents.action import service as action_service
 from incidents.action.models import Action
@@ -51,9 +51,6 @@ def _require_manager() -> None:
 
 def _load(slug: str) -> Action:
     _require_reader()
-    # A NUL byte cannot be sent to PostgreSQL; no reference contains one anyway.
-    if "\x00" in slug or len(slug) > 60:
-        raise NotFound(f"No action {slug!r}.")
     return action_service.get_action(action_service.reference_from_slug(slug), viewer=current_user)
 
 
@@ -73,13 +70,10 @@ def index() -> Html:
     problems: dict[str, list[str]] = {}
     filters = paging = None
     try:
-        filters = action_service.parse_filters(request.args)
+        filters, paging = validation.read_args(request.args, action_service.parse_filters,
+                                               incident_service.parse_paging)
     except ValidationError as exc:
-        problems.update(exc.errors)
-    try:
-        paging = incident_service.parse_paging(request.args)
-    except ValidationError as exc:
-        problems.update(exc.errors)
+        problems = exc.errors
     listing = None
     rows: list[tuple[Action, bool]] = []
     if filters is not None and paging is not None:
@@ -90,7 +84,7 @@ def index() -> Html:
         today = local_date(now)
         rows = [(action, action_service.is_overdue(action, today=today)) for action in items]
     form.apply_errors(problems)
-    args = {name: request.args[name] for name in LIST_ARGS if request.args.get(name, "").strip()}
+    args = validation.kept_args(request.args, LIST_ARGS)
     return _page("action/list.html", 400 if problems else 200, form=form, listing=listing, rows=rows,
                  errors=form.errors_by_field(), args=args, filtered=any(name != "per_page" for name in args),
                  can_manage=permissions.can_manage_actions(current_user))
@@ -120,7 +114,7 @@ def create() -> Html | Response:
         return _page("action/form.html", form=form, action=None, errors={})
     if form.validate():
         try:
-            action = action_service.create_action(data=form.to_data(), actor=current_user)
+            action = action_service.create_action(draft=form.to_draft(), actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
             form.apply_errors(exc.errors, exc.detail)
@@ -146,7 +140,7 @@ def edit(slug: str) -> Html | Response:
     if not form.validate():
         return _page("action/form.html", 422, form=form, action=action, errors=form.errors_by_field())
     try:
-        action_service.update_action(action=action, data=form.to_data(), actor=current_user,
+        action_service.update_action(action=action, changes=form.to_changes(), actor=current_user,
                                      expected_version=form.expected_version())
     except StaleError as exc:
         # Their input stays in the form; the fresh version lets them save again on purpose.

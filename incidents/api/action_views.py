@@ -16,7 +16,7 @@ from datetime import datetime
 
 from flask import Response, url_for
 
-from incidents import permissions
+from incidents import permissions, validation
 from incidents.action import service as action_service
 from incidents.action.models import Action
 from incidents.api import action_schemas as schemas
@@ -85,18 +85,8 @@ def list_actions() -> Response:
     if not permissions.can_view_actions(user):
         raise NotFound("No actions.")
     args = protocol.query_args(openapi.ACTION_LIST_QUERY, numeric=openapi.ACTION_LIST_NUMERIC)
-    errors: dict[str, list[str]] = {}
-    filters, page, per_page = action_service.ActionFilters(), 1, 1
-    try:
-        filters = action_service.parse_filters(args)
-    except ValidationError as exc:
-        errors.update(exc.errors)
-    try:
-        page, per_page = incident_service.parse_paging(args)
-    except ValidationError as exc:
-        errors.update(exc.errors)
-    if errors:
-        raise ValidationError(errors, "Some query parameters need fixing.")
+    filters, (page, per_page) = validation.read_args(args, action_service.parse_filters,
+                                                     incident_service.parse_paging)
     now = utcnow()
     items, total = action_service.list_actions(filters=filters, viewer=user, now=now, page=page, per_page=per_page)
     return protocol.respond(schemas.ActionPage(items=[_present(a, now) for a in items], page=page,
@@ -107,15 +97,15 @@ def create_action() -> Response:
     """Raise an action on the register."""
     user = auth.current_user()
     _require_manager(user)
-    data = protocol.parse_body(schemas.ActionCreate).model_dump(exclude_unset=True)
-    _refuse_duplicate(data["reference"], user)
-    _refuse_unknown_decision(data.get("decision_id"))
+    draft = action_service.ActionDraft(**protocol.parse_body(schemas.ActionCreate).model_dump(exclude_unset=True))
+    _refuse_duplicate(draft.reference, user)
+    _refuse_unknown_decision(draft.decision_id)
     now = utcnow()
     with protocol.write_guard():
         try:
-            action = action_service.create_action(data=data, actor=user, now=now)
+            action = action_service.create_action(draft=draft, actor=user, now=now)
         except ValidationError:
-            _refuse_duplicate(data["reference"], user)  # another request took it meanwhile
+            _refuse_duplicate(draft.reference, user)  # another request took it meanwhile
             raise
         reminder_service.plan_action(action, now=now)
         answer, etag = _present(action, now), action_service.etag(action)
@@ -135,10 +125,10 @@ def update_action(reference: str) -> Response:
     action = _load(reference, user)
     _require_manager(user)
     expected = protocol.expected_version(action_service.etag(action), what="action")
-    data = protocol.parse_body(schemas.ActionPatch).model_dump(exclude_unset=True)
+    changes = action_service.ActionChanges(**protocol.parse_body(schemas.ActionPatch).model_dump(exclude_unset=True))
     now = utcnow()
     with protocol.write_guard():
-        action = action_service.update_action(action=action, data=data, actor=user, expected_version=expected,
+        action = action_service.update_action(action=action, changes=changes, actor=user, expected_version=expected,
                                               now=now)
         reminder_service.plan_action(action, now=now)
         answer, etag = _present(action, now), action_service.etag(action)

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.utils import import_string
 
+from incidents import validation
 from incidents.api import auth
 from incidents.errors import NotFound
 from incidents.incident import service as incident_service
@@ -137,8 +138,7 @@ def allow_header_on_405(response: Response) -> Response:
 
 def is_lookup_key(value: str, *, limit: int = MAX_REFERENCE) -> bool:
     """Tell whether a key from the path could name a stored row (no NUL byte, not longer than the column)."""
-    # PostgreSQL refuses a NUL byte outright; either way nothing stored could match.
-    return len(value) <= limit and "\x00" not in value
+    return validation.is_lookup_key(value, limit)
 
 
 def load_incident(reference: str, user: User) -> Incident:

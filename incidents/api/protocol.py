@@ -11,6 +11,7 @@ from flask import Response, current_app, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from incidents import validation
 from incidents.api.schemas import TIME_HINT, RequestBody
 from incidents.errors import ConflictError, ServiceError, StaleError, ValidationError
 from incidents.extensions import db
@@ -113,7 +114,7 @@ def query_args(allowed: Iterable[str], *, numeric: Iterable[str] = (), months: I
             errors[name] = ["Unknown query parameter; use " + ", ".join(sorted(allowed)) + "."]
         elif len(values) > 1:
             errors[name] = ["Give this parameter once."]
-        elif "\x00" in value:
+        elif validation.has_nul(value):
             errors[name] = ["Remove the null character."]
         elif name in numeric and value and not (value.isascii() and value.isdigit()):
             errors[name] = ["Give a whole number."]

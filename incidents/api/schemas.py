@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from incidents import validation
 from incidents.audit.models import AuditEntry as AuditRow
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident as IncidentRow
@@ -52,15 +53,8 @@ Instant = Annotated[AwareDatetime, AfterValidator(_to_utc), AfterValidator(_in_r
 UtcInstant = Annotated[AwareDatetime, AfterValidator(_to_utc), _DESCRIPTION]
 
 
-def _no_null(value: str) -> str:
-    """Refuse a NUL character: PostgreSQL can neither store nor look one up."""
-    if "\x00" in value:
-        raise ValueError("remove the null character")
-    return value
-
-
 # Text a client sends (free text or a key to look up): never a NUL character.
-Text = Annotated[str, AfterValidator(_no_null)]
+Text = Annotated[str, AfterValidator(validation.refuse_nul)]
 
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 

@@ -19,9 +19,9 @@ import json
 
 from flask import Response, current_app, url_for
 
-from incidents import permissions
+from incidents import permissions, validation
 from incidents.api import auth, openapi, protocol, schemas
-from incidents.api.blueprint import MAX_REFERENCE, PREFIX, load_incident
+from incidents.api.blueprint import PREFIX, is_lookup_key, load_incident
 from incidents.audit import service as audit_service
 from incidents.errors import DuplicateError, NotFound, PermissionDenied, ValidationError
 from incidents.extensions import db
@@ -56,7 +56,7 @@ def _refuse_duplicate(reference: object, user: User, current: Incident | None = 
     if not isinstance(reference, str):
         return
     candidate = reference.strip().upper()  # the form the service stores
-    if not candidate or len(candidate) > MAX_REFERENCE or "\x00" in candidate:
+    if not candidate or not is_lookup_key(candidate):
         return
     if current is not None and candidate == current.reference:
         return
@@ -71,18 +71,8 @@ def _refuse_duplicate(reference: object, user: User, current: Incident | None = 
 def _list_query() -> tuple[Filters, int, int]:
     """Read filters and paging, reporting every bad parameter at once."""
     args = protocol.query_args(openapi.LIST_QUERY, numeric=openapi.LIST_NUMERIC, months=("pmr_month",))
-    errors: dict[str, list[str]] = {}
-    filters, page, per_page = Filters(), 1, 1
-    try:
-        filters = incident_service.parse_filters(args)
-    except ValidationError as exc:
-        errors.update(exc.errors)
-    try:
-        page, per_page = incident_service.parse_paging(args)
-    except ValidationError as exc:
-        errors.update(exc.errors)
-    if errors:
-        raise ValidationError(errors, "Some query parameters need fixing.")
+    filters, (page, per_page) = validation.read_args(args, incident_service.parse_filters,
+                                                     incident_service.parse_paging)
     return filters, page, per_page
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 from markupsafe import Markup
 
-from incidents import permissions
+from incidents import permissions, validation
 from incidents.chart import svg
 from incidents.errors import NotFound
 from incidents.incident import service as incident_service
@@ -128,7 +128,7 @@ def report_figure(incident: Incident, generated: dict[str, Any] | None = None, *
 
 def restoration_for(reference: str, *, viewer: Any, now: datetime | None = None) -> Markup:
     """Return the restoration SVG a viewer may see: the live record, or for SEC Parties the published version."""
-    if "\x00" in reference or len(reference) > 40:
+    if not validation.is_lookup_key(reference, 40):
         raise NotFound(f"No incident {reference!r}.")
     if permissions.can_view_incidents(viewer):
         incident = incident_service.get_incident(reference, viewer=viewer)

@@ -217,7 +217,7 @@ def seed(*, now: datetime | None = None) -> SeedResult:
             result.users_created += 1
     principle_service.seed_defaults(now=now)
     db.session.flush()
-    author = db.session.scalar(sa.select(User).where(User.email == DEMO_USERS[0][0]))
+    author = _user(DEMO_USERS[0][0])
     existing = set(db.session.scalars(sa.select(Incident.reference)))
     for spec in _incidents(now):
         if spec["reference"] in existing:
@@ -277,16 +277,17 @@ def _seed_meetings_and_actions(now: datetime) -> None:
             meeting_service.schedule(reference=reference, held_on=day, actor=secas, now=now)
     if db.session.scalar(sa.select(Action.id).where(Action.reference == "OPSG 97/04")) is not None:
         return
-    action = action_service.create_action(actor=secas, now=now, data={
-        "reference": "OPSG 97/04",
-        "text": ("The DCC to confirm the principles that guide the approach to managing Major Incidents caused by "
-                 "third-party providers, including how exclusions from the PMR are decided."),
-        "owner_org": "dcc", "owner_user": "dcc@demo.example",
-        "raised_on": date(2023, 6, 26), "target_on": date(2023, 7, 24), "incidents": ["INC000001001905"]})
-    action_service.update_action(action=action, actor=secas, expected_version=action.version, now=now, data={
-        "target_on": date(2023, 9, 25), "revision_reason": "The DCC asked to agree the principles with SECAS first."})
-    action_service.update_action(action=action, actor=secas, expected_version=action.version, now=now, data={
-        "status": "closed", "closing_note": "The DCC presented its exclusion principles at OPSG_100; noted."})
+    action = action_service.create_action(actor=secas, now=now, draft=action_service.ActionDraft(
+        reference="OPSG 97/04",
+        text=("The DCC to confirm the principles that guide the approach to managing Major Incidents caused by "
+              "third-party providers, including how exclusions from the PMR are decided."),
+        owner_org="dcc", owner_user="dcc@demo.example",
+        raised_on=date(2023, 6, 26), target_on=date(2023, 7, 24), incidents=["INC000001001905"]))
+    action_service.revise_target(action=action, actor=secas, expected_version=action.version, now=now,
+                                 target_on=date(2023, 9, 25),
+                                 reason="The DCC asked to agree the principles with SECAS first.")
+    action_service.close_action(action=action, actor=secas, expected_version=action.version, now=now,
+                                closing_note="The DCC presented its exclusion principles at OPSG_100; noted.")
     # Its whole history is replayed here at once: what it planned on the way was never due to anyone.
     db.session.execute(sa.delete(Reminder).where(Reminder.action_id == action.id, Reminder.sent_at.is_(None)))
     recent = meetings[-3] if len(meetings) >= 3 else meetings[-1]
@@ -300,10 +301,9 @@ def _seed_meetings_and_actions(now: datetime) -> None:
         ("03", "The DCC to present the price-change capacity test plan (INC000001001877).", "dcc",
          last_month, recent + timedelta(days=21)),
     ]:
-        action_service.create_action(actor=secas, now=now, data={
-            "reference": f"OPSG {number}/{nn}", "text": text, "owner_org": owner,
-            "raised_on": raised, "target_on": target,
-            "incidents": ["INC000001001877"] if "1877" in text else []})
+        action_service.create_action(actor=secas, now=now, draft=action_service.ActionDraft(
+            reference=f"OPSG {number}/{nn}", text=text, owner_org=owner, raised_on=raised, target_on=target,
+            incidents=["INC000001001877"] if "1877" in text else []))
 
 
 def _user(email: str) -> User:

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 from werkzeug.security import safe_join
 
-from incidents import permissions
+from incidents import permissions, validation
 from incidents.action import service as action_service
 from incidents.action.models import Action, ActionStatus
 from incidents.chart import service as chart_service
@@ -137,8 +137,6 @@ def _document(incident: Incident, review: Review | None, version: ReportVersion,
 
 def report_document(reference: str, *, viewer: Any, number: int | None = None) -> ReportDocument:
     """Return a version of the Review Report (the latest by default) for a reader of incidents."""
-    if "\x00" in reference:
-        raise NotFound(f"No incident {reference!r}.")
     incident = incident_service.get_incident(reference, viewer=viewer)
     review = review_service.get_review(incident)
     if number is None:
@@ -152,7 +150,7 @@ def report_document(reference: str, *, viewer: Any, number: int | None = None) -
 
 def published_document(reference: str, *, viewer: Any) -> ReportDocument:
     """Return the published version of a report, as SEC Parties see it."""
-    if "\x00" in reference:
+    if not validation.is_lookup_key(reference):
         raise NotFound(f"No published report for {reference!r}.")
     incident, publication = review_service.get_published(reference, viewer=viewer)
     return _document(incident, publication.review, publication.report_version, publication)
@@ -216,7 +214,7 @@ class Pack:
 
 def get_meeting(reference: str) -> Meeting:
     """Load a meeting by its reference (OPSG_97), or raise NotFound."""
-    if "\x00" in reference or len(reference) > 40:
+    if not validation.is_lookup_key(reference, 40):
         raise NotFound(f"No meeting {reference!r}.")
     meeting = db.session.scalar(sa.select(Meeting).where(Meeting.reference == reference))
     if meeting is None:

@@ -21,9 +21,9 @@ from incidents.audit.models import AuditEntry
 from incidents.errors import NotFound, ValidationError
 from incidents.extensions import db
 from incidents.incident import service as incident_service
-from incidents.incident.models import Incident, IncidentCohort, IncidentStatus
+from incidents.incident.models import Incident
 from incidents.review.models import ExclusionState, ReportState, Review
-from incidents.timeutil import local_date, month_bounds, to_local, utcnow
+from incidents.timeutil import local_date, to_local, utcnow
 from incidents.user.models import User
 
 BATCH = 500
@@ -63,24 +63,8 @@ def _filters(parse: Callable[[Any], Any], args: Any) -> Any:
 
 def incident_query(filters: incident_service.Filters) -> sa.Select[Incident, ExclusionState, ReportState]:
     """Build the incident list's query for the same filters as the list page and the API."""
-    # Mirrors incident_service.list_incidents; kept here because that function pages and does not stream.
-    query = (sa.select(Incident, Review.exclusion_state, Review.report_state)
-             .outerjoin(Review, Review.incident_id == Incident.id))
-    if filters.category is not None:
-        query = query.where(Incident.category == filters.category)
-    if filters.status:
-        query = query.where(Incident.status == IncidentStatus(filters.status))
-    if filters.pmr_month:
-        year, month = (int(p) for p in filters.pmr_month.split("-"))
-        start, end = month_bounds(year, month)
-        query = query.where(Incident.resolved_at >= start, Incident.resolved_at < end)
-    if filters.cohort:
-        query = query.where(sa.exists().where(IncidentCohort.incident_id == Incident.id,
-                                              IncidentCohort.name == filters.cohort))
-    if filters.q:
-        pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(sa.or_(Incident.reference.ilike(pattern, escape="\\"),
-                                   Incident.title.ilike(pattern, escape="\\")))
+    query = incident_service.filtered(sa.select(Incident, Review.exclusion_state, Review.report_state)
+                                      .outerjoin(Review, Review.incident_id == Incident.id), filters)
     return query.order_by(Incident.started_at.desc(), Incident.id.desc())
 
 
@@ -157,8 +141,6 @@ def _action_rows(query: sa.Select[Action, str], today: date) -> Iterator[Row]:
 
 def audit_rows(reference: str, *, viewer: Any) -> Iterator[Row]:
     """Return an incident's audit trail as CSV rows, oldest first."""
-    if "\x00" in reference:
-        raise NotFound(f"No incident {reference!r}.")
     incident = incident_service.get_incident(reference, viewer=viewer)
     query = (sa.select(AuditEntry).where(AuditEntry.incident_id == incident.id)
              .order_by(AuditEntry.at, AuditEntry.id))

@@ -5,14 +5,14 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from incidents import permissions
+from incidents import permissions, validation
 from incidents.audit import service as audit_service
 from incidents.errors import (
     DuplicateError,
@@ -39,6 +39,7 @@ from incidents.timeutil import (
     month_bounds,
     utcnow,
 )
+from incidents.user.models import User
 
 INCIDENT_FIELDS = (
     "reference", "title", "category", "status", "started_at", "detected_at", "resolved_at",
@@ -51,6 +52,7 @@ MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # A row key in page links: its start (UTC, to the microsecond) and its id, e.g. 20230404T051500.000000Z42.
 CURSOR_RE = re.compile(r"^([0-9]{8}T[0-9]{6}\.[0-9]{6})Z([0-9]{1,12})$", re.ASCII)
 MAX_DEVICES = 10**12
+Row = TypeVarTuple("Row")
 # Times outside these years are typing mistakes (and would overflow date arithmetic).
 MIN_YEAR, MAX_YEAR = 1990, 2999
 
@@ -176,7 +178,7 @@ class Cursor:
 
 def get_incident(reference: str, *, viewer: Any, with_cohorts: bool = True) -> Incident:
     """Load an incident the viewer may see, or raise NotFound (its cohorts too, unless told not to)."""
-    if not permissions.can_view_incidents(viewer) or "\x00" in reference or len(reference) > 40:
+    if not permissions.can_view_incidents(viewer) or not validation.is_lookup_key(reference, 40):
         raise NotFound(f"No incident {reference!r}.")
     query = sa.select(Incident).where(Incident.reference == reference)
     if not with_cohorts:
@@ -219,7 +221,7 @@ def parse_filters(args: Any) -> Filters:
     if raw:
         if len(raw) > 200:
             errors["q"] = ["Search text can be at most 200 characters."]
-        elif "\x00" in raw:
+        elif validation.has_nul(raw):
             errors["q"] = ["Search text contains a null character; remove it."]
         else:
             filters.q = raw
@@ -283,16 +285,8 @@ def summarize(incident: Incident) -> Summary:
                    resolved <= deadline if deadline is not None else None, f"{local.year:04d}-{local.month:02d}")
 
 
-def list_incidents(*, filters: Filters, page: int, per_page: int, viewer: Any, cursor: Cursor | None = None,
-                   with_cohorts: bool = True) -> Page:
-    """Return one page of incidents the viewer may see, newest first.
-
-    With a cursor the page is found by seeking from a row's key (constant cost however deep); without
-    one, by counting ``page`` pages in (the cost grows with the depth).
-    """
-    if not permissions.can_view_incidents(viewer):
-        raise NotFound("No incidents.")
-    query = sa.select(Incident)
+def filtered(query: sa.Select[*Row], filters: Filters) -> sa.Select[*Row]:
+    """Narrow an incident query to the list's filters (the list page, the API list and the CSV export)."""
     if filters.category is not None:
         query = query.where(Incident.category == filters.category)
     if filters.status:
@@ -308,6 +302,19 @@ def list_incidents(*, filters: Filters, page: int, per_page: int, viewer: Any, c
         pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(sa.or_(Incident.reference.ilike(pattern, escape="\\"),
                                    Incident.title.ilike(pattern, escape="\\")))
+    return query
+
+
+def list_incidents(*, filters: Filters, page: int, per_page: int, viewer: Any, cursor: Cursor | None = None,
+                   with_cohorts: bool = True) -> Page:
+    """Return one page of incidents the viewer may see, newest first.
+
+    With a cursor the page is found by seeking from a row's key (constant cost however deep); without
+    one, by counting ``page`` pages in (the cost grows with the depth).
+    """
+    if not permissions.can_view_incidents(viewer):
+        raise NotFound("No incidents.")
+    query = filtered(sa.select(Incident), filters)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
     if not with_cohorts:
         query = query.options(sa.orm.lazyload(Incident.cohorts))  # a list row never shows them
@@ -407,7 +414,7 @@ def etag(incident: Incident) -> str:
 
 # --- Writing ----------------------------------------------------------------
 
-def create_incident(*, data: dict[str, Any], actor: Any, now: datetime | None = None) -> Outcome:
+def create_incident(*, data: dict[str, Any], actor: User, now: datetime | None = None) -> Outcome:
     """Validate and log a new incident, with its audit entry."""
     _require_editor(actor)
     now = now or utcnow()
@@ -436,7 +443,7 @@ def create_incident(*, data: dict[str, Any], actor: Any, now: datetime | None = 
     return Outcome(incident, warnings)
 
 
-def update_incident(*, incident: Incident, data: dict[str, Any], actor: Any, expected_version: int | None,
+def update_incident(*, incident: Incident, data: dict[str, Any], actor: User, expected_version: int | None,
                     now: datetime | None = None) -> Outcome:
     """Change an incident's recorded fields, refusing a stale edit, with its audit entry."""
     _require_editor(actor)
@@ -486,7 +493,7 @@ def repeat_window_start(now: datetime) -> datetime:
     return now - timedelta(seconds=current_app.config["DUPLICATE_SUBMISSION_SECONDS"])
 
 
-def add_timeline_entry(*, incident: Incident, data: dict[str, Any], actor: Any,
+def add_timeline_entry(*, incident: Incident, data: dict[str, Any], actor: User,
                        now: datetime | None = None) -> TimelineEntry:
     """Add a timeline entry to an incident, with its audit entry; the same entry sent again at once is kept once."""
     _require_editor(actor)
@@ -508,7 +515,7 @@ def add_timeline_entry(*, incident: Incident, data: dict[str, Any], actor: Any,
     return entry
 
 
-def update_timeline_entry(*, entry: TimelineEntry, data: dict[str, Any], actor: Any,
+def update_timeline_entry(*, entry: TimelineEntry, data: dict[str, Any], actor: User,
                           expected_version: int | None, now: datetime | None = None) -> TimelineEntry:
     """Change a timeline entry, refusing a stale edit, with its audit entry."""
     _require_editor(actor)
@@ -534,7 +541,7 @@ def update_timeline_entry(*, entry: TimelineEntry, data: dict[str, Any], actor: 
     return entry
 
 
-def delete_timeline_entry(*, entry: TimelineEntry, actor: Any, expected_version: int | None,
+def delete_timeline_entry(*, entry: TimelineEntry, actor: User, expected_version: int | None,
                           now: datetime | None = None) -> None:
     """Delete a timeline entry, keeping what it said in the audit trail."""
     _require_editor(actor)
@@ -567,7 +574,7 @@ def timeline_etag(entry: TimelineEntry) -> str:
 
 # --- Rules ------------------------------------------------------------------
 
-def _require_editor(actor: Any) -> None:
+def _require_editor(actor: User) -> None:
     if not permissions.can_edit_incidents(actor):
         raise PermissionDenied("Only the DCC and administrators can change incidents.")
 
@@ -579,24 +586,6 @@ def _duplicate(reference: str) -> DuplicateError:
 
 def _category_list() -> str:
     return ", ".join(str(c) for c in current_app.config["INCIDENT_CATEGORIES"])
-
-
-def _check_text(errors: dict[str, list[str]], name: str, value: Any, *, limit: int,
-                required: bool = False, label: str | None = None) -> str:
-    label = label or name.replace("_", " ").capitalize()
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors.setdefault(name, []).append(f"{label} must be text.")
-        return ""
-    value = value.strip()
-    if "\x00" in value:
-        errors.setdefault(name, []).append(f"{label} contains a null character; remove it.")
-    if required and not value:
-        errors.setdefault(name, []).append(f"{label} is required.")
-    if len(value) > limit:
-        errors.setdefault(name, []).append(f"{label} can be at most {limit} characters (it has {len(value)}).")
-    return value
 
 
 def _check_time(errors: dict[str, list[str]], name: str, value: Any, *, now: datetime,
@@ -616,83 +605,16 @@ def _check_time(errors: dict[str, list[str]], name: str, value: Any, *, now: dat
 
 def _validate(values: dict[str, Any], *, now: datetime, current: Incident | None) -> tuple[dict[str, Any], list[str]]:
     """Check every field and the rules between them; return clean values and warnings."""
-    config = current_app.config
     errors: dict[str, list[str]] = {}
     warnings: list[str] = []
     clean: dict[str, Any] = {}
-
-    for name in REQUIRED_FIELDS:
-        if values.get(name) in (None, ""):
-            errors.setdefault(name, []).append(f"{name.replace('_', ' ').capitalize()} is required.")
-
-    reference = values.get("reference")
-    if isinstance(reference, str) and reference.strip():
-        reference = reference.strip().upper()
-        if not re.fullmatch(config["REFERENCE_PATTERN"], reference, re.ASCII):
-            errors.setdefault("reference", []).append(
-                f"Reference must match the ITSM format: {config['REFERENCE_HINT']}.")
-        else:
-            clash = db.session.scalar(sa.select(Incident.id).where(Incident.reference == reference))
-            if clash is not None and (current is None or clash != current.id):
-                errors.setdefault("reference", []).append(f"{reference} is already used by another incident.")
-        clean["reference"] = reference
-    elif reference not in (None, ""):
-        errors.setdefault("reference", []).append("Reference must be text.")
-
-    clean["title"] = _check_text(errors, "title", values.get("title"), limit=config["MAX_TITLE_LENGTH"],
-                                 required="title" not in errors)
-
-    category = values.get("category")
-    if category not in (None, ""):
-        if isinstance(category, bool) or not isinstance(category, int) or category not in config["INCIDENT_CATEGORIES"]:
-            errors.setdefault("category", []).append(f"Category must be one of {_category_list()}.")
-        clean["category"] = category
-
-    status = values.get("status")
-    try:
-        clean["status"] = IncidentStatus(status)
-    except ValueError:
-        errors.setdefault("status", []).append(
-            "Status must be one of " + ", ".join(s.value for s in IncidentStatus) + ".")
-
-    started = _check_time(errors, "started_at", values.get("started_at"), now=now, label="Start time")
-    detected = _check_time(errors, "detected_at", values.get("detected_at"), now=now, label="Detection time")
-    resolved = _check_time(errors, "resolved_at", values.get("resolved_at"), now=now, label="Resolution time")
-    clean.update(started_at=started, detected_at=detected, resolved_at=resolved)
-    if started and resolved and resolved < started:
-        errors.setdefault("resolved_at", []).append("Resolution time is before the start time; it must be after it.")
-    if started and detected and detected < started:
-        warnings.append("The detection time is before the start time. Check both; the incident was saved.")
-    if "status" in clean and "resolved_at" not in errors:
-        if clean["status"] == IncidentStatus.OPEN and resolved is not None:
-            errors.setdefault("status", []).append(
-                "An open incident has no resolution time: set status to resolved or clear the resolution time.")
-        if clean["status"] != IncidentStatus.OPEN and resolved is None:
-            errors.setdefault("resolved_at", []).append(
-                f"A {clean['status'].value} incident needs its resolution time.")
-
-    cause_category = values.get("cause_category") or "unknown"
-    if cause_category not in config["CAUSE_CATEGORIES"]:
-        errors.setdefault("cause_category", []).append(
-            "Cause category must be one of " + ", ".join(config["CAUSE_CATEGORIES"]) + ".")
-    clean["cause_category"] = cause_category
-    for name in TEXT_FIELDS:
-        clean[name] = _check_text(errors, name, values.get(name), limit=config["MAX_TEXT_LENGTH"])
-
-    devices = values.get("devices_affected")
-    if devices in (None, ""):
-        clean["devices_affected"] = None
-    elif isinstance(devices, bool) or not isinstance(devices, int) or not 0 <= devices <= MAX_DEVICES:
-        errors.setdefault("devices_affected", []).append(
-            "Devices or users affected must be a whole number of 0 or more.")
-    else:
-        clean["devices_affected"] = devices
-
-    responsible = values.get("dcc_responsible")
-    if not isinstance(responsible, bool):
-        errors.setdefault("dcc_responsible", []).append("Say whether the DCC is responsible for resolving it (true or false).")
-    clean["dcc_responsible"] = bool(responsible)
-
+    _check_required(errors, values)
+    _check_reference(errors, clean, values.get("reference"), current=current)
+    _check_classification(errors, clean, values)
+    _check_status(errors, clean, values.get("status"))
+    started, resolved = _check_times(errors, clean, warnings, values, now=now)
+    _check_status_agrees(errors, clean, resolved=resolved)
+    _check_description(errors, clean, values)
     clean["cohorts"] = _validate_cohorts(errors, values.get("cohorts") or [], now=now, started=started,
                                          resolved=resolved)
     if errors:
@@ -700,6 +622,98 @@ def _validate(values: dict[str, Any], *, now: datetime, current: Incident | None
             raise _duplicate(clean["reference"])
         raise ValidationError(errors)
     return clean, warnings
+
+
+def _check_required(errors: dict[str, list[str]], values: dict[str, Any]) -> None:
+    for name in REQUIRED_FIELDS:
+        if values.get(name) in (None, ""):
+            validation.add(errors, name, f"{name.replace('_', ' ').capitalize()} is required.")
+
+
+def _check_reference(errors: dict[str, list[str]], clean: dict[str, Any], reference: Any, *,
+                     current: Incident | None) -> None:
+    """Check the ITSM reference's format and that no other incident uses it."""
+    if not isinstance(reference, str) or not reference.strip():
+        if reference not in (None, ""):
+            validation.add(errors, "reference", "Reference must be text.")
+        return
+    reference = reference.strip().upper()
+    clean["reference"] = reference
+    config = current_app.config
+    if not re.fullmatch(config["REFERENCE_PATTERN"], reference, re.ASCII):
+        validation.add(errors, "reference", f"Reference must match the ITSM format: {config['REFERENCE_HINT']}.")
+        return
+    clash = db.session.scalar(sa.select(Incident.id).where(Incident.reference == reference))
+    if clash is not None and (current is None or clash != current.id):
+        validation.add(errors, "reference", f"{reference} is already used by another incident.")
+
+
+def _check_classification(errors: dict[str, list[str]], clean: dict[str, Any], values: dict[str, Any]) -> None:
+    """Check the title and the category."""
+    config = current_app.config
+    clean["title"] = validation.check_text(errors, "title", values.get("title"), limit=config["MAX_TITLE_LENGTH"],
+                                           required="title" not in errors)
+    category = values.get("category")
+    if category not in (None, ""):
+        if isinstance(category, bool) or not isinstance(category, int) or category not in config["INCIDENT_CATEGORIES"]:
+            validation.add(errors, "category", f"Category must be one of {_category_list()}.")
+        clean["category"] = category
+
+
+def _check_times(errors: dict[str, list[str]], clean: dict[str, Any], warnings: list[str], values: dict[str, Any],
+                 *, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """Check start, detection and resolution times and their order; return start and resolution."""
+    started = _check_time(errors, "started_at", values.get("started_at"), now=now, label="Start time")
+    detected = _check_time(errors, "detected_at", values.get("detected_at"), now=now, label="Detection time")
+    resolved = _check_time(errors, "resolved_at", values.get("resolved_at"), now=now, label="Resolution time")
+    clean.update(started_at=started, detected_at=detected, resolved_at=resolved)
+    if started and resolved and resolved < started:
+        validation.add(errors, "resolved_at", "Resolution time is before the start time; it must be after it.")
+    if started and detected and detected < started:
+        warnings.append("The detection time is before the start time. Check both; the incident was saved.")
+    return started, resolved
+
+
+def _check_status(errors: dict[str, list[str]], clean: dict[str, Any], status: Any) -> None:
+    """Check the status is one of the incident statuses."""
+    try:
+        clean["status"] = IncidentStatus(status)
+    except ValueError:
+        validation.add(errors, "status", "Status must be one of " + ", ".join(s.value for s in IncidentStatus) + ".")
+
+
+def _check_status_agrees(errors: dict[str, list[str]], clean: dict[str, Any], *, resolved: datetime | None) -> None:
+    """Check that an open incident has no resolution time and any other status has one."""
+    if "status" not in clean or "resolved_at" in errors:
+        return
+    if clean["status"] == IncidentStatus.OPEN and resolved is not None:
+        validation.add(errors, "status",
+                       "An open incident has no resolution time: set status to resolved or clear the resolution time.")
+    if clean["status"] != IncidentStatus.OPEN and resolved is None:
+        validation.add(errors, "resolved_at", f"A {clean['status'].value} incident needs its resolution time.")
+
+
+def _check_description(errors: dict[str, list[str]], clean: dict[str, Any], values: dict[str, Any]) -> None:
+    """Check the cause category, cause, impact, devices affected and whether the DCC is responsible."""
+    cause_category = values.get("cause_category") or "unknown"
+    if cause_category not in current_app.config["CAUSE_CATEGORIES"]:
+        validation.add(errors, "cause_category",
+                       "Cause category must be one of " + ", ".join(current_app.config["CAUSE_CATEGORIES"]) + ".")
+    clean["cause_category"] = cause_category
+    for name in TEXT_FIELDS:
+        clean[name] = validation.check_text(errors, name, values.get(name), limit=current_app.config["MAX_TEXT_LENGTH"])
+    devices = values.get("devices_affected")
+    if devices in (None, ""):
+        clean["devices_affected"] = None
+    elif isinstance(devices, bool) or not isinstance(devices, int) or not 0 <= devices <= MAX_DEVICES:
+        validation.add(errors, "devices_affected", "Devices or users affected must be a whole number of 0 or more.")
+    else:
+        clean["devices_affected"] = devices
+    responsible = values.get("dcc_responsible")
+    if not isinstance(responsible, bool):
+        validation.add(errors, "dcc_responsible",
+                       "Say whether the DCC is responsible for resolving it (true or false).")
+    clean["dcc_responsible"] = bool(responsible)
 
 
 def _validate_cohorts(errors: dict[str, list[str]], cohorts: Any, *, now: datetime,
@@ -792,7 +806,7 @@ def _validate_entry(data: dict[str, Any], *, incident: Incident, now: datetime, 
         errors.setdefault("cohort", []).append(
             "Cohort must be one this incident affected: " + (", ".join(names) or "none recorded yet") + ".")
     clean["cohort"] = cohort
-    clean["text"] = _check_text(errors, "text", data.get("text"), limit=current_app.config["MAX_TEXT_LENGTH"],
+    clean["text"] = validation.check_text(errors, "text", data.get("text"), limit=current_app.config["MAX_TEXT_LENGTH"],
                                 required=True, label="Text")
     if errors:
         raise ValidationError(errors)

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from incidents import permissions
+from incidents import permissions, validation
 from incidents.audit import service as audit_service
 from incidents.errors import (
     DuplicateError,
@@ -70,9 +70,6 @@ def _require_editor() -> None:
 
 def _load(reference: str, *, with_cohorts: bool = True) -> Incident:
     _require_reader()
-    # A NUL byte cannot be sent to PostgreSQL; no reference contains one anyway.
-    if "\x00" in reference:
-        raise NotFound(f"No incident {reference!r}.")
     return incident_service.get_incident(reference, viewer=current_user, with_cohorts=with_cohorts)
 
 
@@ -157,7 +154,7 @@ def _list_content(problems: dict[str, list[str]], filters: incident_service.Filt
         rows = [(incident, incident_service.summarize(incident)) for incident in listing.items]
     unplaced = form.apply_errors(problems)
     errors = {**{field.id: list(field.errors) for field in form if field.errors}, **unplaced}
-    args = {name: request.args[name] for name in LIST_ARGS if request.args.get(name, "").strip()}
+    args = validation.kept_args(request.args, LIST_ARGS)
     return Markup(render_template("incident/_list_content.html", form=form, listing=listing, rows=rows,
                                   errors=errors, args=args, filtered=any(name != "per_page" for name in args)))
 
@@ -165,22 +162,12 @@ def _list_content(problems: dict[str, list[str]], filters: incident_service.Filt
 def _read_list_args(args: Any) -> tuple[dict[str, list[str]], incident_service.Filters | None,
                                         tuple[int, int, incident_service.Cursor | None] | None]:
     """Read filters and paging, collecting every problem rather than stopping at the first."""
-    problems: dict[str, list[str]] = {}
-    filters = paging = None
     try:
-        filters = incident_service.parse_filters(args)
+        filters, (page, per_page), cursor = validation.read_args(
+            args, incident_service.parse_filters, incident_service.parse_paging, incident_service.parse_cursor)
     except ValidationError as exc:
-        problems.update(exc.errors)
-    try:
-        paging = (*incident_service.parse_paging(args), incident_service.parse_cursor(args))
-    except ValidationError as exc:
-        problems.update(exc.errors)
-    # A NUL byte cannot be sent to PostgreSQL; say so rather than fail.
-    if "\x00" in args.get("q", "") and "q" not in problems:
-        problems["q"] = ["Search text cannot contain a null character."]
-    if problems:
-        return problems, None, None
-    return problems, filters, paging
+        return exc.errors, None, None
+    return {}, filters, (page, per_page, cursor)
 
 
 @bp.route("/<reference>")

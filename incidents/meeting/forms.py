@@ -1,8 +1,6 @@
 """The form that schedules a meeting; the meeting service holds every rule."""
 from __future__ import annotations
 
-from typing import Any
-
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
@@ -21,6 +19,3 @@ class MeetingForm(ServiceErrors, FlaskForm):
         """Show the configured meeting reference format."""
         self.reference.description = f"As {meeting_hint}."
 
-    def to_data(self) -> dict[str, Any]:
-        """Return the service's arguments."""
-        return {"reference": (self.reference.data or "").strip(), "held_on": self.held_on.data}

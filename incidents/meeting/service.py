@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -16,6 +15,7 @@ from incidents.extensions import db
 from incidents.meeting.models import Meeting
 from incidents.reminder import service as reminder_service
 from incidents.timeutil import utcnow
+from incidents.user.models import User
 
 
 def list_meetings(*, group: str | None = None) -> list[Meeting]:
@@ -32,23 +32,25 @@ def next_meeting(group: str, *, after: date) -> Meeting | None:
                              .order_by(Meeting.held_on, Meeting.id).limit(1))
 
 
-def schedule(*, reference: Any, held_on: Any, actor: Any, now: datetime | None = None) -> Meeting:
+def schedule(*, reference: str, held_on: date | None, actor: User, now: datetime | None = None) -> Meeting:
     """Enter a meeting such as OPSG_98 on a date."""
     if not permissions.can_record_decision(actor):
         raise PermissionDenied("Only SECAS, OPSG members and administrators schedule meetings.")
     errors: dict[str, list[str]] = {}
     pattern = current_app.config["MEETING_PATTERN"]
-    if not isinstance(reference, str) or not re.fullmatch(pattern, reference.strip(), re.ASCII):
+    reference = reference.strip()
+    if not re.fullmatch(pattern, reference, re.ASCII):
         errors["reference"] = [f"Meeting must look like {current_app.config['MEETING_HINT']}."]
-    elif db.session.scalar(sa.select(Meeting.id).where(Meeting.reference == reference.strip())):
-        errors["reference"] = [f"{reference.strip()} is already scheduled."]
-    if not isinstance(held_on, date) or isinstance(held_on, datetime):
+    elif db.session.scalar(sa.select(Meeting.id).where(Meeting.reference == reference)):
+        errors["reference"] = [f"{reference} is already scheduled."]
+    if held_on is None:
         errors["held_on"] = ["Meeting date is required (YYYY-MM-DD)."]
     if errors:
         raise ValidationError(errors)
+    assert held_on is not None
     now = now or utcnow()
-    group, number = reference.strip().rsplit("_", 1)
-    meeting = Meeting(reference=reference.strip(), group=group, number=int(number), held_on=held_on,
+    group, number = reference.rsplit("_", 1)
+    meeting = Meeting(reference=reference, group=group, number=int(number), held_on=held_on,
                       created_at=now)
     try:
         # Someone may schedule the same meeting between the check above and this insert.

@@ -64,7 +64,8 @@ def schedule() -> Html | Response:
     if not form.validate():
         return _render(form, 422)
     try:
-        meeting = meeting_service.schedule(**form.to_data(), actor=current_user)
+        meeting = meeting_service.schedule(reference=form.reference.data or "", held_on=form.held_on.data,
+                                           actor=current_user)
     except ValidationError as exc:
         db.session.rollback()
         form.apply_errors(exc.errors, exc.detail)

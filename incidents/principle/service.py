@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
-from incidents import permissions
+from incidents import permissions, validation
 from incidents.audit import service as audit_service
 from incidents.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from incidents.extensions import db
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
 from incidents.timeutil import utcnow
+from incidents.user.models import User
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
 MAX_WORDING = 2000
@@ -38,47 +38,39 @@ def list_principles(*, include_retired: bool = True) -> list[ExclusionPrinciple]
 
 def get_principle(code: str) -> ExclusionPrinciple:
     """Load a principle by code, or raise NotFound."""
+    if not validation.is_lookup_key(code):
+        raise NotFound(f"No exclusion principle {code!r}.")
     principle = db.session.scalar(sa.select(ExclusionPrinciple).where(ExclusionPrinciple.code == code))
     if principle is None:
         raise NotFound(f"No exclusion principle {code!r}.")
     return principle
 
 
-def _check_wording(wording: Any) -> str:
-    if not isinstance(wording, str) or not wording.strip():
-        raise ValidationError({"wording": ["Wording is required."]})
-    wording = wording.strip()
-    if "\x00" in wording:
-        raise ValidationError({"wording": ["Wording contains a null character; remove it."]})
-    if len(wording) > MAX_WORDING:
-        raise ValidationError({"wording": [f"Wording can be at most {MAX_WORDING} characters."]})
-    return wording
+def _check_wording(errors: dict[str, list[str]], wording: str) -> str:
+    return validation.check_text(errors, "wording", wording, limit=MAX_WORDING, required=True)
 
 
-def _require_admin(actor: Any) -> None:
+def _require_admin(actor: User) -> None:
     if not permissions.can_manage_principles(actor):
         raise PermissionDenied("Only administrators can change exclusion principles.")
 
 
-def add_principle(*, code: Any, wording: Any, actor: Any, now: datetime | None = None) -> ExclusionPrinciple:
+def add_principle(*, code: str, wording: str, actor: User, now: datetime | None = None) -> ExclusionPrinciple:
     """Add a principle with its first wording."""
     _require_admin(actor)
     errors: dict[str, list[str]] = {}
-    if not isinstance(code, str) or not CODE_RE.match(code.strip()):
+    code = code.strip()
+    if not CODE_RE.match(code):
         errors["code"] = ["Code must be 3-60 lower-case letters, digits and hyphens, e.g. force-majeure."]
-    try:
-        wording = _check_wording(wording)
-    except ValidationError as exc:
-        errors.update(exc.errors)
+    wording = _check_wording(errors, wording)
     if errors:
         raise ValidationError(errors)
-    code = code.strip()
     if db.session.scalar(sa.select(ExclusionPrinciple.id).where(ExclusionPrinciple.code == code)):
         raise ValidationError({"code": [f"{code} is already used by another principle."]})
     now = now or utcnow()
     principle = ExclusionPrinciple(code=code, created_at=now)
     principle.versions.append(PrincipleVersion(number=1, wording=wording, created_at=now,
-                                                created_by_id=getattr(actor, "id", None)))
+                                                created_by_id=actor.id))
     db.session.add(principle)
     db.session.flush()
     audit_service.record(actor=actor, action="create", entity_type="exclusion_principle", entity_id=principle.id,
@@ -87,17 +79,20 @@ def add_principle(*, code: Any, wording: Any, actor: Any, now: datetime | None =
     return principle
 
 
-def reword(*, principle: ExclusionPrinciple, wording: Any, actor: Any, now: datetime | None = None) -> PrincipleVersion:
+def reword(*, principle: ExclusionPrinciple, wording: str, actor: User, now: datetime | None = None) -> PrincipleVersion:
     """Give a principle a new wording; decisions keep the wording they cited."""
     _require_admin(actor)
     if principle.is_retired:
         raise ConflictError(f"{principle.code} is retired; reinstate it before rewording it.")
-    wording = _check_wording(wording)
+    errors: dict[str, list[str]] = {}
+    wording = _check_wording(errors, wording)
+    if errors:
+        raise ValidationError(errors)
     if wording == principle.current.wording:
         return principle.current
     now = now or utcnow()
     version = PrincipleVersion(number=principle.current.number + 1, wording=wording, created_at=now,
-                               created_by_id=getattr(actor, "id", None))
+                               created_by_id=actor.id)
     old = principle.current.wording
     principle.versions.append(version)
     db.session.flush()
@@ -107,7 +102,7 @@ def reword(*, principle: ExclusionPrinciple, wording: Any, actor: Any, now: date
     return version
 
 
-def set_retired(*, principle: ExclusionPrinciple, retired: bool, actor: Any, now: datetime | None = None) -> None:
+def set_retired(*, principle: ExclusionPrinciple, retired: bool, actor: User, now: datetime | None = None) -> None:
     """Retire a principle (it can no longer be cited) or reinstate it."""
     _require_admin(actor)
     if principle.is_retired == retired:
@@ -120,7 +115,7 @@ def set_retired(*, principle: ExclusionPrinciple, retired: bool, actor: Any, now
                          summary=f"{'Retired' if retired else 'Reinstated'} {principle.code}", now=now)
 
 
-def seed_defaults(*, actor: Any = None, now: datetime | None = None) -> int:
+def seed_defaults(*, actor: User | None = None, now: datetime | None = None) -> int:
     """Add the default principles that are missing; return how many were added."""
     added = 0
     for code, wording in DEFAULT_PRINCIPLES:

@@ -153,7 +153,10 @@ def _deadlines(role: Role, with_actions: bool, today: date) -> list[Deadline]:
 
 def ics(user: User, *, now: datetime | None = None) -> bytes:
     """Build the user's feed: one all-day event per deadline."""
-    from icalendar import Calendar, Event  # imported here: only the feed needs it, not every command's start
+    from icalendar import (  # imported here: only the feed needs it, not every command's start
+        Calendar,
+        Event,
+    )
 
     now = now or utcnow()
     base = current_app.config["BASE_URL"].rstrip("/")

@@ -19,7 +19,7 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from incidents import permissions
+from incidents import permissions, validation
 from incidents.errors import NotFound, PermissionDenied, ValidationError
 from incidents.extensions import db
 from incidents.incident import service as incident_service
@@ -37,8 +37,6 @@ Html = str | tuple[str, int]
 @login_required
 def incident_reminders(reference: str) -> Html:
     """List every reminder planned for an incident, sent or not."""
-    if "\x00" in reference:
-        raise NotFound(f"No incident {reference!r}.")
     incident = incident_service.get_incident(reference, viewer=current_user)
     return render_template("reminder/incident.html", incident=incident,
                            reminders=reminder_service.list_reminders(incident_id=incident.id, limit=1000))
@@ -55,19 +53,16 @@ def outbox() -> Html:
     problems: dict[str, list[str]] = {}
     state = paging = None
     try:
-        state = reminder_service.parse_outbox_state(request.args.get("state"))
+        state, paging = validation.read_args(request.args, lambda args: reminder_service.parse_outbox_state(
+            args.get("state")), incident_service.parse_paging)
     except ValidationError as exc:
-        problems.update(exc.errors)
-    try:
-        paging = incident_service.parse_paging(request.args)
-    except ValidationError as exc:
-        problems.update(exc.errors)
+        problems = exc.errors
     listing = None
     if not problems and paging is not None:
         items, total = reminder_service.outbox(state=state, page=paging[0], per_page=paging[1])
         listing = incident_service.Page(items=items, page=paging[0], per_page=paging[1], total=total)
     form.apply_errors(problems)
-    args = {name: request.args[name] for name in ("state", "per_page") if request.args.get(name, "").strip()}
+    args = validation.kept_args(request.args, ("state", "per_page"))
     page = render_template("reminder/outbox.html", form=form, listing=listing, args=args,
                            errors=form.errors_by_field(), state=state)
     return (page, 400) if problems else page

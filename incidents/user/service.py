@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from incidents import validation
 from incidents.audit import service as audit_service
 from incidents.errors import ConflictError, DuplicateError, NotFound, ValidationError
 from incidents.extensions import db
@@ -19,6 +20,7 @@ from incidents.user.models import ApiToken, Role, User
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
+MAX_NAME = 120
 # A hash to compare against when the email is unknown, so timing does not tell.
 _DUMMY_HASH = "scrypt:32768:8:1$oBfmV1B0HFRstyxo$4e0a4d5e7d0f2c3b4c1a9f1c9a3cb7b0b0de0b5c4a1f0c3e8d9f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8"
 
@@ -32,7 +34,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def parse_role(value: Any) -> Role:
+def parse_role(value: Role | str | None) -> Role:
     """Turn text into a Role, or raise a ValidationError naming the choices."""
     try:
         return Role(value)
@@ -59,8 +61,8 @@ def get_user(user_id: int) -> User:
 
 def find_by_email(email: str) -> User | None:
     """Return the user with this email (case-insensitive), if any."""
-    if "\x00" in email:
-        return None  # PostgreSQL cannot even compare text holding a NUL; no address holds one
+    if validation.has_nul(email):
+        return None  # no address holds one, and PostgreSQL cannot even compare it
     return db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
 
 
@@ -70,26 +72,24 @@ def list_users() -> list[User]:
 
 
 def _name_errors(name: str) -> dict[str, list[str]]:
-    if len(name) > 120:
-        return {"name": ["Name can be at most 120 characters."]}
-    if "\x00" in name:
-        return {"name": ["Name contains a null character; remove it."]}
-    return {}
+    errors: dict[str, list[str]] = {}
+    validation.check_text(errors, "name", name, limit=MAX_NAME)
+    return errors
 
 
-def create_user(*, email: str, role: Any, password: str, name: str = "", actor: Any = None,
+def create_user(*, email: str, role: Role | str | None, password: str, name: str = "", actor: User | None = None,
                 now: datetime | None = None) -> User:
     """Create a user with a hashed password."""
     errors: dict[str, list[str]] = {}
     email = (email or "").strip().lower()
-    if not EMAIL_RE.match(email) or len(email) > 254 or "\x00" in email:
+    if not EMAIL_RE.match(email) or not validation.is_lookup_key(email, 254):
         errors["email"] = ["Enter an email address such as name@example.org."]
     elif find_by_email(email) is not None:
         errors["email"] = [f"{email} already has an account."]
     name = (name or "").strip()
     errors.update(_name_errors(name))
     try:
-        role = parse_role(role)
+        parsed = parse_role(role)
     except ValidationError as exc:
         errors.update(exc.errors)
     problems = check_password(password)
@@ -99,17 +99,17 @@ def create_user(*, email: str, role: Any, password: str, name: str = "", actor: 
         if any("already has an account" in m for m in errors.get("email", [])) and len(errors) == 1:
             raise DuplicateError(f"{email} already has an account.", errors)
         raise ValidationError(errors)
-    user = User(email=email, name=name, role=role, password_hash=_hash(password),
+    user = User(email=email, name=name, role=parsed, password_hash=_hash(password),
                 created_at=now or utcnow())
     db.session.add(user)
     db.session.flush()
     audit_service.record(actor=actor, action="create", entity_type="user", entity_id=user.id,
-                         changes={"email": [None, email], "role": [None, role.value], "name": [None, name]},
+                         changes={"email": [None, email], "role": [None, parsed.value], "name": [None, name]},
                          summary=f"Created user {email}", now=now)
     return user
 
 
-def set_role(*, user: User, role: Any, actor: Any) -> User:
+def set_role(*, user: User, role: Role | str | None, actor: User | None) -> User:
     """Change a user's role."""
     new = parse_role(role)
     if new != user.role:
@@ -121,7 +121,7 @@ def set_role(*, user: User, role: Any, actor: Any) -> User:
     return user
 
 
-def set_name(*, user: User, name: str, actor: Any) -> User:
+def set_name(*, user: User, name: str, actor: User) -> User:
     """Change a user's display name."""
     name = (name or "").strip()
     if _name_errors(name):
@@ -133,9 +133,9 @@ def set_name(*, user: User, name: str, actor: Any) -> User:
     return user
 
 
-def set_active(*, user: User, active: bool, actor: Any) -> User:
+def set_active(*, user: User, active: bool, actor: User | None) -> User:
     """Deactivate or reactivate a user; deactivation ends sessions and revokes tokens."""
-    if getattr(actor, "id", None) == user.id and not active:
+    if actor is not None and actor.id == user.id and not active:
         raise ValidationError({"active": ["You cannot deactivate your own account."]})
     if user.is_active != active:
         audit_service.record(actor=actor, action="update", entity_type="user", entity_id=user.id,
@@ -148,7 +148,7 @@ def set_active(*, user: User, active: bool, actor: Any) -> User:
     return user
 
 
-def reset_password(*, user: User, password: str, actor: Any) -> User:
+def reset_password(*, user: User, password: str, actor: User | None) -> User:
     """Set a new password and end the user's existing sessions."""
     problems = check_password(password)
     if problems:
@@ -171,7 +171,7 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def issue_token(*, user: User, actor: Any = None, now: datetime | None = None) -> str:
+def issue_token(*, user: User, actor: User | None = None, now: datetime | None = None) -> str:
     """Create an API token for the user and return it (shown once, stored hashed)."""
     if not user.is_active:
         # A token issued now would come alive, unnoticed, when the account is reactivated.
@@ -184,7 +184,7 @@ def issue_token(*, user: User, actor: Any = None, now: datetime | None = None) -
     return token
 
 
-def revoke_tokens(*, user: User, actor: Any = None, now: datetime | None = None) -> int:
+def revoke_tokens(*, user: User, actor: User | None = None, now: datetime | None = None) -> int:
     """Revoke all of a user's live tokens; return how many."""
     now = now or utcnow()
     count = 0

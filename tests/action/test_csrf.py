@@ -22,9 +22,9 @@ def app_config() -> dict[str, Any]:
 
 @pytest.fixture()
 def action(app, users):
-    made = action_service.create_action(actor=users["secas"], data={
-        "reference": "OPSG 97/04", "text": "Confirm the principles.", "owner_org": "dcc",
-        "raised_on": date(2023, 6, 26), "target_on": date(2023, 7, 24)})
+    made = action_service.create_action(actor=users["secas"], draft=action_service.ActionDraft(
+        reference="OPSG 97/04", text="Confirm the principles.", owner_org="dcc",
+        raised_on=date(2023, 6, 26), target_on=date(2023, 7, 24)))
     db.session.commit()
     return made
 

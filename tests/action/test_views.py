@@ -41,19 +41,19 @@ def register(app, users):
     """The real OPSG 97/04 (revised, closed), an overdue DCC action and an open SECAS action with a later target."""
     incident = factories.incident(actor=users["dcc"], reference="INC000001001905")
     secas = users["secas"]
-    real = action_service.create_action(actor=secas, data={
-        "reference": "OPSG 97/04", "text": TEXT, "owner_org": "dcc", "owner_user": users["dcc"].email,
-        "raised_on": date(2023, 6, 26), "target_on": date(2023, 7, 24), "incidents": [incident.reference]})
-    action_service.update_action(action=real, actor=secas, expected_version=real.version, data={
-        "target_on": date(2023, 9, 25), "revision_reason": "The DCC asked to agree the principles with SECAS first."})
-    action_service.update_action(action=real, actor=secas, expected_version=real.version, data={
-        "status": "closed", "closing_note": "Presented at OPSG_100; noted."})
-    action_service.create_action(actor=secas, data={
-        "reference": "OPSG 98/01", "text": "The DCC to report CSP N NTE reset times by region.", "owner_org": "dcc",
-        "raised_on": date(2023, 7, 25), "target_on": date(2023, 8, 8)})
-    action_service.create_action(actor=secas, data={
-        "reference": "OPSG 98/02", "text": "SECAS to circulate the revised template.", "owner_org": "secas",
-        "raised_on": date(2023, 7, 25), "target_on": date(2099, 1, 9)})
+    real = action_service.create_action(actor=secas, draft=action_service.ActionDraft(
+        reference="OPSG 97/04", text=TEXT, owner_org="dcc", owner_user=users["dcc"].email,
+        raised_on=date(2023, 6, 26), target_on=date(2023, 7, 24), incidents=[incident.reference]))
+    action_service.revise_target(action=real, actor=secas, expected_version=real.version, target_on=date(2023, 9, 25),
+                                 reason="The DCC asked to agree the principles with SECAS first.")
+    action_service.close_action(action=real, actor=secas, expected_version=real.version,
+                                closing_note="Presented at OPSG_100; noted.")
+    action_service.create_action(actor=secas, draft=action_service.ActionDraft(
+        reference="OPSG 98/01", text="The DCC to report CSP N NTE reset times by region.", owner_org="dcc",
+        raised_on=date(2023, 7, 25), target_on=date(2023, 8, 8)))
+    action_service.create_action(actor=secas, draft=action_service.ActionDraft(
+        reference="OPSG 98/02", text="SECAS to circulate the revised template.", owner_org="secas",
+        raised_on=date(2023, 7, 25), target_on=date(2099, 1, 9)))
     db.session.commit()
     return {"real": real, "incident": incident}
 

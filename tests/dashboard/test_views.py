@@ -38,12 +38,12 @@ def board(app, users, now):
     made["agreed"] = builders.submitted(users, now)
     builders.decided(made["agreed"], users, now)
     made["published"] = builders.published(users, now)
-    action_service.create_action(actor=users["secas"], now=now, data={
-        "reference": "OPSG 96/01", "text": "DCC to report NTE reset times.", "owner_org": "dcc",
-        "raised_on": date(2023, 5, 1), "target_on": date(2023, 5, 20)})
-    action_service.create_action(actor=users["secas"], now=now, data={
-        "reference": "OPSG 96/02", "text": "Not due for a long time.", "owner_org": "secas",
-        "raised_on": date(2023, 5, 1), "target_on": date(2099, 5, 20)})
+    action_service.create_action(actor=users["secas"], now=now, draft=action_service.ActionDraft(
+        reference="OPSG 96/01", text="DCC to report NTE reset times.", owner_org="dcc",
+        raised_on=date(2023, 5, 1), target_on=date(2023, 5, 20)))
+    action_service.create_action(actor=users["secas"], now=now, draft=action_service.ActionDraft(
+        reference="OPSG 96/02", text="Not due for a long time.", owner_org="secas",
+        raised_on=date(2023, 5, 1), target_on=date(2099, 5, 20)))
     meeting_service.schedule(reference="OPSG_150", held_on=date(2099, 1, 27), actor=users["secas"], now=now)
     db.session.commit()
     return made
@@ -135,9 +135,9 @@ def test_the_number_of_queries_does_not_grow_with_the_data(app, client, auth, us
         factories.incident(actor=users["dcc"], now=now)
         builders.submitted(users, now)
         builders.published(users, now)
-    action_service.create_action(actor=users["secas"], now=now, data={
-        "reference": "OPSG 96/03", "text": "Another overdue action.", "owner_org": "opsg",
-        "raised_on": date(2023, 5, 1), "target_on": date(2023, 5, 21)})
+    action_service.create_action(actor=users["secas"], now=now, draft=action_service.ActionDraft(
+        reference="OPSG 96/03", text="Another overdue action.", owner_org="opsg",
+        raised_on=date(2023, 5, 1), target_on=date(2023, 5, 21)))
     db.session.commit()
     after = _count_queries(app, client)
     assert after == before

@@ -168,12 +168,12 @@ def test_pack_lists_waiting_reviews_and_the_group_s_open_actions(client, auth, u
     meeting_service.schedule(reference="OPSG_150", held_on=date(2099, 1, 27), actor=users["secas"], now=now)
     for ref, group, status in [("OPSG 96/01", "OPSG", "open"), ("OPSG 96/02", "OPSG", "closed"),
                                ("TABASC 5/01", "TABASC", "open")]:
-        action = action_service.create_action(actor=users["secas"], now=now, data={
-            "reference": ref, "text": f"Action {ref}", "owner_org": "dcc", "raised_on": date(2023, 5, 1),
-            "target_on": date(2023, 5, 20)})
+        action = action_service.create_action(actor=users["secas"], now=now, draft=action_service.ActionDraft(
+            reference=ref, text=f"Action {ref}", owner_org="dcc", raised_on=date(2023, 5, 1),
+            target_on=date(2023, 5, 20)))
         if status == "closed":
-            action_service.update_action(action=action, actor=users["secas"], expected_version=action.version,
-                                         now=now, data={"status": "closed", "closing_note": "Done."})
+            action_service.close_action(action=action, actor=users["secas"], expected_version=action.version,
+                                        now=now, closing_note="Done.")
     db.session.commit()
     login(auth, users["opsg"])
     page = client.get("/meetings/OPSG_150/pack").text

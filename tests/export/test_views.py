@@ -91,10 +91,10 @@ def test_action_export_respects_filters_and_formulas(client, auth, users, log, n
     for ref, owner, target, text in [("OPSG 96/01", "dcc", date(2023, 5, 1), "=cmd|' /C calc'!A0"),
                                      ("OPSG 96/02", "secas", date(2099, 7, 1), "Circulate the template."),
                                      ("OPSG 97/01", "dcc", date(2099, 8, 1), "Report NTE reset times.")]:
-        action_service.create_action(actor=users["secas"], now=now, data={
-            "reference": ref, "text": text, "owner_org": owner, "owner_user": users["dcc"].email if owner == "dcc"
-            else None, "raised_on": date(2023, 4, 20), "target_on": target,
-            "incidents": [log["formula"].reference] if ref.endswith("01") else []})
+        action_service.create_action(actor=users["secas"], now=now, draft=action_service.ActionDraft(
+            reference=ref, text=text, owner_org=owner, owner_user=users["dcc"].email if owner == "dcc"
+            else None, raised_on=date(2023, 4, 20), target_on=target,
+            incidents=[log["formula"].reference] if ref.endswith("01") else []))
     db.session.commit()
     auth.login(users["opsg"])
     response = client.get("/actions/export.csv")

@@ -48,9 +48,9 @@ def plan_due_reminders(users: dict, count: int = COUNT, actions: int = ACTIONS) 
     """Make ``count`` reminders due at 09:00 on DAY: some planned from real actions, the rest as rows."""
     raised = uk(DAY, 8, 0)
     for n in range(actions):
-        action_service.create_action(actor=users["secas"], now=raised, data={
-            "reference": f"OPSG 99/{n + 1:02d}", "text": f"Action {n + 1}", "owner_org": "dcc",
-            "raised_on": DAY, "target_on": DAY})
+        action_service.create_action(actor=users["secas"], now=raised, draft=action_service.ActionDraft(
+            reference=f"OPSG 99/{n + 1:02d}", text=f"Action {n + 1}", owner_org="dcc",
+            raised_on=DAY, target_on=DAY))
     for n in range(count - actions):
         db.session.add(Reminder(key=f"test:{n}", kind=ReminderKind.ACTION, subject=f"[Test reminder {n}]",
                                 label="due today", recipients=["ops@example.org"], link_path="/", send_at=DUE,

@@ -140,10 +140,10 @@ def test_correcting_the_resolution_time_moves_the_reminders(app, users, smtp):
 
 def test_revising_an_action_target_moves_its_reminders_and_closing_it_cancels_the_rest(app, users, smtp):
     raised = uk(date(2023, 6, 26), 17, 0)
-    action = action_service.create_action(actor=users["secas"], now=raised, data={
-        "reference": "OPSG 97/04", "owner_org": "dcc", "owner_user": users["dcc"].email,
-        "text": "The DCC to confirm the principles that guide Major Incidents caused by third parties.",
-        "raised_on": date(2023, 6, 26), "target_on": date(2023, 7, 21), "incidents": []})
+    action = action_service.create_action(actor=users["secas"], now=raised, draft=action_service.ActionDraft(
+        reference="OPSG 97/04", owner_org="dcc", owner_user=users["dcc"].email,
+        text="The DCC to confirm the principles that guide Major Incidents caused by third parties.",
+        raised_on=date(2023, 6, 26), target_on=date(2023, 7, 21), incidents=[]))
     db.session.commit()
     planned = db.session.scalars(sa.select(Reminder.send_at).where(Reminder.state == ReminderState.PENDING)
                                  .order_by(Reminder.send_at)).all()
@@ -151,8 +151,8 @@ def test_revising_an_action_target_moves_its_reminders_and_closing_it_cancels_th
 
     # The target moves to Fri 4 Aug before any reminder went.
     revised = uk(date(2023, 7, 3), 10, 0)
-    action_service.update_action(action=action, actor=users["opsg"], expected_version=action.version, now=revised,
-                                 data={"target_on": date(2023, 8, 4), "revision_reason": "Awaiting SECAS input."})
+    action_service.revise_target(action=action, actor=users["opsg"], expected_version=action.version, now=revised,
+                                 target_on=date(2023, 8, 4), reason="Awaiting SECAS input.")
     db.session.commit()
 
     text = "The DCC to confirm the principles that guide Major Incidents caused by third parties."
@@ -167,8 +167,8 @@ def test_revising_an_action_target_moves_its_reminders_and_closing_it_cancels_th
     assert "http://127.0.0.1:5000/actions/OPSG%2097-04" in message.get_body(("plain",)).get_content()
 
     closed = uk(date(2023, 8, 14), 12, 0)
-    action_service.update_action(action=action, actor=users["secas"], expected_version=action.version, now=closed,
-                                 data={"status": "closed", "closing_note": "Principles presented at OPSG_100."})
+    action_service.close_action(action=action, actor=users["secas"], expected_version=action.version, now=closed,
+                                closing_note="Principles presented at OPSG_100.")
     db.session.commit()
     assert walk(smtp, date(2023, 8, 15), date(2023, 10, 31)) == {}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Reminder)

@@ -145,9 +145,9 @@ def test_a_review_ready_inside_the_notice_period_is_reminded_once_on_the_next_wo
 
 def test_action_overdue_reminders_are_weekly_moving_off_bank_holidays(app, users):
     raised = uk(date(2023, 4, 3), 12, 0)
-    action_service.create_action(actor=users["secas"], now=raised, data={
-        "reference": "OPSG 96/02", "text": "SECAS to circulate\nthe revised template.", "owner_org": "secas",
-        "owner_user": users["secas"].email, "raised_on": date(2023, 4, 3), "target_on": date(2023, 4, 24)})
+    action_service.create_action(actor=users["secas"], now=raised, draft=action_service.ActionDraft(
+        reference="OPSG 96/02", text="SECAS to circulate\nthe revised template.", owner_org="secas",
+        owner_user=users["secas"].email, raised_on=date(2023, 4, 3), target_on=date(2023, 4, 24)))
     db.session.commit()
     rows = pending(ReminderKind.ACTION)
     assert rows[:5] == [
@@ -196,9 +196,9 @@ def test_a_series_longer_than_the_horizon_still_goes_on(app, users):
     app.config["REMINDER_RULES"] = {**app.config["REMINDER_RULES"],
                                     "action": {"before_working_days": [0], "overdue_every_days": 14}}
     raised = uk(date(2023, 6, 1), 12, 0)
-    action_service.create_action(actor=users["secas"], now=raised, data={
-        "reference": "OPSG 97/09", "text": "Check the horizon.", "owner_org": "dcc",
-        "raised_on": date(2023, 6, 1), "target_on": date(2023, 6, 2)})
+    action_service.create_action(actor=users["secas"], now=raised, draft=action_service.ActionDraft(
+        reference="OPSG 97/09", text="Check the horizon.", owner_org="dcc",
+        raised_on=date(2023, 6, 1), target_on=date(2023, 6, 2)))
     db.session.commit()
     assert pending_days() == [date(2023, 6, 2)]
     # Each send plans the next one, 14 days on, though that is beyond the one-day horizon.
@@ -210,18 +210,18 @@ def test_a_series_longer_than_the_horizon_still_goes_on(app, users):
 
 def test_a_cancelled_day_that_has_passed_is_not_revived(app, users):
     raised = uk(date(2023, 6, 1), 12, 0)
-    action = action_service.create_action(actor=users["secas"], now=raised, data={
-        "reference": "OPSG 97/05", "text": "Reopened later.", "owner_org": "dcc",
-        "raised_on": date(2023, 6, 1), "target_on": date(2023, 6, 9)})
+    action = action_service.create_action(actor=users["secas"], now=raised, draft=action_service.ActionDraft(
+        reference="OPSG 97/05", text="Reopened later.", owner_org="dcc",
+        raised_on=date(2023, 6, 1), target_on=date(2023, 6, 9)))
     db.session.commit()
     closed = uk(date(2023, 6, 2), 12, 0)
-    action_service.update_action(action=action, actor=users["secas"], expected_version=action.version, now=closed,
-                                 data={"status": "closed", "closing_note": "Done."})
+    action_service.close_action(action=action, actor=users["secas"], expected_version=action.version, now=closed,
+                                closing_note="Done.")
     db.session.commit()
     assert pending_days() == []
     reopened = uk(date(2023, 6, 20), 12, 0)
-    action_service.update_action(action=action, actor=users["secas"], expected_version=action.version,
-                                 now=reopened, data={"status": "open"})
+    action_service.reopen_action(action=action, actor=users["secas"], expected_version=action.version,
+                                 now=reopened)
     db.session.commit()
     # The 9 and 16 June reminders stay cancelled; the series resumes from today.
     assert pending_days()[:1] == [date(2023, 6, 23)]
@@ -231,9 +231,9 @@ def test_a_cancelled_day_that_has_passed_is_not_revived(app, users):
 def test_a_reminder_with_nobody_to_tell_fails_visibly(app, users):
     app.config["REMINDER_ADDRESSES"] = {}
     raised = uk(date(2023, 6, 1), 12, 0)
-    action_service.create_action(actor=users["secas"], now=raised, data={
-        "reference": "OPSG 97/06", "text": "Nobody owns this.", "owner_org": "opsg",
-        "raised_on": date(2023, 6, 1), "target_on": date(2023, 6, 2)})
+    action_service.create_action(actor=users["secas"], now=raised, draft=action_service.ActionDraft(
+        reference="OPSG 97/06", text="Nobody owns this.", owner_org="opsg",
+        raised_on=date(2023, 6, 1), target_on=date(2023, 6, 2)))
     db.session.commit()
     result = jobs.sweep(now=uk(date(2023, 6, 2)), worker="w")
     assert len(result.failed) == 1

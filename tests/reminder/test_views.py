@@ -197,14 +197,14 @@ def deadlines(app, users, case):
     meeting_service.schedule(reference="OPSG_97", held_on=date(2023, 6, 26), actor=users["secas"])
     for reference, owner, target in (("OPSG 97/04", "dcc", date(2099, 7, 24)), ("OPSG 97/05", "secas",
                                                                                    date(2099, 8, 1))):
-        action_service.create_action(actor=users["secas"], data={
-            "reference": reference, "text": f"{owner} to do it", "owner_org": owner,
-            "raised_on": date(2023, 6, 26), "target_on": target})
-    closed = action_service.create_action(actor=users["secas"], data={
-        "reference": "OPSG 97/06", "text": "Done already", "owner_org": "dcc", "raised_on": date(2023, 6, 26),
-        "target_on": date(2099, 7, 1)})
-    action_service.update_action(action=closed, actor=users["secas"], expected_version=closed.version,
-                                 data={"status": "closed", "closing_note": "Done."})
+        action_service.create_action(actor=users["secas"], draft=action_service.ActionDraft(
+            reference=reference, text=f"{owner} to do it", owner_org=owner,
+            raised_on=date(2023, 6, 26), target_on=target))
+    closed = action_service.create_action(actor=users["secas"], draft=action_service.ActionDraft(
+        reference="OPSG 97/06", text="Done already", owner_org="dcc", raised_on=date(2023, 6, 26),
+        target_on=date(2099, 7, 1)))
+    action_service.close_action(action=closed, actor=users["secas"], expected_version=closed.version,
+                                closing_note="Done.")
     db.session.commit()
 
 

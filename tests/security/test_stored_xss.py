@@ -131,15 +131,15 @@ def stored(app: Flask, demo: Demo) -> Stored:
                                    outcome="agreed", minute=payload("decision_minute"),
                                    actions=payload("decision_actions"), actor=secas, now=_at("2023-07-25T15:00"))
     review_service.publish(incident=incident, classification="GREEN", actor=secas, now=_at("2023-07-26T09:00"))
-    action = action_service.create_action(actor=secas, now=_at("2023-07-25T16:00"), data={
-        "reference": ACTION, "text": payload("action_text"), "owner_org": "dcc", "owner_user": dcc.email,
-        "raised_on": date(2023, 7, 25), "target_on": date(2023, 8, 22), "incidents": [REFERENCE]})
-    action_service.update_action(action=action, actor=secas, expected_version=action.version,
+    action = action_service.create_action(actor=secas, now=_at("2023-07-25T16:00"), draft=action_service.ActionDraft(
+        reference=ACTION, text=payload("action_text"), owner_org="dcc", owner_user=dcc.email,
+        raised_on=date(2023, 7, 25), target_on=date(2023, 8, 22), incidents=[REFERENCE]))
+    action_service.revise_target(action=action, actor=secas, expected_version=action.version,
                                  now=_at("2023-08-01T09:00"),
-                                 data={"target_on": date(2023, 9, 26), "revision_reason": payload("revision")})
-    action_service.update_action(action=action, actor=secas, expected_version=action.version,
-                                 now=_at("2023-09-26T09:00"),
-                                 data={"status": "closed", "closing_note": payload("closing_note")})
+                                 target_on=date(2023, 9, 26), reason=payload("revision"))
+    action_service.close_action(action=action, actor=secas, expected_version=action.version,
+                                now=_at("2023-09-26T09:00"),
+                                closing_note=payload("closing_note"))
     # A recent incident, so that reminders, the dashboard and the calendar have something to say about it.
     resolved = utcnow().replace(microsecond=0) - timedelta(days=1)
     incident_service.create_incident(actor=dcc, data={

@@ -201,7 +201,7 @@ def test_create_shows_each_service_message_next_to_its_field(client, admin):
         "email": "not-an-email", "name": "N" * 121, "role": "wizard", "password": "short"})
     assert response.status_code == 422
     assert "Enter an email address such as name@example.org." in field_html(response.text, "email")
-    assert "Name can be at most 120 characters." in field_html(response.text, "name")
+    assert "Name can be at most 120 characters (it has 121)." in field_html(response.text, "name")
     assert "Role must be one of dcc, secas, opsg, party, admin." in field_html(response.text, "role")
     assert "Password must be at least 10 characters." in field_html(response.text, "password")
     assert "Password must be" not in field_html(response.text, "email")
@@ -274,7 +274,7 @@ def test_rename_too_long_shows_the_message_next_to_the_name(client, admin, users
     dcc = users["dcc"]
     response = client.post(f"/admin/users/{dcc.id}/name", data={"name-name": "N" * 121})
     assert response.status_code == 422
-    assert "Name can be at most 120 characters." in field_html(response.text, "name-name")
+    assert "Name can be at most 120 characters (it has 121)." in field_html(response.text, "name-name")
     assert "Name can be" not in field_html(response.text, "role-role")
     assert fresh(dcc).name == "DCC"
 
