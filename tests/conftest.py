@@ -94,7 +94,7 @@ class _RequestContextBody:
     def __init__(self, context: contextvars.Context, body: Iterable[bytes]) -> None:
         self.context = context
         self.body = iter(body)
-        self.closable = body
+        self.closable: Iterable[bytes] | None = body
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -104,9 +104,13 @@ class _RequestContextBody:
 
     def close(self) -> None:
         """Close the body (running its close callbacks) in the request's context."""
-        close = getattr(self.closable, "close", None)
+        close, self.closable = getattr(self.closable, "close", None), None
         if close is not None:
             self.context.run(close)
+
+    def __del__(self) -> None:
+        # A server always closes what it served; a test that never read the body leaves that to us.
+        self.close()
 
 
 class Client(FlaskClient):
