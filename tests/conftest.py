@@ -9,12 +9,13 @@ the factories directly to arrange data and check results. Every request a
 test client sends (``client``, or any ``app.test_client()``) runs in an
 empty ``contextvars`` context instead, so Flask pushes a fresh application
 context for it: the request gets its own ``g`` (where Flask-Login keeps the
-user), its own database session, and nothing it loads outlives it. A
-streamed body is read inside that same request context too. So production
-code needs no allowance for tests. The test's session sees what a request
-committed as any other session would: objects it already holds keep what
-they loaded until expired or refreshed (``db.session.expire_all()``,
-``db.session.refresh(obj)``, or ``db.session.rollback()``).
+user) and its own database session, and nothing it loads outlives it; a
+streamed body is read and closed in that request's context too. Likewise
+each command the ``runner`` invokes gets an app context of its own, as the
+``flask`` command gives it. So production code needs no allowance for
+tests. The test's session sees what a request committed as any other
+session would: objects it already holds keep what they loaded until
+expired or refreshed (``db.session.expire_all()``, ``refresh``, ``rollback``).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from jinja2.bccache import Bucket, BytecodeCache
 
 from incidents import create_app
@@ -125,6 +126,18 @@ class Client(FlaskClient):
         return response
 
 
+class CliRunner(FlaskCliRunner):
+    """A CLI runner whose every command gets a fresh app context and database session, as a new process would."""
+
+    def invoke(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command in a new app context of its own, as ``flask`` pushes for every command."""
+        return contextvars.Context().run(self._invoke_in_app_context, *args, **kwargs)
+
+    def _invoke_in_app_context(self, *args: Any, **kwargs: Any) -> Any:
+        with self.app.app_context():
+            return super().invoke(*args, **kwargs)
+
+
 def make_app(tmp_path: Any, pg_schema: str | None, **overrides: Any) -> Flask:
     """Build an app on a fresh database with tests' settings (the instance folder comes from the environment)."""
     config: dict[str, Any] = {
@@ -148,6 +161,7 @@ def make_app(tmp_path: Any, pg_schema: str | None, **overrides: Any) -> Flask:
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {**config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), **engine_options}
     app = create_app(config)
     app.test_client_class = Client
+    app.test_cli_runner_class = CliRunner
     app.jinja_env.bytecode_cache = _bytecode
     with app.app_context():
         if pg_schema:
@@ -186,8 +200,8 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture()
-def runner(app: Flask) -> Any:
-    """A CLI runner."""
+def runner(app: Flask) -> FlaskCliRunner:
+    """A CLI runner; each command runs in its own app context, as in production."""
     return app.test_cli_runner()
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask, g, stream_with_context
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from incidents.extensions import db
 
@@ -47,3 +47,15 @@ def test_a_streamed_body_is_read_in_its_requests_context(app: Flask, client: Fla
     assert response.is_streamed
     with pytest.raises(RuntimeError, match="application context"):
         response.get_data()
+
+
+def test_each_command_gets_its_own_app_context(app: Flask, runner: FlaskCliRunner) -> None:
+    seen: list[tuple[object, int]] = []
+
+    @app.cli.command("probe")
+    def probe() -> None:
+        seen.append((g.get("marker"), id(db.session())))
+
+    g.marker = "set by the test"
+    assert runner.invoke(args=["probe"]).exit_code == 0
+    assert seen[0][0] is None and seen[0][1] != id(db.session())
