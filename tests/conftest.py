@@ -92,15 +92,15 @@ def _sqlite_template(tmp_root: Any) -> str:
 class _RequestContextBody:
     """A streamed response body read inside the context its request ran in."""
 
-    def __init__(self, context: contextvars.Context, body: Iterable[bytes]) -> None:
+    def __init__(self, context: contextvars.Context, body: Iterable[Any]) -> None:
         self.context = context
         self.body = iter(body)
-        self.closable: Iterable[bytes] | None = body
+        self.closable: Iterable[Any] | None = body
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[Any]:
         return self
 
-    def __next__(self) -> bytes:
+    def __next__(self) -> Any:
         return self.context.run(next, self.body)
 
     def close(self) -> None:
@@ -239,7 +239,7 @@ def demo(app: Flask) -> list[str]:
 @pytest.fixture()
 def browsers(app: Flask, demo: list[str]) -> dict[str, FlaskClient]:
     """One client per demo role, logged in through the login form."""
-    made = {}
+    made: dict[str, FlaskClient] = {}
     for role in ROLES:
         client = app.test_client()
         response = client.post("/login", data={"email": f"{role}@demo.example", "password": demo_service.DEMO_PASSWORD})
@@ -251,6 +251,10 @@ def browsers(app: Flask, demo: list[str]) -> dict[str, FlaskClient]:
 @pytest.fixture()
 def demo_tokens(app: Flask, demo: list[str]) -> dict[str, str]:
     """One committed API token per demo role."""
-    made = {role: user_service.issue_token(user=user_service.find_by_email(f"{role}@demo.example")) for role in ROLES}
+    made: dict[str, str] = {}
+    for role in ROLES:
+        user = user_service.find_by_email(f"{role}@demo.example")
+        assert user is not None, role
+        made[role] = user_service.issue_token(user=user)
     db.session.commit()
     return made

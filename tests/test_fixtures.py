@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask, g, stream_with_context
+from flask import Flask, Response, g, stream_with_context
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from incidents.extensions import db
@@ -29,12 +29,12 @@ def test_each_request_gets_its_own_g_and_database_session(app: Flask, client: Fl
 
 def test_a_streamed_body_is_read_in_its_requests_context(app: Flask, client: FlaskClient) -> None:
     @app.get("/with-context")
-    def with_context() -> object:
+    def with_context() -> Response:
         g.marker = "set by the request"
-        return stream_with_context(iter([g.marker]))
+        return app.response_class(stream_with_context(iter([g.marker])))
 
     @app.get("/without-context")
-    def without_context() -> object:
+    def without_context() -> Response:
         def body() -> Iterator[str]:
             yield "the first chunk, "  # drawn by the test client before it answers
             yield g.marker  # no context here in production: the view has returned
