@@ -1,29 +1,45 @@
-"""Shared fixtures: a fresh database per test, on SQLite or on PostgreSQL.
+"""Shared fixtures: a fresh app and database per test, on SQLite or on PostgreSQL.
 
 Set TEST_DATABASE_URL to a PostgreSQL URL to run the suite there; each run
 works in its own schema, dropped at the end, so runs never share state.
+
+Contexts, as in production. The ``app`` fixture keeps an application
+context pushed for the test's own body, so a test uses ``db.session`` and
+the factories directly to arrange data and check results. Every request a
+test client sends (``client``, or any ``app.test_client()``) runs in an
+empty ``contextvars`` context instead, so Flask pushes a fresh application
+context for it: the request gets its own ``g`` (where Flask-Login keeps the
+user) and its own database session, and nothing it loads outlives it; a
+streamed body is read and closed in that request's context too. Likewise
+each command the ``runner`` invokes gets an app context of its own, as the
+``flask`` command gives it. So production code needs no allowance for
+tests. The test's session sees what a request committed as any other
+session would: objects it already holds keep what they loaded until
+expired or refreshed (``db.session.expire_all()``, ``refresh``, ``rollback``).
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from jinja2.bccache import Bucket, BytecodeCache
 
 from incidents import create_app
+from incidents.demo import service as demo_service
 from incidents.extensions import db
+from incidents.incident.models import Incident
+from incidents.user import service as user_service
 from tests import factories
-
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-NOW = datetime(2023, 6, 1, 9, 0, tzinfo=UTC)
+from tests.helpers import NOW, PG_URL, Auth
 
 
 @pytest.fixture(scope="session")
@@ -73,9 +89,57 @@ def _sqlite_template(tmp_root: Any) -> str:
     return _template["path"]
 
 
+class _RequestContextBody:
+    """A streamed response body read inside the context its request ran in."""
+
+    def __init__(self, context: contextvars.Context, body: Iterable[Any]) -> None:
+        self.context = context
+        self.body = iter(body)
+        self.closable: Iterable[Any] | None = body
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        return self.context.run(next, self.body)
+
+    def close(self) -> None:
+        """Close the body (running its close callbacks) in the request's context."""
+        close, self.closable = getattr(self.closable, "close", None), None
+        if close is not None:
+            self.context.run(close)
+
+    def __del__(self) -> None:
+        # A server always closes what it served; a test that never read the body leaves that to us.
+        self.close()
+
+
+class Client(FlaskClient):
+    """A test client whose every request gets a fresh app context, ``g`` and database session."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        """Send the request from an empty context, so nothing of the test's own context is reused."""
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:
+            response.response = _RequestContextBody(context, response.response)
+        return response
+
+
+class CliRunner(FlaskCliRunner):
+    """A CLI runner whose every command gets a fresh app context and database session, as a new process would."""
+
+    def invoke(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command in a new app context of its own, as ``flask`` pushes for every command."""
+        return contextvars.Context().run(self._invoke_in_app_context, *args, **kwargs)
+
+    def _invoke_in_app_context(self, *args: Any, **kwargs: Any) -> Any:
+        with self.app.app_context():
+            return super().invoke(*args, **kwargs)
+
+
 def make_app(tmp_path: Any, pg_schema: str | None, **overrides: Any) -> Flask:
-    """Build an app on a fresh database with tests' settings."""
-    os.environ["INCIDENTS_INSTANCE_PATH"] = str(tmp_path)
+    """Build an app on a fresh database with tests' settings (the instance folder comes from the environment)."""
     config: dict[str, Any] = {
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
@@ -92,8 +156,12 @@ def make_app(tmp_path: Any, pg_schema: str | None, **overrides: Any) -> Flask:
         target = tmp_path / "test.sqlite"
         shutil.copyfile(_sqlite_template(tmp_path.parent), target)
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{target}"
+    engine_options = overrides.pop("SQLALCHEMY_ENGINE_OPTIONS", {})
     config.update(overrides)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {**config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), **engine_options}
     app = create_app(config)
+    app.test_client_class = Client
+    app.test_cli_runner_class = CliRunner
     app.jinja_env.bytecode_cache = _bytecode
     with app.app_context():
         if pg_schema:
@@ -114,8 +182,10 @@ def app_config() -> dict[str, Any]:
 
 
 @pytest.fixture()
-def app(tmp_path: Any, pg_schema: str | None, app_config: dict[str, Any]) -> Iterator[Flask]:
-    """An application on an empty database, inside an app context."""
+def app(tmp_path: Any, pg_schema: str | None, app_config: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """An application on an empty database; the test's body runs inside its app context (requests do not)."""
+    monkeypatch.setenv("INCIDENTS_INSTANCE_PATH", str(tmp_path))
     application = make_app(tmp_path, pg_schema, **app_config)
     with application.app_context():
         yield application
@@ -125,13 +195,13 @@ def app(tmp_path: Any, pg_schema: str | None, app_config: dict[str, Any]) -> Ite
 
 @pytest.fixture()
 def client(app: Flask) -> FlaskClient:
-    """A browser-like test client."""
+    """A browser-like test client; each request runs in its own app context, as in production."""
     return app.test_client()
 
 
 @pytest.fixture()
-def runner(app: Flask) -> Any:
-    """A CLI runner."""
+def runner(app: Flask) -> FlaskCliRunner:
+    """A CLI runner; each command runs in its own app context, as in production."""
     return app.test_cli_runner()
 
 
@@ -149,22 +219,42 @@ def users(app: Flask) -> dict[str, Any]:
     return made
 
 
-class Auth:
-    """Log the test client in and out as a given user."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-
-    def login(self, user: Any, password: str = factories.PASSWORD) -> Any:
-        """Log in through the real login form."""
-        return self.client.post("/login", data={"email": user.email, "password": password})
-
-    def logout(self) -> Any:
-        """Log out."""
-        return self.client.post("/logout")
-
-
 @pytest.fixture()
 def auth(client: FlaskClient) -> Auth:
     """Login helper bound to the test client."""
     return Auth(client)
+
+
+ROLES = ("dcc", "secas", "opsg", "party", "admin")
+
+
+@pytest.fixture()
+def demo(app: Flask) -> list[str]:
+    """Seed the demo data (reviews in every state, meetings, actions); return the incident references."""
+    demo_service.seed()
+    db.session.commit()
+    return list(db.session.scalars(sa.select(Incident.reference).order_by(Incident.reference)))
+
+
+@pytest.fixture()
+def browsers(app: Flask, demo: list[str]) -> dict[str, FlaskClient]:
+    """One client per demo role, logged in through the login form."""
+    made: dict[str, FlaskClient] = {}
+    for role in ROLES:
+        client = app.test_client()
+        response = client.post("/login", data={"email": f"{role}@demo.example", "password": demo_service.DEMO_PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        made[role] = client
+    return made
+
+
+@pytest.fixture()
+def demo_tokens(app: Flask, demo: list[str]) -> dict[str, str]:
+    """One committed API token per demo role."""
+    made: dict[str, str] = {}
+    for role in ROLES:
+        user = user_service.find_by_email(f"{role}@demo.example")
+        assert user is not None, role
+        made[role] = user_service.issue_token(user=user)
+    db.session.commit()
+    return made

@@ -1,7 +1,6 @@
 """Migrations build the same schema as the models, and downgrade cleanly."""
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -12,13 +11,13 @@ from flask_migrate import downgrade, upgrade
 
 from incidents import create_app
 from incidents.extensions import db
-from tests.conftest import PG_URL
+from tests.helpers import PG_URL
 
 
 @pytest.fixture()
-def migrated_app(tmp_path):
+def migrated_app(tmp_path, monkeypatch):
     """An app whose database starts empty and is built only by migrations."""
-    os.environ["INCIDENTS_INSTANCE_PATH"] = str(tmp_path)
+    monkeypatch.setenv("INCIDENTS_INSTANCE_PATH", str(tmp_path))
     config = {"TESTING": True, "SECRET_KEY": "test"}
     schema = None
     if PG_URL:

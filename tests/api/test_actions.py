@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api, assert_problem
+from tests.api.helpers import Api, assert_problem
 
 TODAY = date.today()  # reminders and "overdue" follow the real clock, as the register page does
 TARGET = TODAY + timedelta(days=40)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from incidents.extensions import db
 from incidents.user import service as user_service
-from tests.api.conftest import assert_problem, incident_json
+from tests.api.helpers import assert_problem, incident_json
 
 
 def test_no_token_is_401_with_a_bearer_challenge(api):

@@ -1,7 +1,7 @@
 """The API's error contract: RFC 9457 problem details with an errors object, and the right status."""
 from __future__ import annotations
 
-from tests.api.conftest import PROBLEM, assert_problem, incident_json
+from tests.api.helpers import PROBLEM, assert_problem, incident_json
 
 
 def test_unknown_route_and_method_are_problem_json(api):

@@ -6,7 +6,7 @@ import json
 from incidents.demo import service as demo_service
 from incidents.extensions import db
 from incidents.pmr import service as pmr_service
-from tests.api.conftest import assert_problem
+from tests.api.helpers import assert_problem
 
 
 def test_demo_april_2023_agrees_with_the_service(api, tokens):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from incidents.principle import service as principle_service
-from tests.api.conftest import assert_problem
+from tests.api.helpers import assert_problem
 
 THIRD_PARTY = "third-party-infrastructure"
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from incidents.principle import service as principle_service
-from tests.api.conftest import Api, assert_problem
+from tests.api.helpers import Api, assert_problem
 
 THIRD_PARTY = "third-party-infrastructure"
 RATIONALE = "Restoration depended on a national carrier outside the control of the DCC and its Service Providers."

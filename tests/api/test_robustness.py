@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PROBLEM, incident_json
+from tests.api.helpers import PROBLEM, incident_json
 
 STRINGS = [
     "", " ", "\x00", "a\x00b", "é✓😀", "x" * 5000, "INC000001001905", "inc000001001905", "CSP N", "open",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests import factories
-from tests.api.conftest import assert_problem, incident_json
+from tests.api.helpers import assert_problem, incident_json
 
 
 def test_create_get_patch_get_round_trip_with_derived_values(api):

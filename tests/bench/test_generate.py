@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,16 +16,8 @@ from incidents.reminder.models import Reminder, ReminderState
 from incidents.review.models import Review
 from incidents.user import service as user_service
 from tests import factories
-from tests.auth.isolated_client import IsolatedClient
 
 GENERATED = Incident.reference.like(f"{bench.REFERENCE_PREFIX}%")
-
-
-@pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    """A test client whose requests each get their own app context and database session."""
-    app.test_client_class = IsolatedClient
-    return app.test_client()
 
 
 def _grow(incidents: int, now: datetime) -> bench.Generated:

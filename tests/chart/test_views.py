@@ -5,24 +5,14 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.principle import service as principle_service
 from tests import factories
-from tests.auth.isolated_client import IsolatedClient
 from tests.document import builders
 
 NS = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    """A test client whose requests each get their own app context and database session."""
-    app.test_client_class = IsolatedClient
-    return app.test_client()
 
 
 @pytest.fixture()

@@ -15,15 +15,7 @@ from incidents.meeting import service as meeting_service
 from incidents.principle import service as principle_service
 from incidents.review import service as review_service
 from tests import factories
-from tests.auth.isolated_client import IsolatedClient
 from tests.document import builders
-
-
-@pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    """A test client whose requests each get their own app context and database session."""
-    app.test_client_class = IsolatedClient
-    return app.test_client()
 
 
 @pytest.fixture()

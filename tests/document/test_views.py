@@ -11,8 +11,6 @@ from datetime import date
 
 import pypdf
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 
 from incidents.action import service as action_service
 from incidents.document import service as document_service
@@ -23,19 +21,11 @@ from incidents.principle import service as principle_service
 from incidents.report import service as report_service
 from incidents.review import service as review_service
 from tests import factories
-from tests.auth.isolated_client import IsolatedClient
 from tests.document import builders
 
 LONG = {**builders.SECTIONS, "lessons_learned": "\n\n".join(
     f"- Lesson {n}: agree a remote reset route for network terminating equipment with each provider." for n in
     range(40))}
-
-
-@pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    """A test client whose requests each get their own app context and database session."""
-    app.test_client_class = IsolatedClient
-    return app.test_client()
 
 
 @pytest.fixture()

@@ -25,7 +25,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from incidents import create_app
 from incidents.extensions import db
-from tests.conftest import PG_URL
+from tests.helpers import PG_URL
 
 E2E_DIR = Path(__file__).resolve().parent
 ROOT = E2E_DIR.parent.parent
@@ -106,9 +106,8 @@ def _migrated_app(directory: Path) -> Flask:
     """Build the app on an empty SQLite file and migrate it with Flask-Migrate."""
     from flask_migrate import upgrade
 
-    previous = os.environ.get("INCIDENTS_INSTANCE_PATH")
-    os.environ["INCIDENTS_INSTANCE_PATH"] = str(directory)
-    try:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("INCIDENTS_INSTANCE_PATH", str(directory))
         app = create_app({
             "SECRET_KEY": "e2e-secret",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{directory / 'e2e.sqlite'}",
@@ -118,11 +117,6 @@ def _migrated_app(directory: Path) -> Flask:
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "SQLITE_SYNCHRONOUS": "OFF",
         })
-    finally:
-        if previous is None:
-            os.environ.pop("INCIDENTS_INSTANCE_PATH", None)
-        else:
-            os.environ["INCIDENTS_INSTANCE_PATH"] = previous
     with app.app_context():
         upgrade()
         db.session.remove()

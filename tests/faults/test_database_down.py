@@ -20,7 +20,6 @@ from sqlalchemy import event
 from incidents.extensions import db
 from incidents.user import service as user_service
 from tests import factories
-from tests.fuzz.browser import Browser
 
 DOWN = "The database is not answering"
 
@@ -99,8 +98,7 @@ def row_counts() -> dict[str, int]:
 
 @pytest.fixture()
 def browser(app, users):
-    """A DCC user logged in through the login form, each request in its own context."""
-    app.test_client_class = Browser
+    """A DCC user logged in through the login form."""
     client = app.test_client()
     assert client.post("/login", data={"email": users["dcc"].email, "password": factories.PASSWORD}).status_code == 302
     return client
@@ -161,21 +159,11 @@ def test_api_requests_while_the_database_is_unreachable_are_a_503_problem(app, b
     assert browser.get("/api/v1/incidents", headers=headers).status_code == 200
 
 
-def test_an_exhausted_connection_pool_is_a_503_not_a_500(tmp_path, pg_schema):
-    from tests.conftest import make_app
-
-    options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2}
-    app = make_app(tmp_path, pg_schema, SQLALCHEMY_ENGINE_OPTIONS={
-        **({"connect_args": {"options": f"-csearch_path={pg_schema}"}} if pg_schema else {}), **options})
-    app.test_client_class = Browser
-    with app.app_context():
-        held = db.engine.connect()  # the only connection, held by someone else
-        try:
-            _assert_503_problem(app.test_client().get("/api/v1/incidents", headers={"Authorization": "Bearer x"}))
-        finally:
-            held.close()
-            db.session.remove()
-            db.engine.dispose()
+@pytest.mark.parametrize("app_config", [
+    {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2}}])
+def test_an_exhausted_connection_pool_is_a_503_not_a_500(app, client):
+    with db.engine.connect():  # the only connection, held by someone else
+        _assert_503_problem(client.get("/api/v1/incidents", headers={"Authorization": "Bearer x"}))
 
 
 def test_a_database_restart_costs_no_request(app, browser, case, token, pg_schema):

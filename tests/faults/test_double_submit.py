@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from incidents.extensions import db
 from incidents.incident.models import Incident
 from incidents.review import service as review_service
-from tests.fuzz.conftest import browsers, demo, demo_tokens  # noqa: F401  (fixtures)
 from tests.fuzz.strategies import assert_api_answer, assert_html_answer
 
 PUBLISHED, INCLUDED, PENDING, DRAFT, INFO_REQUESTED = (
@@ -102,7 +101,7 @@ def _post_twice(clients: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def test_a_form_sent_twice_changes_things_once(browsers, demo):  # noqa: F811
+def test_a_form_sent_twice_changes_things_once(browsers, demo):
     # One demo database for every form (they touch different records, or follow on: defer then agree).
     problems = [problem for name in PAGES if (problem := _post_twice(browsers, name))]
     assert problems == []
@@ -125,7 +124,7 @@ API: dict[str, tuple[str, str, str, dict[str, Any], str]] = {
 }
 
 
-def test_an_api_request_sent_twice_changes_things_once(browsers, demo_tokens):  # noqa: F811
+def test_an_api_request_sent_twice_changes_things_once(browsers, demo_tokens):
     problems = []
     for name, (role, method, path, body, table) in API.items():
         headers = {"Authorization": f"Bearer {demo_tokens[role]}"}
@@ -139,7 +138,7 @@ def test_an_api_request_sent_twice_changes_things_once(browsers, demo_tokens):  
     assert problems == []
 
 
-def test_the_same_entry_again_later_is_a_new_entry(app, browsers, demo):  # noqa: F811
+def test_the_same_entry_again_later_is_a_new_entry(app, browsers, demo):
     """Only a repeat within seconds is taken for a double submission: the same words later are a new entry."""
     from datetime import timedelta
 

@@ -27,7 +27,6 @@ from incidents.incident.models import Incident, TimelineEntry, TimelineKind
 from incidents.report import service as report_service
 from incidents.review import service as review_service
 from incidents.user.models import User
-from tests.fuzz.browser import Browser
 from tests.fuzz.readback import read_back
 from tests.fuzz.strategies import FUZZ, assert_html_answer, form_fields, post_form, text
 
@@ -246,7 +245,6 @@ def test_user_admin_forms(browsers, demo):
 
 
 def test_login_form(app, demo):
-    app.test_client_class = Browser
     client = app.test_client()
 
     @FUZZ

@@ -855,10 +855,8 @@ def test_a_damaged_page_link_is_explained(client, auth, users, query):
 
 def test_the_incident_page_carries_each_sessions_own_csrf_token(app, users, real_case):
     """The timeline table and entry form carry the token of the session that asked for the page."""
-    from tests.auth.isolated_client import IsolatedClient
-    from tests.conftest import Auth
+    from tests.helpers import Auth
 
-    app.test_client_class = IsolatedClient  # each request its own context, as in production
     tokens = []
     for role in ("dcc", "admin"):
         client = app.test_client()

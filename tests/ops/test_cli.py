@@ -8,7 +8,7 @@ from incidents.extensions import db
 from incidents.incident.models import Incident
 from incidents.user import service as user_service
 from tests import factories
-from tests.conftest import PG_URL
+from tests.helpers import PG_URL
 
 
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL run only")

@@ -7,25 +7,15 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 
 from incidents.extensions import db
 from incidents.pmr import service as pmr_service
 from incidents.principle import service as principle_service
 from incidents.review import service as review_service
 from tests import factories
-from tests.auth.isolated_client import IsolatedClient
 
 MAY = datetime(2023, 5, 10, 9, 0, tzinfo=UTC)
 APRIL = datetime(2023, 4, 12, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    """A test client whose requests each get their own app context and database session."""
-    app.test_client_class = IsolatedClient
-    return app.test_client()
 
 
 def _incident(users, now, *, hours: float, category: int = 1, responsible: bool = True, start=MAY):

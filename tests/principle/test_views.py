@@ -4,23 +4,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 
 from incidents.extensions import db
 from incidents.principle import service as principle_service
 from tests import factories
-from tests.auth.isolated_client import IsolatedClient
 
 ORIGINAL = principle_service.DEFAULT_PRINCIPLES[0][1]
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
-
-
-@pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    """A test client whose requests each get their own app context and database session."""
-    app.test_client_class = IsolatedClient
-    return app.test_client()
 
 
 @pytest.fixture()

@@ -6,7 +6,6 @@ import re
 from datetime import date
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from incidents.extensions import db
@@ -16,7 +15,6 @@ from incidents.report import service as report_service
 from incidents.review import service as review_service
 from incidents.review.models import ExclusionState, ReportState
 from tests import factories
-from tests.auth.isolated_client import IsolatedClient
 
 SECTIONS = {
     "summary": "A nationwide outage of a national telecoms carrier.\n\n**CSP N took longest.**",
@@ -28,13 +26,6 @@ SECTIONS = {
 RATIONALE = "Restoration depended on a national carrier outside the control of the DCC and its Service Providers."
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 TAG_WITH_HANDLER = re.compile(r"<[^<>]*onerror\s*=", re.IGNORECASE)
-
-
-@pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    """A test client whose requests each get their own app context and database session."""
-    app.test_client_class = IsolatedClient
-    return app.test_client()
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ import pytest
 
 from incidents.config import RULES
 from incidents.rules import views as rules_views
-from tests.conftest import NOW
+from tests.helpers import NOW
 
 DEFAULT_VALUES = {
     "TIMEZONE": "Europe/London",

@@ -1,8 +1,4 @@
-"""Fixtures for the security tests: the demo data, and a logged-in client per role.
-
-Every client is an IsolatedClient, so each request gets a fresh application
-context, ``g`` and database session, as it does in production.
-"""
+"""Fixtures for the security tests: the demo data, and a logged-in client per role."""
 from __future__ import annotations
 
 import sqlite3
@@ -19,18 +15,10 @@ from incidents.document import service as document_service
 from incidents.extensions import db
 from incidents.user import service as user_service
 from incidents.user.models import User
-from tests.auth.isolated_client import IsolatedClient
 from tests.security.support import ROLES, Demo, login
 
 # The demo as it stood a week after OPSG_97: INC000001001905 published, OPSG_97 to OPSG_100 scheduled.
 SEED_NOW = datetime(2023, 7, 3, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def isolated_requests(request: pytest.FixtureRequest) -> None:
-    """Make every test client of these tests an IsolatedClient (no ``g`` or session shared with the test)."""
-    if "app" in request.fixturenames:
-        request.getfixturevalue("app").test_client_class = IsolatedClient
 
 
 # SQLite: the demo is seeded once per run and each test starts from a copy (seeding takes seconds).
