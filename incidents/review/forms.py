@@ -25,10 +25,9 @@ from wtforms.widgets import DateInput
 
 from incidents.principle.models import ExclusionPrinciple
 from incidents.report import service as report_service
+from incidents.report.models import Classification, ReportVersion
 from incidents.review.models import (
-    Classification,
     DecisionOutcome,
-    ReportVersion,
     ReviewOutcome,
 )
 
