@@ -64,9 +64,13 @@ def get_version(review: Review | None, number: int) -> ReportVersion:
     raise NotFound(f"There is no report version {number}.")
 
 
-def save_draft(*, incident: Incident, sections: Any, classification: Any, actor: User,
-               expected: str | None = None, now: datetime | None = None) -> ReportVersion:
-    """Save the report as a new draft version (a save that changes nothing adds none)."""
+def save_draft(*, incident: Incident, sections: dict[str, str], classification: Classification | None,
+               actor: User, expected: str | None = None, now: datetime | None = None) -> ReportVersion:
+    """Save the report as a new draft version (a save that changes nothing adds none).
+
+    ``sections`` holds the narrative sections by key (one left out is empty); ``classification``
+    is None when the one given is not a classification.
+    """
     workflow.require_role(Step.WRITE_REPORT, actor)
     now = now or utcnow()
     existing = review_service.get_review(incident)
@@ -184,38 +188,24 @@ def diff(old: ReportVersion, new: ReportVersion) -> list[tuple[str, list[DiffLin
     return result
 
 
-def _validate(sections: Any, classification: Any) -> tuple[dict[str, str], Classification]:
+def _validate(sections: dict[str, str], classification: Classification | None) -> tuple[dict[str, str],
+                                                                                      Classification]:
     errors: dict[str, list[str]] = {}
     limit = current_app.config["MAX_TEXT_LENGTH"]
     clean: dict[str, str] = {}
-    if not isinstance(sections, dict):
-        errors["sections"] = ["Sections must be an object of section name to Markdown text."]
-        sections = {}
-    for key in sections:
-        if key not in SECTION_KEYS:
-            errors[f"sections.{key}"] = ["Unknown section; sections are " + ", ".join(SECTION_KEYS) + "."]
     for key, label in SECTIONS:
-        value = sections.get(key, "")
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            errors[f"sections.{key}"] = [f"{label} must be text."]
-            continue
-        value = value.replace("\r\n", "\n").strip()
+        value = sections.get(key, "").replace("\r\n", "\n").strip()
         if len(value) > limit:
             errors[f"sections.{key}"] = [f"{label} can be at most {limit} characters (it has {len(value)})."]
         if "\x00" in value:
             errors[f"sections.{key}"] = [f"{label} contains a null character; remove it."]
         clean[key] = value
-    level = Classification.AMBER
-    if classification not in (None, ""):
-        try:
-            level = Classification(classification)
-        except ValueError:
-            errors["classification"] = ["Classification must be RED, AMBER, GREEN or WHITE."]
+    if classification is None:
+        errors["classification"] = ["Classification must be RED, AMBER, GREEN or WHITE."]
     if errors:
         raise ValidationError(errors)
-    return clean, level
+    assert classification is not None
+    return clean, Classification(classification)
 
 
 def _section_changes(old: ReportVersion | None, new: ReportVersion) -> dict[str, list[Any]]:

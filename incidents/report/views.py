@@ -160,7 +160,7 @@ def edit_report(reference: str) -> Html | Response:
     before = report_service.latest(review)
     try:
         version = report_service.save_draft(
-            incident=incident, sections=form.sections(), classification=form.classification.data, actor=current_user,
+            incident=incident, sections=form.sections(), classification=form.level(), actor=current_user,
             expected=_report_expected(form.etag.data, review))
     except StaleError as exc:
         db.session.rollback()
@@ -194,7 +194,7 @@ def autosave(reference: str) -> Response:
         if not form.validate():
             raise ValidationError({f.name: list(f.errors) for f in form if f.errors})
         version = report_service.save_draft(
-            incident=incident, sections=form.sections(), classification=form.classification.data, actor=current_user,
+            incident=incident, sections=form.sections(), classification=form.level(), actor=current_user,
             expected=_report_expected(form.etag.data, review))
     except StaleError as exc:
         db.session.rollback()

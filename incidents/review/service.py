@@ -135,12 +135,7 @@ def mark_summary_submitted(*, incident: Incident, actor: User, now: datetime | N
 
 # --- Exclusion ------------------------------------------------------------------
 
-def _clean_text(errors: dict[str, list[str]], name: str, value: Any, *, label: str, required: bool) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors.setdefault(name, []).append(f"{label} must be text.")
-        return ""
+def _clean_text(errors: dict[str, list[str]], name: str, value: str, *, label: str, required: bool) -> str:
     value = value.strip()
     limit = current_app.config["MAX_TEXT_LENGTH"]
     if required and not value:
@@ -152,10 +147,13 @@ def _clean_text(errors: dict[str, list[str]], name: str, value: Any, *, label: s
     return value
 
 
-def propose(*, incident: Incident, exclude: Any, principle: Any = None, rationale: Any = "",
-            evidence_links: Any = None, response: Any = "", actor: User, expected: str | None = None,
+def propose(*, incident: Incident, exclude: bool | None, principle: str | None = None, rationale: str = "",
+            evidence_links: list[str] | None = None, response: str = "", actor: User, expected: str | None = None,
             now: datetime | None = None) -> ExclusionProposal:
-    """Record the DCC's PMR treatment: include, or exclude citing a principle with a rationale."""
+    """Record the DCC's PMR treatment: include, or exclude citing a principle with a rationale.
+
+    ``exclude`` is None when the person did not say which (a form left unanswered).
+    """
     workflow.require_role(Step.PROPOSE, actor)
     now = now or utcnow()
     existing = get_review(incident)
@@ -163,26 +161,22 @@ def propose(*, incident: Incident, exclude: Any, principle: Any = None, rational
     workflow.require(Step.PROPOSE, user=actor, incident=incident, review=existing)
     review = existing or ensure_review(incident, now=now)
     errors: dict[str, list[str]] = {}
-    if not isinstance(exclude, bool):
+    if exclude is None:
         errors["exclude"] = ["Say whether the incident is excluded from the PMR (true or false)."]
     rationale = _clean_text(errors, "rationale", rationale, label="Rationale", required=exclude is True)
     response = _clean_text(errors, "response", response, label="Response", required=False)
     if review.exclusion_state == ExclusionState.INFORMATION_REQUESTED and not response and exclude is True:
         errors.setdefault("response", []).append("Answer SECAS's request for information.")
-    links = evidence_links if evidence_links is not None else []
-    if not isinstance(links, list) or len(links) > MAX_LINKS:
-        errors["evidence_links"] = [f"Give up to {MAX_LINKS} evidence links as a list."]
-        links = []
+    links = [link.strip() for link in evidence_links or []]
+    if len(links) > MAX_LINKS:
+        errors["evidence_links"] = [f"Give up to {MAX_LINKS} evidence links."]
     for index, link in enumerate(links):
-        if not isinstance(link, str) or not URL_RE.match(link.strip()):
+        if not URL_RE.match(link):
             errors.setdefault(f"evidence_links[{index}]", []).append("Each evidence link must be an http(s) URL.")
-    links = [link.strip() for link in links if isinstance(link, str)]
     cited = None
     if exclude is True:
         if not principle:
             errors.setdefault("principle", []).append("Choose the exclusion principle you rely on.")
-        elif not isinstance(principle, str):
-            errors.setdefault("principle", []).append("Principle must be a principle code.")
         else:
             try:
                 found = principle_service.get_principle(principle)
@@ -215,7 +209,7 @@ def propose(*, incident: Incident, exclude: Any, principle: Any = None, rational
     return proposal
 
 
-def review_exclusion(*, incident: Incident, outcome: Any, comment: Any, actor: User,
+def review_exclusion(*, incident: Incident, outcome: ReviewOutcome | None, comment: str, actor: User,
                      now: datetime | None = None) -> ExclusionReview:
     """Record SECAS's outcome on the pending exclusion, always with a comment."""
     review = get_review(incident)
@@ -223,15 +217,14 @@ def review_exclusion(*, incident: Incident, outcome: Any, comment: Any, actor: U
     assert review is not None
     now = now or utcnow()
     errors: dict[str, list[str]] = {}
-    try:
-        result = ReviewOutcome(outcome)
-    except ValueError:
+    if outcome is None:
         errors["outcome"] = ["Outcome must be one of agreed, disagreed, information_requested."]
     comment = _clean_text(errors, "comment", comment, label="Comment", required=True)
     if errors:
         raise ValidationError(errors)
     proposal = current_proposal(review)
     assert proposal is not None
+    result = ReviewOutcome(outcome)
     entry = ExclusionReview(proposal=proposal, outcome=result, comment=comment, reviewed_by_id=getattr(actor, "id", None),
                             reviewed_by_name=_name(actor), reviewed_at=now)
     db.session.add(entry)
@@ -258,8 +251,8 @@ def latest_frozen(review: Review) -> ReportVersion | None:
     return frozen[-1] if frozen else None
 
 
-def record_decision(*, incident: Incident, meeting: Any, meeting_on: Any, outcome: Any, minute: Any,
-                    actions: Any = "", actor: User, now: datetime | None = None) -> Decision:
+def record_decision(*, incident: Incident, meeting: str, meeting_on: date | None, outcome: DecisionOutcome | None,
+                    minute: str, actions: str = "", actor: User, now: datetime | None = None) -> Decision:
     """Record the Operations Group's decision on the submitted report; the same one sent again at once is kept once."""
     review = get_review(incident)
     workflow.require(Step.RECORD_DECISION, user=actor, incident=incident, review=review)
@@ -267,20 +260,20 @@ def record_decision(*, incident: Incident, meeting: Any, meeting_on: Any, outcom
     now = now or utcnow()
     errors: dict[str, list[str]] = {}
     pattern = current_app.config["MEETING_PATTERN"]
-    if not isinstance(meeting, str) or not re.fullmatch(pattern, meeting.strip(), re.ASCII):
+    if not re.fullmatch(pattern, meeting.strip(), re.ASCII):
         errors["meeting"] = [f"Meeting must look like {current_app.config['MEETING_HINT']}."]
-    if not isinstance(meeting_on, date) or isinstance(meeting_on, datetime):
+    if meeting_on is None:
         errors["meeting_on"] = ["Meeting date is required (YYYY-MM-DD)."]
     elif meeting_on > now.date():
         errors["meeting_on"] = ["The meeting date is in the future; record decisions after the meeting."]
-    try:
-        result = DecisionOutcome(outcome)
-    except ValueError:
+    if outcome is None:
         errors["outcome"] = ["Outcome must be one of agreed, not_agreed, deferred."]
     minute = _clean_text(errors, "minute", minute, label="Minute", required=True)
     actions = _clean_text(errors, "actions", actions, label="Actions", required=False)
     if errors:
         raise ValidationError(errors)
+    assert meeting_on is not None and outcome is not None
+    result = DecisionOutcome(outcome)
     version = latest_frozen(review)
     assert version is not None
     # Only a deferral leaves the report waiting for a decision, so only a deferral can arrive twice.
@@ -311,17 +304,15 @@ def record_decision(*, incident: Incident, meeting: Any, meeting_on: Any, outcom
     return decision
 
 
-def publish(*, incident: Incident, classification: Any, actor: User, now: datetime | None = None) -> Publication:
+def publish(*, incident: Incident, classification: Classification | None, actor: User,
+            now: datetime | None = None) -> Publication:
     """Publish the agreed, frozen version to SEC Parties as GREEN or WHITE."""
     review = get_review(incident)
     workflow.require(Step.PUBLISH, user=actor, incident=incident, review=review)
     assert review is not None
     now = now or utcnow()
-    try:
-        level = Classification(classification)
-    except ValueError:
-        level = None
-    if level not in PUBLISHABLE:
+    level = Classification(classification) if classification is not None else None
+    if level is None or level not in PUBLISHABLE:
         detail = ("A RED report is never published." if level == Classification.RED
                   else "Reports published to SEC Parties are GREEN or WHITE.")
         raise ValidationError({"classification": [detail + " Choose GREEN or WHITE."]})
@@ -342,7 +333,7 @@ def publish(*, incident: Incident, classification: Any, actor: User, now: dateti
 
 # --- Comments -----------------------------------------------------------------
 
-def add_comment(*, incident: Incident, body: Any, actor: User, now: datetime | None = None) -> Comment:
+def add_comment(*, incident: Incident, body: str, actor: User, now: datetime | None = None) -> Comment:
     """Add a comment to the review (anyone who can see it may); the same comment sent again at once is kept once."""
     # Someone who cannot see the review learns nothing of it, not even that it exists.
     if workflow.role_refusal(Step.COMMENT, actor) is not None:

@@ -225,8 +225,7 @@ def review_exclusion(reference: str) -> Html | Response:
     if not form.validate():
         return _render_show(incident, 422, secas=form)
     try:
-        entry = review_service.review_exclusion(incident=incident, outcome=form.outcome.data or "",
-                                                comment=form.comment.data or "", actor=current_user)
+        entry = review_service.review_exclusion(incident=incident, actor=current_user, **form.to_data())
     except ConflictError as exc:
         return _refused(exc, url_for(".show", reference=reference))
     except ValidationError as exc:
@@ -270,8 +269,7 @@ def publish(reference: str) -> Html | Response:
     if not form.validate():
         return _render_show(incident, 422, publish=form)
     try:
-        publication = review_service.publish(incident=incident, classification=form.classification.data or "",
-                                             actor=current_user)
+        publication = review_service.publish(incident=incident, classification=form.level(), actor=current_user)
     except ConflictError as exc:
         return _refused(exc, url_for(".show", reference=reference))
     except ValidationError as exc:
@@ -294,7 +292,7 @@ def comment(reference: str) -> Html | Response:
     if not form.validate():
         return _render_show(incident, 422, comment=form)
     try:
-        review_service.add_comment(incident=incident, body=form.body.data or "", actor=current_user)
+        review_service.add_comment(incident=incident, body=form.text(), actor=current_user)
     except ConflictError as exc:
         return _refused(exc, url_for(".show", reference=reference))
     except ValidationError as exc:
