@@ -224,16 +224,10 @@ def submit_report(reference: str) -> Response:
     if not form.validate():
         flash("The form expired; reload the page and try again.", "error")
         return redirect(editor)
-    review = review_service.get_review(incident)
-    sent = (form.etag.data or "").strip()
-    if sent and sent != report_service.report_etag(review):
-        latest = report_service.latest(review)
-        flash(f"The report was saved again since you opened it (version {latest.number if latest else 0} is the "
-              "latest). Check that version, then submit.", "error")
-        return redirect(editor)
     try:
-        version = report_service.submit(incident=incident, actor=current_user)
-    except ValidationError as exc:
+        version = report_service.submit(incident=incident, actor=current_user,
+                                        expected=(form.etag.data or "").strip() or None)
+    except (StaleError, ValidationError) as exc:
         return _refused(exc, editor)
     except ConflictError as exc:
         return _refused(exc, url_for("review.show", reference=reference, _anchor="report"))
