@@ -24,11 +24,13 @@ from incidents.errors import (
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
+from incidents.report import forms
 from incidents.report import service as report_service
 from incidents.report.markdown import render
 from incidents.report.models import Classification, ReportVersion
-from incidents.review import forms, workflow
 from incidents.review import service as review_service
+from incidents.review import workflow
+from incidents.review.forms import CLASSIFICATION_NOTES
 from incidents.review.models import (
     Publication,
     Review,
@@ -97,7 +99,7 @@ def _report_context(incident: Incident, review: Review | None, version: ReportVe
         "section_labels": dict(report_service.SECTIONS),
         "generated": report_service.for_display(model["generated"]),
         "classification": classification,
-        "classification_note": forms.CLASSIFICATION_NOTES[classification],
+        "classification_note": CLASSIFICATION_NOTES[classification],
         "publication": publication,
     }
 
@@ -245,7 +247,7 @@ def versions(reference: str) -> Html:
     review = review_service.get_review(incident)
     listed = list(reversed(review.report_versions)) if review else []
     return render_template("report/versions.html", incident=incident, versions=listed,
-                           offers=_offers(incident, review), notes=forms.CLASSIFICATION_NOTES)
+                           offers=_offers(incident, review), notes=CLASSIFICATION_NOTES)
 
 
 @bp.route("/incidents/<reference>/report/diff")

@@ -25,8 +25,7 @@ from wtforms import (
 from wtforms.widgets import DateInput
 
 from incidents.principle.models import ExclusionPrinciple
-from incidents.report import service as report_service
-from incidents.report.models import Classification, ReportVersion
+from incidents.report.models import Classification
 from incidents.review.models import (
     DecisionOutcome,
     ReviewOutcome,
@@ -44,6 +43,7 @@ CLASSIFICATION_NOTES = {
     Classification.GREEN: "SEC Parties",
     Classification.WHITE: "SEC Parties and stakeholders at large; not for online publication",
 }
+
 REVIEW_OUTCOME_LABELS = {
     ReviewOutcome.AGREED: "Agree the exclusion",
     ReviewOutcome.DISAGREED: "Disagree: the incident counts in the PMR",
@@ -83,7 +83,7 @@ class DateTextField(StringField):
         return self.data.isoformat() if isinstance(self.data, date) else ""
 
 
-def _choice(kind: type[_Choice], value: str | None) -> _Choice | None:
+def choice(kind: type[_Choice], value: str | None) -> _Choice | None:
     """Return the enum member named by a posted value, or None when it names none."""
     try:
         return kind(value or "")
@@ -189,7 +189,7 @@ class ExclusionReviewForm(ServiceErrors, FlaskForm):
 
     def to_data(self) -> dict[str, Any]:
         """Return the service's arguments (an outcome that is none of the choices is None)."""
-        return {"outcome": _choice(ReviewOutcome, self.outcome.data), "comment": self.comment.data or ""}
+        return {"outcome": choice(ReviewOutcome, self.outcome.data), "comment": self.comment.data or ""}
 
 
 # --- OPSG decision and publication ----------------------------------------------
@@ -214,7 +214,7 @@ class DecisionForm(ServiceErrors, FlaskForm):
     def to_data(self) -> dict[str, Any]:
         """Return the service's arguments."""
         return {"meeting": (self.meeting.data or "").strip(), "meeting_on": self.meeting_on.data,
-                "outcome": _choice(DecisionOutcome, self.outcome.data), "minute": self.minute.data or "",
+                "outcome": choice(DecisionOutcome, self.outcome.data), "minute": self.minute.data or "",
                 "actions": self.actions_text.data or ""}
 
 
@@ -229,7 +229,7 @@ class PublishForm(ServiceErrors, FlaskForm):
 
     def level(self) -> Classification | None:
         """Return the chosen classification (None: none of them; the service says which it may be)."""
-        return _choice(Classification, self.classification.data)
+        return choice(Classification, self.classification.data)
 
 
 class CommentForm(ServiceErrors, FlaskForm):
@@ -244,51 +244,5 @@ class CommentForm(ServiceErrors, FlaskForm):
         return self.body.data or ""
 
 
-# --- The Review Report ----------------------------------------------------------
-
-class ReportForm(ServiceErrors, FlaskForm):
-    """The report's narrative sections (Markdown) and its classification."""
-
-    summary = TextAreaField("Summary")
-    root_cause = TextAreaField("Root cause")
-    impact = TextAreaField("Impact")
-    lessons_learned = TextAreaField("Lessons learned")
-    actions = TextAreaField("Actions")
-    classification = SelectField("Classification", validate_choice=False, choices=[
-        (level.value, f"{level.value}: {CLASSIFICATION_NOTES[level]}") for level in Classification])
-    etag = HiddenField()
-
-    def field_for(self, key: str) -> Field | None:
-        """Map ``sections.summary`` to the summary field."""
-        return super().field_for(key.removeprefix("sections."))
-
-    def sections(self) -> dict[str, str]:
-        """Return the narrative sections as the report service takes them."""
-        return {key: getattr(self, key).data or "" for key in report_service.SECTION_KEYS}
-
-    def level(self) -> Classification | None:
-        """Return the chosen classification: AMBER when none is chosen, None when it is not one."""
-        return _choice(Classification, self.classification.data or Classification.AMBER.value)
-
-    def section_fields(self) -> list[Field]:
-        """Return the section fields in report order."""
-        return [getattr(self, key) for key in report_service.SECTION_KEYS]
-
-
-class SubmitReportForm(FlaskForm):
-    """Submit the last saved version; ``etag`` is the version the person saw."""
-
-    etag = HiddenField()
-
-
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
-
-
-def report_initial(version: ReportVersion | None, etag: str) -> dict[str, Any]:
-    """Return the editor's starting values from the latest version."""
-    data: dict[str, Any] = {"etag": etag, "classification": Classification.AMBER.value}
-    if version is not None:
-        data.update(version.sections)
-        data["classification"] = version.classification.value
-    return data

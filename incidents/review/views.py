@@ -35,6 +35,7 @@ from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
 from incidents.principle import service as principle_service
+from incidents.report import forms as report_forms
 from incidents.report import service as report_service
 from incidents.review import forms, workflow
 from incidents.review import service as review_service
@@ -148,7 +149,7 @@ def _render_show(incident: Incident, status: int = 200, **posted: Any) -> Html:
         latest=latest,
         summary_due_on=incident_service.derive(incident).summary_report_due_on,
         action_form=forms.ActionForm(formdata=None),
-        submit_form=forms.SubmitReportForm(formdata=None, data={"etag": report_service.report_etag(review)}),
+        submit_form=report_forms.SubmitReportForm(formdata=None, data={"etag": report_service.report_etag(review)}),
         offers=offers,
         forms=page_forms,
         errors=errors,
