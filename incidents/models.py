@@ -6,14 +6,14 @@ from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
 from incidents.reminder.models import Reminder
+from incidents.report.models import ReportVersion
 from incidents.review.models import (
-                                     Comment,
-                                     Decision,
-                                     ExclusionProposal,
-                                     ExclusionReview,
-                                     Publication,
-                                     ReportVersion,
-                                     Review,
+    Comment,
+    Decision,
+    ExclusionProposal,
+    ExclusionReview,
+    Publication,
+    Review,
 )
 from incidents.user.models import ApiToken, User
 

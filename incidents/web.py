@@ -27,6 +27,7 @@ def register(app: Flask) -> None:
     from incidents.api.blueprint import create_blueprint as create_api_blueprint
     from incidents.auth.views import bp as auth_bp
     from incidents.chart.views import bp as chart_bp
+    from incidents.dashboard.views import bp as dashboard_bp
     from incidents.demo.cli import seed_demo
     from incidents.document.views import bp as document_bp
     from incidents.export.views import bp as export_bp
@@ -39,6 +40,7 @@ def register(app: Flask) -> None:
     from incidents.principle.views import bp as principle_bp
     from incidents.reminder.cli import reminders_cli, scheduler_cli
     from incidents.reminder.views import bp as reminder_bp
+    from incidents.report.views import bp as report_bp
     from incidents.review.views import bp as review_bp
     from incidents.rules.views import bp as rules_bp
     from incidents.user import service as user_service
@@ -47,10 +49,12 @@ def register(app: Flask) -> None:
 
     api_bp = create_api_blueprint()
     app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(incident_bp)
     app.register_blueprint(user_bp)
     app.register_blueprint(rules_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(report_bp)
     app.register_blueprint(principle_bp)
     app.register_blueprint(action_bp)
     app.register_blueprint(meeting_bp)

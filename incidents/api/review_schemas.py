@@ -15,9 +15,12 @@ from pydantic import Field
 from incidents.api.schemas import Day, Representation, RequestBody, Text, UtcInstant
 from incidents.incident.models import Incident as IncidentRow
 from incidents.report import service as report_service
+from incidents.report.models import Classification
+from incidents.report.models import ReportVersion as ReportVersionRow
 from incidents.review import service as review_service
+from incidents.review import workflow
+from incidents.review.models import Decision as DecisionRow
 from incidents.review.models import (
-    Classification,
     DecisionOutcome,
     ExclusionProposal,
     ExclusionState,
@@ -25,9 +28,7 @@ from incidents.review.models import (
     Review,
     ReviewOutcome,
 )
-from incidents.review.models import Decision as DecisionRow
 from incidents.review.models import Publication as PublicationRow
-from incidents.review.models import ReportVersion as ReportVersionRow
 
 # --- Requests ------------------------------------------------------------------
 
@@ -305,9 +306,7 @@ def _round(proposal: ExclusionProposal) -> ProposalRound:
 
 
 def _steps(incident: IncidentRow, review: Review | None) -> list[NextStep]:
-    if not review_service.needs_review(incident):
-        return []
-    return [NextStep(who=s.who, what=s.what, due_on=s.due_on) for s in review_service.next_steps(incident, review)]
+    return [NextStep(who=s.who, what=s.what, due_on=s.due_on) for s in workflow.next_steps(incident, review)]
 
 
 def present_exclusion(incident: IncidentRow, review: Review | None) -> Exclusion:
@@ -372,7 +371,7 @@ def present_version(incident: IncidentRow, review: Review | None, version: Repor
 def present_report(incident: IncidentRow, review: Review, version: ReportVersionRow) -> Report:
     """Represent the report's latest version and where the report stands."""
     return Report.model_validate({**_version_fields(incident, review, version), "state": review.report_state,
-                                  "state_label": review_service.REPORT_LABELS[review.report_state]})
+                                  "state_label": workflow.REPORT_LABELS[review.report_state]})
 
 
 def present_decision(decision: DecisionRow) -> Decision:

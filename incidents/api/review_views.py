@@ -1,7 +1,7 @@
 """JSON API v1, review workflow: PMR treatment, SECAS review, the report, OPSG decisions, publication.
 
 The same fixed order as ``views``: load (404; a SEC Party sees no unpublished
-incident) -> role (403) -> If-Match (428/412) -> body shape (422) -> one
+incident) -> role (403, asked of ``review.workflow``) -> If-Match (428/412) -> body shape (422) -> one
 service call -> the answer is built -> one commit. A step out of order is the
 service's ConflictError (409), whose detail says what must happen first.
 
@@ -13,20 +13,16 @@ from __future__ import annotations
 
 from flask import Response, url_for
 
-from incidents import permissions
 from incidents.api import auth, protocol
 from incidents.api import review_schemas as schemas
 from incidents.api.blueprint import is_lookup_key, load_incident
-from incidents.errors import NotFound, PermissionDenied
+from incidents.errors import NotFound
 from incidents.extensions import db
 from incidents.report import service as report_service
 from incidents.review import service as review_service
+from incidents.review import workflow
+from incidents.review.workflow import Step
 from incidents.user.models import User
-
-
-def _require(allowed: bool, detail: str) -> None:
-    if not allowed:
-        raise PermissionDenied(detail)
 
 
 def _exclusion_url(reference: str) -> str:
@@ -46,7 +42,7 @@ def propose_exclusion(reference: str) -> Response:
     """Propose the PMR treatment (DCC): include, or exclude citing a principle."""
     user = auth.current_user()
     incident = load_incident(reference, user)
-    _require(permissions.can_propose_exclusion(user), "Only the DCC proposes the PMR treatment.")
+    workflow.require_role(Step.PROPOSE, user)
     review = review_service.get_review(incident)
     expected = protocol.expected_etag(review_service.review_etag(review), what="review", required=review is not None)
     body = protocol.parse_body(schemas.ExclusionProposalInput)
@@ -62,7 +58,7 @@ def review_exclusion(reference: str) -> Response:
     """Record SECAS's outcome on the pending exclusion: agreed, disagreed or information requested."""
     user = auth.current_user()
     incident = load_incident(reference, user)
-    _require(permissions.can_review_exclusion(user), "Only SECAS reviews exclusions.")
+    workflow.require_role(Step.REVIEW_EXCLUSION, user)
     body = protocol.parse_body(schemas.ExclusionReviewInput)
     with protocol.write_guard():
         review_service.review_exclusion(incident=incident, outcome=body.outcome, comment=body.comment, actor=user)
@@ -76,7 +72,7 @@ def mark_summary_report(reference: str) -> Response:
     """Record that the DCC sent the Major Incident Summary Report (its reminders stop)."""
     user = auth.current_user()
     incident = load_incident(reference, user)
-    _require(permissions.can_write_report(user), "Only the DCC records the Summary Report.")
+    workflow.require_role(Step.SUMMARY_REPORT, user)
     with protocol.write_guard():
         review = review_service.mark_summary_submitted(incident=incident, actor=user)
         answer, etag = schemas.present_status(incident, review), review_service.review_etag(review)
@@ -101,7 +97,7 @@ def save_report(reference: str) -> Response:
     """Save the whole report as a new draft version (DCC); saving the same text adds no version."""
     user = auth.current_user()
     incident = load_incident(reference, user)
-    _require(permissions.can_write_report(user), "Only the DCC writes the Review Report.")
+    workflow.require_role(Step.WRITE_REPORT, user)
     review = review_service.get_review(incident)
     expected = protocol.expected_etag(report_service.report_etag(review), what="report",
                                       required=report_service.latest(review) is not None)
@@ -120,7 +116,7 @@ def submit_report(reference: str) -> Response:
     """Submit the latest draft (DCC): it is frozen and goes to the Operations Group."""
     user = auth.current_user()
     incident = load_incident(reference, user)
-    _require(permissions.can_write_report(user), "Only the DCC submits the Review Report.")
+    workflow.require_role(Step.SUBMIT_REPORT, user)
     review = review_service.get_review(incident)
     # Optional: with it, the DCC submits exactly the version it read.
     expected = protocol.expected_etag(report_service.report_etag(review), what="report", required=False)
@@ -163,8 +159,7 @@ def record_decision(reference: str) -> Response:
     """Record the Operations Group's decision on the submitted report (SECAS as secretary, OPSG)."""
     user = auth.current_user()
     incident = load_incident(reference, user)
-    _require(permissions.can_record_decision(user),
-             "Only SECAS (as secretary) or an OPSG member records Operations Group decisions.")
+    workflow.require_role(Step.RECORD_DECISION, user)
     body = protocol.parse_body(schemas.DecisionInput)
     with protocol.write_guard():
         decision = review_service.record_decision(incident=incident, actor=user, **body.model_dump())
@@ -177,7 +172,7 @@ def publish_report(reference: str) -> Response:
     """Publish the agreed version to SEC Parties as GREEN or WHITE (SECAS)."""
     user = auth.current_user()
     incident = load_incident(reference, user)
-    _require(permissions.can_publish(user), "Only SECAS publishes reports to SEC Parties.")
+    workflow.require_role(Step.PUBLISH, user)
     body = protocol.parse_body(schemas.PublicationInput)
     with protocol.write_guard():
         publication = review_service.publish(incident=incident, classification=body.classification, actor=user)

@@ -1,18 +1,15 @@
-"""Log in, log out, and the home page."""
+"""Log in and log out (the home page is the dashboard: incidents.dashboard.views)."""
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
-from markupsafe import Markup
+from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from incidents import permissions
 from incidents.auth import service as auth_service
 from incidents.auth.forms import LoginForm
-from incidents.dashboard import service as dashboard_service
 from incidents.extensions import db
 from incidents.user import service as user_service
 
@@ -33,7 +30,7 @@ def safe_next(target: str | None) -> str | None:
 def login() -> Any:
     """Show the login form and log the user in."""
     if current_user.is_authenticated:
-        return redirect(url_for("auth.home"))
+        return redirect(url_for("dashboard.home"))
     form = LoginForm()
     if form.validate_on_submit():
         email, ip = form.email.data or "", request.remote_addr or "unknown"
@@ -51,7 +48,7 @@ def login() -> Any:
             auth_service.clear_failures(ip=ip, email=email)
             login_user(user)
             db.session.commit()
-            return redirect(safe_next(request.args.get("next")) or url_for("auth.home"))
+            return redirect(safe_next(request.args.get("next")) or url_for("dashboard.home"))
     return render_template("auth/login.html", form=form)
 
 
@@ -61,13 +58,3 @@ def logout() -> Response:
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
-
-
-@bp.route("/")
-@login_required
-def home() -> str:
-    """Show the dashboard: what this person must do next and where things stand (SEC Parties: published reports)."""
-    if not permissions.can_view_incidents(current_user):
-        return render_template("auth/home.html", board=dashboard_service.build(user=current_user))
-    panels = Markup(render_template("dashboard/_panels.html", board=dashboard_service.build(user=current_user)))
-    return render_template("dashboard/home.html", role=current_user.role, panels=panels)

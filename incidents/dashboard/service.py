@@ -20,13 +20,13 @@ from incidents.incident.models import Incident
 from incidents.meeting import service as meeting_service
 from incidents.meeting.models import Meeting
 from incidents.pmr import service as pmr_service
+from incidents.report.models import Classification, ReportVersion
 from incidents.review import service as review_service
+from incidents.review import workflow
 from incidents.review.models import (
-    Classification,
     ExclusionState,
     Publication,
     ReportState,
-    ReportVersion,
     Review,
 )
 from incidents.timeutil import local_date, utcnow
@@ -39,7 +39,7 @@ TASK_CANDIDATES = 50
 TASKS_SHOWN = 25
 PUBLISHED_SHOWN = 10
 # Whose next steps each role sees; an administrator sees everyone's.
-ROLE_ACTORS = {Role.DCC: {"DCC"}, Role.SECAS: {"SECAS"}, Role.OPSG: {"OPSG"}, Role.ADMIN: {"DCC", "SECAS", "OPSG"}}
+ROLE_ACTORS = {Role.DCC: {"DCC"}, Role.SECAS: {"SECAS"}, Role.OPSG: {"OPSG"}, Role.ADMIN: set(workflow.PARTIES)}
 REPORT_STATE_LABELS = {
     ReportState.NOT_STARTED: "Report not started",
     ReportState.DRAFT: "Report in draft",
@@ -155,12 +155,13 @@ class Waiting:
         return exclusion in self.exclusion or report in self.report
 
 
-WAITING = {
-    "DCC": Waiting(frozenset({ExclusionState.NOT_PROPOSED, ExclusionState.INFORMATION_REQUESTED}),
-                   frozenset({ReportState.NOT_STARTED, ReportState.DRAFT, ReportState.NOT_AGREED}), True),
-    "SECAS": Waiting(frozenset({ExclusionState.PENDING}), frozenset({ReportState.AGREED}), False),
-    "OPSG": Waiting(frozenset(), frozenset({ReportState.SUBMITTED, ReportState.DEFERRED}), False),
-}
+def _waiting(party: str) -> Waiting:
+    exclusion, report = workflow.waits_on(party)
+    unstarted = ExclusionState.NOT_PROPOSED in exclusion or ReportState.NOT_STARTED in report
+    return Waiting(exclusion, report, unstarted)
+
+
+WAITING = {party: _waiting(party) for party in workflow.PARTIES}
 
 
 def _task_scope(role: Role) -> sa.ColumnElement[bool]:
@@ -192,7 +193,7 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None) -> list[Task
     rows = db.session.execute(query)
     tasks = []
     for incident, review in rows:
-        for step in review_service.next_steps(incident, review):
+        for step in workflow.next_steps(incident, review):
             if step.who not in actors:
                 continue
             since = review.updated_at if review is not None else (incident.resolved_at or incident.started_at)

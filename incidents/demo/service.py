@@ -19,7 +19,9 @@ from incidents.principle import service as principle_service
 from incidents.reminder import service as reminder_service
 from incidents.reminder.models import Reminder
 from incidents.report import service as report_service
+from incidents.report.models import Classification
 from incidents.review import service as review_service
+from incidents.review.models import DecisionOutcome, ReviewOutcome
 from incidents.timeutil import UTC, utcnow
 from incidents.user import service as user_service
 from incidents.user.models import User
@@ -346,7 +348,7 @@ def _seed_reviews() -> list[Incident]:
             rationale=("Restoration was outside the control of the DCC and its Service Providers: a national "
                        "carrier outage, over which neither had commercial leverage."))
         review_service.review_exclusion(
-            incident=case, outcome="information_requested", actor=secas, now=uk("2023-04-14 11:00"),
+            incident=case, outcome=ReviewOutcome.INFORMATION_REQUESTED, actor=secas, now=uk("2023-04-14 11:00"),
             comment=("Please set out the principles the DCC applies when excluding Major Incidents caused by "
                      "third parties, and why CSP N's restoration took longer than the other cohorts."))
         review_service.propose(
@@ -355,18 +357,18 @@ def _seed_reviews() -> list[Incident]:
                        "carrier outage, over which neither had commercial leverage."),
             response=("CSP N's NTE stuck after the carrier recovered and needed a reset, which was hard to arrange "
                       "during a national incident. The DCC will confirm its principles to the group (OPSG 97/04)."))
-        review_service.review_exclusion(incident=case, outcome="agreed", actor=secas, now=uk("2023-04-24 16:00"),
+        review_service.review_exclusion(incident=case, outcome=ReviewOutcome.AGREED, actor=secas, now=uk("2023-04-24 16:00"),
                                         comment="Agreed: the exclusion applies to the April 2023 PMR.")
-        report_service.save_draft(incident=case, sections=REPORT_1905, classification="AMBER", actor=dcc,
+        report_service.save_draft(incident=case, sections=REPORT_1905, classification=Classification.AMBER, actor=dcc,
                                   now=uk("2023-04-28 12:00"))
         report_service.submit(incident=case, actor=dcc, now=uk("2023-05-03 09:30"))
         review_service.record_decision(
-            incident=case, meeting="OPSG_97", meeting_on=datetime(2023, 6, 26).date(), outcome="agreed",
+            incident=case, meeting="OPSG_97", meeting_on=datetime(2023, 6, 26).date(), outcome=DecisionOutcome.AGREED,
             actor=secas, now=uk("2023-06-26 16:00"),
             minute=("The group noted the review of INC000001001905 and agreed the Review Report can be published "
                     "to SEC Parties."),
             actions="OPSG 97/04: DCC to confirm the principles guiding Major Incidents caused by third parties.")
-        review_service.publish(incident=case, classification="GREEN", actor=secas, now=uk("2023-06-27 10:00"))
+        review_service.publish(incident=case, classification=Classification.GREEN, actor=secas, now=uk("2023-06-27 10:00"))
         review_service.add_comment(incident=case, actor=opsg, now=uk("2023-06-20 09:00"),
                                    body="Members asked how long CSP N took compared with the other cohorts.")
 
@@ -375,7 +377,7 @@ def _seed_reviews() -> list[Incident]:
         review_service.propose(incident=price, exclude=False, actor=dcc, now=uk("2023-04-04 09:00"),
                                rationale="The backlog arose in a DCC Service Provider; no exclusion applies.")
         report_service.save_draft(
-            incident=price, classification="AMBER", actor=dcc, now=uk("2023-04-25 10:00"),
+            incident=price, classification=Classification.AMBER, actor=dcc, now=uk("2023-04-25 10:00"),
             sections={"summary": "Tariff update backlog during the 1 April 2023 price change.",
                       "root_cause": "DSP queue capacity below price-change volumes.",
                       "impact": "Prepayment price updates delayed up to nine hours.",
@@ -392,7 +394,7 @@ def _seed_reviews() -> list[Incident]:
     brief = {"summary": "See the incident record.", "root_cause": "Recorded in the incident's cause.",
              "impact": "Recorded in the incident's impact.", "lessons_learned": "", "actions": ""}
     if latency is not None:
-        report_service.save_draft(incident=latency, sections=brief, classification="AMBER", actor=dcc,
+        report_service.save_draft(incident=latency, sections=brief, classification=Classification.AMBER, actor=dcc,
                                   now=uk("2023-05-02 10:00"))
         report_service.submit(incident=latency, actor=dcc, now=uk("2023-05-04 10:00"))
 
@@ -400,7 +402,7 @@ def _seed_reviews() -> list[Incident]:
     if supplier is not None:
         review_service.propose(incident=supplier, exclude=False, actor=dcc, now=uk("2023-04-24 10:00"),
                                rationale="Not counted: the DCC is not responsible for resolving it.")
-        report_service.save_draft(incident=supplier, sections=brief, classification="AMBER", actor=dcc,
+        report_service.save_draft(incident=supplier, sections=brief, classification=Classification.AMBER, actor=dcc,
                                   now=uk("2023-05-10 10:00"))
 
     cellular = incident("INC000001001958")
@@ -409,9 +411,9 @@ def _seed_reviews() -> list[Incident]:
             incident=cellular, exclude=True, principle="force-majeure", actor=dcc, now=uk("2023-04-21 10:00"),
             rationale="Severe weather damaged the core site.")
         review_service.review_exclusion(
-            incident=cellular, outcome="information_requested", actor=secas, now=uk("2023-04-26 10:00"),
+            incident=cellular, outcome=ReviewOutcome.INFORMATION_REQUESTED, actor=secas, now=uk("2023-04-26 10:00"),
             comment="The cause recorded is a faulty configuration change; please reconcile it with force majeure.")
-        report_service.save_draft(incident=cellular, sections=brief, classification="AMBER", actor=dcc,
+        report_service.save_draft(incident=cellular, sections=brief, classification=Classification.AMBER, actor=dcc,
                                   now=uk("2023-05-09 10:00"))
         report_service.submit(incident=cellular, actor=dcc, now=uk("2023-05-12 10:00"))
 

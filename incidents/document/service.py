@@ -30,20 +30,19 @@ from incidents.incident.models import Incident
 from incidents.meeting.models import Meeting
 from incidents.report import service as report_service
 from incidents.report.markdown import render
+from incidents.report.models import Classification, ReportVersion
 from incidents.review import service as review_service
+from incidents.review import workflow
 from incidents.review.forms import CLASSIFICATION_NOTES
 from incidents.review.models import (
-    Classification,
     Decision,
     Publication,
-    ReportState,
-    ReportVersion,
     Review,
 )
 from incidents.timeutil import format_local, local_date, utcnow
 
 _NUMBER = re.compile(r"^[0-9]{1,9}$")
-WAITING = (ReportState.SUBMITTED, ReportState.DEFERRED)
+WAITING = workflow.AWAITING_DECISION
 
 
 # --- PDF rendering -------------------------------------------------------------------------------
@@ -230,8 +229,8 @@ def _item(incident: Incident, review: Review, version: ReportVersion | None, dec
     return PackItem(
         incident=incident, review=review, version=version,
         summary=render((version.sections or {}).get("summary") if version is not None else None),
-        treatment=review_service.pmr_treatment(review), is_settled=review.exclusion_state in review_service.SETTLED,
-        report_label=review_service.REPORT_LABELS[review.report_state], facts=report_service.for_display(generated)["facts"],
+        treatment=review_service.pmr_treatment(review), is_settled=review.exclusion_state in workflow.SETTLED,
+        report_label=workflow.REPORT_LABELS[review.report_state], facts=report_service.for_display(generated)["facts"],
         figure=chart_service.figure(data, id_prefix=f"pack-{incident.reference}"), decision=decision)
 
 

@@ -30,6 +30,7 @@ from incidents.incident.models import Incident
 from incidents.meeting import service as meeting_service
 from incidents.reminder.models import Reminder, ReminderKind, ReminderState
 from incidents.review import service as review_service
+from incidents.review import workflow
 from incidents.review.models import ExclusionState, ReportState, Review
 from incidents.rules import service as rules_service
 from incidents.timeutil import UTC, local_date, local_zone, utcnow
@@ -177,8 +178,8 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
             add(ReminderKind.SECAS_REVIEW, day, f"pending {_plural(waited, 'working day')}", None,
                 _address("secas"), "Exclusion review", tag=f"r{proposal.round}:")
 
-    ready = review is not None and review.report_state in (ReportState.SUBMITTED, ReportState.DEFERRED) \
-        and review.exclusion_state in review_service.SETTLED
+    ready = review is not None and review.report_state in workflow.AWAITING_DECISION \
+        and review.exclusion_state in workflow.SETTLED
     if ready:
         rule = config["opsg_decision"]
         meeting = meeting_service.next_meeting(rule["group"], after=today)

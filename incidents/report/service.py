@@ -8,22 +8,22 @@ from typing import Any
 
 from flask import current_app
 
-from incidents import permissions
 from incidents.audit import service as audit_service
-from incidents.errors import (
-    ConflictError,
-    NotFound,
-    PermissionDenied,
-    StaleError,
-    ValidationError,
-)
+from incidents.errors import NotFound, StaleError, ValidationError
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
 from incidents.reminder import service as reminder_service
+from incidents.report.models import Classification, ReportVersion
 from incidents.review import service as review_service
-from incidents.review.models import Classification, ReportState, ReportVersion, Review
+from incidents.review import workflow
+from incidents.review.models import (
+    ReportState,
+    Review,
+)
+from incidents.review.workflow import Step
 from incidents.timeutil import utcnow
+from incidents.user.models import User
 
 # Narrative sections the DCC writes, in report order (generated sections sit between them).
 SECTIONS = [
@@ -34,8 +34,6 @@ SECTIONS = [
     ("actions", "Actions"),
 ]
 SECTION_KEYS = [key for key, _ in SECTIONS]
-EDITABLE_STATES = (ReportState.NOT_STARTED, ReportState.DRAFT, ReportState.SUBMITTED, ReportState.NOT_AGREED,
-                   ReportState.DEFERRED)
 
 
 @dataclass
@@ -67,22 +65,21 @@ def get_version(review: Review | None, number: int) -> ReportVersion:
     raise NotFound(f"There is no report version {number}.")
 
 
-def save_draft(*, incident: Incident, sections: Any, classification: Any, actor: Any,
-               expected: str | None = None, now: datetime | None = None) -> ReportVersion:
-    """Save the report as a new draft version (a save that changes nothing adds none)."""
-    if not permissions.can_write_report(actor):
-        raise PermissionDenied("Only the DCC writes the Review Report.")
+def save_draft(*, incident: Incident, sections: dict[str, str], classification: Classification | None,
+               actor: User, expected: str | None = None, now: datetime | None = None) -> ReportVersion:
+    """Save the report as a new draft version (a save that changes nothing adds none).
+
+    ``sections`` holds the narrative sections by key (one left out is empty); ``classification``
+    is None when the one given is not a classification.
+    """
+    workflow.require_role(Step.WRITE_REPORT, actor)
     now = now or utcnow()
     existing = review_service.get_review(incident)
     if expected is not None and expected.strip().removeprefix("W/") != report_etag(existing):
         raise StaleError("The report was saved by someone else since you opened it. Reload it to see their "
                          "version; your text is kept in the form.")
+    workflow.require(Step.WRITE_REPORT, user=actor, incident=incident, review=existing)
     review = existing or review_service.ensure_review(incident, now=now)
-    if review.report_state not in EDITABLE_STATES:
-        if review.report_state == ReportState.PUBLISHED:
-            raise ConflictError("The report is published; its agreed version is frozen.")
-        raise ConflictError("The Operations Group agreed the submitted version; SECAS must publish it before any "
-                            "further change.")
     clean_sections, level = _validate(sections, classification)
     current = latest(review)
     if current is not None and current.sections == clean_sections and current.classification == level:
@@ -104,23 +101,17 @@ def save_draft(*, incident: Incident, sections: Any, classification: Any, actor:
     return version
 
 
-def submit(*, incident: Incident, actor: Any, expected: str | None = None,
+def submit(*, incident: Incident, actor: User, expected: str | None = None,
            now: datetime | None = None) -> ReportVersion:
     """Freeze the latest draft as the submitted version, capturing the generated sections."""
-    if not permissions.can_write_report(actor):
-        raise PermissionDenied("Only the DCC submits the Review Report.")
+    workflow.require_role(Step.SUBMIT_REPORT, actor)
     now = now or utcnow()
     review = review_service.get_review(incident)
     if expected is not None and expected.strip().removeprefix("W/") != report_etag(review):
         raise StaleError("The report was saved again since you opened it; review the latest version, then submit.")
+    workflow.require(Step.SUBMIT_REPORT, user=actor, incident=incident, review=review)
     current = latest(review)
-    if review is None or current is None:
-        raise ConflictError("There is no draft to submit; write the report first.")
-    if current.is_frozen:
-        raise ConflictError(f"Version {current.number} is already submitted; save a revision before submitting again.")
-    if review.report_state not in EDITABLE_STATES:
-        raise ConflictError("The report cannot be submitted in its current state "
-                            f"({review_service.REPORT_LABELS[review.report_state]}).")
+    assert review is not None and current is not None
     missing = [label for key, label in SECTIONS if key in ("summary", "root_cause") and not current.sections.get(key)]
     if missing:
         raise ValidationError({f"sections.{key}": [f"{label} is required before submitting."]
@@ -200,38 +191,24 @@ def diff(old: ReportVersion, new: ReportVersion) -> list[tuple[str, list[DiffLin
     return result
 
 
-def _validate(sections: Any, classification: Any) -> tuple[dict[str, str], Classification]:
+def _validate(sections: dict[str, str], classification: Classification | None) -> tuple[dict[str, str],
+                                                                                      Classification]:
     errors: dict[str, list[str]] = {}
     limit = current_app.config["MAX_TEXT_LENGTH"]
     clean: dict[str, str] = {}
-    if not isinstance(sections, dict):
-        errors["sections"] = ["Sections must be an object of section name to Markdown text."]
-        sections = {}
-    for key in sections:
-        if key not in SECTION_KEYS:
-            errors[f"sections.{key}"] = ["Unknown section; sections are " + ", ".join(SECTION_KEYS) + "."]
     for key, label in SECTIONS:
-        value = sections.get(key, "")
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            errors[f"sections.{key}"] = [f"{label} must be text."]
-            continue
-        value = value.replace("\r\n", "\n").strip()
+        value = sections.get(key, "").replace("\r\n", "\n").strip()
         if len(value) > limit:
             errors[f"sections.{key}"] = [f"{label} can be at most {limit} characters (it has {len(value)})."]
         if "\x00" in value:
             errors[f"sections.{key}"] = [f"{label} contains a null character; remove it."]
         clean[key] = value
-    level = Classification.AMBER
-    if classification not in (None, ""):
-        try:
-            level = Classification(classification)
-        except ValueError:
-            errors["classification"] = ["Classification must be RED, AMBER, GREEN or WHITE."]
+    if classification is None:
+        errors["classification"] = ["Classification must be RED, AMBER, GREEN or WHITE."]
     if errors:
         raise ValidationError(errors)
-    return clean, level
+    assert classification is not None
+    return clean, Classification(classification)
 
 
 def _section_changes(old: ReportVersion | None, new: ReportVersion) -> dict[str, list[Any]]:

@@ -7,10 +7,11 @@ on the field that caused it, so the page says what to fix where it is.
 """
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterator
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -24,15 +25,14 @@ from wtforms import (
 from wtforms.widgets import DateInput
 
 from incidents.principle.models import ExclusionPrinciple
-from incidents.report import service as report_service
+from incidents.report.models import Classification
 from incidents.review.models import (
-    Classification,
     DecisionOutcome,
-    ReportVersion,
     ReviewOutcome,
 )
 
 GENERAL = "form"
+_Choice = TypeVar("_Choice", bound=enum.Enum)
 _DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 # Service keys like ``evidence_links[2]`` or ``sections.summary`` name a part of one field.
 _INDEXED = re.compile(r"^(\w+)\[\d+\]$")
@@ -43,6 +43,7 @@ CLASSIFICATION_NOTES = {
     Classification.GREEN: "SEC Parties",
     Classification.WHITE: "SEC Parties and stakeholders at large; not for online publication",
 }
+
 REVIEW_OUTCOME_LABELS = {
     ReviewOutcome.AGREED: "Agree the exclusion",
     ReviewOutcome.DISAGREED: "Disagree: the incident counts in the PMR",
@@ -80,6 +81,14 @@ class DateTextField(StringField):
         if self.raw_data:
             return str(self.raw_data[0])
         return self.data.isoformat() if isinstance(self.data, date) else ""
+
+
+def choice(kind: type[_Choice], value: str | None) -> _Choice | None:
+    """Return the enum member named by a posted value, or None when it names none."""
+    try:
+        return kind(value or "")
+    except ValueError:
+        return None
 
 
 class ServiceErrors:
@@ -161,9 +170,8 @@ class ProposeForm(ServiceErrors, FlaskForm):
 
     def to_data(self) -> dict[str, Any]:
         """Return the service's arguments."""
-        choice = self.treatment.data
-        # Anything but the two choices goes to the service as text, which refuses it by name.
-        exclude: Any = {"include": False, "exclude": True}.get(choice or "", choice)
+        # Anything but the two choices is "not said", which the service refuses by name.
+        exclude = {"include": False, "exclude": True}.get(self.treatment.data or "")
         links = [line.strip() for line in (self.evidence_links.data or "").splitlines() if line.strip()]
         return {"exclude": exclude, "principle": (self.principle.data or None) if exclude is True else None,
                 "rationale": self.rationale.data or "", "evidence_links": links,
@@ -178,6 +186,10 @@ class ExclusionReviewForm(ServiceErrors, FlaskForm):
     outcome = RadioField("Outcome", choices=[(o.value, label) for o, label in REVIEW_OUTCOME_LABELS.items()],
                          validate_choice=False)
     comment = TextAreaField("Comment", description="Always needed: say why, or what information you need.")
+
+    def to_data(self) -> dict[str, Any]:
+        """Return the service's arguments (an outcome that is none of the choices is None)."""
+        return {"outcome": choice(ReviewOutcome, self.outcome.data), "comment": self.comment.data or ""}
 
 
 # --- OPSG decision and publication ----------------------------------------------
@@ -202,7 +214,7 @@ class DecisionForm(ServiceErrors, FlaskForm):
     def to_data(self) -> dict[str, Any]:
         """Return the service's arguments."""
         return {"meeting": (self.meeting.data or "").strip(), "meeting_on": self.meeting_on.data,
-                "outcome": self.outcome.data or "", "minute": self.minute.data or "",
+                "outcome": choice(DecisionOutcome, self.outcome.data), "minute": self.minute.data or "",
                 "actions": self.actions_text.data or ""}
 
 
@@ -215,6 +227,10 @@ class PublishForm(ServiceErrors, FlaskForm):
         (level.value, f"{level.value}: {CLASSIFICATION_NOTES[level]}")
         for level in (Classification.GREEN, Classification.WHITE)])
 
+    def level(self) -> Classification | None:
+        """Return the chosen classification (None: none of them; the service says which it may be)."""
+        return choice(Classification, self.classification.data)
+
 
 class CommentForm(ServiceErrors, FlaskForm):
     """A comment on the review."""
@@ -223,48 +239,10 @@ class CommentForm(ServiceErrors, FlaskForm):
 
     body = TextAreaField("Comment")
 
-
-# --- The Review Report ----------------------------------------------------------
-
-class ReportForm(ServiceErrors, FlaskForm):
-    """The report's narrative sections (Markdown) and its classification."""
-
-    summary = TextAreaField("Summary")
-    root_cause = TextAreaField("Root cause")
-    impact = TextAreaField("Impact")
-    lessons_learned = TextAreaField("Lessons learned")
-    actions = TextAreaField("Actions")
-    classification = SelectField("Classification", validate_choice=False, choices=[
-        (level.value, f"{level.value}: {CLASSIFICATION_NOTES[level]}") for level in Classification])
-    etag = HiddenField()
-
-    def field_for(self, key: str) -> Field | None:
-        """Map ``sections.summary`` to the summary field."""
-        return super().field_for(key.removeprefix("sections."))
-
-    def sections(self) -> dict[str, str]:
-        """Return the narrative sections as the report service takes them."""
-        return {key: getattr(self, key).data or "" for key in report_service.SECTION_KEYS}
-
-    def section_fields(self) -> list[Field]:
-        """Return the section fields in report order."""
-        return [getattr(self, key) for key in report_service.SECTION_KEYS]
-
-
-class SubmitReportForm(FlaskForm):
-    """Submit the last saved version; ``etag`` is the version the person saw."""
-
-    etag = HiddenField()
+    def text(self) -> str:
+        """Return the comment as typed."""
+        return self.body.data or ""
 
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
-
-
-def report_initial(version: ReportVersion | None, etag: str) -> dict[str, Any]:
-    """Return the editor's starting values from the latest version."""
-    data: dict[str, Any] = {"etag": etag, "classification": Classification.AMBER.value}
-    if version is not None:
-        data.update(version.sections)
-        data["classification"] = version.classification.value
-    return data

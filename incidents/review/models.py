@@ -1,4 +1,4 @@
-"""A major incident's review: PMR treatment, SECAS rounds, the report, OPSG decisions, publication."""
+"""A major incident's review: PMR treatment, SECAS rounds, OPSG decisions, publication (the report: report.models)."""
 from __future__ import annotations
 
 import enum
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.extensions import db
+from incidents.report.models import Classification, ReportVersion
 from incidents.timeutil import UTCDateTime, utcnow
 
 
@@ -53,15 +54,6 @@ class DecisionOutcome(str, enum.Enum):
     AGREED = "agreed"
     NOT_AGREED = "not_agreed"
     DEFERRED = "deferred"
-
-
-class Classification(str, enum.Enum):
-    """SEC Panel Information Policy classification."""
-
-    RED = "RED"
-    AMBER = "AMBER"
-    GREEN = "GREEN"
-    WHITE = "WHITE"
 
 
 class Review(db.Model):
@@ -133,29 +125,6 @@ class ExclusionReview(db.Model):
     reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     proposal: Mapped[ExclusionProposal] = relationship(back_populates="reviews")
-
-
-class ReportVersion(db.Model):
-    """One saved version of the Major Incident Review Report; submitted versions are frozen."""
-
-    __tablename__ = "report_version"
-    __table_args__ = (sa.UniqueConstraint("review_id", "number", name="uq_report_version_number"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"))
-    number: Mapped[int] = mapped_column()
-    is_frozen: Mapped[bool] = mapped_column(default=False)
-    classification: Mapped[Classification] = mapped_column(_enum(Classification, 8), default=Classification.AMBER)
-    sections: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    # Sections generated from the record (timeline, restoration, PMR treatment), captured when frozen.
-    generated: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
-    created_by_name: Mapped[str] = mapped_column(sa.String(254), default="")
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    submitted_by_name: Mapped[str | None] = mapped_column(sa.String(254))
-
-    review: Mapped[Review] = relationship(back_populates="report_versions")
 
 
 class Decision(db.Model):

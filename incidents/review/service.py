@@ -7,7 +7,6 @@ writes the audit trail.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -19,7 +18,6 @@ from incidents.audit import service as audit_service
 from incidents.errors import (
     ConflictError,
     NotFound,
-    PermissionDenied,
     StaleError,
     ValidationError,
 )
@@ -28,8 +26,9 @@ from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
 from incidents.principle import service as principle_service
 from incidents.reminder import service as reminder_service
+from incidents.report.models import Classification, ReportVersion
+from incidents.review import workflow
 from incidents.review.models import (
-    Classification,
     Comment,
     Decision,
     DecisionOutcome,
@@ -38,56 +37,28 @@ from incidents.review.models import (
     ExclusionState,
     Publication,
     ReportState,
-    ReportVersion,
     Review,
     ReviewOutcome,
 )
+from incidents.review.workflow import (  # noqa: F401  (names the review's callers read from here)
+    EXCLUSION_LABELS,
+    REPORT_LABELS,
+    SETTLED,
+    NextStep,
+    Step,
+    needs_review,
+    next_steps,
+    review_categories,
+)
 from incidents.timeutil import utcnow
+from incidents.user.models import User
 
 MAX_LINKS = 10
 URL_RE = re.compile(r"^https?://[^\s<>\"']{3,500}$")
 PUBLISHABLE = (Classification.GREEN, Classification.WHITE)
-SETTLED = (ExclusionState.INCLUDED, ExclusionState.AGREED, ExclusionState.DISAGREED)
-
-EXCLUSION_LABELS = {
-    ExclusionState.NOT_PROPOSED: "No PMR treatment proposed yet",
-    ExclusionState.INCLUDED: "Counted in the PMR (DCC proposes no exclusion)",
-    ExclusionState.PENDING: "Exclusion proposed, waiting for SECAS",
-    ExclusionState.INFORMATION_REQUESTED: "SECAS asked the DCC for more information",
-    ExclusionState.AGREED: "Excluded from the PMR (SECAS agreed)",
-    ExclusionState.DISAGREED: "SECAS disagreed: counted in the PMR unless the DCC proposes again",
-}
-REPORT_LABELS = {
-    ReportState.NOT_STARTED: "Review Report not started",
-    ReportState.DRAFT: "Review Report in draft",
-    ReportState.SUBMITTED: "Review Report submitted, waiting for the Operations Group",
-    ReportState.AGREED: "Operations Group agreed publication; waiting for SECAS to publish",
-    ReportState.NOT_AGREED: "Operations Group did not agree publication; DCC to revise",
-    ReportState.DEFERRED: "Operations Group deferred its decision",
-    ReportState.PUBLISHED: "Published to SEC Parties",
-}
-
-
-@dataclass
-class NextStep:
-    """Who must act next, what they must do and by when."""
-
-    who: str
-    what: str
-    due_on: date | None = None
 
 
 # --- Loading ------------------------------------------------------------------
-
-def review_categories() -> list[int]:
-    """Return the Categories that get a review (1 and 2 by default)."""
-    return list(current_app.config["REVIEW_CATEGORIES"])
-
-
-def needs_review(incident: Incident) -> bool:
-    """Tell whether the incident is a major incident that gets a review."""
-    return incident.category in review_categories()
-
 
 def get_review(incident: Incident) -> Review | None:
     """Return the incident's review, if one has started."""
@@ -97,9 +68,7 @@ def get_review(incident: Incident) -> Review | None:
 def ensure_review(incident: Incident, *, now: datetime) -> Review:
     """Return the incident's review, starting it if needed."""
     if not needs_review(incident):
-        cats = ", ".join(str(c) for c in review_categories())
-        raise ConflictError(f"{incident.reference} is Category {incident.category}; only Category {cats} "
-                            "incidents have a major incident review.")
+        raise ConflictError(workflow.no_review_message(incident))
     review = get_review(incident)
     if review is None:
         review = Review(incident_id=incident.id, created_at=now, updated_at=now)
@@ -125,7 +94,7 @@ def _touch(review: Review, now: datetime) -> None:
     review.updated_at = now
 
 
-def _name(actor: Any) -> str:
+def _name(actor: User | None) -> str:
     return getattr(actor, "email", None) or "system"
 
 
@@ -151,42 +120,11 @@ def pmr_treatment(review: Review | None) -> dict[str, Any]:
     }
 
 
-def next_steps(incident: Incident, review: Review | None) -> list[NextStep]:
-    """List who must act next and by when, across the exclusion and the report."""
-    summary_due_on, review_due_on = incident_service.report_due_dates(incident)
-    steps: list[NextStep] = []
-    state = review.exclusion_state if review else ExclusionState.NOT_PROPOSED
-    report = review.report_state if review else ReportState.NOT_STARTED
-    if state == ExclusionState.NOT_PROPOSED:
-        steps.append(NextStep("DCC", "Propose the PMR treatment (include, or exclude citing a principle)",
-                              summary_due_on))
-    elif state == ExclusionState.PENDING:
-        steps.append(NextStep("SECAS", "Review the proposed exclusion"))
-    elif state == ExclusionState.INFORMATION_REQUESTED:
-        steps.append(NextStep("DCC", "Answer SECAS's request for information and resubmit the proposal"))
-    if report in (ReportState.NOT_STARTED, ReportState.DRAFT, ReportState.NOT_AGREED):
-        steps.append(NextStep("DCC", "Write and submit the Major Incident Review Report",
-                              review_due_on))
-    elif report in (ReportState.SUBMITTED, ReportState.DEFERRED):
-        if state in SETTLED:
-            steps.append(NextStep("OPSG", "Decide at a meeting whether the report may be published"))
-        else:
-            steps.append(NextStep("OPSG", "Decide on publication once SECAS has settled the exclusion"))
-    elif report == ReportState.AGREED:
-        steps.append(NextStep("SECAS", "Publish the agreed report to SEC Parties"))
-    return steps
-
-
-def mark_summary_submitted(*, incident: Incident, actor: Any, now: datetime | None = None) -> Review:
+def mark_summary_submitted(*, incident: Incident, actor: User, now: datetime | None = None) -> Review:
     """Record that the DCC sent the Major Incident Summary Report (its reminders stop)."""
-    if not permissions.can_write_report(actor):
-        raise PermissionDenied("Only the DCC records the Summary Report.")
+    workflow.require(Step.SUMMARY_REPORT, user=actor, incident=incident, review=get_review(incident))
     now = now or utcnow()
-    if incident.resolved_at is None:
-        raise ConflictError("The incident is not resolved yet; the Summary Report follows resolution.")
     review = ensure_review(incident, now=now)
-    if review.summary_submitted_at is not None:
-        raise ConflictError("The Summary Report is already recorded as submitted.")
     review.summary_submitted_at = now
     _touch(review, now)
     db.session.flush()
@@ -199,12 +137,7 @@ def mark_summary_submitted(*, incident: Incident, actor: Any, now: datetime | No
 
 # --- Exclusion ------------------------------------------------------------------
 
-def _clean_text(errors: dict[str, list[str]], name: str, value: Any, *, label: str, required: bool) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors.setdefault(name, []).append(f"{label} must be text.")
-        return ""
+def _clean_text(errors: dict[str, list[str]], name: str, value: str, *, label: str, required: bool) -> str:
     value = value.strip()
     limit = current_app.config["MAX_TEXT_LENGTH"]
     if required and not value:
@@ -216,43 +149,36 @@ def _clean_text(errors: dict[str, list[str]], name: str, value: Any, *, label: s
     return value
 
 
-def propose(*, incident: Incident, exclude: Any, principle: Any = None, rationale: Any = "",
-            evidence_links: Any = None, response: Any = "", actor: Any, expected: str | None = None,
+def propose(*, incident: Incident, exclude: bool | None, principle: str | None = None, rationale: str = "",
+            evidence_links: list[str] | None = None, response: str = "", actor: User, expected: str | None = None,
             now: datetime | None = None) -> ExclusionProposal:
-    """Record the DCC's PMR treatment: include, or exclude citing a principle with a rationale."""
-    if not permissions.can_propose_exclusion(actor):
-        raise PermissionDenied("Only the DCC proposes the PMR treatment.")
+    """Record the DCC's PMR treatment: include, or exclude citing a principle with a rationale.
+
+    ``exclude`` is None when the person did not say which (a form left unanswered).
+    """
+    workflow.require_role(Step.PROPOSE, actor)
     now = now or utcnow()
     existing = get_review(incident)
     check_expected(existing, expected)
+    workflow.require(Step.PROPOSE, user=actor, incident=incident, review=existing)
     review = existing or ensure_review(incident, now=now)
-    if review.exclusion_state == ExclusionState.PENDING:
-        raise ConflictError("SECAS is reviewing the current proposal; wait for its outcome before proposing again.")
-    if review.exclusion_state == ExclusionState.AGREED:
-        raise ConflictError("SECAS has agreed the exclusion; it stands and cannot be re-proposed.")
-    if review.report_state == ReportState.PUBLISHED:
-        raise ConflictError("The report is published; the PMR treatment can no longer change.")
     errors: dict[str, list[str]] = {}
-    if not isinstance(exclude, bool):
+    if exclude is None:
         errors["exclude"] = ["Say whether the incident is excluded from the PMR (true or false)."]
     rationale = _clean_text(errors, "rationale", rationale, label="Rationale", required=exclude is True)
     response = _clean_text(errors, "response", response, label="Response", required=False)
     if review.exclusion_state == ExclusionState.INFORMATION_REQUESTED and not response and exclude is True:
         errors.setdefault("response", []).append("Answer SECAS's request for information.")
-    links = evidence_links if evidence_links is not None else []
-    if not isinstance(links, list) or len(links) > MAX_LINKS:
-        errors["evidence_links"] = [f"Give up to {MAX_LINKS} evidence links as a list."]
-        links = []
+    links = [link.strip() for link in evidence_links or []]
+    if len(links) > MAX_LINKS:
+        errors["evidence_links"] = [f"Give up to {MAX_LINKS} evidence links."]
     for index, link in enumerate(links):
-        if not isinstance(link, str) or not URL_RE.match(link.strip()):
+        if not URL_RE.match(link):
             errors.setdefault(f"evidence_links[{index}]", []).append("Each evidence link must be an http(s) URL.")
-    links = [link.strip() for link in links if isinstance(link, str)]
     cited = None
     if exclude is True:
         if not principle:
             errors.setdefault("principle", []).append("Choose the exclusion principle you rely on.")
-        elif not isinstance(principle, str):
-            errors.setdefault("principle", []).append("Principle must be a principle code.")
         else:
             try:
                 found = principle_service.get_principle(principle)
@@ -286,27 +212,22 @@ def propose(*, incident: Incident, exclude: Any, principle: Any = None, rational
     return proposal
 
 
-def review_exclusion(*, incident: Incident, outcome: Any, comment: Any, actor: Any,
+def review_exclusion(*, incident: Incident, outcome: ReviewOutcome | None, comment: str, actor: User,
                      now: datetime | None = None) -> ExclusionReview:
     """Record SECAS's outcome on the pending exclusion, always with a comment."""
-    if not permissions.can_review_exclusion(actor):
-        raise PermissionDenied("Only SECAS reviews exclusions.")
-    now = now or utcnow()
     review = get_review(incident)
-    if review is None or review.exclusion_state != ExclusionState.PENDING:
-        state = review.exclusion_state.value if review else "not_proposed"
-        raise ConflictError(f"No exclusion is waiting for review (state: {state}); "
-                            "the DCC must propose an exclusion first.")
+    workflow.require(Step.REVIEW_EXCLUSION, user=actor, incident=incident, review=review)
+    assert review is not None
+    now = now or utcnow()
     errors: dict[str, list[str]] = {}
-    try:
-        result = ReviewOutcome(outcome)
-    except ValueError:
+    if outcome is None:
         errors["outcome"] = ["Outcome must be one of agreed, disagreed, information_requested."]
     comment = _clean_text(errors, "comment", comment, label="Comment", required=True)
     if errors:
         raise ValidationError(errors)
     proposal = current_proposal(review)
     assert proposal is not None
+    result = ReviewOutcome(outcome)
     entry = ExclusionReview(proposal=proposal, outcome=result, comment=comment, reviewed_by_id=getattr(actor, "id", None),
                             reviewed_by_name=_name(actor), reviewed_at=now)
     db.session.add(entry)
@@ -334,36 +255,29 @@ def latest_frozen(review: Review) -> ReportVersion | None:
     return frozen[-1] if frozen else None
 
 
-def record_decision(*, incident: Incident, meeting: Any, meeting_on: Any, outcome: Any, minute: Any,
-                    actions: Any = "", actor: Any, now: datetime | None = None) -> Decision:
+def record_decision(*, incident: Incident, meeting: str, meeting_on: date | None, outcome: DecisionOutcome | None,
+                    minute: str, actions: str = "", actor: User, now: datetime | None = None) -> Decision:
     """Record the Operations Group's decision on the submitted report; the same one sent again at once is kept once."""
-    if not permissions.can_record_decision(actor):
-        raise PermissionDenied("Only SECAS (as secretary) or an OPSG member records Operations Group decisions.")
-    now = now or utcnow()
     review = get_review(incident)
-    if review is None or review.report_state not in (ReportState.SUBMITTED, ReportState.DEFERRED):
-        state = review.report_state.value if review else "not_started"
-        raise ConflictError(f"There is no submitted report waiting for a decision (report: {state}); "
-                            "the DCC must submit the Review Report first.")
-    if review.exclusion_state not in SETTLED:
-        raise ConflictError("SECAS has not settled the PMR treatment yet "
-                            f"({EXCLUSION_LABELS[review.exclusion_state]}); the decision must wait for it.")
+    workflow.require(Step.RECORD_DECISION, user=actor, incident=incident, review=review)
+    assert review is not None
+    now = now or utcnow()
     errors: dict[str, list[str]] = {}
     pattern = current_app.config["MEETING_PATTERN"]
-    if not isinstance(meeting, str) or not re.fullmatch(pattern, meeting.strip(), re.ASCII):
+    if not re.fullmatch(pattern, meeting.strip(), re.ASCII):
         errors["meeting"] = [f"Meeting must look like {current_app.config['MEETING_HINT']}."]
-    if not isinstance(meeting_on, date) or isinstance(meeting_on, datetime):
+    if meeting_on is None:
         errors["meeting_on"] = ["Meeting date is required (YYYY-MM-DD)."]
     elif meeting_on > now.date():
         errors["meeting_on"] = ["The meeting date is in the future; record decisions after the meeting."]
-    try:
-        result = DecisionOutcome(outcome)
-    except ValueError:
+    if outcome is None:
         errors["outcome"] = ["Outcome must be one of agreed, not_agreed, deferred."]
     minute = _clean_text(errors, "minute", minute, label="Minute", required=True)
     actions = _clean_text(errors, "actions", actions, label="Actions", required=False)
     if errors:
         raise ValidationError(errors)
+    assert meeting_on is not None and outcome is not None
+    result = DecisionOutcome(outcome)
     version = latest_frozen(review)
     assert version is not None
     # Only a deferral leaves the report waiting for a decision, so only a deferral can arrive twice.
@@ -395,21 +309,15 @@ def record_decision(*, incident: Incident, meeting: Any, meeting_on: Any, outcom
     return decision
 
 
-def publish(*, incident: Incident, classification: Any, actor: Any, now: datetime | None = None) -> Publication:
+def publish(*, incident: Incident, classification: Classification | None, actor: User,
+            now: datetime | None = None) -> Publication:
     """Publish the agreed, frozen version to SEC Parties as GREEN or WHITE."""
-    if not permissions.can_publish(actor):
-        raise PermissionDenied("Only SECAS publishes reports to SEC Parties.")
-    now = now or utcnow()
     review = get_review(incident)
-    if review is None or review.report_state != ReportState.AGREED:
-        state = review.report_state.value if review else "not_started"
-        raise ConflictError(f"The Operations Group has not agreed this report for publication (report: {state}); "
-                            "record an 'agreed' decision first.")
-    try:
-        level = Classification(classification)
-    except ValueError:
-        level = None
-    if level not in PUBLISHABLE:
+    workflow.require(Step.PUBLISH, user=actor, incident=incident, review=review)
+    assert review is not None
+    now = now or utcnow()
+    level = Classification(classification) if classification is not None else None
+    if level is None or level not in PUBLISHABLE:
         detail = ("A RED report is never published." if level == Classification.RED
                   else "Reports published to SEC Parties are GREEN or WHITE.")
         raise ValidationError({"classification": [detail + " Choose GREEN or WHITE."]})
@@ -431,10 +339,12 @@ def publish(*, incident: Incident, classification: Any, actor: Any, now: datetim
 
 # --- Comments -----------------------------------------------------------------
 
-def add_comment(*, incident: Incident, body: Any, actor: Any, now: datetime | None = None) -> Comment:
+def add_comment(*, incident: Incident, body: str, actor: User, now: datetime | None = None) -> Comment:
     """Add a comment to the review (anyone who can see it may); the same comment sent again at once is kept once."""
-    if not permissions.can_comment(actor):
+    # Someone who cannot see the review learns nothing of it, not even that it exists.
+    if workflow.role_refusal(Step.COMMENT, actor) is not None:
         raise NotFound(f"No incident {incident.reference!r}.")
+    workflow.require(Step.COMMENT, user=actor, incident=incident, review=get_review(incident))
     now = now or utcnow()
     errors: dict[str, list[str]] = {}
     body = _clean_text(errors, "body", body, label="Comment", required=True)
@@ -457,7 +367,7 @@ def add_comment(*, incident: Incident, body: Any, actor: Any, now: datetime | No
 
 # --- What SEC Parties see ----------------------------------------------------------
 
-def published_list(*, viewer: Any) -> list[tuple[Incident, Publication]]:
+def published_list(*, viewer: User) -> list[tuple[Incident, Publication]]:
     """Return every published report (the latest publication per incident), newest first."""
     if not permissions.can_read_published(viewer):
         raise NotFound("No published reports.")
@@ -471,7 +381,7 @@ def published_list(*, viewer: Any) -> list[tuple[Incident, Publication]]:
     return [(incident, publication) for incident, publication in rows]
 
 
-def get_published(reference: str, *, viewer: Any) -> tuple[Incident, Publication]:
+def get_published(reference: str, *, viewer: User) -> tuple[Incident, Publication]:
     """Return an incident's latest publication, or NotFound when none is published."""
     if not permissions.can_read_published(viewer):
         raise NotFound(f"No published report for {reference!r}.")

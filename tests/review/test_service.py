@@ -15,6 +15,7 @@ from incidents.extensions import db
 from incidents.principle import service as principle_service
 from incidents.report import service as report_service
 from incidents.report.markdown import render
+from incidents.report.models import Classification
 from incidents.review import service as review_service
 from incidents.review.models import ExclusionState, ReportState
 from tests import factories
@@ -168,7 +169,8 @@ def test_red_is_never_published(case, users, now):
     report_service.submit(incident=case, actor=users["dcc"], now=now)
     review_service.record_decision(incident=case, meeting="OPSG_97", meeting_on=date(2023, 5, 30), outcome="agreed",
                                    minute="Agreed.", actor=users["secas"], now=now)
-    for level in ("RED", "AMBER", "PURPLE"):
+    # None: the form or request named no classification at all.
+    for level in (Classification.RED, Classification.AMBER, None):
         with pytest.raises(ValidationError):
             review_service.publish(incident=case, classification=level, actor=users["secas"], now=now)
     review_service.publish(incident=case, classification="WHITE", actor=users["secas"], now=now)

@@ -523,3 +523,16 @@ def test_with_csrf_on_forms_and_autosave_carry_their_token(client, case, users):
     response = client.post(url(case, "report/autosave"), data=data,
                            headers={"Accept": "application/json", "X-CSRFToken": hidden(editor, "csrf_token")})
     assert response.status_code == 200 and response.get_json()["number"] == 1
+
+
+def test_submitting_a_version_older_than_the_latest_is_refused_on_the_editor(client, case, as_role):
+    as_role("dcc")
+    assert save_report(client, case).status_code == 302
+    opened = hidden(client.get(url(case, "report/edit")).text, "etag")
+    assert save_report(client, case, sections={**SECTIONS, "impact": "Revised."}).status_code == 302
+    response = client.post(url(case, "report/submit"), data={"etag": opened})
+    assert response.headers["Location"].endswith(url(case, "report/edit"))
+    assert "saved again since you opened it" in follow_flash(client, response)
+    refetch()
+    assert review_service.get_review(case).report_state == ReportState.DRAFT
+    assert submit_report(client, case).status_code == 302

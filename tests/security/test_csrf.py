@@ -55,7 +55,7 @@ def admin_client(app: Flask, demo: Demo, make_client: Callable[[str], FlaskClien
 def test_the_form_routes_are_found(app: Flask) -> None:
     endpoints = {rule.endpoint for rule in _form_rules(app)}
     assert {"auth.login", "auth.logout", "incident.create", "review.publish", "user.issue_token",
-            "review.autosave", "meeting.schedule", "reminder.calendar_token"} <= endpoints
+            "report.autosave", "meeting.schedule", "reminder.calendar_token"} <= endpoints
 
 
 def test_every_form_post_without_a_token_is_refused_and_changes_nothing(
@@ -69,7 +69,7 @@ def test_every_form_post_without_a_token_is_refused_and_changes_nothing(
             response = client.post(url, data=data, buffered=True)
             if response.status_code != 400 or CSRF_MESSAGE not in response.text:
                 wrong.append(f"POST {url} ({rule.endpoint}) with {label}: {response.status_code}")
-            elif rule.endpoint != "review.autosave" and response.mimetype != "text/html":
+            elif rule.endpoint != "report.autosave" and response.mimetype != "text/html":
                 wrong.append(f"POST {url} ({rule.endpoint}): the refusal is {response.mimetype}, not a page")
     assert not wrong, "Forms accepted without a valid CSRF token:\n" + "\n".join(wrong)
     assert fingerprint() == before, "a refused form changed the database"

@@ -1,0 +1,298 @@
+"""Review Report pages: the report and its versions, the editor, and the reports published to SEC Parties.
+
+Handlers run in the same order as the review pages (``incidents.review.views``):
+load the incident (404) -> role (403) -> read the form -> one service call ->
+commit -> flash and redirect, or render again with the service's messages.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from incidents.errors import (
+    ConflictError,
+    NotFound,
+    ServiceError,
+    StaleError,
+    ValidationError,
+    problem,
+)
+from incidents.extensions import db
+from incidents.incident import service as incident_service
+from incidents.incident.models import Incident
+from incidents.report import forms
+from incidents.report import service as report_service
+from incidents.report.markdown import render
+from incidents.report.models import Classification, ReportVersion
+from incidents.review import service as review_service
+from incidents.review import workflow
+from incidents.review.forms import CLASSIFICATION_NOTES
+from incidents.review.models import (
+    Publication,
+    Review,
+)
+from incidents.review.workflow import Step
+from incidents.timeutil import format_local
+
+bp = Blueprint("report", __name__)
+
+Html = str | tuple[str, int]
+_NUMBER = re.compile(r"^[0-9]{1,9}$")
+
+
+def _load(reference: str) -> Incident:
+    # A NUL byte cannot be sent to PostgreSQL; no reference contains one anyway.
+    if "\x00" in reference:
+        raise NotFound(f"No incident {reference!r}.")
+    return incident_service.get_incident(reference, viewer=current_user)
+
+
+def _to_review(incident: Incident, anchor: str | None = None) -> Response:
+    return redirect(url_for("review.show", reference=incident.reference, _anchor=anchor))
+
+
+def _refused(exc: ServiceError, target: str) -> Response:
+    """Undo the attempt and show why it was refused on the page the person came from."""
+    db.session.rollback()
+    flash(exc.detail, "error")
+    for messages in exc.errors.values():
+        for message in messages:
+            flash(message, "error")
+    return redirect(target)
+
+
+def _offers(incident: Incident, review: Review | None) -> workflow.Offers:
+    return workflow.offers(user=current_user, incident=incident, review=review)
+
+
+def _report_expected(sent: str | None, review: Review | None) -> str | None:
+    """Return the report ETag to check, or None when no version exists yet (nothing to overwrite)."""
+    # The ETag names the review's id, so a page opened before the review started would never match.
+    if report_service.latest(review) is None:
+        return None
+    return (sent or "").strip() or None
+
+
+def _version_number(text: str | None) -> int | None:
+    """Return a version number from the query string; anything else is a page that does not exist."""
+    if text is None or text == "":
+        return None
+    if not _NUMBER.match(text):
+        raise NotFound(f"There is no report version {text!r}.")
+    return int(text)
+
+
+def _report_context(incident: Incident, review: Review | None, version: ReportVersion | None,
+                    publication: Publication | None = None) -> dict[str, Any]:
+    """Return what a report page shows: narrative rendered safely, generated sections, banner."""
+    model = report_service.view_model(incident, review, version)
+    classification: Classification = publication.classification if publication else model["classification"]
+    sections = model["sections"]
+    return {
+        "incident": incident,
+        "version": version,
+        "narrative": {key: render(sections.get(key)) for key in report_service.SECTION_KEYS},
+        "section_labels": dict(report_service.SECTIONS),
+        "generated": report_service.for_display(model["generated"]),
+        "classification": classification,
+        "classification_note": CLASSIFICATION_NOTES[classification],
+        "publication": publication,
+    }
+
+
+def _editor_closed(incident: Incident, review: Review | None) -> Response | None:
+    """Send the person back with the reason when the report cannot be written now."""
+    refused = workflow.refusal(Step.WRITE_REPORT, user=current_user, incident=incident, review=review)
+    if refused is None:
+        return None
+    flash(refused.message, "error")
+    return _to_review(incident, "report")
+
+
+def _render_editor(incident: Incident, review: Review | None, form: forms.ReportForm, status: int = 200,
+                   stale: str = "") -> Html:
+    latest = report_service.latest(review)
+    page = render_template(
+        "report/report_edit.html", incident=incident, form=form, errors=form.errors_by_field(), latest=latest,
+        stale=stale, offers=_offers(incident, review),
+        submit_form=forms.SubmitReportForm(formdata=None, data={"etag": report_service.report_etag(review)}))
+    return (page, status) if status != 200 else page
+
+
+@bp.route("/incidents/<reference>/report")
+@login_required
+def report(reference: str) -> Html | Response:
+    """Show the whole report: the latest version, or ``?version=N``."""
+    incident = _load(reference)
+    review = review_service.get_review(incident)
+    number = _version_number(request.args.get("version"))
+    if number is None:
+        version = report_service.latest(review)
+        if version is None:
+            flash("The DCC has not saved a Review Report yet.", "info")
+            return _to_review(incident, "report")
+    else:
+        version = report_service.get_version(review, number)
+    latest = report_service.latest(review)
+    return render_template("report/report.html", **_report_context(incident, review, version),
+                           latest=latest, offers=_offers(incident, review))
+
+
+@bp.route("/incidents/<reference>/report/edit", methods=["GET", "POST"])
+@login_required
+def edit_report(reference: str) -> Html | Response:
+    """Write the report: each save makes a new draft version."""
+    incident = _load(reference)
+    workflow.require_role(Step.WRITE_REPORT, current_user)
+    review = review_service.get_review(incident)
+    closed = _editor_closed(incident, review)
+    if closed is not None:
+        return closed
+    etag = report_service.report_etag(review)
+    if request.method == "GET":
+        form = forms.ReportForm(formdata=None, data=forms.report_initial(report_service.latest(review), etag))
+        return _render_editor(incident, review, form)
+    form = forms.ReportForm()
+    if not form.validate():
+        return _render_editor(incident, review, form, 422)
+    before = report_service.latest(review)
+    try:
+        version = report_service.save_draft(
+            incident=incident, sections=form.sections(), classification=form.level(), actor=current_user,
+            expected=_report_expected(form.etag.data, review))
+    except StaleError as exc:
+        db.session.rollback()
+        review = review_service.get_review(incident)
+        # The fresh ETag lets the person save their text on purpose as the next version.
+        form.etag.data = report_service.report_etag(review)
+        return _render_editor(incident, review, form, 409, stale=exc.detail)
+    except ConflictError as exc:
+        return _refused(exc, url_for("review.show", reference=reference, _anchor="report"))
+    except ValidationError as exc:
+        db.session.rollback()
+        form.apply_errors(exc.errors, exc.detail)
+        return _render_editor(incident, review, form, 422)
+    db.session.commit()
+    if before is not None and version.number == before.number:
+        flash(f"Nothing changed since version {version.number}; no new version saved.", "info")
+    else:
+        flash(f"Saved draft version {version.number}.", "success")
+    return redirect(url_for(".edit_report", reference=reference))
+
+
+@bp.route("/incidents/<reference>/report/autosave", methods=["POST"])
+@login_required
+def autosave(reference: str) -> Response:
+    """Save the editor's text as a draft version and answer JSON {number, etag} (for the autosave script)."""
+    try:
+        incident = _load(reference)
+        workflow.require_role(Step.WRITE_REPORT, current_user)
+        review = review_service.get_review(incident)
+        form = forms.ReportForm()
+        if not form.validate():
+            raise ValidationError({f.name: list(f.errors) for f in form if f.errors})
+        version = report_service.save_draft(
+            incident=incident, sections=form.sections(), classification=form.level(), actor=current_user,
+            expected=_report_expected(form.etag.data, review))
+    except StaleError as exc:
+        db.session.rollback()
+        newest = report_service.latest(review_service.get_review(incident))
+        extra: dict[str, Any] = {}
+        if newest is not None:
+            extra = {"latest": newest.number,
+                     "latest_url": url_for(".report", reference=reference, version=newest.number)}
+        return problem(exc.status, exc.title, exc.detail, **extra)
+    except ServiceError as exc:
+        db.session.rollback()
+        return problem(exc.status, exc.title, exc.detail, exc.errors)
+    db.session.commit()
+    review = review_service.get_review(incident)
+    return jsonify({"number": version.number, "etag": report_service.report_etag(review),
+                    "saved_at": format_local(version.created_at)})
+
+
+@bp.route("/incidents/<reference>/report/submit", methods=["POST"])
+@login_required
+def submit_report(reference: str) -> Response:
+    """Freeze the last saved version as the submitted report."""
+    incident = _load(reference)
+    workflow.require_role(Step.SUBMIT_REPORT, current_user)
+    form = forms.SubmitReportForm()
+    editor = url_for(".edit_report", reference=reference)
+    if not form.validate():
+        flash("The form expired; reload the page and try again.", "error")
+        return redirect(editor)
+    try:
+        version = report_service.submit(incident=incident, actor=current_user,
+                                        expected=(form.etag.data or "").strip() or None)
+    except (StaleError, ValidationError) as exc:
+        return _refused(exc, editor)
+    except ConflictError as exc:
+        return _refused(exc, url_for("review.show", reference=reference, _anchor="report"))
+    db.session.commit()
+    flash(f"Submitted version {version.number}; it is now frozen. The Operations Group decides on publication.",
+          "success")
+    return _to_review(incident, "report")
+
+
+@bp.route("/incidents/<reference>/report/versions")
+@login_required
+def versions(reference: str) -> Html:
+    """List every version of the report."""
+    incident = _load(reference)
+    review = review_service.get_review(incident)
+    listed = list(reversed(review.report_versions)) if review else []
+    return render_template("report/versions.html", incident=incident, versions=listed,
+                           offers=_offers(incident, review), notes=CLASSIFICATION_NOTES)
+
+
+@bp.route("/incidents/<reference>/report/diff")
+@login_required
+def diff(reference: str) -> Html:
+    """Show what changed between two versions, section by section."""
+    incident = _load(reference)
+    review = review_service.get_review(incident)
+    numbers = [v.number for v in review.report_versions] if review else []
+    new_number = _version_number(request.args.get("to"))
+    old_number = _version_number(request.args.get("from"))
+    if len(numbers) < 2 and old_number is None and new_number is None:
+        return render_template("report/diff.html", incident=incident, sections=None, numbers=numbers,
+                               old=None, new=None)
+    if new_number is None:
+        new_number = numbers[-1]
+    if old_number is None:
+        old_number = max([n for n in numbers if n < new_number], default=new_number)
+    old = report_service.get_version(review, old_number)
+    new = report_service.get_version(review, new_number)
+    sections = []
+    for label, lines in report_service.diff(old, new):
+        added = sum(1 for line in lines if line.kind == "added")
+        removed = sum(1 for line in lines if line.kind == "removed")
+        sections.append({"label": label, "lines": lines, "added": added, "removed": removed})
+    return render_template("report/diff.html", incident=incident, sections=sections, numbers=numbers,
+                           old=old, new=new)
+
+
+# --- Published reports ------------------------------------------------------------------
+
+@bp.route("/published")
+@login_required
+def published() -> Html:
+    """List the reports published to SEC Parties, newest first."""
+    rows = review_service.published_list(viewer=current_user)
+    return render_template("published/list.html", rows=rows)
+
+
+@bp.route("/published/<reference>")
+@login_required
+def published_report(reference: str) -> Html:
+    """Show the published version of one report, and nothing of its internal review."""
+    if "\x00" in reference:
+        raise NotFound(f"No published report for {reference!r}.")
+    incident, publication = review_service.get_published(reference, viewer=current_user)
+    return render_template("published/report.html",
+                           **_report_context(incident, publication.review, publication.report_version, publication))

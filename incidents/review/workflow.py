@@ -1,0 +1,340 @@
+"""The review workflow's rules in one place: which step a person may take on a review now, and why not.
+
+Pages (which buttons and forms to offer), the API (403 for "you may not", 409 for
+"not now"), the dashboard ("what you must do next") and the services all ask
+this module; each refusal's message is written here once.
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import current_app
+
+from incidents import permissions
+from incidents.errors import ConflictError, PermissionDenied, ServiceError
+from incidents.incident import service as incident_service
+from incidents.incident.models import Incident
+from incidents.review.models import ExclusionState, ReportState, Review
+
+# The PMR treatments SECAS has settled: the Operations Group may decide once the exclusion is one of these.
+SETTLED = (ExclusionState.INCLUDED, ExclusionState.AGREED, ExclusionState.DISAGREED)
+# The PMR treatments from which the DCC may propose (again).
+PROPOSABLE = (ExclusionState.NOT_PROPOSED, ExclusionState.INCLUDED, ExclusionState.INFORMATION_REQUESTED,
+              ExclusionState.DISAGREED)
+# The report states in which the DCC may write (a new version) and submit.
+EDITABLE = (ReportState.NOT_STARTED, ReportState.DRAFT, ReportState.SUBMITTED, ReportState.NOT_AGREED,
+            ReportState.DEFERRED)
+# The report states in which the report waits for the Operations Group's decision.
+AWAITING_DECISION = (ReportState.SUBMITTED, ReportState.DEFERRED)
+
+EXCLUSION_LABELS = {
+    ExclusionState.NOT_PROPOSED: "No PMR treatment proposed yet",
+    ExclusionState.INCLUDED: "Counted in the PMR (DCC proposes no exclusion)",
+    ExclusionState.PENDING: "Exclusion proposed, waiting for SECAS",
+    ExclusionState.INFORMATION_REQUESTED: "SECAS asked the DCC for more information",
+    ExclusionState.AGREED: "Excluded from the PMR (SECAS agreed)",
+    ExclusionState.DISAGREED: "SECAS disagreed: counted in the PMR unless the DCC proposes again",
+}
+REPORT_LABELS = {
+    ReportState.NOT_STARTED: "Review Report not started",
+    ReportState.DRAFT: "Review Report in draft",
+    ReportState.SUBMITTED: "Review Report submitted, waiting for the Operations Group",
+    ReportState.AGREED: "Operations Group agreed publication; waiting for SECAS to publish",
+    ReportState.NOT_AGREED: "Operations Group did not agree publication; DCC to revise",
+    ReportState.DEFERRED: "Operations Group deferred its decision",
+    ReportState.PUBLISHED: "Published to SEC Parties",
+}
+
+# Who must act next in each state: the exclusion and the report each wait on at most one party.
+EXCLUSION_WAITS_ON = {
+    ExclusionState.NOT_PROPOSED: ("DCC", "Propose the PMR treatment (include, or exclude citing a principle)"),
+    ExclusionState.PENDING: ("SECAS", "Review the proposed exclusion"),
+    ExclusionState.INFORMATION_REQUESTED: ("DCC", "Answer SECAS's request for information and resubmit the proposal"),
+}
+REPORT_WAITS_ON = {
+    ReportState.NOT_STARTED: ("DCC", "Write and submit the Major Incident Review Report"),
+    ReportState.DRAFT: ("DCC", "Write and submit the Major Incident Review Report"),
+    ReportState.NOT_AGREED: ("DCC", "Write and submit the Major Incident Review Report"),
+    ReportState.SUBMITTED: ("OPSG", "Decide at a meeting whether the report may be published"),
+    ReportState.DEFERRED: ("OPSG", "Decide at a meeting whether the report may be published"),
+    ReportState.AGREED: ("SECAS", "Publish the agreed report to SEC Parties"),
+}
+DECISION_WAITS_FOR_SECAS = "Decide on publication once SECAS has settled the exclusion"
+PARTIES = ("DCC", "SECAS", "OPSG")
+
+
+class Step(str, enum.Enum):
+    """A step someone may take on a review."""
+
+    PROPOSE = "propose"  # propose, or change, the PMR treatment
+    ANSWER_REQUEST = "answer_request"  # propose again with an answer to SECAS's request for information
+    REVIEW_EXCLUSION = "review_exclusion"  # SECAS: agree, disagree or request information
+    SUMMARY_REPORT = "summary_report"
+    WRITE_REPORT = "write_report"  # save a report version
+    SUBMIT_REPORT = "submit_report"
+    RECORD_DECISION = "record_decision"
+    PUBLISH = "publish"
+    COMMENT = "comment"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a step is refused: the role may never take it (403), or not now (409)."""
+
+    message: str
+    is_forbidden: bool
+
+    def error(self) -> ServiceError:
+        """Return the error a service raises for this refusal."""
+        return PermissionDenied(self.message) if self.is_forbidden else ConflictError(self.message)
+
+
+@dataclass
+class NextStep:
+    """Who must act next, what they must do and by when."""
+
+    who: str
+    what: str
+    due_on: date | None = None
+
+
+ROLE_RULES: dict[Step, tuple[Callable[[Any], bool], str]] = {
+    Step.PROPOSE: (permissions.can_propose_exclusion, "Only the DCC proposes the PMR treatment."),
+    Step.ANSWER_REQUEST: (permissions.can_propose_exclusion, "Only the DCC proposes the PMR treatment."),
+    Step.REVIEW_EXCLUSION: (permissions.can_review_exclusion, "Only SECAS reviews exclusions."),
+    Step.SUMMARY_REPORT: (permissions.can_write_report, "Only the DCC records the Summary Report."),
+    Step.WRITE_REPORT: (permissions.can_write_report, "Only the DCC writes the Review Report."),
+    Step.SUBMIT_REPORT: (permissions.can_write_report, "Only the DCC submits the Review Report."),
+    Step.RECORD_DECISION: (permissions.can_record_decision,
+                           "Only SECAS (as secretary) or an OPSG member records Operations Group decisions."),
+    Step.PUBLISH: (permissions.can_publish, "Only SECAS publishes reports to SEC Parties."),
+    Step.COMMENT: (permissions.can_comment, "You cannot comment on reviews."),
+}
+
+
+# --- Which incidents have a review -------------------------------------------------------
+
+def review_categories() -> list[int]:
+    """Return the Categories that get a review (1 and 2 by default)."""
+    return list(current_app.config["REVIEW_CATEGORIES"])
+
+
+def needs_review(incident: Incident) -> bool:
+    """Tell whether the incident is a major incident that gets a review."""
+    return incident.category in review_categories()
+
+
+def no_review_message(incident: Incident) -> str:
+    """Return why an incident of a Category without reviews has no review steps."""
+    cats = ", ".join(str(c) for c in review_categories())
+    return (f"{incident.reference} is Category {incident.category}; only Category {cats} "
+            "incidents have a major incident review.")
+
+
+# --- The state rules, one per step ----------------------------------------------------------
+
+def _exclusion(review: Review | None) -> ExclusionState:
+    return review.exclusion_state if review else ExclusionState.NOT_PROPOSED
+
+
+def _report(review: Review | None) -> ReportState:
+    return review.report_state if review else ReportState.NOT_STARTED
+
+
+def _propose_now(incident: Incident, review: Review | None) -> str | None:
+    if not needs_review(incident):
+        return no_review_message(incident)
+    state = _exclusion(review)
+    if state == ExclusionState.PENDING:
+        return "SECAS is reviewing the current proposal; wait for its outcome before proposing again."
+    if state == ExclusionState.AGREED:
+        return "SECAS has agreed the exclusion; it stands and cannot be re-proposed."
+    if _report(review) == ReportState.PUBLISHED:
+        return "The report is published; the PMR treatment can no longer change."
+    return None
+
+
+def _answer_now(incident: Incident, review: Review | None) -> str | None:
+    reason = _propose_now(incident, review)
+    if reason is None and _exclusion(review) != ExclusionState.INFORMATION_REQUESTED:
+        return "SECAS has not asked the DCC for more information; there is no request to answer."
+    return reason
+
+
+def _review_exclusion_now(incident: Incident, review: Review | None) -> str | None:
+    if _exclusion(review) != ExclusionState.PENDING:
+        return (f"No exclusion is waiting for review (state: {_exclusion(review).value}); "
+                "the DCC must propose an exclusion first.")
+    return None
+
+
+def _summary_now(incident: Incident, review: Review | None) -> str | None:
+    if not needs_review(incident):
+        return no_review_message(incident)
+    if incident.resolved_at is None:
+        return "The incident is not resolved yet; the Summary Report follows resolution."
+    if review is not None and review.summary_submitted_at is not None:
+        return "The Summary Report is already recorded as submitted."
+    return None
+
+
+def _write_now(incident: Incident, review: Review | None) -> str | None:
+    if not needs_review(incident):
+        return no_review_message(incident)
+    state = _report(review)
+    if state == ReportState.AGREED:
+        return ("The report cannot be changed now: Operations Group agreed publication of the submitted version; "
+                "SECAS must publish it before any further change.")
+    if state == ReportState.PUBLISHED:
+        return "The report cannot be changed now: it is published, and its agreed version is frozen."
+    return None
+
+
+def _submit_now(incident: Incident, review: Review | None) -> str | None:
+    latest = review.report_versions[-1] if review and review.report_versions else None
+    if needs_review(incident) and latest is None:
+        return "There is no draft to submit; write the report first."
+    reason = _write_now(incident, review)
+    if reason is None and latest is not None and latest.is_frozen:
+        return f"Version {latest.number} is already submitted; save a revision before submitting again."
+    return reason
+
+
+def _decide_now(incident: Incident, review: Review | None) -> str | None:
+    if _report(review) not in AWAITING_DECISION:
+        return (f"There is no submitted report waiting for a decision (report: {_report(review).value}); "
+                "the DCC must submit the Review Report first.")
+    if _exclusion(review) not in SETTLED:
+        return ("SECAS has not settled the PMR treatment yet "
+                f"({EXCLUSION_LABELS[_exclusion(review)]}); the decision must wait for it.")
+    return None
+
+
+def _publish_now(incident: Incident, review: Review | None) -> str | None:
+    if _report(review) != ReportState.AGREED:
+        return (f"The Operations Group has not agreed this report for publication (report: {_report(review).value}); "
+                "record an 'agreed' decision first.")
+    return None
+
+
+def _comment_now(incident: Incident, review: Review | None) -> str | None:
+    return None if needs_review(incident) else no_review_message(incident)
+
+
+STATE_RULES: dict[Step, Callable[[Incident, Review | None], str | None]] = {
+    Step.PROPOSE: _propose_now,
+    Step.ANSWER_REQUEST: _answer_now,
+    Step.REVIEW_EXCLUSION: _review_exclusion_now,
+    Step.SUMMARY_REPORT: _summary_now,
+    Step.WRITE_REPORT: _write_now,
+    Step.SUBMIT_REPORT: _submit_now,
+    Step.RECORD_DECISION: _decide_now,
+    Step.PUBLISH: _publish_now,
+    Step.COMMENT: _comment_now,
+}
+
+
+# --- Asking ----------------------------------------------------------------------------------
+
+def role_refusal(step: Step, user: Any) -> Refusal | None:
+    """Return why this user's role may never take the step, or None when it may."""
+    may, message = ROLE_RULES[step]
+    return None if may(user) else Refusal(message, is_forbidden=True)
+
+
+def refusal(step: Step, *, user: Any, incident: Incident, review: Review | None) -> Refusal | None:
+    """Return why the user may not take the step on this review now, or None when they may."""
+    forbidden = role_refusal(step, user)
+    if forbidden is not None:
+        return forbidden
+    reason = STATE_RULES[step](incident, review)
+    return None if reason is None else Refusal(reason, is_forbidden=False)
+
+
+def is_allowed(step: Step, *, user: Any, incident: Incident, review: Review | None) -> bool:
+    """Tell whether the user may take the step on this review now."""
+    return refusal(step, user=user, incident=incident, review=review) is None
+
+
+def require_role(step: Step, user: Any) -> None:
+    """Raise PermissionDenied when the user's role may never take the step."""
+    forbidden = role_refusal(step, user)
+    if forbidden is not None:
+        raise forbidden.error()
+
+
+def require(step: Step, *, user: Any, incident: Incident, review: Review | None) -> None:
+    """Raise PermissionDenied (may not) or ConflictError (not now) unless the user may take the step now."""
+    refused = refusal(step, user=user, incident=incident, review=review)
+    if refused is not None:
+        raise refused.error()
+
+
+def steps(*, user: Any, incident: Incident, review: Review | None) -> dict[Step, Refusal | None]:
+    """Return every step with why it is refused to this user now (None: allowed)."""
+    return {step: refusal(step, user=user, incident=incident, review=review) for step in Step}
+
+
+@dataclass
+class Offers:
+    """Which steps a page offers this person now, and why a decision must wait ("" when it need not)."""
+
+    propose: bool
+    answer: bool
+    review: bool
+    summary: bool
+    write: bool
+    submit: bool
+    decide: bool
+    decision_waits: str
+    publish: bool
+    comment: bool
+
+
+def offers(*, user: Any, incident: Incident, review: Review | None) -> Offers:
+    """Return which steps to offer this person on the review's pages."""
+    found = steps(user=user, incident=incident, review=review)
+    decide = found[Step.RECORD_DECISION]
+    waits = (decide is not None and not decide.is_forbidden and _report(review) in AWAITING_DECISION)
+    return Offers(
+        propose=found[Step.PROPOSE] is None,
+        answer=found[Step.ANSWER_REQUEST] is None,
+        review=found[Step.REVIEW_EXCLUSION] is None,
+        summary=found[Step.SUMMARY_REPORT] is None,
+        write=found[Step.WRITE_REPORT] is None,
+        submit=found[Step.SUBMIT_REPORT] is None,
+        decide=decide is None,
+        decision_waits=decide.message if waits and decide is not None else "",
+        publish=found[Step.PUBLISH] is None,
+        comment=found[Step.COMMENT] is None,
+    )
+
+
+# --- Who must act next -------------------------------------------------------------------------
+
+def next_steps(incident: Incident, review: Review | None) -> list[NextStep]:
+    """List who must act next and by when, across the exclusion and the report."""
+    if not needs_review(incident):
+        return []
+    summary_due_on, review_due_on = incident_service.report_due_dates(incident)
+    found: list[NextStep] = []
+    exclusion, report = _exclusion(review), _report(review)
+    if exclusion in EXCLUSION_WAITS_ON:
+        who, what = EXCLUSION_WAITS_ON[exclusion]
+        found.append(NextStep(who, what, summary_due_on if exclusion == ExclusionState.NOT_PROPOSED else None))
+    if report in REPORT_WAITS_ON:
+        who, what = REPORT_WAITS_ON[report]
+        if report in AWAITING_DECISION and exclusion not in SETTLED:
+            what = DECISION_WAITS_FOR_SECAS
+        found.append(NextStep(who, what, review_due_on if who == "DCC" else None))
+    return found
+
+
+def waits_on(party: str) -> tuple[frozenset[ExclusionState], frozenset[ReportState]]:
+    """Return the PMR treatments and report states in which a review waits on this party."""
+    return (frozenset(state for state, (who, _) in EXCLUSION_WAITS_ON.items() if who == party),
+            frozenset(state for state, (who, _) in REPORT_WAITS_ON.items() if who == party))

@@ -1,0 +1,294 @@
+"""The workflow rules: each step allowed or refused with its one message, and pages, API, services and dashboard agree."""
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from incidents.dashboard import service as dashboard_service
+from incidents.errors import ConflictError, PermissionDenied, ServiceError
+from incidents.extensions import db
+from incidents.incident.models import Incident
+from incidents.principle import service as principle_service
+from incidents.report import service as report_service
+from incidents.report.models import Classification, ReportVersion
+from incidents.review import service as review_service
+from incidents.review import workflow
+from incidents.review.models import (
+    Decision,
+    DecisionOutcome,
+    ExclusionProposal,
+    ExclusionState,
+    ReportState,
+    Review,
+)
+from incidents.review.workflow import Step
+from incidents.user import service as user_service
+from incidents.user.models import Role
+from tests import factories
+
+SECTIONS = {"summary": "Carrier outage.", "root_cause": "Carrier failure.", "impact": "All cohorts.",
+            "lessons_learned": "", "actions": ""}
+LATER = datetime(2023, 7, 1, 9, 0, tzinfo=UTC)
+# The role that may take each step (the others are refused with the step's one message).
+ACTOR = {Step.PROPOSE: "dcc", Step.ANSWER_REQUEST: "dcc", Step.REVIEW_EXCLUSION: "secas",
+         Step.SUMMARY_REPORT: "dcc", Step.WRITE_REPORT: "dcc", Step.SUBMIT_REPORT: "dcc",
+         Step.RECORD_DECISION: "opsg", Step.PUBLISH: "secas", Step.COMMENT: "opsg"}
+ALL_STATES = list(itertools.product(ExclusionState, ReportState))
+
+
+def _in_state(users: dict[str, Any], now: datetime, exclusion: ExclusionState, report: ReportState,
+              *, summary_sent: bool = False) -> Incident:
+    """Log an incident whose review stands in the given states, with the rows those states imply."""
+    incident = factories.incident(actor=users["dcc"], now=now)
+    review = Review(incident_id=incident.id, exclusion_state=exclusion, report_state=report, created_at=now,
+                    updated_at=now, summary_submitted_at=now if summary_sent else None)
+    db.session.add(review)
+    if exclusion != ExclusionState.NOT_PROPOSED:
+        db.session.add(ExclusionProposal(review=review, round=1, exclude=exclusion != ExclusionState.INCLUDED,
+                                         rationale="Storm.", proposed_at=now))
+    if report != ReportState.NOT_STARTED:
+        frozen = report != ReportState.DRAFT
+        version = ReportVersion(review=review, number=1, is_frozen=frozen, classification=Classification.AMBER,
+                                sections=SECTIONS, created_at=now, submitted_at=now if frozen else None)
+        db.session.add(version)
+        if report in (ReportState.AGREED, ReportState.PUBLISHED):
+            db.session.add(Decision(review=review, meeting="OPSG_97", meeting_on=date(2023, 5, 26),
+                                    outcome=DecisionOutcome.AGREED, minute="Agreed.", report_version=version,
+                                    recorded_at=now))
+    db.session.commit()
+    return incident
+
+
+def _refusal(step: Step, user: Any, incident: Incident) -> workflow.Refusal | None:
+    return workflow.refusal(step, user=user, incident=incident, review=review_service.get_review(incident))
+
+
+# --- The rules themselves ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("step", "role", "message"), [
+    (Step.PROPOSE, "secas", "Only the DCC proposes the PMR treatment."),
+    (Step.ANSWER_REQUEST, "opsg", "Only the DCC proposes the PMR treatment."),
+    (Step.REVIEW_EXCLUSION, "dcc", "Only SECAS reviews exclusions."),
+    (Step.REVIEW_EXCLUSION, "opsg", "Only SECAS reviews exclusions."),
+    (Step.SUMMARY_REPORT, "opsg", "Only the DCC records the Summary Report."),
+    (Step.WRITE_REPORT, "secas", "Only the DCC writes the Review Report."),
+    (Step.SUBMIT_REPORT, "opsg", "Only the DCC submits the Review Report."),
+    (Step.RECORD_DECISION, "dcc",
+     "Only SECAS (as secretary) or an OPSG member records Operations Group decisions."),
+    (Step.PUBLISH, "opsg", "Only SECAS publishes reports to SEC Parties."),
+    (Step.COMMENT, "party", "You cannot comment on reviews."),
+])
+def test_a_role_that_may_never_take_a_step_is_forbidden_with_the_steps_message(app, users, now, step, role,
+                                                                               message):
+    incident = factories.incident(actor=users["dcc"], now=now)
+    refused = _refusal(step, users[role], incident)
+    assert refused == workflow.Refusal(message, is_forbidden=True)
+    assert isinstance(refused.error(), PermissionDenied) and refused.error().detail == message
+    with pytest.raises(PermissionDenied, match=message.replace("(", r"\(").replace(")", r"\)")):
+        workflow.require_role(step, users[role])
+
+
+@pytest.mark.parametrize(("step", "exclusion", "report", "says"), [
+    (Step.PROPOSE, ExclusionState.PENDING, ReportState.DRAFT, "SECAS is reviewing the current proposal"),
+    (Step.PROPOSE, ExclusionState.AGREED, ReportState.DRAFT, "cannot be re-proposed"),
+    (Step.PROPOSE, ExclusionState.DISAGREED, ReportState.PUBLISHED, "the PMR treatment can no longer change"),
+    (Step.ANSWER_REQUEST, ExclusionState.INCLUDED, ReportState.DRAFT, "there is no request to answer"),
+    (Step.REVIEW_EXCLUSION, ExclusionState.INCLUDED, ReportState.DRAFT, "the DCC must propose an exclusion first"),
+    (Step.WRITE_REPORT, ExclusionState.INCLUDED, ReportState.AGREED, "SECAS must publish it"),
+    (Step.WRITE_REPORT, ExclusionState.INCLUDED, ReportState.PUBLISHED, "it is published"),
+    (Step.SUBMIT_REPORT, ExclusionState.INCLUDED, ReportState.NOT_STARTED, "no draft to submit"),
+    (Step.SUBMIT_REPORT, ExclusionState.INCLUDED, ReportState.SUBMITTED, "Version 1 is already submitted"),
+    (Step.RECORD_DECISION, ExclusionState.INCLUDED, ReportState.DRAFT, "the DCC must submit the Review Report first"),
+    (Step.RECORD_DECISION, ExclusionState.PENDING, ReportState.SUBMITTED,
+     "SECAS has not settled the PMR treatment yet (Exclusion proposed, waiting for SECAS)"),
+    (Step.PUBLISH, ExclusionState.INCLUDED, ReportState.DEFERRED, "record an 'agreed' decision first"),
+    (Step.SUMMARY_REPORT, ExclusionState.INCLUDED, ReportState.DRAFT, None),
+])
+def test_a_step_out_of_order_is_refused_for_now_saying_what_comes_first(app, users, now, step, exclusion, report,
+                                                                        says):
+    incident = _in_state(users, now, exclusion, report)
+    refused = _refusal(step, users[ACTOR[step]], incident)
+    if says is None:
+        assert refused is None
+        return
+    assert refused is not None and not refused.is_forbidden and says in refused.message
+    assert isinstance(refused.error(), ConflictError)
+
+
+def test_the_summary_report_waits_for_resolution_and_is_recorded_once(app, users, now):
+    open_incident = factories.incident(actor=users["dcc"], now=now, resolved_at=None, status="open", cohorts=[])
+    assert "not resolved yet" in _refusal(Step.SUMMARY_REPORT, users["dcc"], open_incident).message
+    incident = factories.incident(actor=users["dcc"], now=now)
+    assert _refusal(Step.SUMMARY_REPORT, users["dcc"], incident) is None
+    review_service.mark_summary_submitted(incident=incident, actor=users["dcc"], now=now)
+    assert "already recorded" in _refusal(Step.SUMMARY_REPORT, users["dcc"], incident).message
+
+
+def test_an_incident_without_a_review_offers_no_review_step(app, users, now):
+    minor = factories.incident(actor=users["dcc"], now=now, category=3)
+    for step in (Step.PROPOSE, Step.SUMMARY_REPORT, Step.WRITE_REPORT, Step.SUBMIT_REPORT, Step.COMMENT):
+        refused = _refusal(step, users["admin"], minor)
+        assert refused is not None and "have a major incident review" in refused.message, step
+    assert workflow.next_steps(minor, None) == []
+
+
+@pytest.mark.parametrize(("exclusion", "report"), ALL_STATES)
+def test_an_administrator_may_take_exactly_the_steps_someone_may_take(app, users, now, exclusion, report):
+    review = Review(exclusion_state=exclusion, report_state=report)
+    incident = factories.incident(actor=users["dcc"], now=now)
+    for step, role in ACTOR.items():
+        by_admin = workflow.STATE_RULES[step](incident, review)
+        assert (workflow.refusal(step, user=users["admin"], incident=incident, review=review) is None) == (
+            by_admin is None)
+        assert workflow.refusal(step, user=users[role], incident=incident, review=review) == (
+            None if by_admin is None else workflow.Refusal(by_admin, is_forbidden=False))
+
+
+# --- The services refuse with the same message -------------------------------------------------
+
+def _call(step: Step, incident: Incident, actor: Any, now: datetime) -> None:
+    if step in (Step.PROPOSE, Step.ANSWER_REQUEST):
+        review_service.propose(incident=incident, exclude=False, rationale="Counted.", response="Answered.",
+                               actor=actor, now=now)
+    elif step == Step.REVIEW_EXCLUSION:
+        review_service.review_exclusion(incident=incident, outcome="agreed", comment="Ok.", actor=actor, now=now)
+    elif step == Step.SUMMARY_REPORT:
+        review_service.mark_summary_submitted(incident=incident, actor=actor, now=now)
+    elif step == Step.WRITE_REPORT:
+        report_service.save_draft(incident=incident, sections={**SECTIONS, "impact": "Changed."},
+                                  classification="AMBER", actor=actor, now=now)
+    elif step == Step.SUBMIT_REPORT:
+        report_service.submit(incident=incident, actor=actor, now=now)
+    elif step == Step.RECORD_DECISION:
+        review_service.record_decision(incident=incident, meeting="OPSG_98", meeting_on=date(2023, 6, 26),
+                                       outcome="deferred", minute="Deferred.", actor=actor, now=LATER)
+    elif step == Step.PUBLISH:
+        review_service.publish(incident=incident, classification="GREEN", actor=actor, now=now)
+    elif step == Step.COMMENT:
+        review_service.add_comment(incident=incident, body="A comment.", actor=actor, now=now)
+
+
+SERVICE_STATES = [
+    (ExclusionState.NOT_PROPOSED, ReportState.NOT_STARTED),
+    (ExclusionState.PENDING, ReportState.DRAFT),
+    (ExclusionState.INFORMATION_REQUESTED, ReportState.NOT_AGREED),
+    (ExclusionState.INCLUDED, ReportState.SUBMITTED),
+    (ExclusionState.PENDING, ReportState.DEFERRED),
+    (ExclusionState.AGREED, ReportState.AGREED),
+    (ExclusionState.DISAGREED, ReportState.PUBLISHED),
+]
+
+
+@pytest.mark.parametrize(("exclusion", "report"), SERVICE_STATES)
+def test_each_service_refuses_exactly_when_the_workflow_does_with_its_message(app, users, now, exclusion, report):
+    for step, role in ACTOR.items():
+        if step == Step.ANSWER_REQUEST:
+            continue  # an answer is a proposal: the service guards it as Step.PROPOSE
+        incident = _in_state(users, now, exclusion, report)
+        expected = _refusal(step, users[role], incident)
+        try:
+            _call(step, incident, users[role], now)
+        except ServiceError as exc:
+            db.session.rollback()
+            assert expected is not None, (step, exc.detail)
+            assert isinstance(exc, ConflictError) and exc.detail == expected.message, step
+        else:
+            db.session.rollback()
+            assert expected is None, (step, expected)
+        if step == Step.COMMENT:
+            continue  # every reader may comment; anyone else is told nothing of the review (404)
+        forbidden = next(r for r in ("dcc", "secas", "opsg") if workflow.role_refusal(step, users[r]))
+        with pytest.raises(PermissionDenied) as refused:
+            _call(step, incident, users[forbidden], now)
+        assert refused.value.detail == workflow.ROLE_RULES[step][1]
+        db.session.rollback()
+
+
+# --- Pages and the API ask the same rules ---------------------------------------------------------
+
+# What a page shows for each offered step (a form posting there, or a link to the editor).
+PAGE_MARKS = {
+    "propose": "/review/proposal", "review": "/review/exclusion-review", "summary": "/review/summary-report",
+    "decide": "/review/decision", "publish": "/review/publication", "comment": "/review/comments",
+    "write": "/report/edit", "submit": "/report/submit",
+}
+
+
+@pytest.mark.parametrize(("exclusion", "report"), SERVICE_STATES)
+def test_the_review_page_offers_exactly_the_allowed_steps(app, client, auth, users, now, exclusion, report):
+    principle_service.seed_defaults()
+    incident = _in_state(users, now, exclusion, report)
+    reference = incident.reference
+    for role in ("dcc", "secas", "opsg", "admin"):
+        auth.logout()
+        auth.login(users[role])
+        page = client.get(f"/incidents/{reference}/review").text
+        offers = workflow.offers(user=users[role], incident=incident, review=review_service.get_review(incident))
+        for name, mark in PAGE_MARKS.items():
+            assert (f'action="/incidents/{reference}{mark}"' in page or f'href="/incidents/{reference}{mark}"'
+                    in page) == getattr(offers, name), (role, name)
+        assert bool(offers.decision_waits) == ("SECAS has not settled the PMR treatment yet" in page), role
+
+
+def test_the_report_editor_closes_with_the_workflows_message(app, client, auth, users, now):
+    incident = _in_state(users, now, ExclusionState.INCLUDED, ReportState.AGREED)
+    auth.login(users["dcc"])
+    response = client.get(f"/incidents/{incident.reference}/report/edit")
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).text.replace("&#39;", "'")
+    assert _refusal(Step.WRITE_REPORT, users["dcc"], incident).message in page
+
+
+@pytest.mark.parametrize(("method", "path", "body", "step"), [
+    ("PUT", "exclusion", {"exclude": False}, Step.PROPOSE),
+    ("POST", "exclusion/reviews", {"outcome": "agreed", "comment": "Ok."}, Step.REVIEW_EXCLUSION),
+    ("POST", "summary-report", None, Step.SUMMARY_REPORT),
+    ("PUT", "report", {"classification": "AMBER", "sections": SECTIONS}, Step.WRITE_REPORT),
+    ("POST", "report/submit", None, Step.SUBMIT_REPORT),
+    ("POST", "decisions", {"meeting": "OPSG_98", "meeting_on": "2023-05-26", "outcome": "agreed", "minute": "Ok."},
+     Step.RECORD_DECISION),
+    ("POST", "publish", {"classification": "GREEN"}, Step.PUBLISH),
+])
+def test_the_api_answers_403_for_may_not_and_409_for_not_now_with_the_workflows_message(
+        app, client, users, now, method, path, body, step):
+    # Published: no step is open to anyone, so each role is refused, for good (403) or for now (409).
+    incident = _in_state(users, now, ExclusionState.INCLUDED, ReportState.PUBLISHED, summary_sent=True)
+    tokens = {role: user_service.issue_token(user=users[role]) for role in ("dcc", "secas", "opsg")}
+    db.session.commit()
+    review = review_service.get_review(incident)
+    for role, token in tokens.items():
+        expected = _refusal(step, users[role], incident)
+        assert expected is not None, (step, role)
+        headers = {"Authorization": f"Bearer {token}", "If-Match": review_service.review_etag(review)
+                   if path == "exclusion" else report_service.report_etag(review)}
+        response = client.open(f"/api/v1/incidents/{incident.reference}/{path}", method=method, json=body,
+                               headers=headers)
+        assert response.status_code == (403 if expected.is_forbidden else 409), (role, response.get_json())
+        assert response.get_json()["detail"] == expected.message
+
+
+# --- The dashboard's "what you must do next" --------------------------------------------------------
+
+@pytest.mark.parametrize(("exclusion", "report"), ALL_STATES)
+def test_the_dashboard_looks_for_a_partys_steps_exactly_where_the_workflow_has_them(app, users, now, exclusion,
+                                                                                     report):
+    incident = factories.incident(actor=users["dcc"], now=now)
+    steps = workflow.next_steps(incident, Review(exclusion_state=exclusion, report_state=report))
+    for party in workflow.PARTIES:
+        assert dashboard_service.WAITING[party].matches(report, exclusion) == any(s.who == party for s in steps)
+    assert dashboard_service.WAITING["DCC"].matches(None, None)
+    assert [s.who for s in workflow.next_steps(incident, None)] == ["DCC", "DCC"]
+
+
+def test_the_dashboard_lists_each_roles_next_steps_as_the_workflow_gives_them(app, users, now):
+    made = {state: _in_state(users, now, *state) for state in SERVICE_STATES}
+    for role, parties in ((Role.DCC, {"DCC"}), (Role.SECAS, {"SECAS"}), (Role.OPSG, {"OPSG"})):
+        tasks = dashboard_service.tasks_for(role, today=now.date())
+        expected = sorted((incident.reference, step.what) for incident in made.values()
+                          for step in workflow.next_steps(incident, review_service.get_review(incident))
+                          if step.who in parties)
+        assert sorted((t.reference, t.what) for t in tasks) == expected, role
+        assert expected, role
