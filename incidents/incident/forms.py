@@ -63,6 +63,8 @@ _SMALL_WHOLE = re.compile(r"^[0-9]{1,9}$")
 class LocalDateTimeField(StringField):
     """A UK local date and time typed as text; ``data`` is an aware UTC datetime or None."""
 
+    data: datetime | None  # type: ignore[assignment]  # parsed from the text, unlike StringField's
+
     def process_formdata(self, valuelist: list[Any]) -> None:
         """Parse the typed text; a parse failure becomes the field's error."""
         if not valuelist:
@@ -80,6 +82,8 @@ class LocalDateTimeField(StringField):
 
 class WholeNumberField(StringField):
     """A whole number typed as text (commas and spaces allowed); ``data`` is an int or None."""
+
+    data: int | None  # type: ignore[assignment]  # parsed from the text, unlike StringField's
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         """Read digits; anything else becomes the field's error."""

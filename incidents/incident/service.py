@@ -838,13 +838,13 @@ def _apply(incident: Incident, clean: IncidentDraft) -> None:
             incident.cohorts.remove(row)
     for cohort in clean.cohorts:
         assert cohort.impact_started_at is not None
-        row = existing.get(cohort.name)
-        if row is None:
+        kept = existing.get(cohort.name)
+        if kept is None:
             incident.cohorts.append(IncidentCohort(name=cohort.name, impact_started_at=cohort.impact_started_at,
                                                    restored_at=cohort.restored_at))
         else:
-            row.impact_started_at = cohort.impact_started_at
-            row.restored_at = cohort.restored_at
+            kept.impact_started_at = cohort.impact_started_at
+            kept.restored_at = cohort.restored_at
     incident.cohorts.sort(key=lambda c: c.name)
 
 
