@@ -1,4 +1,4 @@
-"""Checks shared by forms, API schemas and services: text fields, lookup keys and list arguments.
+"""Checks shared by forms, API schemas and services: text fields, lookup keys, list arguments, KEEP.
 
 Each rule is written here once. Services call these helpers so that a rule a
 form or a schema also checks holds for the API, the CLI and the importer too;
@@ -7,6 +7,7 @@ a service reports every problem at once in one ``ValidationError``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
 from typing import Any, TypeVar
 
 from incidents.errors import ValidationError
@@ -17,6 +18,15 @@ Errors = dict[str, list[str]]
 # PostgreSQL can neither store nor compare text holding a NUL character.
 NUL = "\x00"
 NUL_MESSAGE = "contains a null character; remove it."
+
+
+class Keep(Enum):
+    """The value of a field a change leaves as it is (distinct from None, which may clear it)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
 
 
 def has_nul(value: str) -> bool:

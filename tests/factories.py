@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from incidents.incident import service as incident_service
-from incidents.incident.models import Incident
+from incidents.incident.models import Incident, IncidentStatus, TimelineKind
 from incidents.user import service as user_service
 from incidents.user.models import User
 
@@ -51,6 +51,28 @@ def incident_data(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+def cohort_drafts(cohorts: list[dict[str, Any]]) -> list[incident_service.CohortDraft]:
+    """Turn cohorts written as in ``incident_data`` into the service's input."""
+    return [incident_service.CohortDraft(name=c["name"], impact_started_at=c.get("impact_started_at"),
+                                         restored_at=c.get("restored_at")) for c in cohorts]
+
+
+def incident_draft(**overrides: Any) -> incident_service.IncidentDraft:
+    """Return ``incident_data`` as the service's input (a status may be given as text)."""
+    data = incident_data(**overrides)
+    status = data.pop("status", None)
+    cohorts = cohort_drafts(data.pop("cohorts"))
+    return incident_service.IncidentDraft(**data, cohorts=cohorts,
+                                          status=IncidentStatus(status) if status is not None else None)
+
+
 def incident(*, actor: User, now: datetime = FAR_FUTURE, **overrides: Any) -> Incident:
     """Log an incident through the service."""
-    return incident_service.create_incident(data=incident_data(**overrides), actor=actor, now=now).incident
+    return incident_service.create_incident(draft=incident_draft(**overrides), actor=actor, now=now).incident
+
+
+def entry_draft(*, occurred_at: datetime | None, kind: str = "update", text: str = "",
+                cohort: str | None = None) -> incident_service.TimelineEntryDraft:
+    """Return a timeline entry as the service takes it (its kind given as text)."""
+    return incident_service.TimelineEntryDraft(occurred_at=occurred_at, kind=TimelineKind(kind), text=text,
+                                               cohort=cohort)

@@ -5,7 +5,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +23,7 @@ from incidents.review.models import Decision
 from incidents.timeutil import local_date, utcnow
 from incidents.user import service as user_service
 from incidents.user.models import User
+from incidents.validation import KEEP, Keep
 
 REFERENCE_RE = re.compile(r"^([A-Z]{2,10}) (\d{1,4})/(\d{2,3})$", re.ASCII)
 
@@ -134,15 +134,6 @@ def list_actions(*, filters: ActionFilters, viewer: Any, now: datetime | None = 
 def _require_manager(actor: User) -> None:
     if not permissions.can_manage_actions(actor):
         raise PermissionDenied("Only SECAS, OPSG members and administrators manage the actions register.")
-
-
-class Keep(Enum):
-    """The value of a field a change leaves as it is (distinct from None, which may clear it)."""
-
-    KEEP = "keep"
-
-
-KEEP = Keep.KEEP
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ classes, so the document cannot drift from what the API accepts and answers.
 
 Request bodies are strict (a category is an integer, never "1"; a boolean is
 true or false) and forbid unknown fields. Optional request fields default to
-"not sent": views pass ``model_dump(exclude_unset=True)`` so the service sees
-only what the client sent and applies its own defaults.
+"not sent": each request body converts itself into the service's typed input
+(``to_draft``, ``to_changes``), where a field not sent is left to the service's
+defaults or, in a change, KEEP.
 """
 from __future__ import annotations
 
@@ -118,6 +119,11 @@ class CohortInput(RequestBody):
     impact_started_at: Instant
     restored_at: Instant | None = None
 
+    def to_draft(self) -> incident_service.CohortDraft:
+        """Return the cohort as the incident service takes it."""
+        return incident_service.CohortDraft(name=self.name, impact_started_at=self.impact_started_at,
+                                            restored_at=self.restored_at)
+
 
 class Cohort(Representation):
     """A cohort affected by the incident: when its impact started and when it was restored."""
@@ -146,6 +152,16 @@ class IncidentCreate(RequestBody):
     devices_affected: int | None = None
     dcc_responsible: bool = Field(default=True, description="Whether the DCC is responsible for resolving it.")
 
+    def to_draft(self) -> incident_service.IncidentDraft:
+        """Return the incident as the service takes it (status None when not sent: it follows resolved_at)."""
+        return incident_service.IncidentDraft(
+            reference=self.reference, title=self.title, category=self.category,
+            status=self.status if "status" in self.model_fields_set else None,
+            started_at=self.started_at, detected_at=self.detected_at, resolved_at=self.resolved_at,
+            cohorts=[cohort.to_draft() for cohort in self.cohorts], cause_category=self.cause_category,
+            cause=self.cause, impact=self.impact, devices_affected=self.devices_affected,
+            dcc_responsible=self.dcc_responsible)
+
 
 class IncidentPatch(RequestBody):
     """Fields to change; only those sent change. ``cohorts`` replaces the whole list."""
@@ -166,6 +182,13 @@ class IncidentPatch(RequestBody):
     impact: str = omittable()
     devices_affected: int | None = omittable(description="null clears it.")
     dcc_responsible: bool = omittable()
+
+    def to_changes(self) -> incident_service.IncidentChanges:
+        """Return the fields sent as changes for the service; the rest stay KEEP."""
+        sent: dict[str, Any] = {name: getattr(self, name) for name in self.model_fields_set}
+        if "cohorts" in sent:
+            sent["cohorts"] = [cohort.to_draft() for cohort in self.cohorts]
+        return incident_service.IncidentChanges(**sent)
 
 
 class LongestRestoration(Representation):
@@ -238,6 +261,11 @@ class TimelineEntryCreate(RequestBody):
     text: str
     cohort: str | None = Field(default=None, description="One of the incident's cohorts, or null.")
 
+    def to_draft(self) -> incident_service.TimelineEntryDraft:
+        """Return the entry as the incident service takes it."""
+        return incident_service.TimelineEntryDraft(occurred_at=self.occurred_at, kind=self.kind, text=self.text,
+                                                   cohort=self.cohort)
+
 
 class TimelineEntryPatch(RequestBody):
     """Fields of a timeline entry to change; only those sent change."""
@@ -249,6 +277,10 @@ class TimelineEntryPatch(RequestBody):
     kind: TimelineKind = omittable()
     text: str = omittable()
     cohort: str | None = omittable(description="null clears it.")
+
+    def to_changes(self) -> incident_service.TimelineEntryChanges:
+        """Return the fields sent as changes for the service; the rest stay KEEP."""
+        return incident_service.TimelineEntryChanges(**{name: getattr(self, name) for name in self.model_fields_set})
 
 
 class TimelineEntry(Representation):

@@ -29,6 +29,7 @@ from incidents.incident import service as incident_service
 from incidents.incident.models import Incident, TimelineEntry
 from incidents.incident.service import Filters
 from incidents.user.models import User
+from incidents.validation import Keep
 
 __all__ = ["PREFIX"]
 
@@ -45,7 +46,7 @@ def _require_editor(user: User) -> None:
         raise PermissionDenied("Only the DCC and administrators can change incidents.")
 
 
-def _refuse_duplicate(reference: object, user: User, current: Incident | None = None) -> None:
+def _refuse_duplicate(reference: str | Keep, user: User, current: Incident | None = None) -> None:
     """Raise DuplicateError (409) when the reference sent already belongs to another incident.
 
     The service reports a clash it finds by looking first as a ValidationError
@@ -53,7 +54,7 @@ def _refuse_duplicate(reference: object, user: User, current: Incident | None = 
     the API answers 409 for both, so it looks itself, before the service call
     and again when the service refuses the input.
     """
-    if not isinstance(reference, str):
+    if isinstance(reference, Keep):
         return
     candidate = reference.strip().upper()  # the form the service stores
     if not candidate or not is_lookup_key(candidate):
@@ -99,13 +100,13 @@ def create_incident() -> Response:
     """Log an incident."""
     user = auth.current_user()
     _require_editor(user)
-    data = protocol.parse_body(schemas.IncidentCreate).model_dump(exclude_unset=True)
-    _refuse_duplicate(data.get("reference"), user)
+    draft = protocol.parse_body(schemas.IncidentCreate).to_draft()
+    _refuse_duplicate(draft.reference, user)
     with protocol.write_guard():
         try:
-            outcome = incident_service.create_incident(data=data, actor=user)
+            outcome = incident_service.create_incident(draft=draft, actor=user)
         except ValidationError:
-            _refuse_duplicate(data.get("reference"), user)  # another request took it meanwhile
+            _refuse_duplicate(draft.reference, user)  # another request took it meanwhile
             raise
         body = schemas.present_saved_incident(outcome.incident, outcome.warnings)
         etag, location = incident_service.etag(outcome.incident), _incident_url(outcome.incident)
@@ -126,14 +127,14 @@ def update_incident(reference: str) -> Response:
     incident = load_incident(reference, user)
     _require_editor(user)
     expected = protocol.expected_version(incident_service.etag(incident), what="incident")
-    data = protocol.parse_body(schemas.IncidentPatch).model_dump(exclude_unset=True)
-    _refuse_duplicate(data.get("reference"), user, current=incident)
+    changes = protocol.parse_body(schemas.IncidentPatch).to_changes()
+    _refuse_duplicate(changes.reference, user, current=incident)
     with protocol.write_guard():
         try:
-            outcome = incident_service.update_incident(incident=incident, data=data, actor=user,
+            outcome = incident_service.update_incident(incident=incident, changes=changes, actor=user,
                                                        expected_version=expected)
         except ValidationError:
-            _refuse_duplicate(data.get("reference"), user, current=incident)
+            _refuse_duplicate(changes.reference, user, current=incident)
             raise
         body = schemas.present_saved_incident(outcome.incident, outcome.warnings)
         etag = incident_service.etag(outcome.incident)
@@ -154,9 +155,9 @@ def add_timeline_entry(reference: str) -> Response:
     user = auth.current_user()
     incident = load_incident(reference, user)
     _require_editor(user)
-    data = protocol.parse_body(schemas.TimelineEntryCreate).model_dump(exclude_unset=True)
+    draft = protocol.parse_body(schemas.TimelineEntryCreate).to_draft()
     with protocol.write_guard():
-        entry = incident_service.add_timeline_entry(incident=incident, data=data, actor=user)
+        entry = incident_service.add_timeline_entry(incident=incident, draft=draft, actor=user)
         body, etag = schemas.present_entry(entry), incident_service.timeline_etag(entry)
         location = url_for("api.get_timeline_entry", reference=incident.reference, entry_id=entry.id)
         db.session.commit()
@@ -175,9 +176,9 @@ def update_timeline_entry(reference: str, entry_id: int) -> Response:
     entry = _load_entry(reference, entry_id, user)
     _require_editor(user)
     expected = protocol.expected_version(incident_service.timeline_etag(entry), what="timeline entry")
-    data = protocol.parse_body(schemas.TimelineEntryPatch).model_dump(exclude_unset=True)
+    changes = protocol.parse_body(schemas.TimelineEntryPatch).to_changes()
     with protocol.write_guard():
-        entry = incident_service.update_timeline_entry(entry=entry, data=data, actor=user,
+        entry = incident_service.update_timeline_entry(entry=entry, changes=changes, actor=user,
                                                        expected_version=expected)
         body, etag = schemas.present_entry(entry), incident_service.timeline_etag(entry)
         db.session.commit()

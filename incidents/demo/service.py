@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -12,7 +11,8 @@ from incidents.action import service as action_service
 from incidents.action.models import Action
 from incidents.extensions import db
 from incidents.incident import service as incident_service
-from incidents.incident.models import Incident
+from incidents.incident.models import Incident, IncidentStatus, TimelineKind
+from incidents.incident.service import CohortDraft, IncidentDraft, TimelineEntryDraft
 from incidents.meeting import service as meeting_service
 from incidents.meeting.models import Meeting
 from incidents.principle import service as principle_service
@@ -28,6 +28,9 @@ from incidents.user.models import User
 
 LONDON = ZoneInfo("Europe/London")
 DEMO_PASSWORD = "demo-password"
+
+# A timeline entry of the demo: UK local time ("YYYY-MM-DD HH:MM"), kind, cohort (or None) and text.
+DemoEntry = tuple[str, str, str | None, str]
 
 DEMO_USERS = [
     ("dcc@demo.example", "dcc", "Dana Clarke (DCC incident manager)"),
@@ -52,160 +55,153 @@ class SeedResult:
     incidents_skipped: int = 0
 
 
-def _incidents(now: datetime) -> list[dict[str, Any]]:
+def _incidents(now: datetime) -> list[tuple[IncidentDraft, list[DemoEntry]]]:
+    """Return the demo incidents, each with its timeline."""
     recent = now.replace(second=0, microsecond=0) - timedelta(hours=3)
     return [
-        {
-            "reference": "INC000001001905",
-            "title": "Nationwide outage of a national telecoms carrier",
-            "category": 1,
-            "started_at": uk("2023-04-04 05:55"),
-            "detected_at": uk("2023-04-04 06:02"),
-            "resolved_at": uk("2023-04-04 10:40"),
-            "cause_category": "third_party",
-            "cause": ("A nationwide outage of a national telecoms carrier interrupted the links between the DCC "
-                      "Service Providers. Services recovered for all cohorts once the carrier restored its "
-                      "network, but CSP N's network terminating equipment (NTE) stuck and needed a reset, which "
-                      "was hard to arrange during a national incident."),
-            "impact": ("Smart meter communications unavailable across Great Britain; service requests queued. "
-                       "CSP N (North) took longest to restore."),
-            "devices_affected": 4_200_000,
-            "dcc_responsible": True,
-            "cohorts": [
-                {"name": "CSP C&S", "impact_started_at": uk("2023-04-04 05:55"), "restored_at": uk("2023-04-04 08:10")},
-                {"name": "CSP N", "impact_started_at": uk("2023-04-04 05:55"), "restored_at": uk("2023-04-04 10:40")},
-                {"name": "DSP", "impact_started_at": uk("2023-04-04 05:58"), "restored_at": uk("2023-04-04 07:40")},
-                {"name": "S1SP", "impact_started_at": uk("2023-04-04 06:00"), "restored_at": uk("2023-04-04 09:15")},
+        (IncidentDraft(
+            reference="INC000001001905",
+            title="Nationwide outage of a national telecoms carrier",
+            category=1,
+            started_at=uk("2023-04-04 05:55"),
+            detected_at=uk("2023-04-04 06:02"),
+            resolved_at=uk("2023-04-04 10:40"),
+            cause_category="third_party",
+            cause=("A nationwide outage of a national telecoms carrier interrupted the links between the DCC "
+                   "Service Providers. Services recovered for all cohorts once the carrier restored its "
+                   "network, but CSP N's network terminating equipment (NTE) stuck and needed a reset, which "
+                   "was hard to arrange during a national incident."),
+            impact=("Smart meter communications unavailable across Great Britain; service requests queued. "
+                    "CSP N (North) took longest to restore."),
+            devices_affected=4_200_000,
+            dcc_responsible=True,
+            cohorts=[
+                CohortDraft("CSP C&S", uk("2023-04-04 05:55"), uk("2023-04-04 08:10")),
+                CohortDraft("CSP N", uk("2023-04-04 05:55"), uk("2023-04-04 10:40")),
+                CohortDraft("DSP", uk("2023-04-04 05:58"), uk("2023-04-04 07:40")),
+                CohortDraft("S1SP", uk("2023-04-04 06:00"), uk("2023-04-04 09:15")),
             ],
-            "timeline": [
-                ("2023-04-04 06:02", "detected", None, "Monitoring alarms from all Service Providers: loss of connectivity over the national carrier."),
-                ("2023-04-04 06:20", "escalated", None, "Major Incident declared, Category 1; carrier confirms a nationwide outage."),
-                ("2023-04-04 06:45", "communication", None, "Initial Major Incident notification sent to SEC Parties."),
-                ("2023-04-04 07:40", "restored", "DSP", "DSP connectivity restored as the carrier's core recovered."),
-                ("2023-04-04 08:10", "restored", "CSP C&S", "CSP C&S cellular backhaul restored."),
-                ("2023-04-04 09:15", "restored", "S1SP", "SMETS1 service providers restored."),
-                ("2023-04-04 09:30", "mitigation", "CSP N", "CSP N NTE stuck after the carrier recovered; reset requested, engineer access hard to arrange during the national incident."),
-                ("2023-04-04 10:40", "restored", "CSP N", "NTE reset completed; CSP N service restored."),
-                ("2023-04-04 11:05", "communication", None, "Resolution notification sent to SEC Parties."),
-            ],
-        },
-        {
-            "reference": "INC000001001877",
-            "title": "Service request backlog during the April energy price-change event",
-            "category": 2,
-            "started_at": uk("2023-04-01 00:30"),
-            "detected_at": uk("2023-04-01 00:45"),
-            "resolved_at": uk("2023-04-01 10:05"),
-            "cause_category": "dcc_service_provider",
-            "cause": "Tariff update volumes at the price change exceeded DSP queue capacity.",
-            "impact": "Tariff and price updates to prepayment meters delayed by up to nine hours.",
-            "devices_affected": 850_000,
-            "dcc_responsible": True,
-            "cohorts": [{"name": "DSP", "impact_started_at": uk("2023-04-01 00:30"), "restored_at": uk("2023-04-01 10:05")}],
-            "timeline": [
-                ("2023-04-01 00:45", "detected", "DSP", "Queue depth alarms on tariff update service requests."),
-                ("2023-04-01 02:00", "escalated", None, "Raised to Category 2; Service Provider capacity team engaged."),
-                ("2023-04-01 10:05", "restored", "DSP", "Backlog cleared; normal latency."),
-            ],
-        },
-        {
-            "reference": "INC000001001932",
-            "title": "DSP message processing latency",
-            "category": 2,
-            "started_at": uk("2023-04-12 14:10"),
-            "detected_at": uk("2023-04-12 14:18"),
-            "resolved_at": uk("2023-04-12 17:05"),
-            "cause_category": "dcc_service_provider",
-            "cause": "A database failover in the DSP slowed message processing.",
-            "impact": "Service responses delayed; no messages lost.",
-            "devices_affected": 300_000,
-            "dcc_responsible": True,
-            "cohorts": [{"name": "DSP", "impact_started_at": uk("2023-04-12 14:10"), "restored_at": uk("2023-04-12 17:05")}],
-            "timeline": [
-                ("2023-04-12 14:18", "detected", "DSP", "Latency above threshold."),
-                ("2023-04-12 17:05", "restored", "DSP", "Failover completed; latency normal."),
-            ],
-        },
-        {
-            "reference": "INC000001001958",
-            "title": "CSP C&S cellular degradation in South Wales",
-            "category": 1,
-            "started_at": uk("2023-04-19 08:20"),
-            "detected_at": uk("2023-04-19 08:26"),
-            "resolved_at": uk("2023-04-19 11:10"),
-            "cause_category": "dcc_service_provider",
-            "cause": "A faulty configuration change at a cellular core site.",
-            "impact": "Communications to meters in South Wales intermittent.",
-            "devices_affected": 610_000,
-            "dcc_responsible": True,
-            "cohorts": [{"name": "CSP C&S", "impact_started_at": uk("2023-04-19 08:20"), "restored_at": uk("2023-04-19 11:10")}],
-            "timeline": [
-                ("2023-04-19 08:26", "detected", "CSP C&S", "Cell site alarms across South Wales."),
-                ("2023-04-19 09:00", "mitigation", "CSP C&S", "Configuration change rolled back."),
-                ("2023-04-19 11:10", "restored", "CSP C&S", "Traffic normal."),
-            ],
-        },
-        {
-            "reference": "INC000001001966",
-            "title": "Supplier certificate misconfiguration blocking its own service requests",
-            "category": 2,
-            "started_at": uk("2023-04-21 09:00"),
-            "detected_at": uk("2023-04-21 09:30"),
-            "resolved_at": uk("2023-04-21 19:45"),
-            "cause_category": "sec_party",
-            "cause": "A SEC Party deployed an expired Organisation certificate.",
-            "impact": "That party's service requests rejected; other parties unaffected.",
-            "devices_affected": 90_000,
-            "dcc_responsible": False,
-            "cohorts": [{"name": "SMKI", "impact_started_at": uk("2023-04-21 09:00"), "restored_at": uk("2023-04-21 19:45")}],
-            "timeline": [("2023-04-21 09:30", "detected", "SMKI", "Rejections from one party's gateway.")],
-        },
-        {
-            "reference": "INC000001001981",
-            "title": "Intermittent firmware download failures (CSP N)",
-            "category": 3,
-            "started_at": uk("2023-04-25 10:00"),
-            "detected_at": uk("2023-04-25 11:15"),
-            "resolved_at": uk("2023-04-26 08:30"),
-            "cause_category": "dcc_service_provider",
-            "cause": "Long-range radio scheduling bug under heavy firmware traffic.",
-            "impact": "Firmware downloads retried; no loss of service.",
-            "devices_affected": 12_000,
-            "dcc_responsible": True,
-            "cohorts": [{"name": "CSP N", "impact_started_at": uk("2023-04-25 10:00"), "restored_at": uk("2023-04-26 08:30")}],
-            "timeline": [],
-        },
-        {
-            "reference": "INC000001001990",
-            "title": "Self-service interface slow to load reports",
-            "category": 3,
-            "started_at": uk("2023-04-27 13:00"),
-            "detected_at": uk("2023-04-27 13:05"),
-            "resolved_at": uk("2023-04-28 16:00"),
-            "cause_category": "dcc",
-            "cause": "Reporting database index missing after an upgrade.",
-            "impact": "Parties' reports slow; no effect on meters.",
-            "devices_affected": None,
-            "dcc_responsible": True,
-            "cohorts": [],
-            "timeline": [],
-        },
-        {
-            "reference": "INC000001002417",
-            "title": "CSP N alarms on a regional radio hub",
-            "category": 2,
-            "started_at": recent,
-            "detected_at": recent + timedelta(minutes=6),
-            "resolved_at": None,
-            "status": "open",
-            "cause_category": "unknown",
-            "cause": "",
-            "impact": "Communications to some meters in the North East delayed.",
-            "devices_affected": 40_000,
-            "dcc_responsible": True,
-            "cohorts": [{"name": "CSP N", "impact_started_at": recent, "restored_at": None}],
-            "timeline": [],
-        },
+        ), [
+            ("2023-04-04 06:02", "detected", None, "Monitoring alarms from all Service Providers: loss of connectivity over the national carrier."),
+            ("2023-04-04 06:20", "escalated", None, "Major Incident declared, Category 1; carrier confirms a nationwide outage."),
+            ("2023-04-04 06:45", "communication", None, "Initial Major Incident notification sent to SEC Parties."),
+            ("2023-04-04 07:40", "restored", "DSP", "DSP connectivity restored as the carrier's core recovered."),
+            ("2023-04-04 08:10", "restored", "CSP C&S", "CSP C&S cellular backhaul restored."),
+            ("2023-04-04 09:15", "restored", "S1SP", "SMETS1 service providers restored."),
+            ("2023-04-04 09:30", "mitigation", "CSP N", "CSP N NTE stuck after the carrier recovered; reset requested, engineer access hard to arrange during the national incident."),
+            ("2023-04-04 10:40", "restored", "CSP N", "NTE reset completed; CSP N service restored."),
+            ("2023-04-04 11:05", "communication", None, "Resolution notification sent to SEC Parties."),
+        ]),
+        (IncidentDraft(
+            reference="INC000001001877",
+            title="Service request backlog during the April energy price-change event",
+            category=2,
+            started_at=uk("2023-04-01 00:30"),
+            detected_at=uk("2023-04-01 00:45"),
+            resolved_at=uk("2023-04-01 10:05"),
+            cause_category="dcc_service_provider",
+            cause="Tariff update volumes at the price change exceeded DSP queue capacity.",
+            impact="Tariff and price updates to prepayment meters delayed by up to nine hours.",
+            devices_affected=850_000,
+            dcc_responsible=True,
+            cohorts=[CohortDraft("DSP", uk("2023-04-01 00:30"), uk("2023-04-01 10:05"))],
+        ), [
+            ("2023-04-01 00:45", "detected", "DSP", "Queue depth alarms on tariff update service requests."),
+            ("2023-04-01 02:00", "escalated", None, "Raised to Category 2; Service Provider capacity team engaged."),
+            ("2023-04-01 10:05", "restored", "DSP", "Backlog cleared; normal latency."),
+        ]),
+        (IncidentDraft(
+            reference="INC000001001932",
+            title="DSP message processing latency",
+            category=2,
+            started_at=uk("2023-04-12 14:10"),
+            detected_at=uk("2023-04-12 14:18"),
+            resolved_at=uk("2023-04-12 17:05"),
+            cause_category="dcc_service_provider",
+            cause="A database failover in the DSP slowed message processing.",
+            impact="Service responses delayed; no messages lost.",
+            devices_affected=300_000,
+            dcc_responsible=True,
+            cohorts=[CohortDraft("DSP", uk("2023-04-12 14:10"), uk("2023-04-12 17:05"))],
+        ), [
+            ("2023-04-12 14:18", "detected", "DSP", "Latency above threshold."),
+            ("2023-04-12 17:05", "restored", "DSP", "Failover completed; latency normal."),
+        ]),
+        (IncidentDraft(
+            reference="INC000001001958",
+            title="CSP C&S cellular degradation in South Wales",
+            category=1,
+            started_at=uk("2023-04-19 08:20"),
+            detected_at=uk("2023-04-19 08:26"),
+            resolved_at=uk("2023-04-19 11:10"),
+            cause_category="dcc_service_provider",
+            cause="A faulty configuration change at a cellular core site.",
+            impact="Communications to meters in South Wales intermittent.",
+            devices_affected=610_000,
+            dcc_responsible=True,
+            cohorts=[CohortDraft("CSP C&S", uk("2023-04-19 08:20"), uk("2023-04-19 11:10"))],
+        ), [
+            ("2023-04-19 08:26", "detected", "CSP C&S", "Cell site alarms across South Wales."),
+            ("2023-04-19 09:00", "mitigation", "CSP C&S", "Configuration change rolled back."),
+            ("2023-04-19 11:10", "restored", "CSP C&S", "Traffic normal."),
+        ]),
+        (IncidentDraft(
+            reference="INC000001001966",
+            title="Supplier certificate misconfiguration blocking its own service requests",
+            category=2,
+            started_at=uk("2023-04-21 09:00"),
+            detected_at=uk("2023-04-21 09:30"),
+            resolved_at=uk("2023-04-21 19:45"),
+            cause_category="sec_party",
+            cause="A SEC Party deployed an expired Organisation certificate.",
+            impact="That party's service requests rejected; other parties unaffected.",
+            devices_affected=90_000,
+            dcc_responsible=False,
+            cohorts=[CohortDraft("SMKI", uk("2023-04-21 09:00"), uk("2023-04-21 19:45"))],
+        ), [("2023-04-21 09:30", "detected", "SMKI", "Rejections from one party's gateway.")]),
+        (IncidentDraft(
+            reference="INC000001001981",
+            title="Intermittent firmware download failures (CSP N)",
+            category=3,
+            started_at=uk("2023-04-25 10:00"),
+            detected_at=uk("2023-04-25 11:15"),
+            resolved_at=uk("2023-04-26 08:30"),
+            cause_category="dcc_service_provider",
+            cause="Long-range radio scheduling bug under heavy firmware traffic.",
+            impact="Firmware downloads retried; no loss of service.",
+            devices_affected=12_000,
+            dcc_responsible=True,
+            cohorts=[CohortDraft("CSP N", uk("2023-04-25 10:00"), uk("2023-04-26 08:30"))],
+        ), []),
+        (IncidentDraft(
+            reference="INC000001001990",
+            title="Self-service interface slow to load reports",
+            category=3,
+            started_at=uk("2023-04-27 13:00"),
+            detected_at=uk("2023-04-27 13:05"),
+            resolved_at=uk("2023-04-28 16:00"),
+            cause_category="dcc",
+            cause="Reporting database index missing after an upgrade.",
+            impact="Parties' reports slow; no effect on meters.",
+            devices_affected=None,
+            dcc_responsible=True,
+            cohorts=[],
+        ), []),
+        (IncidentDraft(
+            reference="INC000001002417",
+            title="CSP N alarms on a regional radio hub",
+            category=2,
+            started_at=recent,
+            detected_at=recent + timedelta(minutes=6),
+            resolved_at=None,
+            status=IncidentStatus.OPEN,
+            cause_category="unknown",
+            cause="",
+            impact="Communications to some meters in the North East delayed.",
+            devices_affected=40_000,
+            dcc_responsible=True,
+            cohorts=[CohortDraft("CSP N", recent, None)],
+        ), []),
     ]
 
 
@@ -221,16 +217,15 @@ def seed(*, now: datetime | None = None) -> SeedResult:
     db.session.flush()
     author = _user(DEMO_USERS[0][0])
     existing = set(db.session.scalars(sa.select(Incident.reference)))
-    for spec in _incidents(now):
-        if spec["reference"] in existing:
+    for draft, timeline in _incidents(now):
+        if draft.reference in existing:
             result.incidents_skipped += 1
             continue
-        timeline = spec.pop("timeline")
-        incident = incident_service.create_incident(data=spec, actor=author, now=now).incident
+        incident = incident_service.create_incident(draft=draft, actor=author, now=now).incident
         for at, kind, cohort, text in timeline:
             incident_service.add_timeline_entry(
                 incident=incident, actor=author, now=now,
-                data={"occurred_at": uk(at), "kind": kind, "cohort": cohort, "text": text})
+                draft=TimelineEntryDraft(occurred_at=uk(at), kind=TimelineKind(kind), cohort=cohort, text=text))
         result.incidents_created += 1
     replayed = _seed_reviews()
     _seed_meetings_and_actions(now)

@@ -1,7 +1,9 @@
 """Forms for incidents and their timelines.
 
-Forms only turn text into typed values: UK local times into aware UTC,
-numbers into ints. Every rule on those values lives in the incident service,
+Forms only turn text into typed values (UK local times into aware UTC,
+numbers into ints, choices into enums) and hand the service its typed inputs
+(``IncidentDraft``, ``TimelineEntryDraft`` and their changes). Every rule on
+those values lives in the incident service,
 so the page, the API and the importer refuse the same things in the same
 words. The service answers with errors keyed like ``title`` or
 ``cohorts[0].restored_at``; ``apply_errors`` puts each message on the field
@@ -29,6 +31,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import SearchField
+from wtforms.validators import ValidationError as FieldError
 
 from incidents.incident import service as incident_service
 from incidents.incident.models import (
@@ -37,8 +40,16 @@ from incidents.incident.models import (
     TimelineEntry,
     TimelineKind,
 )
+from incidents.incident.service import (
+    CohortDraft,
+    IncidentChanges,
+    IncidentDraft,
+    TimelineEntryChanges,
+    TimelineEntryDraft,
+)
 from incidents.rules import service as rules_service
 from incidents.timeutil import format_input, parse_local
+from incidents.validation import KEEP
 
 TIME_HINT = ("UK time as YYYY-MM-DD HH:MM, e.g. 2023-04-04 10:40. Adding GMT or BST is optional; "
              "it is needed only for the hour that happens twice when the clocks go back.")
@@ -51,6 +62,8 @@ _SMALL_WHOLE = re.compile(r"^[0-9]{1,9}$")
 
 class LocalDateTimeField(StringField):
     """A UK local date and time typed as text; ``data`` is an aware UTC datetime or None."""
+
+    data: datetime | None  # type: ignore[assignment]  # parsed from the text, unlike StringField's
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         """Parse the typed text; a parse failure becomes the field's error."""
@@ -69,6 +82,8 @@ class LocalDateTimeField(StringField):
 
 class WholeNumberField(StringField):
     """A whole number typed as text (commas and spaces allowed); ``data`` is an int or None."""
+
+    data: int | None  # type: ignore[assignment]  # parsed from the text, unlike StringField's
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         """Read digits; anything else becomes the field's error."""
@@ -98,10 +113,18 @@ def parse_version(text: Any) -> int | None:
     return int(text) if _VERSION.match(text) else None
 
 
-def _whole_or_text(text: Any) -> Any:
-    """Return an int for digits, else the text itself for the service to refuse by name."""
-    text = str(text or "").strip()
-    return int(text) if _SMALL_WHOLE.match(text) else text
+def _small_whole(text: str | None) -> int | None:
+    """Return the int that digits stand for, or None for anything else."""
+    text = (text or "").strip()
+    return int(text) if _SMALL_WHOLE.match(text) else None
+
+
+def _member(text: str | None, kind: type[IncidentStatus | TimelineKind]) -> bool:
+    return (text or "") in {member.value for member in kind}
+
+
+def _choose_from(label: str, kind: type[IncidentStatus | TimelineKind]) -> str:
+    return f"{label} must be one of " + ", ".join(member.value for member in kind) + "."
 
 
 class ServiceErrorsMixin:
@@ -216,33 +239,51 @@ class IncidentForm(ServiceErrorsMixin, FlaskForm):
                 ok = False
         return ok
 
-    def to_data(self) -> dict[str, Any]:
-        """Return the typed values for the incident service."""
-        data: dict[str, Any] = {
-            "reference": (self.reference.data or "").strip(),
-            "title": self.title.data or "",
-            "category": _whole_or_text(self.category.data) if self.category.data else None,
-            "started_at": self.started_at.data,
-            "detected_at": self.detected_at.data,
-            "resolved_at": self.resolved_at.data,
-            "cause_category": self.cause_category.data or "",
-            "cause": self.cause.data or "",
-            "impact": self.impact.data or "",
-            "devices_affected": self.devices_affected.data,
-            "dcc_responsible": bool(self.dcc_responsible.data),
-        }
-        # Left unset, the status follows the resolution time (the service decides).
-        if self.status.data:
-            data["status"] = self.status.data
+    def validate_category(self, field: Field) -> None:
+        """Refuse a category that is not a number (the service checks it is a configured one)."""
+        if (field.data or "").strip() and _small_whole(field.data) is None:
+            raise FieldError(incident_service.category_message())
+
+    def validate_status(self, field: Field) -> None:
+        """Refuse a status that is not one of the incident statuses."""
+        if field.data and not _member(field.data, IncidentStatus):
+            raise FieldError(_choose_from("Status", IncidentStatus))
+
+    def to_draft(self) -> IncidentDraft:
+        """Return the typed values of a new incident for the service (after ``validate``)."""
         cohorts = []
         self._sent_rows = []
         for index, (name, row) in enumerate(self.cohort_rows()):
             if row.affected.data:
                 self._sent_rows.append(index)
-                cohorts.append({"name": name, "impact_started_at": row.impact_started_at.data,
-                                "restored_at": row.restored_at.data})
-        data["cohorts"] = cohorts
-        return data
+                cohorts.append(CohortDraft(name=name, impact_started_at=row.impact_started_at.data,
+                                           restored_at=row.restored_at.data))
+        return IncidentDraft(
+            reference=self.reference.data or "",
+            title=self.title.data or "",
+            category=_small_whole(self.category.data),
+            # Left unset, the status follows the resolution time (the service decides).
+            status=IncidentStatus(self.status.data) if self.status.data else None,
+            started_at=self.started_at.data,
+            detected_at=self.detected_at.data,
+            resolved_at=self.resolved_at.data,
+            cohorts=cohorts,
+            cause_category=self.cause_category.data or "",
+            cause=self.cause.data or "",
+            impact=self.impact.data or "",
+            devices_affected=self.devices_affected.data,
+            dcc_responsible=bool(self.dcc_responsible.data),
+        )
+
+    def to_changes(self) -> IncidentChanges:
+        """Return every field as a change for the service (after ``validate``); an unset status follows."""
+        draft = self.to_draft()
+        return IncidentChanges(
+            reference=draft.reference, title=draft.title, category=draft.category,
+            status=draft.status if draft.status is not None else KEEP, started_at=draft.started_at,
+            detected_at=draft.detected_at, resolved_at=draft.resolved_at, cohorts=draft.cohorts,
+            cause_category=draft.cause_category, cause=draft.cause, impact=draft.impact,
+            devices_affected=draft.devices_affected, dcc_responsible=draft.dcc_responsible)
 
     def expected_version(self) -> int | None:
         """Return the version the person was editing."""
@@ -346,10 +387,21 @@ class TimelineEntryForm(ServiceErrorsMixin, FlaskForm):
         for name in ("occurred_at", "kind", "text"):
             getattr(self, name).flags.required = True
 
-    def to_data(self) -> dict[str, Any]:
-        """Return the typed values for the incident service."""
-        return {"occurred_at": self.occurred_at.data, "kind": self.kind.data or "",
-                "cohort": self.cohort.data or None, "text": self.text.data or ""}
+    def validate_kind(self, field: Field) -> None:
+        """Refuse a kind that is not one of the timeline kinds."""
+        if not _member(field.data, TimelineKind):
+            raise FieldError(_choose_from("Kind", TimelineKind))
+
+    def to_draft(self) -> TimelineEntryDraft:
+        """Return the typed values of the entry for the service (after ``validate``)."""
+        return TimelineEntryDraft(occurred_at=self.occurred_at.data, kind=TimelineKind(self.kind.data),
+                                  cohort=self.cohort.data or None, text=self.text.data or "")
+
+    def to_changes(self) -> TimelineEntryChanges:
+        """Return every field as a change for the service (after ``validate``)."""
+        draft = self.to_draft()
+        return TimelineEntryChanges(occurred_at=draft.occurred_at, kind=draft.kind, cohort=draft.cohort,
+                                    text=draft.text)
 
     def expected_version(self) -> int | None:
         """Return the version the person was editing."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVarTuple
 
@@ -40,14 +40,13 @@ from incidents.timeutil import (
     utcnow,
 )
 from incidents.user.models import User
+from incidents.validation import KEEP, Errors, Keep
 
 INCIDENT_FIELDS = (
     "reference", "title", "category", "status", "started_at", "detected_at", "resolved_at",
     "cohorts", "cause_category", "cause", "impact", "devices_affected", "dcc_responsible",
 )
 REQUIRED_FIELDS = ("reference", "title", "category", "started_at")
-TEXT_FIELDS = ("cause", "impact")
-DATETIME_FIELDS = ("started_at", "detected_at", "resolved_at")
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # A row key in page links: its start (UTC, to the microsecond) and its id, e.g. 20230404T051500.000000Z42.
 CURSOR_RE = re.compile(r"^([0-9]{8}T[0-9]{6}\.[0-9]{6})Z([0-9]{1,12})$", re.ASCII)
@@ -172,6 +171,97 @@ class Cursor:
     direction: str  # "after" or "before"
     started_at: datetime
     id: int
+
+
+# --- Inputs -------------------------------------------------------------------
+# Forms and API request models convert what they receive into these; the
+# service checks every domain rule on them, never their types again.
+
+@dataclass(frozen=True)
+class CohortDraft:
+    """A cohort the incident affected: when its impact started and when it was restored."""
+
+    name: str
+    impact_started_at: datetime | None  # required: None only when a form row left it blank
+    restored_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IncidentDraft:
+    """A new incident's recorded fields, as a form or the API sends them (times aware)."""
+
+    reference: str
+    title: str
+    category: int | None  # required: None only when a form left it blank
+    started_at: datetime | None  # required: None only when a form left it blank
+    status: IncidentStatus | None = None  # None: resolved when resolved_at is given, else open
+    detected_at: datetime | None = None
+    resolved_at: datetime | None = None
+    cohorts: list[CohortDraft] = field(default_factory=list)
+    cause_category: str = "unknown"  # blank means unknown
+    cause: str = ""
+    impact: str = ""
+    devices_affected: int | None = None
+    dcc_responsible: bool = True
+
+
+@dataclass(frozen=True)
+class IncidentChanges:
+    """Changes to an incident's recorded fields; a field left KEEP stays as it is.
+
+    Left KEEP, the status follows the resolution time: setting one resolves an
+    open incident, clearing it reopens a resolved or closed one.
+    """
+
+    reference: str | Keep = KEEP
+    title: str | Keep = KEEP
+    category: int | None | Keep = KEEP
+    status: IncidentStatus | Keep = KEEP
+    started_at: datetime | None | Keep = KEEP
+    detected_at: datetime | None | Keep = KEEP  # None clears it
+    resolved_at: datetime | None | Keep = KEEP  # None clears it (and reopens, unless a status is given)
+    cohorts: list[CohortDraft] | Keep = KEEP  # replaces the whole list
+    cause_category: str | Keep = KEEP
+    cause: str | Keep = KEEP
+    impact: str | Keep = KEEP
+    devices_affected: int | None | Keep = KEEP  # None clears it
+    dcc_responsible: bool | Keep = KEEP
+
+
+@dataclass(frozen=True)
+class TimelineEntryDraft:
+    """A timeline entry as a form or the API sends it."""
+
+    occurred_at: datetime | None  # required: None only when a form left it blank
+    kind: TimelineKind
+    text: str
+    cohort: str | None = None  # one of the incident's cohorts; None (or blank) for all or none
+
+
+@dataclass(frozen=True)
+class TimelineEntryChanges:
+    """Changes to a timeline entry; a field left KEEP stays as it is."""
+
+    occurred_at: datetime | None | Keep = KEEP
+    kind: TimelineKind | Keep = KEEP
+    text: str | Keep = KEEP
+    cohort: str | None | Keep = KEEP  # None clears it
+
+
+@dataclass(frozen=True)
+class _CheckedEntry:
+    """A timeline entry's values once every rule has passed."""
+
+    occurred_at: datetime
+    kind: TimelineKind
+    cohort: str | None
+    text: str
+
+
+def _sent(changes: IncidentChanges | TimelineEntryChanges) -> dict[str, Any]:
+    """Return the fields a change sets (those not left KEEP)."""
+    return {f.name: getattr(changes, f.name) for f in fields(changes)
+            if not isinstance(getattr(changes, f.name), Keep)}
 
 
 # --- Reading ---------------------------------------------------------------
@@ -414,20 +504,11 @@ def etag(incident: Incident) -> str:
 
 # --- Writing ----------------------------------------------------------------
 
-def create_incident(*, data: dict[str, Any], actor: User, now: datetime | None = None) -> Outcome:
+def create_incident(*, draft: IncidentDraft, actor: User, now: datetime | None = None) -> Outcome:
     """Validate and log a new incident, with its audit entry."""
     _require_editor(actor)
     now = now or utcnow()
-    unknown = set(data) - set(INCIDENT_FIELDS)
-    if unknown:
-        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
-    values = {"cause_category": "unknown", "cause": "", "impact": "", "devices_affected": None,
-              "dcc_responsible": True, "detected_at": None, "resolved_at": None, "cohorts": [],
-              "status": None}
-    values.update(data)
-    if not values.get("status"):
-        values["status"] = IncidentStatus.RESOLVED if values.get("resolved_at") else IncidentStatus.OPEN
-    clean, warnings = _validate(values, now=now, current=None)
+    clean, warnings = _validate(draft, now=now, current=None)
     incident = Incident(created_by_id=actor.id, created_at=now, updated_at=now)
     _apply(incident, clean)
     db.session.add(incident)
@@ -435,7 +516,7 @@ def create_incident(*, data: dict[str, Any], actor: User, now: datetime | None =
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise _duplicate(clean["reference"]) from None
+        raise _duplicate(clean.reference) from None
     audit_service.record(actor=actor, action="create", entity_type="incident", entity_id=incident.id,
                          incident_id=incident.id, changes=audit_service.diff({}, snapshot(incident)),
                          summary=f"Logged {incident.reference}", now=now)
@@ -443,7 +524,7 @@ def create_incident(*, data: dict[str, Any], actor: User, now: datetime | None =
     return Outcome(incident, warnings)
 
 
-def update_incident(*, incident: Incident, data: dict[str, Any], actor: User, expected_version: int | None,
+def update_incident(*, incident: Incident, changes: IncidentChanges, actor: User, expected_version: int | None,
                     now: datetime | None = None) -> Outcome:
     """Change an incident's recorded fields, refusing a stale edit, with its audit entry."""
     _require_editor(actor)
@@ -453,39 +534,46 @@ def update_incident(*, incident: Incident, data: dict[str, Any], actor: User, ex
             f"{incident.reference} was changed by someone else since you opened it "
             f"(now version {incident.version}). Review their changes and apply yours again.",
             current=incident)
-    unknown = set(data) - set(INCIDENT_FIELDS)
-    if unknown:
-        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
     before = snapshot(incident)
-    values: dict[str, Any] = {name: getattr(incident, name) for name in INCIDENT_FIELDS if name != "cohorts"}
-    values["cohorts"] = [{"name": c.name, "impact_started_at": c.impact_started_at, "restored_at": c.restored_at}
-                         for c in incident.cohorts]
-    values.update(data)
-    # Setting a resolution time on an open incident resolves it, unless a status was given.
-    if "status" not in data and values.get("resolved_at") and values["status"] == IncidentStatus.OPEN:
-        values["status"] = IncidentStatus.RESOLVED
-    if "status" not in data and not values.get("resolved_at") and values["status"] != IncidentStatus.OPEN:
-        values["status"] = IncidentStatus.OPEN
-    clean, warnings = _validate(values, now=now, current=incident)
+    clean, warnings = _validate(_merged(incident, changes), now=now, current=incident)
     _apply(incident, clean)
-    changes = audit_service.diff(before, snapshot(incident))
-    if not changes:
+    audited = audit_service.diff(before, snapshot(incident))
+    if not audited:
         return Outcome(incident, warnings)
     incident.updated_at = now
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise _duplicate(clean["reference"]) from None
+        raise _duplicate(clean.reference) from None
     except StaleDataError:
         db.session.rollback()
-        raise StaleError(f"{clean['reference']} was changed by someone else while you saved. "
+        raise StaleError(f"{clean.reference} was changed by someone else while you saved. "
                          "Reload it and apply your changes again.") from None
     audit_service.record(actor=actor, action="update", entity_type="incident", entity_id=incident.id,
-                         incident_id=incident.id, changes=changes,
-                         summary=f"Changed {', '.join(sorted(changes))}"[:300], now=now)
+                         incident_id=incident.id, changes=audited,
+                         summary=f"Changed {', '.join(sorted(audited))}"[:300], now=now)
     reminder_service.plan_incident(incident, now=now)
     return Outcome(incident, warnings)
+
+
+def _merged(incident: Incident, changes: IncidentChanges) -> IncidentDraft:
+    """Return the incident's record with the changes laid over it, for checking as a whole."""
+    record = IncidentDraft(
+        reference=incident.reference, title=incident.title, category=incident.category,
+        started_at=incident.started_at, status=incident.status, detected_at=incident.detected_at,
+        resolved_at=incident.resolved_at,
+        cohorts=[CohortDraft(c.name, c.impact_started_at, c.restored_at) for c in incident.cohorts],
+        cause_category=incident.cause_category, cause=incident.cause, impact=incident.impact,
+        devices_affected=incident.devices_affected, dcc_responsible=incident.dcc_responsible)
+    merged = replace(record, **_sent(changes))
+    if isinstance(changes.status, Keep):
+        # Setting a resolution time on an open incident resolves it; clearing it reopens the incident.
+        if merged.resolved_at and merged.status == IncidentStatus.OPEN:
+            merged = replace(merged, status=IncidentStatus.RESOLVED)
+        elif not merged.resolved_at and merged.status != IncidentStatus.OPEN:
+            merged = replace(merged, status=IncidentStatus.OPEN)
+    return merged
 
 
 def repeat_window_start(now: datetime) -> datetime:
@@ -493,20 +581,21 @@ def repeat_window_start(now: datetime) -> datetime:
     return now - timedelta(seconds=current_app.config["DUPLICATE_SUBMISSION_SECONDS"])
 
 
-def add_timeline_entry(*, incident: Incident, data: dict[str, Any], actor: User,
+def add_timeline_entry(*, incident: Incident, draft: TimelineEntryDraft, actor: User,
                        now: datetime | None = None) -> TimelineEntry:
     """Add a timeline entry to an incident, with its audit entry; the same entry sent again at once is kept once."""
     _require_editor(actor)
     now = now or utcnow()
-    clean = _validate_entry(data, incident=incident, now=now, partial=False)
+    clean = _check_entry(draft, incident=incident, now=now)
     repeat = db.session.scalar(sa.select(TimelineEntry).where(
         TimelineEntry.incident_id == incident.id, TimelineEntry.created_by_id == actor.id,
-        TimelineEntry.created_at >= repeat_window_start(now), TimelineEntry.occurred_at == clean["occurred_at"],
-        TimelineEntry.kind == clean["kind"], TimelineEntry.cohort.is_(None) if clean["cohort"] is None
-        else TimelineEntry.cohort == clean["cohort"], TimelineEntry.text == clean["text"]).limit(1))
+        TimelineEntry.created_at >= repeat_window_start(now), TimelineEntry.occurred_at == clean.occurred_at,
+        TimelineEntry.kind == clean.kind, TimelineEntry.cohort.is_(None) if clean.cohort is None
+        else TimelineEntry.cohort == clean.cohort, TimelineEntry.text == clean.text).limit(1))
     if repeat is not None:
         return repeat  # a double submission: the entry is already there
-    entry = TimelineEntry(incident=incident, created_by_id=actor.id, created_at=now, **clean)
+    entry = TimelineEntry(incident=incident, created_by_id=actor.id, created_at=now, occurred_at=clean.occurred_at,
+                          kind=clean.kind, cohort=clean.cohort, text=clean.text)
     db.session.add(entry)
     db.session.flush()
     audit_service.record(actor=actor, action="create", entity_type="timeline_entry", entity_id=entry.id,
@@ -515,7 +604,7 @@ def add_timeline_entry(*, incident: Incident, data: dict[str, Any], actor: User,
     return entry
 
 
-def update_timeline_entry(*, entry: TimelineEntry, data: dict[str, Any], actor: User,
+def update_timeline_entry(*, entry: TimelineEntry, changes: TimelineEntryChanges, actor: User,
                           expected_version: int | None, now: datetime | None = None) -> TimelineEntry:
     """Change a timeline entry, refusing a stale edit, with its audit entry."""
     _require_editor(actor)
@@ -523,12 +612,12 @@ def update_timeline_entry(*, entry: TimelineEntry, data: dict[str, Any], actor: 
     if expected_version is None or expected_version != entry.version:
         raise StaleError("This timeline entry was changed by someone else since you opened it. "
                          "Reload it and apply your changes again.", current=entry)
-    clean = _validate_entry({**_entry_snapshot(entry), **data}, incident=entry.incident, now=now, partial=False)
+    current = TimelineEntryDraft(occurred_at=entry.occurred_at, kind=entry.kind, text=entry.text, cohort=entry.cohort)
+    clean = _check_entry(replace(current, **_sent(changes)), incident=entry.incident, now=now)
     before = _entry_snapshot(entry)
-    for key, value in clean.items():
-        setattr(entry, key, value)
-    changes = audit_service.diff(before, _entry_snapshot(entry))
-    if changes:
+    entry.occurred_at, entry.kind, entry.cohort, entry.text = clean.occurred_at, clean.kind, clean.cohort, clean.text
+    audited = audit_service.diff(before, _entry_snapshot(entry))
+    if audited:
         try:
             db.session.flush()
         except StaleDataError:
@@ -536,7 +625,7 @@ def update_timeline_entry(*, entry: TimelineEntry, data: dict[str, Any], actor: 
             raise StaleError("This timeline entry was changed by someone else while you saved. "
                              "Reload it and apply your changes again.") from None
         audit_service.record(actor=actor, action="update", entity_type="timeline_entry", entity_id=entry.id,
-                             incident_id=entry.incident_id, changes=changes,
+                             incident_id=entry.incident_id, changes=audited,
                              summary="Changed timeline entry", now=now)
     return entry
 
@@ -588,165 +677,136 @@ def _category_list() -> str:
     return ", ".join(str(c) for c in current_app.config["INCIDENT_CATEGORIES"])
 
 
-def _check_time(errors: dict[str, list[str]], name: str, value: Any, *, now: datetime,
+def category_message() -> str:
+    """Return the message for a category that is not one of the configured ones (forms say it too)."""
+    return f"Category must be one of {_category_list()}."
+
+
+def _check_time(errors: Errors, name: str, value: datetime | None, *, now: datetime,
                 label: str) -> datetime | None:
+    """Return an aware time if it is plausible (None when it is not), adding a message when it is in the future."""
     if value is None:
         return None
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        errors.setdefault(name, []).append(f"{label} must be a date and time with a time zone.")
-        return None
     if value.year < MIN_YEAR or value.year > MAX_YEAR:
-        errors.setdefault(name, []).append(f"{label} must be between {MIN_YEAR} and {MAX_YEAR}.")
+        validation.add(errors, name, f"{label} must be between {MIN_YEAR} and {MAX_YEAR}.")
         return None
     if value > now:
-        errors.setdefault(name, []).append(f"{label} is in the future; enter a time that has happened.")
+        validation.add(errors, name, f"{label} is in the future; enter a time that has happened.")
     return value
 
 
-def _validate(values: dict[str, Any], *, now: datetime, current: Incident | None) -> tuple[dict[str, Any], list[str]]:
-    """Check every field and the rules between them; return clean values and warnings."""
-    errors: dict[str, list[str]] = {}
+def _validate(draft: IncidentDraft, *, now: datetime, current: Incident | None) -> tuple[IncidentDraft, list[str]]:
+    """Check every field and the rules between them; return the clean record and any warnings."""
+    errors: Errors = {}
     warnings: list[str] = []
-    clean: dict[str, Any] = {}
-    _check_required(errors, values)
-    _check_reference(errors, clean, values.get("reference"), current=current)
-    _check_classification(errors, clean, values)
-    _check_status(errors, clean, values.get("status"))
-    started, resolved = _check_times(errors, clean, warnings, values, now=now)
-    _check_status_agrees(errors, clean, resolved=resolved)
-    _check_description(errors, clean, values)
-    clean["cohorts"] = _validate_cohorts(errors, values.get("cohorts") or [], now=now, started=started,
-                                         resolved=resolved)
+    reference = _check_reference(errors, draft.reference, current=current)
+    title = validation.check_text(errors, "title", draft.title, limit=current_app.config["MAX_TITLE_LENGTH"],
+                                  required=True)
+    _check_category(errors, draft.category)
+    started, detected, resolved = _check_times(errors, warnings, draft, now=now)
+    status = draft.status
+    if status is None:
+        status = IncidentStatus.RESOLVED if draft.resolved_at else IncidentStatus.OPEN
+    if "resolved_at" not in errors:
+        _check_status_agrees(errors, status, resolved=resolved)
+    cause_category, cause, impact = _check_description(errors, draft)
+    cohorts = _check_cohorts(errors, draft.cohorts, now=now)
     if errors:
         if list(errors) == ["reference"] and any("already used" in m for m in errors["reference"]):
-            raise _duplicate(clean["reference"])
+            raise _duplicate(reference)
         raise ValidationError(errors)
-    return clean, warnings
+    return replace(draft, reference=reference, title=title, status=status, started_at=started, detected_at=detected,
+                   resolved_at=resolved, cohorts=cohorts, cause_category=cause_category, cause=cause,
+                   impact=impact), warnings
 
 
-def _check_required(errors: dict[str, list[str]], values: dict[str, Any]) -> None:
-    for name in REQUIRED_FIELDS:
-        if values.get(name) in (None, ""):
-            validation.add(errors, name, f"{name.replace('_', ' ').capitalize()} is required.")
-
-
-def _check_reference(errors: dict[str, list[str]], clean: dict[str, Any], reference: Any, *,
-                     current: Incident | None) -> None:
-    """Check the ITSM reference's format and that no other incident uses it."""
-    if not isinstance(reference, str) or not reference.strip():
-        if reference not in (None, ""):
-            validation.add(errors, "reference", "Reference must be text.")
-        return
+def _check_reference(errors: Errors, reference: str, *, current: Incident | None) -> str:
+    """Check the ITSM reference's format and that no other incident uses it; return it as stored."""
     reference = reference.strip().upper()
-    clean["reference"] = reference
+    if not reference:
+        validation.add(errors, "reference", "Reference is required.")
+        return reference
     config = current_app.config
     if not re.fullmatch(config["REFERENCE_PATTERN"], reference, re.ASCII):
         validation.add(errors, "reference", f"Reference must match the ITSM format: {config['REFERENCE_HINT']}.")
-        return
+        return reference
     clash = db.session.scalar(sa.select(Incident.id).where(Incident.reference == reference))
     if clash is not None and (current is None or clash != current.id):
         validation.add(errors, "reference", f"{reference} is already used by another incident.")
+    return reference
 
 
-def _check_classification(errors: dict[str, list[str]], clean: dict[str, Any], values: dict[str, Any]) -> None:
-    """Check the title and the category."""
-    config = current_app.config
-    clean["title"] = validation.check_text(errors, "title", values.get("title"), limit=config["MAX_TITLE_LENGTH"],
-                                           required="title" not in errors)
-    category = values.get("category")
-    if category not in (None, ""):
-        if isinstance(category, bool) or not isinstance(category, int) or category not in config["INCIDENT_CATEGORIES"]:
-            validation.add(errors, "category", f"Category must be one of {_category_list()}.")
-        clean["category"] = category
+def _check_category(errors: Errors, category: int | None) -> None:
+    """Check the category is given and is one of the configured ones."""
+    if category is None:
+        validation.add(errors, "category", "Category is required.")
+    elif category not in current_app.config["INCIDENT_CATEGORIES"]:
+        validation.add(errors, "category", category_message())
 
 
-def _check_times(errors: dict[str, list[str]], clean: dict[str, Any], warnings: list[str], values: dict[str, Any],
-                 *, now: datetime) -> tuple[datetime | None, datetime | None]:
-    """Check start, detection and resolution times and their order; return start and resolution."""
-    started = _check_time(errors, "started_at", values.get("started_at"), now=now, label="Start time")
-    detected = _check_time(errors, "detected_at", values.get("detected_at"), now=now, label="Detection time")
-    resolved = _check_time(errors, "resolved_at", values.get("resolved_at"), now=now, label="Resolution time")
-    clean.update(started_at=started, detected_at=detected, resolved_at=resolved)
+def _check_times(errors: Errors, warnings: list[str], draft: IncidentDraft,
+                 *, now: datetime) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """Check start, detection and resolution times and their order; return them (None where unusable)."""
+    if draft.started_at is None:
+        validation.add(errors, "started_at", "Started at is required.")
+    started = _check_time(errors, "started_at", draft.started_at, now=now, label="Start time")
+    detected = _check_time(errors, "detected_at", draft.detected_at, now=now, label="Detection time")
+    resolved = _check_time(errors, "resolved_at", draft.resolved_at, now=now, label="Resolution time")
     if started and resolved and resolved < started:
         validation.add(errors, "resolved_at", "Resolution time is before the start time; it must be after it.")
     if started and detected and detected < started:
         warnings.append("The detection time is before the start time. Check both; the incident was saved.")
-    return started, resolved
+    return started, detected, resolved
 
 
-def _check_status(errors: dict[str, list[str]], clean: dict[str, Any], status: Any) -> None:
-    """Check the status is one of the incident statuses."""
-    try:
-        clean["status"] = IncidentStatus(status)
-    except ValueError:
-        validation.add(errors, "status", "Status must be one of " + ", ".join(s.value for s in IncidentStatus) + ".")
-
-
-def _check_status_agrees(errors: dict[str, list[str]], clean: dict[str, Any], *, resolved: datetime | None) -> None:
+def _check_status_agrees(errors: Errors, status: IncidentStatus, *, resolved: datetime | None) -> None:
     """Check that an open incident has no resolution time and any other status has one."""
-    if "status" not in clean or "resolved_at" in errors:
-        return
-    if clean["status"] == IncidentStatus.OPEN and resolved is not None:
+    if status == IncidentStatus.OPEN and resolved is not None:
         validation.add(errors, "status",
                        "An open incident has no resolution time: set status to resolved or clear the resolution time.")
-    if clean["status"] != IncidentStatus.OPEN and resolved is None:
-        validation.add(errors, "resolved_at", f"A {clean['status'].value} incident needs its resolution time.")
+    if status != IncidentStatus.OPEN and resolved is None:
+        validation.add(errors, "resolved_at", f"A {status.value} incident needs its resolution time.")
 
 
-def _check_description(errors: dict[str, list[str]], clean: dict[str, Any], values: dict[str, Any]) -> None:
-    """Check the cause category, cause, impact, devices affected and whether the DCC is responsible."""
-    cause_category = values.get("cause_category") or "unknown"
-    if cause_category not in current_app.config["CAUSE_CATEGORIES"]:
+def _check_description(errors: Errors, draft: IncidentDraft) -> tuple[str, str, str]:
+    """Check the cause category, cause, impact and devices affected; return the first three as stored."""
+    config = current_app.config
+    cause_category = draft.cause_category or "unknown"
+    if cause_category not in config["CAUSE_CATEGORIES"]:
         validation.add(errors, "cause_category",
-                       "Cause category must be one of " + ", ".join(current_app.config["CAUSE_CATEGORIES"]) + ".")
-    clean["cause_category"] = cause_category
-    for name in TEXT_FIELDS:
-        clean[name] = validation.check_text(errors, name, values.get(name), limit=current_app.config["MAX_TEXT_LENGTH"])
-    devices = values.get("devices_affected")
-    if devices in (None, ""):
-        clean["devices_affected"] = None
-    elif isinstance(devices, bool) or not isinstance(devices, int) or not 0 <= devices <= MAX_DEVICES:
+                       "Cause category must be one of " + ", ".join(config["CAUSE_CATEGORIES"]) + ".")
+    cause = validation.check_text(errors, "cause", draft.cause, limit=config["MAX_TEXT_LENGTH"])
+    impact = validation.check_text(errors, "impact", draft.impact, limit=config["MAX_TEXT_LENGTH"])
+    devices = draft.devices_affected
+    if devices is not None and not 0 <= devices <= MAX_DEVICES:
         validation.add(errors, "devices_affected", "Devices or users affected must be a whole number of 0 or more.")
-    else:
-        clean["devices_affected"] = devices
-    responsible = values.get("dcc_responsible")
-    if not isinstance(responsible, bool):
-        validation.add(errors, "dcc_responsible",
-                       "Say whether the DCC is responsible for resolving it (true or false).")
-    clean["dcc_responsible"] = bool(responsible)
+    return cause_category, cause, impact
 
 
-def _validate_cohorts(errors: dict[str, list[str]], cohorts: Any, *, now: datetime,
-                      started: datetime | None, resolved: datetime | None) -> list[dict[str, Any]]:
+def _check_cohorts(errors: Errors, cohorts: list[CohortDraft], *, now: datetime) -> list[CohortDraft]:
+    """Check each cohort is configured, listed once, and restored after its impact started."""
     allowed = current_app.config["COHORTS"]
-    if not isinstance(cohorts, list):
-        errors.setdefault("cohorts", []).append("Cohorts must be a list.")
-        return []
-    clean: list[dict[str, Any]] = []
+    clean: list[CohortDraft] = []
     seen: set[str] = set()
-    for index, item in enumerate(cohorts):
-        key = f"cohorts[{index}]"
-        if not isinstance(item, dict):
-            errors.setdefault(key, []).append("Each cohort needs a name, impact start and restoration time.")
-            continue
-        name = item.get("name")
+    for index, cohort in enumerate(cohorts):
+        key, name = f"cohorts[{index}]", cohort.name
         if name not in allowed:
-            errors.setdefault(f"{key}.name", []).append("Cohort must be one of " + ", ".join(allowed) + ".")
+            validation.add(errors, f"{key}.name", "Cohort must be one of " + ", ".join(allowed) + ".")
             continue
         if name in seen:
-            errors.setdefault(f"{key}.name", []).append(f"{name} is listed twice; list each cohort once.")
+            validation.add(errors, f"{key}.name", f"{name} is listed twice; list each cohort once.")
             continue
         seen.add(name)
-        impact = _check_time(errors, f"{key}.impact_started_at", item.get("impact_started_at"), now=now,
+        impact = _check_time(errors, f"{key}.impact_started_at", cohort.impact_started_at, now=now,
                              label=f"{name} impact start")
-        restored = _check_time(errors, f"{key}.restored_at", item.get("restored_at"), now=now,
+        restored = _check_time(errors, f"{key}.restored_at", cohort.restored_at, now=now,
                                label=f"{name} restoration")
-        if item.get("impact_started_at") is None:
-            errors.setdefault(f"{key}.impact_started_at", []).append(f"{name} impact start is required.")
+        if cohort.impact_started_at is None:
+            validation.add(errors, f"{key}.impact_started_at", f"{name} impact start is required.")
         if impact and restored and restored < impact:
-            errors.setdefault(f"{key}.restored_at", []).append(
-                f"{name} restoration is before its impact started; it must be after it.")
-        clean.append({"name": name, "impact_started_at": impact, "restored_at": restored})
+            validation.add(errors, f"{key}.restored_at",
+                           f"{name} restoration is before its impact started; it must be after it.")
+        clean.append(CohortDraft(name, impact, restored))
     return clean
 
 
@@ -762,23 +822,29 @@ def refresh_target(incident: Incident) -> None:
     incident.target_deadline_at = rules_service.target_deadline(incident.category, clock_start(incident))
 
 
-def _apply(incident: Incident, clean: dict[str, Any]) -> None:
-    cohorts = clean.pop("cohorts")
-    for key, value in clean.items():
-        setattr(incident, key, value)
+def _apply(incident: Incident, clean: IncidentDraft) -> None:
+    """Write a checked record onto the incident, its cohorts included."""
+    assert clean.category is not None and clean.started_at is not None and clean.status is not None
+    incident.reference, incident.title, incident.category = clean.reference, clean.title, clean.category
+    incident.status, incident.started_at = clean.status, clean.started_at
+    incident.detected_at, incident.resolved_at = clean.detected_at, clean.resolved_at
+    incident.cause_category, incident.cause, incident.impact = clean.cause_category, clean.cause, clean.impact
+    incident.devices_affected, incident.dcc_responsible = clean.devices_affected, clean.dcc_responsible
     refresh_target(incident)
     existing = {c.name: c for c in incident.cohorts}
-    wanted = {c["name"] for c in cohorts}
-    for name, cohort in list(existing.items()):
+    wanted = {c.name for c in clean.cohorts}
+    for name, row in list(existing.items()):
         if name not in wanted:
-            incident.cohorts.remove(cohort)
-    for item in cohorts:
-        cohort = existing.get(item["name"])
-        if cohort is None:
-            incident.cohorts.append(IncidentCohort(**item))
+            incident.cohorts.remove(row)
+    for cohort in clean.cohorts:
+        assert cohort.impact_started_at is not None
+        kept = existing.get(cohort.name)
+        if kept is None:
+            incident.cohorts.append(IncidentCohort(name=cohort.name, impact_started_at=cohort.impact_started_at,
+                                                   restored_at=cohort.restored_at))
         else:
-            cohort.impact_started_at = item["impact_started_at"]
-            cohort.restored_at = item["restored_at"]
+            kept.impact_started_at = cohort.impact_started_at
+            kept.restored_at = cohort.restored_at
     incident.cohorts.sort(key=lambda c: c.name)
 
 
@@ -786,28 +852,20 @@ def _entry_snapshot(entry: TimelineEntry) -> dict[str, Any]:
     return {"occurred_at": entry.occurred_at, "kind": entry.kind, "cohort": entry.cohort, "text": entry.text}
 
 
-def _validate_entry(data: dict[str, Any], *, incident: Incident, now: datetime, partial: bool) -> dict[str, Any]:
-    errors: dict[str, list[str]] = {}
-    unknown = set(data) - {"occurred_at", "kind", "cohort", "text"}
-    for name in sorted(unknown):
-        errors[name] = ["Unknown field."]
-    clean: dict[str, Any] = {}
-    occurred = data.get("occurred_at")
-    if occurred is None:
-        errors.setdefault("occurred_at", []).append("Time is required.")
-    clean["occurred_at"] = _check_time(errors, "occurred_at", occurred, now=now, label="Time")
-    try:
-        clean["kind"] = TimelineKind(data.get("kind"))
-    except ValueError:
-        errors.setdefault("kind", []).append("Kind must be one of " + ", ".join(k.value for k in TimelineKind) + ".")
-    cohort = data.get("cohort") or None
+def _check_entry(draft: TimelineEntryDraft, *, incident: Incident, now: datetime) -> _CheckedEntry:
+    """Check a timeline entry's time, cohort and text; return its values as stored."""
+    errors: Errors = {}
+    if draft.occurred_at is None:
+        validation.add(errors, "occurred_at", "Time is required.")
+    occurred = _check_time(errors, "occurred_at", draft.occurred_at, now=now, label="Time")
+    cohort = draft.cohort or None
     names = [c.name for c in incident.cohorts]
     if cohort is not None and cohort not in names:
-        errors.setdefault("cohort", []).append(
-            "Cohort must be one this incident affected: " + (", ".join(names) or "none recorded yet") + ".")
-    clean["cohort"] = cohort
-    clean["text"] = validation.check_text(errors, "text", data.get("text"), limit=current_app.config["MAX_TEXT_LENGTH"],
-                                required=True, label="Text")
+        validation.add(errors, "cohort",
+                       "Cohort must be one this incident affected: " + (", ".join(names) or "none recorded yet") + ".")
+    text = validation.check_text(errors, "text", draft.text, limit=current_app.config["MAX_TEXT_LENGTH"],
+                                 required=True, label="Text")
     if errors:
         raise ValidationError(errors)
-    return clean
+    assert occurred is not None
+    return _CheckedEntry(occurred_at=occurred, kind=draft.kind, cohort=cohort, text=text)

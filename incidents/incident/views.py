@@ -189,7 +189,7 @@ def create() -> Html | Response:
         return _render_incident_form(form, None)
     if form.validate():
         try:
-            outcome = incident_service.create_incident(data=form.to_data(), actor=current_user)
+            outcome = incident_service.create_incident(draft=form.to_draft(), actor=current_user)
         except (ValidationError, DuplicateError) as exc:
             form.apply_errors(exc.errors, exc.detail)
         else:
@@ -212,7 +212,7 @@ def edit(reference: str) -> Html | Response:
     if not form.validate():
         return _render_incident_form(form, incident, 422)
     try:
-        outcome = incident_service.update_incident(incident=incident, data=form.to_data(), actor=current_user,
+        outcome = incident_service.update_incident(incident=incident, changes=form.to_changes(), actor=current_user,
                                                    expected_version=form.expected_version())
     except StaleError as exc:
         # Show what is saved now beside what the person typed; the fresh version
@@ -240,7 +240,7 @@ def add_entry(reference: str) -> Html | Response:
     form = forms.timeline_form(incident)
     if form.validate():
         try:
-            entry = incident_service.add_timeline_entry(incident=incident, data=form.to_data(), actor=current_user)
+            entry = incident_service.add_timeline_entry(incident=incident, draft=form.to_draft(), actor=current_user)
         except ValidationError as exc:
             form.apply_errors(exc.errors, exc.detail)
         else:
@@ -267,7 +267,7 @@ def edit_entry(reference: str, entry_id: int) -> Html | Response:
     stale_message = ""
     if form.validate():
         try:
-            incident_service.update_timeline_entry(entry=entry, data=form.to_data(), actor=current_user,
+            incident_service.update_timeline_entry(entry=entry, changes=form.to_changes(), actor=current_user,
                                                    expected_version=form.expected_version())
         except (StaleError, StaleDataError) as exc:
             # StaleDataError: a save landed between the version check and ours.

@@ -148,9 +148,9 @@ def test_duplicate_found_by_the_service_after_the_api_looked_is_still_409(api, u
 
     real = incident_service.create_incident
 
-    def racing(*, data, actor, now=None):
-        real(data=factories.incident_data(reference=data["reference"]), actor=users["admin"])
-        return real(data=data, actor=actor, now=now)
+    def racing(*, draft, actor, now=None):
+        real(draft=factories.incident_draft(reference=draft.reference), actor=users["admin"])
+        return real(draft=draft, actor=actor, now=now)
 
     monkeypatch.setattr(incident_service, "create_incident", racing)
     body = assert_problem(api.post("/incidents", json=incident_json()), 409, "reference")

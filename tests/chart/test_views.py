@@ -49,7 +49,8 @@ def test_party_sees_a_chart_only_once_published_and_as_published(client, auth, u
     start = shown.started_at
     incident_service.update_incident(
         incident=shown, actor=users["dcc"], expected_version=shown.version, now=now,
-        data={"cohorts": [{"name": "DSP", "impact_started_at": start, "restored_at": start + timedelta(hours=1)}]})
+        changes=incident_service.IncidentChanges(
+            cohorts=[incident_service.CohortDraft("DSP", start, start + timedelta(hours=1))]))
     db.session.commit()
     auth.login(users["party"])
     assert client.get(f"/incidents/{hidden.reference}/restoration.svg").status_code == 404

@@ -248,7 +248,8 @@ def test_a_print_page_carries_a_strong_etag_and_answers_304(client, auth, users,
     db.session.commit()
     assert client.get(url, headers={"If-None-Match": tag}).status_code == 304  # the document did not change
     # The submitted version is frozen: editing the incident leaves it as it was.
-    incident_service.update_incident(incident=incident, data={"title": "Carrier outage, title corrected"},
+    incident_service.update_incident(incident=incident,
+                                     changes=incident_service.IncidentChanges(title="Carrier outage, title corrected"),
                                      actor=users["dcc"], expected_version=incident.version, now=now)
     db.session.commit()
     assert client.get(url, headers={"If-None-Match": tag}).status_code == 304

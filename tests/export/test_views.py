@@ -114,7 +114,8 @@ def test_action_export_respects_filters_and_formulas(client, auth, users, log, n
 def test_audit_export_lists_the_trail(client, auth, users, log, now):
     incident = log["formula"]
     from incidents.incident import service as incident_service
-    incident_service.update_incident(incident=incident, data={"title": "@Renamed"}, actor=users["dcc"],
+    incident_service.update_incident(incident=incident, changes=incident_service.IncidentChanges(title="@Renamed"),
+                                     actor=users["dcc"],
                                      expected_version=incident.version, now=now)
     db.session.commit()
     auth.login(users["admin"])

@@ -10,6 +10,7 @@ from incidents.errors import PermissionDenied, StaleError, ValidationError
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import IncidentStatus
+from incidents.incident.service import CohortDraft, IncidentChanges
 from tests import factories
 
 
@@ -42,27 +43,27 @@ def test_duration_across_clock_change(app, users, now):
 
 
 def test_resolved_before_start_is_rejected(app, users, now):
-    data = factories.incident_data(resolved_at=datetime(2023, 4, 3, tzinfo=UTC))
+    draft = factories.incident_draft(resolved_at=datetime(2023, 4, 3, tzinfo=UTC))
     with pytest.raises(ValidationError) as info:
-        incident_service.create_incident(data=data, actor=users["dcc"], now=now)
+        incident_service.create_incident(draft=draft, actor=users["dcc"], now=now)
     assert "resolved_at" in info.value.errors
 
 
 def test_detection_before_start_warns_but_saves(app, users, now):
-    data = factories.incident_data()
-    data["detected_at"] = data["started_at"] - timedelta(minutes=5)
-    outcome = incident_service.create_incident(data=data, actor=users["dcc"], now=now)
+    start = factories.incident_data()["started_at"]
+    draft = factories.incident_draft(started_at=start, detected_at=start - timedelta(minutes=5))
+    outcome = incident_service.create_incident(draft=draft, actor=users["dcc"], now=now)
     assert outcome.incident.id is not None
     assert outcome.warnings and "detection time is before the start" in outcome.warnings[0]
 
 
 def test_future_times_and_bad_cohorts_rejected(app, users, now):
-    data = factories.incident_data(started_at=now + timedelta(days=1), resolved_at=None, status="open",
-                                   cohorts=[{"name": "CSP N", "impact_started_at": now - timedelta(hours=1),
-                                             "restored_at": now - timedelta(hours=2)},
-                                            {"name": "Nowhere", "impact_started_at": now}])
+    draft = factories.incident_draft(started_at=now + timedelta(days=1), resolved_at=None, status="open",
+                                     cohorts=[{"name": "CSP N", "impact_started_at": now - timedelta(hours=1),
+                                               "restored_at": now - timedelta(hours=2)},
+                                              {"name": "Nowhere", "impact_started_at": now}])
     with pytest.raises(ValidationError) as info:
-        incident_service.create_incident(data=data, actor=users["dcc"], now=now)
+        incident_service.create_incident(draft=draft, actor=users["dcc"], now=now)
     errors = info.value.errors
     assert "started_at" in errors
     assert "cohorts[0].restored_at" in errors
@@ -72,10 +73,11 @@ def test_future_times_and_bad_cohorts_rejected(app, users, now):
 def test_reference_format_and_uniqueness(app, users, now):
     first = factories.incident(actor=users["dcc"], now=now)
     with pytest.raises(ValidationError) as info:
-        incident_service.create_incident(data=factories.incident_data(reference="INC123"), actor=users["dcc"], now=now)
+        incident_service.create_incident(draft=factories.incident_draft(reference="INC123"), actor=users["dcc"],
+                                         now=now)
     assert "INC followed by 12 digits" in info.value.errors["reference"][0]
     with pytest.raises(ValidationError) as info:
-        incident_service.create_incident(data=factories.incident_data(reference=first.reference),
+        incident_service.create_incident(draft=factories.incident_draft(reference=first.reference),
                                          actor=users["dcc"], now=now)
     assert "already used" in info.value.errors["reference"][0]
 
@@ -83,14 +85,14 @@ def test_reference_format_and_uniqueness(app, users, now):
 def test_readers_cannot_create(app, users, now):
     for role in ("secas", "opsg", "party"):
         with pytest.raises(PermissionDenied):
-            incident_service.create_incident(data=factories.incident_data(), actor=users[role], now=now)
+            incident_service.create_incident(draft=factories.incident_draft(), actor=users[role], now=now)
 
 
 def test_update_records_audit_field_by_field_and_refuses_stale(app, users, now):
     incident = factories.incident(actor=users["dcc"], now=now)
     db.session.commit()
     version = incident.version
-    incident_service.update_incident(incident=incident, data={"title": "Carrier outage (national)"},
+    incident_service.update_incident(incident=incident, changes=incident_service.IncidentChanges(title="Carrier outage (national)"),
                                      actor=users["admin"], expected_version=version, now=now)
     db.session.commit()
     entries = audit_service.entries_for_incident(incident.id)
@@ -98,16 +100,57 @@ def test_update_records_audit_field_by_field_and_refuses_stale(app, users, now):
     assert entries[1].changes == {"title": ["National telecoms carrier outage", "Carrier outage (national)"]}
     assert entries[1].actor_name == users["admin"].email
     with pytest.raises(StaleError):
-        incident_service.update_incident(incident=incident, data={"title": "x"}, actor=users["dcc"],
+        incident_service.update_incident(incident=incident, changes=IncidentChanges(title="x"), actor=users["dcc"],
                                          expected_version=version, now=now)
 
 
 def test_setting_resolution_resolves_and_clearing_reopens(app, users, now):
     incident = factories.incident(actor=users["dcc"], now=now, resolved_at=None, status=None)
     assert incident.status == IncidentStatus.OPEN
-    incident_service.update_incident(incident=incident, data={"resolved_at": incident.started_at + timedelta(hours=1)},
+    resolved = incident.started_at + timedelta(hours=1)
+    incident_service.update_incident(incident=incident, changes=IncidentChanges(resolved_at=resolved),
                                      actor=users["dcc"], expected_version=incident.version, now=now)
     assert incident.status == IncidentStatus.RESOLVED
+    incident_service.update_incident(incident=incident, changes=IncidentChanges(resolved_at=None),
+                                     actor=users["dcc"], expected_version=incident.version, now=now)
+    assert (incident.status, incident.resolved_at) == (IncidentStatus.OPEN, None)
+    with pytest.raises(ValidationError) as info:
+        incident_service.update_incident(incident=incident, changes=IncidentChanges(status=IncidentStatus.CLOSED),
+                                         actor=users["dcc"], expected_version=incident.version, now=now)
+    assert info.value.errors == {"resolved_at": ["A closed incident needs its resolution time."]}
+
+
+def test_changes_left_keep_stay_as_they_are(app, users, now):
+    incident = factories.incident(actor=users["dcc"], now=now)
+    before = incident_service.snapshot(incident)
+    incident_service.update_incident(incident=incident, changes=IncidentChanges(cause="Carrier fibre cut."),
+                                     actor=users["dcc"], expected_version=incident.version, now=now)
+    after = incident_service.snapshot(incident)
+    assert after.pop("cause") == "Carrier fibre cut."
+    before.pop("cause")
+    assert after == before
+    # Cleared on purpose (None), not kept.
+    incident_service.update_incident(incident=incident, changes=IncidentChanges(detected_at=None, cohorts=[]),
+                                     actor=users["dcc"], expected_version=incident.version, now=now)
+    assert (incident.detected_at, incident.cohorts, incident.title) == (None, [], before["title"])
+
+
+def test_rules_hold_for_every_caller_of_the_service(app, users, now):
+    # Nothing but the service stands between a caller (CLI, seed, bench) and the database.
+    incident = factories.incident(actor=users["dcc"], now=now)
+    with pytest.raises(ValidationError) as info:
+        incident_service.update_incident(
+            incident=incident, actor=users["dcc"], expected_version=incident.version, now=now,
+            changes=IncidentChanges(reference="  ", title="bad\x00title", category=9, devices_affected=-1,
+                                    cause_category="", cohorts=[CohortDraft("DSP", None), CohortDraft("DSP", now)]))
+    assert info.value.errors == {
+        "reference": ["Reference is required."],
+        "title": ["Title contains a null character; remove it."],
+        "category": ["Category must be one of 1, 2, 3, 4, 5."],
+        "devices_affected": ["Devices or users affected must be a whole number of 0 or more."],
+        "cohorts[0].impact_started_at": ["DSP impact start is required."],
+        "cohorts[1].name": ["DSP is listed twice; list each cohort once."],
+    }
 
 
 def test_audit_trail_is_append_only(app, users, now):
@@ -128,17 +171,18 @@ def test_timeline_entries_ordered_and_audited(app, users, now):
     incident = factories.incident(actor=users["dcc"], now=now)
     later = incident_service.add_timeline_entry(
         incident=incident, actor=users["dcc"], now=now,
-        data={"occurred_at": incident.started_at + timedelta(hours=4), "kind": "restored", "cohort": "CSP N",
-              "text": "NTE reset; CSP N restored."})
+        draft=factories.entry_draft(occurred_at=incident.started_at + timedelta(hours=4), kind="restored",
+                                    cohort="CSP N", text="NTE reset; CSP N restored."))
     incident_service.add_timeline_entry(
         incident=incident, actor=users["dcc"], now=now,
-        data={"occurred_at": incident.started_at, "kind": "detected", "text": "Alarms from all CSPs."})
+        draft=factories.entry_draft(occurred_at=incident.started_at, kind="detected", text="Alarms from all CSPs."))
     db.session.commit()
     db.session.refresh(incident)
     assert [e.kind.value for e in incident.timeline] == ["detected", "restored"]
     with pytest.raises(ValidationError) as info:
         incident_service.add_timeline_entry(incident=incident, actor=users["dcc"], now=now,
-                                            data={"occurred_at": now, "kind": "restored", "cohort": "SMKI", "text": ""})
+                                            draft=factories.entry_draft(occurred_at=now, kind="restored",
+                                                                        cohort="SMKI", text=""))
     assert set(info.value.errors) == {"cohort", "text"}
     incident_service.delete_timeline_entry(entry=later, actor=users["dcc"], expected_version=later.version, now=now)
     db.session.commit()

@@ -18,6 +18,7 @@ from incidents.incident.models import (
     IncidentStatus,
     TimelineEntry,
 )
+from incidents.incident.service import IncidentChanges, TimelineEntryChanges
 from incidents.timeutil import format_input
 from tests import factories
 
@@ -132,7 +133,8 @@ def real_case(app, users, now) -> Incident:
 
 def add_entry(incident: Incident, user: Any, now: datetime, **data: Any) -> TimelineEntry:
     """Add a timeline entry through the service and commit."""
-    entry = incident_service.add_timeline_entry(incident=incident, data=data, actor=user, now=now)
+    entry = incident_service.add_timeline_entry(incident=incident, draft=factories.entry_draft(**data), actor=user,
+                                                now=now)
     db.session.commit()
     return entry
 
@@ -584,7 +586,7 @@ def test_stale_edit_shows_both_versions_and_keeps_input(client, auth, users, rea
     auth.login(users["dcc"])
     opened = edit_post(real_case)
     # Someone else saves first.
-    incident_service.update_incident(incident=real_case, data={"title": "Changed by a colleague"},
+    incident_service.update_incident(incident=real_case, changes=IncidentChanges(title="Changed by a colleague"),
                                      actor=users["admin"], expected_version=real_case.version, now=now)
     db.session.commit()
     fresh_version = reload(ref).version
@@ -709,8 +711,8 @@ def test_stale_timeline_edit_and_delete_lose_nothing(client, auth, users, real_c
     entry = add_entry(real_case, users["dcc"], now, occurred_at=real_case.started_at, kind="detected",
                       text="Original text.")
     old_version = entry.version
-    incident_service.update_timeline_entry(entry=entry, data={"text": "A colleague's text."}, actor=users["admin"],
-                                           expected_version=old_version, now=now)
+    incident_service.update_timeline_entry(entry=entry, changes=TimelineEntryChanges(text="A colleague's text."),
+                                           actor=users["admin"], expected_version=old_version, now=now)
     db.session.commit()
     new_version = entry.version
     assert new_version != old_version

@@ -115,7 +115,8 @@ def test_correcting_the_resolution_time_moves_the_reminders(app, users, smtp):
 
     # After the first reminder the DCC corrects the resolution: CSP N was only restored on Wed 5 Apr 09:30.
     edited = uk(date(2023, 4, 5), 10, 0)
-    incident_service.update_incident(incident=incident, data={"resolved_at": uk(date(2023, 4, 5), 9, 30)},
+    incident_service.update_incident(incident=incident,
+                                     changes=incident_service.IncidentChanges(resolved_at=uk(date(2023, 4, 5), 9, 30)),
                                      actor=users["dcc"], expected_version=incident.version, now=edited)
     db.session.commit()
     derived = incident_service.derive(incident)

@@ -164,7 +164,8 @@ def test_action_overdue_reminders_are_weekly_moving_off_bank_holidays(app, users
 
 def test_the_service_plans_in_its_own_transaction_as_of_its_own_now(case, users):
     assert pending_days(ReminderKind.SUMMARY_REPORT) == [date(2023, 4, 5), date(2023, 4, 6)]
-    incident_service.update_incident(incident=case, data={"resolved_at": uk(date(2023, 4, 5), 9, 30)},
+    incident_service.update_incident(incident=case,
+                                     changes=incident_service.IncidentChanges(resolved_at=uk(date(2023, 4, 5), 9, 30)),
                                      actor=users["dcc"], expected_version=case.version,
                                      now=uk(date(2023, 4, 5), 10, 0))
     # Planned before any commit, as of the service's now (by the real clock both days are long gone): the

@@ -30,7 +30,8 @@ from incidents.action import service as action_service
 from incidents.errors import ValidationError
 from incidents.extensions import db
 from incidents.incident import service as incident_service
-from incidents.incident.models import Incident
+from incidents.incident.models import Incident, TimelineKind
+from incidents.incident.service import CohortDraft, IncidentDraft, TimelineEntryDraft
 from incidents.meeting import service as meeting_service
 from incidents.principle import service as principle_service
 from incidents.reminder import mail as reminder_mail
@@ -101,15 +102,17 @@ def stored(app: Flask, demo: Demo) -> Stored:
                                      name=payload("secas_name"), actor=admin)
     principle_service.add_principle(code=PRINCIPLE, wording=payload("principle_wording"), actor=admin)
     start = _at("2023-04-10T08:00")
-    incident = incident_service.create_incident(actor=dcc, now=_at("2023-04-10T13:00"), data={
-        "reference": REFERENCE, "title": payload("title"), "category": 1, "started_at": start,
-        "detected_at": start + timedelta(minutes=5), "resolved_at": start + timedelta(hours=3),
-        "cause_category": "third_party", "cause": payload("cause"), "impact": payload("impact"),
-        "devices_affected": 1000, "dcc_responsible": True,
-        "cohorts": [{"name": "CSP N", "impact_started_at": start, "restored_at": start + timedelta(hours=3)}],
-    }).incident
-    entry = incident_service.add_timeline_entry(incident=incident, actor=dcc, now=_at("2023-04-10T13:00"), data={
-        "occurred_at": start + timedelta(hours=1), "kind": "update", "cohort": "CSP N", "text": payload("timeline")})
+    incident = incident_service.create_incident(actor=dcc, now=_at("2023-04-10T13:00"), draft=IncidentDraft(
+        reference=REFERENCE, title=payload("title"), category=1, started_at=start,
+        detected_at=start + timedelta(minutes=5), resolved_at=start + timedelta(hours=3),
+        cause_category="third_party", cause=payload("cause"), impact=payload("impact"),
+        devices_affected=1000, dcc_responsible=True,
+        cohorts=[CohortDraft(name="CSP N", impact_started_at=start, restored_at=start + timedelta(hours=3))],
+    )).incident
+    entry = incident_service.add_timeline_entry(
+        incident=incident, actor=dcc, now=_at("2023-04-10T13:00"),
+        draft=TimelineEntryDraft(occurred_at=start + timedelta(hours=1), kind=TimelineKind.UPDATE, cohort="CSP N",
+                                 text=payload("timeline")))
     review_service.mark_summary_submitted(incident=incident, actor=dcc, now=_at("2023-04-11T09:00"))
     review_service.propose(incident=incident, exclude=True, principle=PRINCIPLE, rationale=payload("rationale"),
                            evidence_links=["https://example.org/evidence?a=1&b=2"], actor=dcc,
@@ -142,10 +145,10 @@ def stored(app: Flask, demo: Demo) -> Stored:
                                 closing_note=payload("closing_note"))
     # A recent incident, so that reminders, the dashboard and the calendar have something to say about it.
     resolved = utcnow().replace(microsecond=0) - timedelta(days=1)
-    incident_service.create_incident(actor=dcc, data={
-        "reference": RECENT, "title": payload("recent_title"), "category": 2,
-        "started_at": resolved - timedelta(hours=2), "detected_at": resolved - timedelta(hours=2),
-        "resolved_at": resolved, "cause_category": "unknown", "cause": "", "impact": "", "cohorts": []})
+    incident_service.create_incident(actor=dcc, draft=IncidentDraft(
+        reference=RECENT, title=payload("recent_title"), category=2,
+        started_at=resolved - timedelta(hours=2), detected_at=resolved - timedelta(hours=2),
+        resolved_at=resolved, cause_category="unknown", cause="", impact="", cohorts=[]))
     db.session.commit()
     return Stored(entry_id=entry.id, dcc_email=dcc.email, secas_email=secas.email, dcc_id=dcc.id,
                   slug=action_service.slug(ACTION))
@@ -292,10 +295,10 @@ def test_downloads_are_not_read_as_html(app: Flask, demo: Demo, stored: Stored,
 
 def test_reminder_emails_escape_the_title(app: Flask, stored: Stored) -> None:
     incident = db.session.scalar(sa.select(Incident).where(Incident.reference == REFERENCE))
-    fresh = incident_service.create_incident(actor=db.session.get(User, stored.dcc_id), data={
-        "reference": "INC000009990002", "title": payload("mail_title"), "category": 1,
-        "started_at": incident.started_at, "detected_at": incident.detected_at, "resolved_at": incident.resolved_at,
-        "cause_category": "unknown", "cause": "", "impact": "", "cohorts": []}).incident
+    fresh = incident_service.create_incident(actor=db.session.get(User, stored.dcc_id), draft=IncidentDraft(
+        reference="INC000009990002", title=payload("mail_title"), category=1,
+        started_at=incident.started_at, detected_at=incident.detected_at, resolved_at=incident.resolved_at,
+        cause_category="unknown", cause="", impact="", cohorts=[])).incident
     reminder_service.plan_incident(fresh, now=incident.resolved_at + timedelta(hours=1))
     db.session.flush()
     reminders = db.session.scalars(sa.select(Reminder).where(Reminder.incident_id == fresh.id)).all()
