@@ -185,9 +185,8 @@ def _major_ids() -> sa.Select[Any]:
 
 
 # Up to this many reviews waiting on a role, its candidates are found from the reviews (each one's incident
-# looked up); beyond, by walking the incidents in start order until enough are found (each test a lookup in
-# a list of the waiting ones), which stops early when so many wait.
-REVIEW_DRIVEN_UP_TO = 500
+# looked up); beyond, by walking the major incidents in start order, which stops early when so many wait.
+REVIEW_DRIVEN_UP_TO = 2000
 
 
 def tasks_for(role: Role, *, today: date, limit: int | None = None,
@@ -207,11 +206,11 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None,
     without_review = _major_ids().except_(sa.select(Review.incident_id))
     majors = Incident.category.in_(review_service.review_categories())
     if waiting > REVIEW_DRIVEN_UP_TO:
-        lists = [listed(Incident.id, sa.select(Review.incident_id).where(started))] if started is not None else []
+        scope = [started] if started is not None else []
         if unstarted:
-            lists.append(listed(Incident.id, without_review))
-        picked = (sa.select(Incident.id).where(sa.or_(*lists), majors)
-                  .order_by(Incident.started_at, Incident.id))
+            scope.append(Review.id.is_(None))
+        picked = (sa.select(Incident.id).outerjoin(Review, Review.incident_id == Incident.id)
+                  .where(majors, sa.or_(*scope)).order_by(Incident.started_at, Incident.id))
     else:
         parts = []
         if started is not None:
