@@ -29,7 +29,8 @@ class Action(db.Model):
     """An action raised by a group, with an owner and a target date that may be revised."""
 
     __tablename__ = "action"
-    __table_args__ = (sa.Index("ix_action_status_target", "status", "target_on"),)
+    __table_args__ = (sa.Index("ix_action_status_target", "status", "target_on"),
+                      sa.Index("ix_action_owner_status_target", "owner_org", "status", "target_on"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(sa.String(40), unique=True)

@@ -241,7 +241,8 @@ class IncidentPage(Representation):
     items: list[Incident]
     page: int
     per_page: int
-    total: int
+    total: int = Field(description="How many incidents match; a lower bound when total_exact is false.")
+    total_exact: bool = Field(True, description="False when counting stopped at a bound: more than total match.")
 
 
 _INCIDENT_READ_ONLY = frozenset(IncidentSaved.model_fields) - frozenset(IncidentCreate.model_fields)

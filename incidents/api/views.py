@@ -93,7 +93,8 @@ def list_incidents() -> Response:
     result = incident_service.list_incidents(filters=filters, page=page, per_page=per_page, viewer=user)
     return protocol.respond(schemas.IncidentPage(
         items=[schemas.present_incident(incident) for incident in result.items],
-        page=result.page, per_page=result.per_page, total=result.total))
+        page=result.page, per_page=result.per_page, total=result.total,
+        total_exact=result.total_exact))
 
 
 def create_incident() -> Response:

@@ -29,6 +29,7 @@ from incidents.review.models import (
     ReportState,
     Review,
 )
+from incidents.sql import listed
 from incidents.timeutil import local_date, utcnow
 from incidents.user.models import Role
 
@@ -164,33 +165,72 @@ def _waiting(party: str) -> Waiting:
 WAITING = {party: _waiting(party) for party in workflow.PARTIES}
 
 
-def _task_scope(role: Role) -> sa.ColumnElement[bool]:
-    """Return which reviews can hold a step for this role (next_steps decides the rest)."""
+def _task_scope(role: Role) -> tuple[sa.ColumnElement[bool] | None, bool]:
+    """Return which started reviews can hold a step for this role (None: none) and whether unstarted ones can."""
     clauses = []
+    unstarted = False
     for actor in sorted(ROLE_ACTORS.get(role, set())):
         waiting = WAITING[actor]
-        if waiting.unstarted:
-            clauses.append(Review.id.is_(None))
+        unstarted = unstarted or waiting.unstarted
         if waiting.exclusion:
             clauses.append(Review.exclusion_state.in_(sorted(waiting.exclusion)))
-        clauses.append(Review.report_state.in_(sorted(waiting.report)))
-    return sa.or_(*clauses)
+        if waiting.report:
+            clauses.append(Review.report_state.in_(sorted(waiting.report)))
+    return (sa.or_(*clauses) if clauses else None), unstarted
 
 
-def tasks_for(role: Role, *, today: date, limit: int | None = None) -> list[Task]:
+def _major_ids() -> sa.Select[Any]:
+    """Return the ids of the incidents that need a review (read from the category index alone)."""
+    return sa.select(Incident.id).where(Incident.category.in_(review_service.review_categories()))
+
+
+# Up to this many reviews waiting on a role, its candidates are found from the reviews (each one's incident
+# looked up); beyond, by walking the major incidents in start order, which stops early when so many wait.
+REVIEW_DRIVEN_UP_TO = 2000
+
+
+def tasks_for(role: Role, *, today: date, limit: int | None = None,
+              rows: list[tuple[Any, Any, int]] | None = None) -> list[Task]:
     """Return the next steps this role must take, overdue first, then by due date, then longest waiting.
 
     With ``limit``, only the ``TASK_CANDIDATES`` reviews waiting longest are looked at, and ``limit`` steps returned.
+    ``rows`` (the grouped state counts, when already read) tell how many reviews wait, to choose the plan.
     """
     actors = ROLE_ACTORS.get(role, set())
     if not actors:
         return []
-    query = (sa.select(Incident, Review).outerjoin(Review, Review.incident_id == Incident.id)
-             .where(Incident.category.in_(review_service.review_categories()), _task_scope(role))
-             .order_by(Incident.started_at, Incident.id).options(sa.orm.lazyload(Incident.cohorts)))
+    started, unstarted = _task_scope(role)
+    if rows is not None:
+        unstarted = unstarted and any(report is None for report, _, _ in rows)
+    waiting = reviews_waiting(role, rows) if rows is not None else 0
+    without_review = _major_ids().except_(sa.select(Review.incident_id))
+    majors = Incident.category.in_(review_service.review_categories())
+    if waiting > REVIEW_DRIVEN_UP_TO:
+        scope = [started] if started is not None else []
+        if unstarted:
+            scope.append(Review.id.is_(None))
+        picked = (sa.select(Incident.id).outerjoin(Review, Review.incident_id == Incident.id)
+                  .where(majors, sa.or_(*scope)).order_by(Incident.started_at, Incident.id))
+    else:
+        parts = []
+        if started is not None:
+            parts.append(sa.select(Incident.id, Incident.started_at).select_from(Review)
+                         .join(Incident, Incident.id == Review.incident_id).where(started, majors))
+        if unstarted:
+            parts.append(sa.select(Incident.id, Incident.started_at).where(Incident.id.in_(without_review)))
+        if not parts:
+            return []
+        candidates = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+        picked = sa.select(candidates.c.id).order_by(candidates.c.started_at, candidates.c.id)
     if limit is not None:
-        query = query.limit(TASK_CANDIDATES)
-    rows = db.session.execute(query)
+        picked = picked.limit(TASK_CANDIDATES)
+    ids_found = list(db.session.scalars(picked))
+    if not ids_found:
+        return []
+    rows = db.session.execute(
+        sa.select(Incident, Review).outerjoin(Review, Review.incident_id == Incident.id)
+        .where(Incident.id.in_(ids_found)).order_by(Incident.started_at, Incident.id)
+        .options(sa.orm.lazyload(Incident.cohorts)))
     tasks = []
     for incident, review in rows:
         for step in workflow.next_steps(incident, review):
@@ -213,12 +253,18 @@ def reviews_waiting(role: Role, rows: list[tuple[Any, Any, int]]) -> int:
 
 
 def state_rows() -> list[tuple[ReportState | None, ExclusionState | None, int]]:
-    """Count the major incidents by (report state, PMR treatment) of their review (None, None: no review yet)."""
-    return [(report, exclusion, int(count)) for report, exclusion, count in db.session.execute(
+    """Count the major incidents by (report state, PMR treatment) of their review (None, None: no review yet).
+
+    The reviews are counted from the review table (small), and the major incidents from the category index:
+    those without a review are the difference.
+    """
+    rows = [(report, exclusion, int(count)) for report, exclusion, count in db.session.execute(
         sa.select(Review.report_state, Review.exclusion_state, sa.func.count())
-        .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id)
-        .where(Incident.category.in_(review_service.review_categories()))
+        .where(listed(Review.incident_id, _major_ids()))
         .group_by(Review.report_state, Review.exclusion_state))]
+    majors = db.session.scalar(sa.select(sa.func.count()).select_from(_major_ids().subquery())) or 0
+    unstarted = int(majors) - sum(count for _, _, count in rows)
+    return rows + [(None, None, unstarted)] if unstarted else rows
 
 
 def state_counts(rows: list[tuple[Any, Any, int]] | None = None) -> tuple[list[Count], list[Count]]:
@@ -274,7 +320,7 @@ def build(*, user: Any, now: datetime | None = None) -> Dashboard:
     rows = state_rows()
     reports, exclusions = state_counts(rows)
     actions, total = overdue_actions(role, today=today)
-    tasks = tasks_for(role, today=today, limit=TASKS_SHOWN)
+    tasks = tasks_for(role, today=today, limit=TASKS_SHOWN, rows=rows)
     measures = pmr_service.measures(month, with_incidents=False)
     group = current_app.config["REMINDER_RULES"].get("opsg_decision", {}).get("group", "OPSG")
     return Dashboard(

@@ -86,6 +86,8 @@ class Page:
     # Keys of the first and last rows, for links to the pages either side that seek rather than count.
     first_key: str | None = None
     last_key: str | None = None
+    # False when counting stopped at a bound: ``total`` rows at least, more beyond.
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:
@@ -405,7 +407,6 @@ def list_incidents(*, filters: Filters, page: int, per_page: int, viewer: Any, c
     if not permissions.can_view_incidents(viewer):
         raise NotFound("No incidents.")
     query = filtered(sa.select(Incident), filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
     if not with_cohorts:
         query = query.options(sa.orm.lazyload(Incident.cohorts))  # a list row never shows them
     key = sa.tuple_(Incident.started_at, Incident.id)
@@ -418,9 +419,30 @@ def list_incidents(*, filters: Filters, page: int, per_page: int, viewer: Any, c
     else:
         items = list(db.session.scalars(query.where(key > sa.tuple_(cursor.started_at, cursor.id))
                                         .order_by(Incident.started_at, Incident.id).limit(per_page)))[::-1]
-    return Page(items=items, page=page, per_page=per_page, total=total,
+    before = (page - 1) * per_page
+    if cursor is not None and items:
+        # The rows before this page are the pages the links came through; from this page on, count by seeking
+        # from its first row's key, up to a bound.
+        first = items[0]
+        remaining = count_up_to(query.where(key <= sa.tuple_(first.started_at, first.id)), COUNT_UP_TO)
+        total, exact = before + min(remaining, COUNT_UP_TO), remaining <= COUNT_UP_TO
+    else:
+        counted = count_up_to(query, before + COUNT_UP_TO)
+        total, exact = min(counted, before + COUNT_UP_TO), counted <= before + COUNT_UP_TO
+    return Page(items=items, page=page, per_page=per_page, total=total, total_exact=exact,
                 first_key=cursor_key(items[0]) if items else None,
                 last_key=cursor_key(items[-1]) if items else None)
+
+
+# A list counts its matching rows up to this many past the current page's start, and says "more than" beyond:
+# an exact count of a hundred thousand rows on every page would cost more than the page itself.
+COUNT_UP_TO = 1000
+
+
+def count_up_to(query: sa.Select[Any], bound: int) -> int:
+    """Count the rows ``query`` matches, stopping at ``bound + 1`` (so more than ``bound`` means "more")."""
+    limited = query.order_by(None).with_only_columns(Incident.id).limit(bound + 1).subquery()
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(limited)) or 0)
 
 
 def derive(incident: Incident) -> Derived:

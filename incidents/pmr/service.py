@@ -76,13 +76,17 @@ def measures(month: str, *, with_incidents: bool = True, limit: int | None = Non
             for code, spec in current_app.config["PMR_MEASURES"].items()]
 
 
+# The PMR treatments that take an incident out of a measure, and those that may still do so.
+EXCLUDED = (ExclusionState.AGREED,)
+PENDING = (ExclusionState.PENDING, ExclusionState.INFORMATION_REQUESTED)
+
+
 def _measure(code: str, spec: dict[str, Any], start: Any, end: Any, with_incidents: bool,
              limit: int | None = None) -> Measure:
     categories = list(spec["categories"])
     within = sa.case((Incident.resolved_at <= Incident.target_deadline_at, 1), else_=0)
-    excluded = sa.case((Review.exclusion_state == ExclusionState.AGREED, 1), else_=0)
-    pending = sa.case((Review.exclusion_state.in_([ExclusionState.PENDING, ExclusionState.INFORMATION_REQUESTED]), 1),
-                      else_=0)
+    excluded = sa.case((Review.exclusion_state.in_(EXCLUDED), 1), else_=0)
+    pending = sa.case((Review.exclusion_state.in_(PENDING), 1), else_=0)
     scope = (Incident.category.in_(categories), Incident.dcc_responsible.is_(True),
              Incident.resolved_at >= start, Incident.resolved_at < end)
     row = db.session.execute(
@@ -334,22 +338,30 @@ def exclusion_effects(measure: Measure) -> list[Effect]:
 
 
 def trend(month: str, *, months: int = TREND_MONTHS) -> dict[str, list[TrendMonth]]:
-    """Return every measure for the ``months`` months ending with ``month``, from one grouped query."""
+    """Return every measure for the ``months`` months ending with ``month``, from two grouped queries."""
     names = [shift_month(month, offset) for offset in range(-(months - 1), 1)]
     edges = [month_bounds(*parse_month(name))[0] for name in names] + [month_bounds(*parse_month(month))[1]]
-    slot = sa.case(*[(Incident.resolved_at < edges[i + 1], i) for i in range(months)], else_=months)
     within = sa.case((Incident.resolved_at <= Incident.target_deadline_at, 1), else_=0)
-    excluded = sa.case((Review.exclusion_state == ExclusionState.AGREED, 1), else_=0)
+    scope = (Incident.category.in_(_all_categories()), Incident.dcc_responsible.is_(True))
+    # The incidents alone, month by month: each month is one range of the PMR index, grouped by category (no
+    # review looked up, no month worked out per row).
+    monthly = [sa.select(sa.literal(i).label("slot"), Incident.category, sa.func.count(), sa.func.sum(within))
+               .where(*scope, Incident.resolved_at >= edges[i], Incident.resolved_at < edges[i + 1])
+               .group_by(Incident.category) for i in range(months)]
+    # Then the agreed exclusions among them, found from the review state index (far fewer rows).
+    slot = sa.case(*[(Incident.resolved_at < edges[i + 1], i) for i in range(months)], else_=months)
     # Grouping on a labelled column of a subquery keeps PostgreSQL happy with the CASE's parameters.
-    inner = (sa.select(slot.label("slot"), Incident.category.label("category"), within.label("within"),
-                       excluded.label("excluded"))
-             .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id)
-             .where(Incident.category.in_(_all_categories()), Incident.dcc_responsible.is_(True),
+    inner = (sa.select(slot.label("slot"), Incident.category.label("category"), within.label("within"))
+             .select_from(Review).join(Incident, Incident.id == Review.incident_id)
+             .where(Review.exclusion_state.in_(EXCLUDED), *scope,
                     Incident.resolved_at >= edges[0], Incident.resolved_at < edges[-1])).subquery()
-    rows = db.session.execute(
-        sa.select(inner.c.slot, inner.c.category, sa.func.count(), sa.func.sum(inner.c.within),
-                  sa.func.sum(inner.c.excluded), sa.func.sum(inner.c.excluded * inner.c.within))
+    excluded_rows = db.session.execute(
+        sa.select(inner.c.slot, inner.c.category, sa.func.count(), sa.func.sum(inner.c.within))
         .group_by(inner.c.slot, inner.c.category))
+    excluded = {(int(slot_index), int(category)): (int(n), int(n_within or 0))
+                for slot_index, category, n, n_within in excluded_rows}
+    rows = [(slot_index, category, total, total_within, *excluded.get((int(slot_index), int(category)), (0, 0)))
+            for slot_index, category, total, total_within in db.session.execute(sa.union_all(*monthly))]
     cells: dict[tuple[int, int], tuple[int, int, int, int]] = {}
     for slot_index, category, total, total_within, n_excluded, excluded_within in rows:
         cells[(int(slot_index), int(category))] = (int(total), int(total_within or 0), int(n_excluded or 0),

@@ -60,7 +60,8 @@ class Review(db.Model):
     """The single review of one major incident."""
 
     __tablename__ = "review"
-    __table_args__ = (sa.Index("ix_review_states", "exclusion_state", "report_state"),)
+    # The incident id too: the reviews in given states are listed from the index alone (dashboard, PMR).
+    __table_args__ = (sa.Index("ix_review_states", "exclusion_state", "report_state", "incident_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incident.id", ondelete="CASCADE"), unique=True)

@@ -259,7 +259,8 @@ def test_list_filters_and_paging(api):
     assert page["page"] == 2 and page["per_page"] == 2 and page["total"] == 3
     assert [i["reference"] for i in page["items"]] == [march["reference"]]
     assert page["items"][0]["duration_minutes"] == 60
-    assert set(page) == {"items", "page", "per_page", "total"}
+    assert set(page) == {"items", "page", "per_page", "total", "total_exact"}
+    assert page["total_exact"] is True
 
 
 def test_list_query_errors_are_422_naming_each_parameter(api):

@@ -188,3 +188,26 @@ def test_timeline_entries_ordered_and_audited(app, users, now):
     db.session.commit()
     actions = [(e.entity_type, e.action) for e in audit_service.entries_for_incident(incident.id)]
     assert actions[-1] == ("timeline_entry", "delete")
+
+
+def test_list_counts_up_to_a_bound_and_says_more(app, users, now, monkeypatch):
+    monkeypatch.setattr(incident_service, "COUNT_UP_TO", 3)
+    start = datetime(2023, 4, 4, 5, 15, tzinfo=UTC)
+    for hours in range(6):
+        factories.incident(actor=users["dcc"], now=now, started_at=start + timedelta(hours=hours),
+                           detected_at=start + timedelta(hours=hours), resolved_at=None, cohorts=[])
+    filters = incident_service.Filters()
+    first = incident_service.list_incidents(filters=filters, page=1, per_page=2, viewer=users["dcc"])
+    assert (first.total, first.total_exact, len(first.items)) == (3, False, 2)
+
+    # Following the links, each page counts from its own first row: the last pages know the exact total.
+    cursor = incident_service.parse_cursor({"after": first.last_key})
+    second = incident_service.list_incidents(filters=filters, page=2, per_page=2, viewer=users["dcc"], cursor=cursor)
+    assert (second.total, second.total_exact) == (5, False)
+    cursor = incident_service.parse_cursor({"after": second.last_key})
+    third = incident_service.list_incidents(filters=filters, page=3, per_page=2, viewer=users["dcc"], cursor=cursor)
+    assert (third.total, third.total_exact, third.pages) == (6, True, 3)
+
+    # A page number without a key counts from the start up to the bound past that page's start.
+    assert not incident_service.list_incidents(filters=filters, page=2, per_page=2, viewer=users["dcc"]).total_exact
+    assert incident_service.list_incidents(filters=filters, page=3, per_page=2, viewer=users["dcc"]).total == 6

@@ -275,6 +275,18 @@ def test_list_filters_and_search(client, auth, users, three_incidents, query, ex
         assert "No incidents match these filters." in page(response)
 
 
+def test_list_says_more_than_when_counting_stops_at_its_bound(client, auth, users, three_incidents, monkeypatch):
+    monkeypatch.setattr(incident_service, "COUNT_UP_TO", 1)
+    auth.login(users["opsg"])
+    first = page(client.get("/incidents/?per_page=1"))
+    assert "Page 1 of more than 1 (more than 1 in all)" in first
+    older = re.search(r'rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    last = page(client.get(re.search(r'rel="next" href="([^"]+)"', page(client.get(older))).group(1)
+                           .replace("&amp;", "&")))
+    assert listed(last) == ["INC000001001905"]
+    assert "Page 3 of 3 (3 in all)" in last and 'rel="next"' not in last
+
+
 def test_list_pages(client, auth, users, three_incidents):
     auth.login(users["opsg"])
     first = page(client.get("/incidents/?per_page=2"))
