@@ -2,6 +2,7 @@
 from incidents.action.models import Action, TargetRevision
 from incidents.audit.models import AuditEntry
 from incidents.auth.models import LoginFailure
+from incidents.document.models import ReportPdf
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
@@ -33,6 +34,7 @@ __all__ = [
                                      "PrincipleVersion",
                                      "Publication",
                                      "Reminder",
+                                     "ReportPdf",
                                      "ReportVersion",
                                      "Review",
                                      "TargetRevision",

@@ -6,9 +6,11 @@ refuses everything else (a link in a report's Markdown included).
 """
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.security import safe_join
 
@@ -23,6 +26,7 @@ from incidents import permissions, validation
 from incidents.action import service as action_service
 from incidents.action.models import Action, ActionStatus
 from incidents.chart import service as chart_service
+from incidents.document.models import ReportPdf
 from incidents.errors import NotFound
 from incidents.extensions import db
 from incidents.incident import service as incident_service
@@ -72,6 +76,41 @@ def render_pdf(html: str, *, base_url: str, static_folder: str, static_url_path:
             return URLFetcherResponse(url, body, {"Content-Type": mime})
 
     return bytes(HTML(string=html, base_url=base_url, url_fetcher=StaticOnlyFetcher()).write_pdf())
+
+
+def pdf_digest(html: str, *, static_folder: str) -> str:
+    """Return the digest of what a PDF is drawn from: the HTML and the stylesheet it links to."""
+    digest = hashlib.sha256(html.encode())
+    stylesheet = os.path.join(static_folder, "style.css")
+    if os.path.isfile(stylesheet):
+        with open(stylesheet, "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def report_pdf(doc: ReportDocument, html: str, *, digest: str, draw: Callable[[str], bytes]) -> bytes:
+    """Return the PDF of a report document: a frozen version's is drawn once and kept, a draft's every time.
+
+    A kept PDF is served only while it was drawn from the same HTML and stylesheet (``digest``); a changed
+    template or stylesheet draws it again and replaces it. The caller commits.
+    """
+    if not doc.version.is_frozen:
+        return draw(html)
+    kind = "published" if doc.publication is not None else "report"
+    kept = db.session.scalar(sa.select(ReportPdf).where(ReportPdf.report_version_id == doc.version.id,
+                                                         ReportPdf.kind == kind))
+    if kept is not None and kept.digest == digest:
+        return kept.pdf
+    pdf = draw(html)
+    if kept is not None:
+        kept.digest, kept.pdf, kept.created_at = digest, pdf, utcnow()
+        return pdf
+    try:
+        with db.session.begin_nested():
+            db.session.add(ReportPdf(report_version_id=doc.version.id, kind=kind, digest=digest, pdf=pdf))
+    except IntegrityError:
+        pass  # drawn at the same moment by another request, which kept it
+    return pdf
 
 
 # --- The Review Report -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from incidents.document import service as document_service
+from incidents.extensions import db
 
 bp = Blueprint("document", __name__)
 
@@ -42,18 +43,34 @@ def html_response(html: str) -> Response:
     return _conditional(_etag(html), weak=False, draw=lambda: Response(html, mimetype="text/html"))
 
 
-def pdf_response(html: str, filename: str) -> Response:
-    """Draw the HTML as a PDF and send it to be opened in the browser, or 304 when the client has it."""
+def draw_pdf(html: str) -> bytes:
+    """Draw the HTML as a PDF, fetching only this app's static files."""
+    return document_service.render_pdf(html, base_url=request.url_root,
+                                       static_folder=current_app.static_folder or "",
+                                       static_url_path=current_app.static_url_path or "/static")
 
-    def draw() -> Response:
-        pdf = document_service.render_pdf(html, base_url=request.url_root,
-                                          static_folder=current_app.static_folder or "",
-                                          static_url_path=current_app.static_url_path or "/static")
-        response = Response(pdf, mimetype="application/pdf")
+
+def pdf_response(html: str, filename: str, draw: Callable[[str], bytes] = draw_pdf) -> Response:
+    """Send the HTML drawn as a PDF, to be opened in the browser, or 304 when the client has it."""
+
+    def send() -> Response:
+        response = Response(draw(html), mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
         return response
 
-    return _conditional(_etag(html), weak=True, draw=draw)
+    return _conditional(_etag(html), weak=True, draw=send)
+
+
+def report_pdf_response(doc: document_service.ReportDocument, html: str) -> Response:
+    """Send a report's PDF: the one kept for a frozen version, or drawn now (and kept when frozen)."""
+
+    def draw(html: str) -> bytes:
+        digest = document_service.pdf_digest(html, static_folder=current_app.static_folder or "")
+        pdf = document_service.report_pdf(doc, html, digest=digest, draw=draw_pdf)
+        db.session.commit()
+        return pdf
+
+    return pdf_response(html, doc.filename, draw)
 
 
 @bp.route("/incidents/<reference>/report/print")
@@ -71,7 +88,7 @@ def report_pdf(reference: str) -> Response:
     """Download the Review Report as a PDF (``?version=N`` for an earlier version)."""
     doc = document_service.report_document(reference, viewer=current_user,
                                            number=document_service.parse_version(request.args.get("version")))
-    return pdf_response(render_template("document/report.html", **doc.context(), is_pdf=True), doc.filename)
+    return report_pdf_response(doc, render_template("document/report.html", **doc.context(), is_pdf=True))
 
 
 @bp.route("/published/<reference>.pdf")
@@ -79,7 +96,7 @@ def report_pdf(reference: str) -> Response:
 def published_pdf(reference: str) -> Response:
     """Download the published version of a report, stamped with its version, date and classification."""
     doc = document_service.published_document(reference, viewer=current_user)
-    return pdf_response(render_template("document/report.html", **doc.context(), is_pdf=True), doc.filename)
+    return report_pdf_response(doc, render_template("document/report.html", **doc.context(), is_pdf=True))
 
 
 @bp.route("/meetings/<reference>/pack")

@@ -11,9 +11,11 @@ from datetime import date
 
 import pypdf
 import pytest
+import sqlalchemy as sa
 
 from incidents.action import service as action_service
 from incidents.document import service as document_service
+from incidents.document.models import ReportPdf
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.meeting import service as meeting_service
@@ -222,7 +224,7 @@ def test_a_pdf_the_client_has_is_answered_304_without_drawing_it_again(client, a
     for header in (tag.removeprefix("W/"), f'"something-else", {tag}', "*"):
         assert client.get(url, headers={"If-None-Match": header}).status_code == 304, header
     assert client.get(url, headers={"If-None-Match": '"something-else"'}).status_code == 200
-    assert len(drawn) == 2
+    assert len(drawn) == 1  # the submitted version is frozen: its PDF was kept
 
     # A new version changes the document: 200, a new ETag.
     report_service.save_draft(incident=incident, sections={**builders.SECTIONS, "impact": "Revised impact."},
@@ -259,3 +261,76 @@ def test_a_print_page_carries_a_strong_etag_and_answers_304(client, auth, users,
     db.session.commit()
     changed = client.get(url, headers={"If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["ETag"] != tag and "Revised impact." in changed.text
+
+
+# --- Kept PDFs of frozen versions -----------------------------------------------------------------
+
+@pytest.fixture()
+def drawn(monkeypatch) -> list[str]:
+    """Stand in for WeasyPrint: record each HTML drawn and return a PDF naming the draw."""
+    made: list[str] = []
+
+    def draw(html: str, **kwargs: object) -> bytes:
+        made.append(html)
+        return f"%PDF-1.7 draw {len(made)}".encode()
+
+    monkeypatch.setattr(document_service, "render_pdf", draw)
+    return made
+
+
+def kept() -> list[tuple[str, bytes]]:
+    db.session.rollback()
+    return [(row.kind, row.pdf) for row in db.session.scalars(sa.select(ReportPdf).order_by(ReportPdf.id))]
+
+
+def test_a_frozen_version_s_pdf_is_drawn_once_and_kept(client, auth, users, now, principles, drawn):
+    incident = builders.submitted(users, now)
+    db.session.commit()
+    login(auth, users["opsg"])
+    url = f"/incidents/{incident.reference}/report.pdf"
+    first, second = client.get(url), client.get(url)
+    assert first.status_code == second.status_code == 200
+    assert first.data == second.data == b"%PDF-1.7 draw 1" and len(drawn) == 1
+    assert kept() == [("report", b"%PDF-1.7 draw 1")]
+
+
+def test_the_published_pdf_is_kept_apart_from_the_report_s(client, auth, users, now, principles, drawn):
+    incident = builders.published(users, now)
+    db.session.commit()
+    login(auth, users["party"])
+    for _ in range(2):
+        response = client.get(f"/published/{incident.reference}.pdf")
+        assert response.status_code == 200 and response.data == b"%PDF-1.7 draw 1"
+    login(auth, users["opsg"])
+    assert client.get(f"/incidents/{incident.reference}/report.pdf").data == b"%PDF-1.7 draw 2"
+    assert "Published version 1" in drawn[0] and "Published version 1" not in drawn[1]
+    assert [kind for kind, _ in kept()] == ["published", "report"]
+
+
+def test_a_draft_s_pdf_is_never_kept(client, auth, users, now, principles, drawn):
+    incident = factories.incident(actor=users["dcc"], now=now)
+    report_service.save_draft(incident=incident, sections=builders.SECTIONS, classification="AMBER",
+                              actor=users["dcc"], now=now)
+    db.session.commit()
+    login(auth, users["dcc"])
+    url = f"/incidents/{incident.reference}/report.pdf"
+    assert client.get(url).data == b"%PDF-1.7 draw 1"
+    assert client.get(url).data == b"%PDF-1.7 draw 2"  # drawn each time
+    report_service.save_draft(incident=incident, sections={**builders.SECTIONS, "impact": "Revised impact."},
+                              classification="AMBER", actor=users["dcc"], now=now)
+    db.session.commit()
+    assert client.get(url).data == b"%PDF-1.7 draw 3" and "Revised impact." in drawn[-1]
+    assert kept() == []
+
+
+def test_a_kept_pdf_drawn_from_other_html_is_drawn_again(client, auth, users, now, principles, drawn):
+    incident = builders.submitted(users, now)
+    db.session.commit()
+    login(auth, users["opsg"])
+    url = f"/incidents/{incident.reference}/report.pdf"
+    client.get(url)
+    db.session.execute(sa.update(ReportPdf).values(digest="drawn-from-an-older-template"))
+    db.session.commit()
+    assert client.get(url).data == b"%PDF-1.7 draw 2"
+    assert client.get(url).data == b"%PDF-1.7 draw 2"
+    assert kept() == [("report", b"%PDF-1.7 draw 2")]
