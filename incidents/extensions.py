@@ -21,11 +21,14 @@ NAMING = {
 
 
 class Base(DeclarativeBase):
-    """Declarative base with a stable constraint naming convention."""
+    """Declarative base of every model, with a stable constraint naming convention."""
 
     metadata = MetaData(naming_convention=NAMING)
 
 
+# Models subclass Base, not db.Model: db.Model is made at run time as an attribute of this object, which a type
+# checker cannot follow as a base class, so its subclasses would not be checked. Passed here, Base lends db.Model
+# its registry and metadata, so db.metadata (create_all, Flask-Migrate) holds every model's table.
 db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -8,11 +8,11 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.extensions import db
+from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
 action_incident = sa.Table(
-    "action_incident", db.metadata,
+    "action_incident", Base.metadata,
     sa.Column("action_id", sa.ForeignKey("action.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("incident_id", sa.ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True),
 )
@@ -25,7 +25,7 @@ class ActionStatus(str, enum.Enum):
     CLOSED = "closed"
 
 
-class Action(db.Model):
+class Action(Base):
     """An action raised by a group, with an owner and a target date that may be revised."""
 
     __tablename__ = "action"
@@ -60,7 +60,7 @@ class Action(db.Model):
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
-class TargetRevision(db.Model):
+class TargetRevision(Base):
     """One revision of an action's target date, with its reason."""
 
     __tablename__ = "action_target_revision"

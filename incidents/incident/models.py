@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.extensions import db
+from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
 
@@ -35,7 +35,7 @@ class TimelineKind(str, enum.Enum):
     UPDATE = "update"
 
 
-class Incident(db.Model):
+class Incident(Base):
     """A major incident as logged by the DCC."""
 
     __tablename__ = "incident"
@@ -77,7 +77,7 @@ class Incident(db.Model):
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
-class IncidentCohort(db.Model):
+class IncidentCohort(Base):
     """One cohort's impact start and restoration within an incident."""
 
     __tablename__ = "incident_cohort"
@@ -93,7 +93,7 @@ class IncidentCohort(db.Model):
     incident: Mapped[Incident] = relationship(back_populates="cohorts")
 
 
-class TimelineEntry(db.Model):
+class TimelineEntry(Base):
     """A timestamped event in an incident's life, optionally for one cohort."""
 
     __tablename__ = "timeline_entry"
