@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -74,7 +73,7 @@ class Incident(Base):
         back_populates="incident", cascade="all, delete-orphan",
         order_by="(TimelineEntry.occurred_at, TimelineEntry.id)")
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, when SQLAlchemy maps the class)
 
 
 class IncidentCohort(Base):
@@ -111,4 +110,4 @@ class TimelineEntry(Base):
 
     incident: Mapped[Incident] = relationship(back_populates="timeline")
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, when SQLAlchemy maps the class)

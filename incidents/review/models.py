@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -82,7 +81,7 @@ class Review(Base):
     comments: Mapped[list[Comment]] = relationship(
         back_populates="review", order_by="(Comment.created_at, Comment.id)", cascade="all, delete-orphan")
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, when SQLAlchemy maps the class)
 
 
 class ExclusionProposal(Base):
