@@ -421,9 +421,9 @@ def create_incident(*, data: dict[str, Any], actor: User, now: datetime | None =
     unknown = set(data) - set(INCIDENT_FIELDS)
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
-    values = {"cause_category": "unknown", "cause": "", "impact": "", "devices_affected": None,
-              "dcc_responsible": True, "detected_at": None, "resolved_at": None, "cohorts": [],
-              "status": None}
+    values: dict[str, Any] = {"cause_category": "unknown", "cause": "", "impact": "", "devices_affected": None,
+                              "dcc_responsible": True, "detected_at": None, "resolved_at": None, "cohorts": [],
+                              "status": None}
     values.update(data)
     if not values.get("status"):
         values["status"] = IncidentStatus.RESOLVED if values.get("resolved_at") else IncidentStatus.OPEN
@@ -718,7 +718,7 @@ def _check_description(errors: dict[str, list[str]], clean: dict[str, Any], valu
 
 def _validate_cohorts(errors: dict[str, list[str]], cohorts: Any, *, now: datetime,
                       started: datetime | None, resolved: datetime | None) -> list[dict[str, Any]]:
-    allowed = current_app.config["COHORTS"]
+    allowed: list[str] = current_app.config["COHORTS"]
     if not isinstance(cohorts, list):
         errors.setdefault("cohorts", []).append("Cohorts must be a list.")
         return []
@@ -769,9 +769,9 @@ def _apply(incident: Incident, clean: dict[str, Any]) -> None:
     refresh_target(incident)
     existing = {c.name: c for c in incident.cohorts}
     wanted = {c["name"] for c in cohorts}
-    for name, cohort in list(existing.items()):
+    for name, gone in list(existing.items()):
         if name not in wanted:
-            incident.cohorts.remove(cohort)
+            incident.cohorts.remove(gone)
     for item in cohorts:
         cohort = existing.get(item["name"])
         if cohort is None:
