@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: run test test-sqlite test-postgres install migrate seed clean system-deps browser-deps bench bench-deps
+.PHONY: run test lint test-sqlite test-postgres install migrate seed clean system-deps browser-deps bench bench-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,7 +67,12 @@ run: seed
 	trap 'kill -TERM $$scheduler 2>/dev/null; wait $$scheduler' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT) --debug
 
-test: $(VENV)/.installed-test system-deps
+# Lint and type-check first (settings in pyproject.toml): any finding fails `make test`, and so CI.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check incidents tests bench
+	$(BIN)/mypy
+
+test: lint $(VENV)/.installed-test system-deps
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgres
 
@@ -95,4 +100,4 @@ test-postgres: $(VENV)/.installed-test bench-deps
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache tests/e2e/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/e2e/node_modules

@@ -252,9 +252,9 @@ class _Context:
         return found
 
 
-TABLES: list[sa.Table] = [cast(sa.Table, model.__table__) for model in (
+TABLES: list[sa.Table] = [model.__table__ for model in (
     Incident, IncidentCohort, TimelineEntry, AuditEntry, Review, ExclusionProposal, ExclusionReview, ReportVersion,
-    Decision, Publication, Comment, Action, TargetRevision)] + [action_incident, cast(sa.Table, Reminder.__table__)]
+    Decision, Publication, Comment, Action, TargetRevision)] + [action_incident, Reminder.__table__]
 
 
 def generate(connection: sa.engine.Connection, *, incidents: int, seed: int = 1905,
@@ -496,11 +496,11 @@ def _timeline(k: int, rng: random.Random, ctx: _Context, incident_id: int,
     entries.sort(key=lambda e: e[0])
     rows = []
     now = ctx.now
-    for occurred, kind, cohort in entries:
+    for occurred, kind, cohort_name in entries:
         occurred = min(occurred, now)
         rows.append({"id": ctx.next_id("timeline_entry"), "incident_id": incident_id, "occurred_at": occurred,
-                     "kind": kind, "cohort": cohort,
-                     "text": rng.choice(TIMELINE_TEXTS[kind]).format(c=cohort or some),
+                     "kind": kind, "cohort": cohort_name,
+                     "text": rng.choice(TIMELINE_TEXTS[kind]).format(c=cohort_name or some),
                      "created_at": max(created_at, min(occurred + timedelta(minutes=7), now)),
                      "created_by_id": ctx.dcc.id, "version": 1})
     return rows

@@ -1,14 +1,14 @@
 """Flask extensions, created unbound and bound in ``create_app``."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 from flask import Flask
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
@@ -21,11 +21,16 @@ NAMING = {
 
 
 class Base(DeclarativeBase):
-    """Declarative base with a stable constraint naming convention."""
+    """Declarative base of every model, with a stable constraint naming convention."""
 
     metadata = MetaData(naming_convention=NAMING)
+    # Every model maps one table (SQLAlchemy types it as any FROM clause, which UPDATE and INSERT do not take).
+    __table__: ClassVar[Table]
 
 
+# Models subclass Base, not db.Model: db.Model is made at run time as an attribute of this object, which a type
+# checker cannot follow as a base class, so its subclasses would not be checked. Passed here, Base lends db.Model
+# its registry and metadata, so db.metadata (create_all, Flask-Migrate) holds every model's table.
 db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
 csrf = CSRFProtect()

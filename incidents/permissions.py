@@ -12,7 +12,8 @@ INCIDENT_WRITERS = {Role.DCC, Role.ADMIN}
 def _role(user: Any) -> Role | None:
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return None
-    return user.role
+    role: Role = user.role
+    return role
 
 
 def can_view_incidents(user: Any) -> bool:

@@ -12,4 +12,5 @@ def listed(column: Any, ids: sa.Select[Any]) -> sa.ColumnElement[bool]:
     The ``+ 0`` keeps SQLite from looking each listed id up in an index instead (one search per id, so the
     cost would grow with the list); PostgreSQL hashes the list either way.
     """
-    return (column + 0).in_(ids)
+    found: sa.ColumnElement[bool] = (column + 0).in_(ids)
+    return found

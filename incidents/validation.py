@@ -53,14 +53,14 @@ def check_text(errors: Errors, name: str, value: Any, *, limit: int, required: b
     if not isinstance(value, str):
         add(errors, name, f"{label} must be text.")
         return ""
-    value = value.strip()
-    if has_nul(value):
+    text = value.strip()
+    if has_nul(text):
         add(errors, name, f"{label} {NUL_MESSAGE}")
-    if required and not value:
+    if required and not text:
         add(errors, name, f"{label} is required.")
-    if len(value) > limit:
-        add(errors, name, f"{label} can be at most {limit} characters (it has {len(value)}).")
-    return value
+    if len(text) > limit:
+        add(errors, name, f"{label} can be at most {limit} characters (it has {len(text)}).")
+    return text
 
 
 def refuse_nul(value: str) -> str:

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.extensions import db
+from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
+if TYPE_CHECKING:
+    from incidents.incident.models import Incident
+    from incidents.user.models import User
+
 action_incident = sa.Table(
-    "action_incident", db.metadata,
+    "action_incident", Base.metadata,
     sa.Column("action_id", sa.ForeignKey("action.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("incident_id", sa.ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True),
 )
@@ -25,7 +29,7 @@ class ActionStatus(str, enum.Enum):
     CLOSED = "closed"
 
 
-class Action(db.Model):
+class Action(Base):
     """An action raised by a group, with an owner and a target date that may be revised."""
 
     __tablename__ = "action"
@@ -55,13 +59,13 @@ class Action(db.Model):
 
     revisions: Mapped[list[TargetRevision]] = relationship(
         back_populates="action", order_by="TargetRevision.id", cascade="all, delete-orphan", lazy="selectin")
-    incidents: Mapped[list[Incident]] = relationship(secondary=action_incident, lazy="selectin")  # noqa: F821
-    owner_user: Mapped[User | None] = relationship()  # noqa: F821
+    incidents: Mapped[list[Incident]] = relationship(secondary=action_incident, lazy="selectin")
+    owner_user: Mapped[User | None] = relationship()
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, when SQLAlchemy maps the class)
 
 
-class TargetRevision(db.Model):
+class TargetRevision(Base):
     """One revision of an action's target date, with its reason."""
 
     __tablename__ = "action_target_revision"

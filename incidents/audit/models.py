@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from incidents.extensions import db
+from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
 # Database triggers make the trail append-only even for direct SQL.
@@ -33,7 +33,7 @@ DROP_DDL = {
 }
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Base):
     """One create, change or delete, with old and new values field by field."""
 
     __tablename__ = "audit_entry"

@@ -6,11 +6,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from incidents.extensions import db
+from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Base):
     """One failed login: when, from where, for which account (hashed)."""
 
     __tablename__ = "login_failure"

@@ -227,12 +227,12 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None,
     ids_found = list(db.session.scalars(picked))
     if not ids_found:
         return []
-    rows = db.session.execute(
+    loaded = db.session.execute(
         sa.select(Incident, Review).outerjoin(Review, Review.incident_id == Incident.id)
         .where(Incident.id.in_(ids_found)).order_by(Incident.started_at, Incident.id)
         .options(sa.orm.lazyload(Incident.cohorts)))
     tasks = []
-    for incident, review in rows:
+    for incident, review in loaded:
         for step in workflow.next_steps(incident, review):
             if step.who not in actors:
                 continue
@@ -258,7 +258,8 @@ def state_rows() -> list[tuple[ReportState | None, ExclusionState | None, int]]:
     The reviews are counted from the review table (small), and the major incidents from the category index:
     those without a review are the difference.
     """
-    rows = [(report, exclusion, int(count)) for report, exclusion, count in db.session.execute(
+    rows: list[tuple[ReportState | None, ExclusionState | None, int]] = [
+        (report, exclusion, int(count)) for report, exclusion, count in db.session.execute(
         sa.select(Review.report_state, Review.exclusion_state, sa.func.count())
         .where(listed(Review.incident_id, _major_ids()))
         .group_by(Review.report_state, Review.exclusion_state))]

@@ -414,7 +414,7 @@ def _seed_reviews() -> list[Incident]:
 
     for found in db.session.scalars(sa.select(Incident).where(Incident.resolved_at.is_not(None))):
         review = review_service.get_review(found)
-        if review is not None and review.summary_submitted_at is None:
+        if review is not None and review.summary_submitted_at is None and found.resolved_at is not None:
             review_service.mark_summary_submitted(incident=found, actor=dcc, now=found.resolved_at + timedelta(days=1))
             if found not in replayed:
                 replayed.append(found)

@@ -6,11 +6,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from incidents.extensions import db
+from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
 
-class ReportPdf(db.Model):
+class ReportPdf(Base):
     """The PDF drawn from a frozen report version, as the Review Report or as the published report."""
 
     __tablename__ = "report_pdf"

@@ -60,7 +60,7 @@ def render_pdf(html: str, *, base_url: str, static_folder: str, static_url_path:
     base = urlsplit(base_url)
     prefix = static_url_path.rstrip("/") + "/"
 
-    class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
+    class StaticOnlyFetcher(URLFetcher):
         """Serve our static files from disk; refuse every other address."""
 
         def fetch(self, url: str, headers: Any = None) -> Any:

@@ -32,6 +32,7 @@ from wtforms import (
 )
 from wtforms.fields import SearchField
 from wtforms.validators import ValidationError as FieldError
+from wtforms.widgets import TextInput
 
 from incidents.incident import service as incident_service
 from incidents.incident.models import (
@@ -60,10 +61,11 @@ _VERSION = re.compile(r"^[0-9]{1,9}$")
 _SMALL_WHOLE = re.compile(r"^[0-9]{1,9}$")
 
 
-class LocalDateTimeField(StringField):
+class LocalDateTimeField(Field):
     """A UK local date and time typed as text; ``data`` is an aware UTC datetime or None."""
 
-    data: datetime | None  # type: ignore[assignment]  # parsed from the text, unlike StringField's
+    widget = TextInput()
+    data: datetime | None
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         """Parse the typed text; a parse failure becomes the field's error."""
@@ -80,10 +82,11 @@ class LocalDateTimeField(StringField):
         return format_input(self.data) if isinstance(self.data, datetime) else ""
 
 
-class WholeNumberField(StringField):
+class WholeNumberField(Field):
     """A whole number typed as text (commas and spaces allowed); ``data`` is an int or None."""
 
-    data: int | None  # type: ignore[assignment]  # parsed from the text, unlike StringField's
+    widget = TextInput()
+    data: int | None
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         """Read digits; anything else becomes the field's error."""
@@ -230,7 +233,7 @@ class IncidentForm(ServiceErrorsMixin, FlaskForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Parse every field; refuse times typed for a cohort not ticked as affected."""
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         for name, row in self.cohort_rows():
             typed = _was_typed(row.impact_started_at) or _was_typed(row.restored_at)
             if typed and not row.affected.data:
@@ -300,7 +303,8 @@ class IncidentForm(ServiceErrorsMixin, FlaskForm):
         row = self.cohorts.entries[self._sent_rows[sent]]
         attribute = match.group(2)
         if attribute in ("impact_started_at", "restored_at"):
-            return getattr(row, attribute)
+            field: Field = getattr(row, attribute)
+            return field
         return row.affected
 
     def input_fields(self) -> Iterator[Field]:
@@ -457,12 +461,13 @@ class IncidentFilterForm(FlaskForm):
         self.status.choices = [("", "Any")] + [(s.value, s.value.capitalize()) for s in IncidentStatus]
         self.cohort.choices = [("", "Any")] + [(name, name) for name in config["COHORTS"]]
         sizes = sorted({10, 25, 50, config["PER_PAGE"], config["MAX_PER_PAGE"]})
-        self.per_page.choices = [(str(n), str(n)) for n in sizes if n <= config["MAX_PER_PAGE"]]
+        per_page = [(str(n), str(n)) for n in sizes if n <= config["MAX_PER_PAGE"]]
         if not self.per_page.data:
             self.per_page.data = str(config["PER_PAGE"])
-        elif self.per_page.data not in {value for value, _ in self.per_page.choices}:
+        elif self.per_page.data not in {value for value, _ in per_page}:
             # Keep an unusual value from the URL visible rather than silently showing another.
-            self.per_page.choices.append((self.per_page.data, self.per_page.data))
+            per_page.append((self.per_page.data, self.per_page.data))
+        self.per_page.choices = per_page
 
     def apply_errors(self, errors: dict[str, list[str]]) -> dict[str, list[str]]:
         """Put filter and paging errors next to their fields; return the rest keyed for the summary."""
@@ -500,11 +505,12 @@ def _shown(field: Field) -> str:
         return "Yes" if field.data else "No"
     if isinstance(field, SelectField):
         value = field.data or ""
-        labels = {str(v): str(text) for v, text in (field.choices or [])}
+        labels = {str(v): str(text) for v, text, _selected, _render_kw in field.iter_choices()}
         return labels.get(value, value) if value else ""
     if isinstance(field, LocalDateTimeField):
         return format_input(field.data) if field.data else field._value()
-    return field._value().strip()
+    # Every other input field is text; WTForms' stubs leave out _value, the text each one shows in its input.
+    return str(field._value()).strip()  # type: ignore[attr-defined]
 
 
 def _comparable(field: Field) -> Any:

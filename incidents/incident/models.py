@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.extensions import db
+from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
 
@@ -35,7 +34,7 @@ class TimelineKind(str, enum.Enum):
     UPDATE = "update"
 
 
-class Incident(db.Model):
+class Incident(Base):
     """A major incident as logged by the DCC."""
 
     __tablename__ = "incident"
@@ -74,10 +73,10 @@ class Incident(db.Model):
         back_populates="incident", cascade="all, delete-orphan",
         order_by="(TimelineEntry.occurred_at, TimelineEntry.id)")
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, when SQLAlchemy maps the class)
 
 
-class IncidentCohort(db.Model):
+class IncidentCohort(Base):
     """One cohort's impact start and restoration within an incident."""
 
     __tablename__ = "incident_cohort"
@@ -93,7 +92,7 @@ class IncidentCohort(db.Model):
     incident: Mapped[Incident] = relationship(back_populates="cohorts")
 
 
-class TimelineEntry(db.Model):
+class TimelineEntry(Base):
     """A timestamped event in an incident's life, optionally for one cohort."""
 
     __tablename__ = "timeline_entry"
@@ -111,4 +110,4 @@ class TimelineEntry(db.Model):
 
     incident: Mapped[Incident] = relationship(back_populates="timeline")
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, when SQLAlchemy maps the class)

@@ -6,11 +6,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from incidents.extensions import db
+from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
 
-class Meeting(db.Model):
+class Meeting(Base):
     """A numbered meeting of a group, entered in advance so reminders can aim at it."""
 
     __tablename__ = "meeting"

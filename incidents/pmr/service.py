@@ -121,6 +121,7 @@ def _measure(code: str, spec: dict[str, Any], start: Any, end: Any, with_inciden
             query = query.where(Incident.id.in_(picked.scalar_subquery())).order_by(*first)
         rows = db.session.execute(query.order_by(Incident.resolved_at, Incident.id))
         for ref, title, category, started, resolved, deadline, state in rows:
+            assert resolved is not None  # the scope holds incidents resolved in the period
             state = state or ExclusionState.NOT_PROPOSED
             result.incidents.append({
                 "reference": ref, "title": title, "category": category, "started_at": started,

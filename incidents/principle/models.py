@@ -6,11 +6,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.extensions import db
+from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
 
-class ExclusionPrinciple(db.Model):
+class ExclusionPrinciple(Base):
     """A principle the DCC may cite to exclude an incident from the PMR."""
 
     __tablename__ = "exclusion_principle"
@@ -31,7 +31,7 @@ class ExclusionPrinciple(db.Model):
         return self.versions[-1]
 
 
-class PrincipleVersion(db.Model):
+class PrincipleVersion(Base):
     """One wording of a principle; decisions point at the exact wording they cited."""
 
     __tablename__ = "principle_version"

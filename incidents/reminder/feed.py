@@ -70,7 +70,8 @@ def user_for_token(token: str) -> User | None:
 
 
 def _uid(*parts: Any) -> str:
-    return "-".join(str(p) for p in parts) + "@" + current_app.config["MAIL_MESSAGE_ID_DOMAIN"]
+    domain: str = current_app.config["MAIL_MESSAGE_ID_DOMAIN"]
+    return "-".join(str(p) for p in parts) + "@" + domain
 
 
 def _report_deadlines() -> list[Deadline]:
@@ -177,4 +178,5 @@ def ics(user: User, *, now: datetime | None = None) -> bytes:
         event.add("url", base + item.path)
         event.add("transp", "TRANSPARENT")
         calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()  # icalendar leaves to_ical unannotated
+    return ical

@@ -8,7 +8,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -49,12 +49,13 @@ def _claimable(now: datetime) -> sa.ColumnElement[bool]:
 def claim(reminder_id: int, *, now: datetime, worker: str) -> bool:
     """Claim one reminder for this worker; exactly one concurrent claimer succeeds."""
     lease = timedelta(seconds=int(current_app.config["REMINDER_LEASE_SECONDS"]))
-    result = db.session.execute(
+    # An UPDATE answers a CursorResult, which has the row count; Session.execute is typed for any statement.
+    result = cast(sa.CursorResult[Any], db.session.execute(
         sa.update(Reminder)
         .where(Reminder.id == reminder_id, _claimable(now))
         .values(state=ReminderState.SENDING, lease_until=now + lease, claimed_by=worker,
                 attempts=Reminder.attempts + 1)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)))
     db.session.commit()
     return result.rowcount == 1
 

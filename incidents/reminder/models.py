@@ -7,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from incidents.extensions import db
+from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
 
@@ -34,7 +34,7 @@ def _enum(kind: type[enum.Enum], length: int) -> sa.Enum:
     return sa.Enum(kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
-class Reminder(db.Model):
+class Reminder(Base):
     """One planned email: what, to whom, when, and how delivery went."""
 
     __tablename__ = "reminder"

@@ -53,7 +53,8 @@ class Wanted:
 
 def rules() -> dict[str, Any]:
     """Return the configured reminder rules."""
-    return current_app.config["REMINDER_RULES"]
+    configured: dict[str, Any] = current_app.config["REMINDER_RULES"]
+    return configured
 
 
 def send_instant(day: date) -> datetime:
@@ -253,10 +254,10 @@ def _sync(rows: list[Reminder], wanted: list[Wanted], *, now: datetime, **owner:
     existing = {r.key: r for r in rows}
     wanted_keys = {w.key for w in wanted}
     today = local_date(now)
-    for key, row in existing.items():
-        if key not in wanted_keys and row.state == ReminderState.PENDING:
-            row.state = ReminderState.CANCELLED
-            row.cancelled_at = now
+    for key, planned in existing.items():
+        if key not in wanted_keys and planned.state == ReminderState.PENDING:
+            planned.state = ReminderState.CANCELLED
+            planned.cancelled_at = now
     for item in wanted:
         row = existing.get(item.key)
         # A day already gone only keeps a reminder still waiting to go; it never gains a new one.

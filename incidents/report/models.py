@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.extensions import db
+from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class Classification(str, enum.Enum):
     WHITE = "WHITE"
 
 
-class ReportVersion(db.Model):
+class ReportVersion(Base):
     """One saved version of the Major Incident Review Report; submitted versions are frozen."""
 
     __tablename__ = "report_version"

@@ -56,10 +56,11 @@ DECISION_OUTCOME_LABELS = {
 }
 
 
-class DateTextField(StringField):
+class DateTextField(Field):
     """A calendar date typed as YYYY-MM-DD (a date picker where the browser has one)."""
 
     widget = DateInput()
+    data: date | None
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         """Read the date; text that is no date becomes the field's error."""

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.extensions import db
+from incidents.extensions import Base
 from incidents.report.models import Classification, ReportVersion
 from incidents.timeutil import UTCDateTime, utcnow
 
@@ -56,7 +55,7 @@ class DecisionOutcome(str, enum.Enum):
     DEFERRED = "deferred"
 
 
-class Review(db.Model):
+class Review(Base):
     """The single review of one major incident."""
 
     __tablename__ = "review"
@@ -83,10 +82,10 @@ class Review(db.Model):
     comments: Mapped[list[Comment]] = relationship(
         back_populates="review", order_by="(Comment.created_at, Comment.id)", cascade="all, delete-orphan")
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, when SQLAlchemy maps the class)
 
 
-class ExclusionProposal(db.Model):
+class ExclusionProposal(Base):
     """One round of the DCC's proposal for the PMR treatment."""
 
     __tablename__ = "exclusion_proposal"
@@ -112,7 +111,7 @@ class ExclusionProposal(db.Model):
         back_populates="proposal", order_by="ExclusionReview.id", cascade="all, delete-orphan")
 
 
-class ExclusionReview(db.Model):
+class ExclusionReview(Base):
     """SECAS's outcome on one proposal round, always with a comment."""
 
     __tablename__ = "exclusion_review"
@@ -128,7 +127,7 @@ class ExclusionReview(db.Model):
     proposal: Mapped[ExclusionProposal] = relationship(back_populates="reviews")
 
 
-class Decision(db.Model):
+class Decision(Base):
     """An Operations Group decision on a submitted report, minuted at a meeting."""
 
     __tablename__ = "decision"
@@ -149,7 +148,7 @@ class Decision(db.Model):
     report_version: Mapped[ReportVersion] = relationship()
 
 
-class Publication(db.Model):
+class Publication(Base):
     """The agreed, frozen report version published to SEC Parties."""
 
     __tablename__ = "publication"
@@ -166,7 +165,7 @@ class Publication(db.Model):
     report_version: Mapped[ReportVersion] = relationship()
 
 
-class Comment(db.Model):
+class Comment(Base):
     """A comment on a review by anyone who can see it."""
 
     __tablename__ = "review_comment"

@@ -91,7 +91,8 @@ def calendar() -> WorkingCalendar:
 
 def target_resolution(category: int) -> dict[str, int] | None:
     """Return the configured TRT for a Category, as {'hours': n} or {'working_days': n}."""
-    return current_app.config["TARGET_RESOLUTION"].get(str(category))
+    targets: dict[str, dict[str, int]] = current_app.config["TARGET_RESOLUTION"]
+    return targets.get(str(category))
 
 
 def describe_target(category: int) -> str:
@@ -136,7 +137,7 @@ def settings_table(sources: dict[str, str]) -> list[dict[str, Any]]:
     """List each rule with its value, where the value was set, and where the default comes from."""
     rows = []
     for rule in RULES:
-        value = current_app.config.get(rule.key)
+        value: Any = current_app.config.get(rule.key)
         if rule.key == "TARGET_RESOLUTION":
             value = ", ".join(f"Cat {c}: {describe_target(int(c))}" for c in sorted(value))
         elif rule.key == "HOLIDAY_REGION":

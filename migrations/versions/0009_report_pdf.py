@@ -1,7 +1,7 @@
 """Keep the PDF of a frozen report version: drawn once, served from the table afterwards.
 
-Revision ID: 0008_report_pdf
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 19:00:00
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0008_report_pdf'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
