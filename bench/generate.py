@@ -645,7 +645,8 @@ def _review(k: int, rng: random.Random, ctx: _Context, facts: dict[str, Any],
             "author_name": author.email, "body": "Members asked how long the slowest cohort took to restore.",
             "created_at": steps.step(2)})
     rows["review"].append({
-        "id": review_id, "incident_id": facts["id"], "exclusion_state": exclusion, "report_state": report,
+        "id": review_id, "incident_id": facts["id"], "incident_category": facts["category"],
+        "exclusion_state": exclusion, "report_state": report,
         "summary_submitted_at": summary_at, "created_at": created_at, "updated_at": steps.at.replace(microsecond=0),
         "version": 1})
     _incident_reminders(rng, ctx, facts, exclusion=exclusion, report=report, summary_done=summary_at is not None,

@@ -29,7 +29,6 @@ from incidents.review.models import (
     ReportState,
     Review,
 )
-from incidents.sql import listed
 from incidents.timeutil import local_date, utcnow
 from incidents.user.models import Role
 
@@ -227,10 +226,14 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None,
     ids_found = list(db.session.scalars(picked))
     if not ids_found:
         return []
+    # Only the columns the next steps and the task list read: each row becomes two light objects.
     loaded = db.session.execute(
         sa.select(Incident, Review).outerjoin(Review, Review.incident_id == Incident.id)
         .where(Incident.id.in_(ids_found)).order_by(Incident.started_at, Incident.id)
-        .options(sa.orm.lazyload(Incident.cohorts)))
+        .options(sa.orm.load_only(Incident.reference, Incident.title, Incident.category, Incident.started_at,
+                                  Incident.resolved_at, raiseload=True),
+                 sa.orm.load_only(Review.exclusion_state, Review.report_state, Review.updated_at, raiseload=True),
+                 sa.orm.lazyload(Incident.cohorts)))
     tasks = []
     for incident, review in loaded:
         for step in workflow.next_steps(incident, review):
@@ -255,13 +258,13 @@ def reviews_waiting(role: Role, rows: list[tuple[Any, Any, int]]) -> int:
 def state_rows() -> list[tuple[ReportState | None, ExclusionState | None, int]]:
     """Count the major incidents by (report state, PMR treatment) of their review (None, None: no review yet).
 
-    The reviews are counted from the review table (small), and the major incidents from the category index:
-    those without a review are the difference.
+    The reviews are counted from the review state index (which holds each one's incident category), and the
+    major incidents from the category index: those without a review are the difference.
     """
     rows: list[tuple[ReportState | None, ExclusionState | None, int]] = [
         (report, exclusion, int(count)) for report, exclusion, count in db.session.execute(
         sa.select(Review.report_state, Review.exclusion_state, sa.func.count())
-        .where(listed(Review.incident_id, _major_ids()))
+        .where(Review.incident_category.in_(review_service.review_categories()))
         .group_by(Review.report_state, Review.exclusion_state))]
     majors = db.session.scalar(sa.select(sa.func.count()).select_from(_major_ids().subquery())) or 0
     unstarted = int(majors) - sum(count for _, _, count in rows)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from incidents import permissions
 from incidents.dashboard import service as dashboard_service
@@ -18,5 +17,4 @@ def home() -> str:
     board = dashboard_service.build(user=current_user)
     if not permissions.can_view_incidents(current_user):
         return render_template("auth/home.html", board=board)
-    panels = Markup(render_template("dashboard/_panels.html", board=board))
-    return render_template("dashboard/home.html", role=current_user.role, panels=panels)
+    return render_template("dashboard/home.html", role=current_user.role, board=board)

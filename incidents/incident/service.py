@@ -844,10 +844,21 @@ def refresh_target(incident: Incident) -> None:
     incident.target_deadline_at = rules_service.target_deadline(incident.category, clock_start(incident))
 
 
+def set_category(incident: Incident, category: int) -> None:
+    """Set the incident's category, and the copy its review keeps (in the same transaction)."""
+    from incidents.review.models import Review
+
+    if incident.id is not None and incident.category != category:
+        db.session.execute(sa.update(Review).where(Review.incident_id == incident.id)
+                           .values(incident_category=category))
+    incident.category = category
+
+
 def _apply(incident: Incident, clean: IncidentDraft) -> None:
     """Write a checked record onto the incident, its cohorts included."""
     assert clean.category is not None and clean.started_at is not None and clean.status is not None
-    incident.reference, incident.title, incident.category = clean.reference, clean.title, clean.category
+    set_category(incident, clean.category)
+    incident.reference, incident.title = clean.reference, clean.title
     incident.status, incident.started_at = clean.status, clean.started_at
     incident.detected_at, incident.resolved_at = clean.detected_at, clean.resolved_at
     incident.cause_category, incident.cause, incident.impact = clean.cause_category, clean.cause, clean.impact

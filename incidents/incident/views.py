@@ -20,7 +20,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
@@ -89,38 +88,23 @@ def _flash_warnings(warnings: list[str]) -> None:
 def _render_detail(incident: Incident, entry_form: forms.TimelineEntryForm | None = None, status: int = 200) -> Html:
     """Show the incident page; ``entry_form`` is a filled-in add-entry form to show again (None: a blank one)."""
     can_edit = permissions.can_edit_incidents(current_user)
+    region = current_app.config["HOLIDAY_REGION"]
+    errors = entry_form.summary() if entry_form is not None else {}
+    if can_edit and entry_form is None:
+        entry_form = forms.timeline_form(incident, from_request=False)
     page = render_template(
         "incident/detail.html",
         incident=incident,
-        record=_record(incident),
-        timeline_table=_timeline_table(incident),
-        entry_form_html=_entry_form(incident, entry_form) if can_edit else "",
-        errors=entry_form.summary() if entry_form is not None else {},
+        derived=incident_service.derive(incident),
+        cause_label=current_app.config["CAUSE_CATEGORIES"].get(incident.cause_category, incident.cause_category),
+        region_name=rules_service.REGION_NAMES.get(region, region),
+        timeline=incident.timeline,
+        entry_form=entry_form,
+        errors=errors,
         can_edit=can_edit,
         needs_review=review_service.needs_review(incident),
     )
     return (page, status) if status != 200 else page
-
-
-def _record(incident: Incident) -> Markup:
-    region = current_app.config["HOLIDAY_REGION"]
-    return Markup(render_template(
-        "incident/_record.html", incident=incident, derived=incident_service.derive(incident),
-        cause_label=current_app.config["CAUSE_CATEGORIES"].get(incident.cause_category, incident.cause_category),
-        region_name=rules_service.REGION_NAMES.get(region, region)))
-
-
-def _entry_form(incident: Incident, entry_form: forms.TimelineEntryForm | None) -> Markup:
-    if entry_form is not None:
-        return Markup(render_template("incident/_entry_form.html", incident=incident, entry_form=entry_form))
-    return Markup(render_template("incident/_entry_form.html", incident=incident,
-                                  entry_form=forms.timeline_form(incident, from_request=False)))
-
-
-def _timeline_table(incident: Incident) -> Markup:
-    can_edit = permissions.can_edit_incidents(current_user)
-    return Markup(render_template("incident/_timeline_table.html", incident=incident, timeline=incident.timeline,
-                                  can_edit=can_edit))
 
 
 def _render_incident_form(form: forms.IncidentForm, incident: Incident | None, status: int = 200,
@@ -138,13 +122,12 @@ def index() -> Html:
     """List incidents, newest first, filtered and paged."""
     _require_reader()
     problems, filters, paging = _read_list_args(request.args)
-    if problems:
-        return render_template("incident/list.html", content=_list_content(problems, filters, paging)), 400
-    return render_template("incident/list.html", content=_list_content(problems, filters, paging))
+    page = _render_list(problems, filters, paging)
+    return (page, 400) if problems else page
 
 
-def _list_content(problems: dict[str, list[str]], filters: incident_service.Filters | None,
-                  paging: tuple[int, int, incident_service.Cursor | None] | None) -> Markup:
+def _render_list(problems: dict[str, list[str]], filters: incident_service.Filters | None,
+                 paging: tuple[int, int, incident_service.Cursor | None] | None) -> str:
     form = forms.filter_form(request.args)
     listing = None
     rows: list[tuple[Incident, incident_service.Summary]] = []
@@ -155,8 +138,8 @@ def _list_content(problems: dict[str, list[str]], filters: incident_service.Filt
     unplaced = form.apply_errors(problems)
     errors = {**{field.id: list(field.errors) for field in form if field.errors}, **unplaced}
     args = validation.kept_args(request.args, LIST_ARGS)
-    return Markup(render_template("incident/_list_content.html", form=form, listing=listing, rows=rows,
-                                  errors=errors, args=args, filtered=any(name != "per_page" for name in args)))
+    return render_template("incident/list.html", form=form, listing=listing, rows=rows,
+                           errors=errors, args=args, filtered=any(name != "per_page" for name in args))
 
 
 def _read_list_args(args: Any) -> tuple[dict[str, list[str]], incident_service.Filters | None,

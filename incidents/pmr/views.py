@@ -74,21 +74,16 @@ def month(month: str) -> str:
     """Show the month's measures with and without exclusions, the effect of each exclusion and the trend."""
     _require_reader()
     month = _month(month)
-    this_month = pmr_service.current_month(utcnow())
-    return render_template("pmr/month.html", label=pmr_service.month_label(month),
-                           content=Markup(_month_content(month, this_month)))
-
-
-def _month_content(month: str, this_month: str) -> str:
-    report = pmr_service.month_report(month, now=utcnow(), limit=PAGE_INCIDENTS)
+    now = utcnow()
+    report = pmr_service.month_report(month, now=now, limit=PAGE_INCIDENTS)
     targets: dict[Any, str] = {}
     for m in report.measures:
         for category in m.categories:
             targets[category] = rules_service.describe_target(category)
     return render_template(
-        "pmr/_month_content.html", report=report, charts=_trend_charts(report), targets=targets,
-        status_labels=pmr_service.STATUS_LABELS, treatment_labels=pmr_service.TREATMENT_LABELS,
-        this_month=this_month, page_incidents=PAGE_INCIDENTS)
+        "pmr/month.html", label=pmr_service.month_label(month), report=report, charts=_trend_charts(report),
+        targets=targets, status_labels=pmr_service.STATUS_LABELS, treatment_labels=pmr_service.TREATMENT_LABELS,
+        this_month=pmr_service.current_month(now), page_incidents=PAGE_INCIDENTS)
 
 
 @bp.route("/<month>.csv")

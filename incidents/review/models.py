@@ -59,11 +59,16 @@ class Review(Base):
     """The single review of one major incident."""
 
     __tablename__ = "review"
-    # The incident id too: the reviews in given states are listed from the index alone (dashboard, PMR).
-    __table_args__ = (sa.Index("ix_review_states", "exclusion_state", "report_state", "incident_id"),)
+    # The incident id and category too: the reviews in given states are listed, and those of major incidents
+    # counted, from the index alone (dashboard, PMR).
+    __table_args__ = (sa.Index("ix_review_states", "exclusion_state", "report_state", "incident_id",
+                               "incident_category"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incident.id", ondelete="CASCADE"), unique=True)
+    # The incident's category, kept in step by the incident service (``incident_service.set_category``): the
+    # dashboard counts the reviews of major incidents without looking up each incident.
+    incident_category: Mapped[int] = mapped_column()
     exclusion_state: Mapped[ExclusionState] = mapped_column(_enum(ExclusionState), default=ExclusionState.NOT_PROPOSED)
     report_state: Mapped[ReportState] = mapped_column(_enum(ReportState), default=ReportState.NOT_STARTED)
     summary_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

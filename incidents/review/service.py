@@ -71,7 +71,7 @@ def ensure_review(incident: Incident, *, now: datetime) -> Review:
         raise ConflictError(workflow.no_review_message(incident))
     review = get_review(incident)
     if review is None:
-        review = Review(incident_id=incident.id, created_at=now, updated_at=now)
+        review = Review(incident_id=incident.id, incident_category=incident.category, created_at=now, updated_at=now)
         db.session.add(review)
         db.session.flush()
     return review

@@ -134,3 +134,26 @@ def test_the_number_of_queries_does_not_grow_with_the_data(app, client, auth, us
     after = _count_queries(app, client)
     assert after == before
     assert before <= 15
+
+
+def test_a_review_counts_while_its_incident_is_major(client, auth, users, board, now):
+    """The counts follow the incident's category: lowered below major, its review leaves them; raised, it returns."""
+    from incidents.incident import service as incident_service
+    from incidents.review.models import Review
+
+    def counted() -> dict[str, str]:
+        return dict(re.findall(r'data-exclusion="([a-z_]+)">(\d+)<', home(client, auth, users["admin"])))
+
+    def recategorise(category: int) -> None:
+        incident = db.session.merge(board["pending"])
+        incident_service.update_incident(incident=incident, changes=incident_service.IncidentChanges(category=category),
+                                         actor=users["dcc"], expected_version=incident.version, now=now)
+        db.session.commit()
+        copy = db.session.scalar(sa.select(Review.incident_category).where(Review.incident_id == incident.id))
+        assert copy == category
+
+    assert counted()["pending"] == "1"
+    recategorise(3)
+    assert counted()["pending"] == "0"
+    recategorise(2)
+    assert counted()["pending"] == "1"

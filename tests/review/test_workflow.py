@@ -43,8 +43,9 @@ def _in_state(users: dict[str, Any], now: datetime, exclusion: ExclusionState, r
               *, summary_sent: bool = False) -> Incident:
     """Log an incident whose review stands in the given states, with the rows those states imply."""
     incident = factories.incident(actor=users["dcc"], now=now)
-    review = Review(incident_id=incident.id, exclusion_state=exclusion, report_state=report, created_at=now,
-                    updated_at=now, summary_submitted_at=now if summary_sent else None)
+    review = Review(incident_id=incident.id, incident_category=incident.category, exclusion_state=exclusion,
+                    report_state=report, created_at=now, updated_at=now,
+                    summary_submitted_at=now if summary_sent else None)
     db.session.add(review)
     if exclusion != ExclusionState.NOT_PROPOSED:
         db.session.add(ExclusionProposal(review=review, round=1, exclude=exclusion != ExclusionState.INCLUDED,
