@@ -687,17 +687,19 @@ def sweep_reminders(url: str, count: int, *, sweepers: int = 2) -> Sweep:
     try:
         env = app_env(url, INCIDENTS_MAIL_SERVER="127.0.0.1", INCIDENTS_MAIL_PORT=str(controller.port),
                       INCIDENTS_REMINDER_BATCH=str(count * 2))
+        # Each sweeper writes its own peak memory (bench/sweeper.py says why the parent cannot read it).
+        reports = [ROOT / "bench" / "data" / f"sweeper-{run_id}-{n}.peak" for n in range(sweepers)]
+        reports[0].parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        processes = [subprocess.Popen([str(BIN / "flask"), "--app", "wsgi", "reminders", "send"], env=env, cwd=ROOT,
-                                      stdout=subprocess.DEVNULL) for _ in range(sweepers)]
-        peaks = []
+        processes = [subprocess.Popen([sys.executable, "-m", "bench.sweeper", str(report)], env=env, cwd=ROOT,
+                                      stdout=subprocess.DEVNULL) for report in reports]
         for sweeper in processes:
-            _, status, usage = os.wait4(sweeper.pid, 0)
-            sweeper.returncode = os.waitstatus_to_exitcode(status)
-            if sweeper.returncode != 0:
+            if sweeper.wait() != 0:
                 raise SystemExit(f"A sweeper failed (exit {sweeper.returncode}).")
-            peaks.append(usage.ru_maxrss / 1024)
         seconds = time.perf_counter() - start
+        peaks = [int(report.read_text()) / 1024 for report in reports]
+        for report in reports:
+            report.unlink()
     finally:
         controller.stop()
     with app_context(url):
