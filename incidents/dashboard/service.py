@@ -183,8 +183,9 @@ def _major_ids() -> sa.Select[Any]:
     return sa.select(Incident.id).where(Incident.category.in_(review_service.review_categories()))
 
 
-# Up to this many reviews waiting on a role, its candidates are found from the reviews (each one's incident
-# looked up); beyond, by walking the major incidents in start order, which stops early when so many wait.
+# Up to this many reviews waiting on a role, its candidates are those waiting longest, read from the review
+# table alone (each review keeps its incident's category); beyond, they are found by walking the major incidents
+# in start order, which stops early when so many wait.
 REVIEW_DRIVEN_UP_TO = 2000
 
 
@@ -203,7 +204,8 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None,
         unstarted = unstarted and any(report is None for report, _, _ in rows)
     waiting = reviews_waiting(role, rows) if rows is not None else 0
     without_review = _major_ids().except_(sa.select(Review.incident_id))
-    majors = Incident.category.in_(review_service.review_categories())
+    categories = review_service.review_categories()
+    majors = Incident.category.in_(categories)
     if waiting > REVIEW_DRIVEN_UP_TO:
         scope = [started] if started is not None else []
         if unstarted:
@@ -211,25 +213,25 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None,
         picked = (sa.select(Incident.id).outerjoin(Review, Review.incident_id == Incident.id)
                   .where(majors, sa.or_(*scope)).order_by(Incident.started_at, Incident.id))
     else:
+        # Waiting since: a review's last change; an incident without a review, its resolution (or start).
         parts = []
         if started is not None:
-            parts.append(sa.select(Incident.id, Incident.started_at).select_from(Review)
-                         .join(Incident, Incident.id == Review.incident_id).where(started, majors))
+            parts.append(sa.select(Review.incident_id.label("id"), Review.updated_at.label("since"))
+                         .where(started, Review.incident_category.in_(categories)))
         if unstarted:
-            parts.append(sa.select(Incident.id, Incident.started_at).where(Incident.id.in_(without_review)))
+            parts.append(sa.select(Incident.id, sa.func.coalesce(Incident.resolved_at, Incident.started_at))
+                         .where(Incident.id.in_(without_review)))
         if not parts:
             return []
         candidates = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-        picked = sa.select(candidates.c.id).order_by(candidates.c.started_at, candidates.c.id)
+        picked = sa.select(candidates.c.id).order_by(candidates.c.since, candidates.c.id)
     if limit is not None:
         picked = picked.limit(TASK_CANDIDATES)
-    ids_found = list(db.session.scalars(picked))
-    if not ids_found:
-        return []
-    # Only the columns the next steps and the task list read: each row becomes two light objects.
+    # The candidates are picked and loaded in one statement, with only the columns the next steps and the task
+    # list read: each row becomes two light objects.
     loaded = db.session.execute(
         sa.select(Incident, Review).outerjoin(Review, Review.incident_id == Incident.id)
-        .where(Incident.id.in_(ids_found)).order_by(Incident.started_at, Incident.id)
+        .where(Incident.id.in_(picked.scalar_subquery())).order_by(Incident.started_at, Incident.id)
         .options(sa.orm.load_only(Incident.reference, Incident.title, Incident.category, Incident.started_at,
                                   Incident.resolved_at, raiseload=True),
                  sa.orm.load_only(Review.exclusion_state, Review.report_state, Review.updated_at, raiseload=True),
@@ -261,13 +263,20 @@ def state_rows() -> list[tuple[ReportState | None, ExclusionState | None, int]]:
     The reviews are counted from the review state index (which holds each one's incident category), and the
     major incidents from the category index: those without a review are the difference.
     """
-    rows: list[tuple[ReportState | None, ExclusionState | None, int]] = [
-        (report, exclusion, int(count)) for report, exclusion, count in db.session.execute(
-        sa.select(Review.report_state, Review.exclusion_state, sa.func.count())
-        .where(Review.incident_category.in_(review_service.review_categories()))
-        .group_by(Review.report_state, Review.exclusion_state))]
-    majors = db.session.scalar(sa.select(sa.func.count()).select_from(_major_ids().subquery())) or 0
-    unstarted = int(majors) - sum(count for _, _, count in rows)
+    categories = review_service.review_categories()
+    reviews = (sa.select(sa.literal(False).label("majors"), Review.report_state, Review.exclusion_state,
+                         sa.func.count()).where(Review.incident_category.in_(categories))
+               .group_by(Review.report_state, Review.exclusion_state))
+    majors = sa.select(sa.literal(True), sa.null(), sa.null(), sa.func.count()).where(Incident.category.in_(categories))
+    rows: list[tuple[ReportState | None, ExclusionState | None, int]] = []
+    majors_count = 0
+    found: list[Any] = list(db.session.execute(sa.union_all(reviews, majors)))
+    for is_majors, report, exclusion, count in found:
+        if is_majors:
+            majors_count = int(count)
+        else:
+            rows.append((report, exclusion, int(count)))
+    unstarted = majors_count - sum(count for _, _, count in rows)
     return rows + [(None, None, unstarted)] if unstarted else rows
 
 
@@ -286,16 +295,14 @@ def state_counts(rows: list[tuple[Any, Any, int]] | None = None) -> tuple[list[C
 def overdue_actions(role: Role, *, today: date) -> tuple[list[OverdueAction], int]:
     """Return the most overdue open actions (the role's own first) and how many are overdue in all."""
     scope = (Action.status == ActionStatus.OPEN, Action.target_on < today)
-    total = db.session.scalar(sa.select(sa.func.count(Action.id)).where(*scope)) or 0
-    # The role's own first, then the others: two walks of the (status, target date) index, each stopping
-    # after a screenful, rather than sorting every overdue action.
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Action).where(*scope)) or 0
+    # The role's own first, then the others: two walks of the (status, target date) index in one statement,
+    # each stopping after a screenful, rather than sorting every overdue action.
     columns = sa.select(Action.reference, Action.text, Action.owner_org, Action.target_on).where(*scope)
-    rows = list(db.session.execute(columns.where(Action.owner_org == role.value)
-                                   .order_by(Action.target_on, Action.reference).limit(OVERDUE_ACTIONS_SHOWN)))
-    if len(rows) < OVERDUE_ACTIONS_SHOWN:
-        rows += db.session.execute(columns.where(Action.owner_org != role.value)
-                                   .order_by(Action.target_on, Action.reference)
-                                   .limit(OVERDUE_ACTIONS_SHOWN - len(rows)))
+    walks = [columns.where(owner).order_by(Action.target_on, Action.reference).limit(OVERDUE_ACTIONS_SHOWN)
+             .subquery() for owner in (Action.owner_org == role.value, Action.owner_org != role.value)]
+    found = db.session.execute(sa.union_all(*(sa.select(walk) for walk in walks))).all()
+    rows = sorted(found, key=lambda r: (r.owner_org != role.value, r.target_on, r.reference))[:OVERDUE_ACTIONS_SHOWN]
     owners = current_app.config["ORGANISATIONS"]
     return ([OverdueAction(reference=r, text=t, owner=owners.get(o, o), target_on=on, days_overdue=(today - on).days,
                            is_mine=o == role.value) for r, t, o, on in rows], int(total))

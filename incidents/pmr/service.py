@@ -69,11 +69,22 @@ def status_for(percent: float | None, *, target: float, minimum: float) -> str:
 
 def measures(month: str, *, with_incidents: bool = True, limit: int | None = None) -> list[Measure]:
     """Compute every configured measure for a month, with its incidents (at most ``limit`` each, those that
-    move the figure first: excluded, exclusion pending, outside the TRT; then the rest)."""
+    move the figure first: excluded, exclusion pending, outside the TRT; then the rest).
+
+    The figures of every measure come from one grouped query (per Category); each measure adds up its own.
+    """
     year, number = parse_month(month)
     start, end = month_bounds(year, number)
-    return [_measure(code, spec, start, end, with_incidents, limit)
-            for code, spec in current_app.config["PMR_MEASURES"].items()]
+    specs = current_app.config["PMR_MEASURES"]
+    sums = _sums_by_category(sorted({c for spec in specs.values() for c in spec["categories"]}), start, end)
+    found = []
+    for code, spec in specs.items():
+        categories = list(spec["categories"])
+        totals = [sum(column) for column in zip(*(sums.get(c, (0, 0, 0, 0, 0)) for c in categories), strict=True)]
+        found.append(_measure(code, spec, categories, totals))
+        if with_incidents:
+            found[-1].incidents = _incidents(categories, start, end, limit)
+    return found
 
 
 # The PMR treatments that take an incident out of a measure, and those that may still do so.
@@ -81,60 +92,77 @@ EXCLUDED = (ExclusionState.AGREED,)
 PENDING = (ExclusionState.PENDING, ExclusionState.INFORMATION_REQUESTED)
 
 
-def _measure(code: str, spec: dict[str, Any], start: Any, end: Any, with_incidents: bool,
-             limit: int | None = None) -> Measure:
-    categories = list(spec["categories"])
-    within = sa.case((Incident.resolved_at <= Incident.target_deadline_at, 1), else_=0)
-    excluded = sa.case((Review.exclusion_state.in_(EXCLUDED), 1), else_=0)
-    pending = sa.case((Review.exclusion_state.in_(PENDING), 1), else_=0)
-    scope = (Incident.category.in_(categories), Incident.dcc_responsible.is_(True),
-             Incident.resolved_at >= start, Incident.resolved_at < end)
-    row = db.session.execute(
-        sa.select(sa.func.count(Incident.id), sa.func.coalesce(sa.func.sum(within), 0),
-                  sa.func.coalesce(sa.func.sum(excluded), 0),
-                  sa.func.coalesce(sa.func.sum(excluded * within), 0),
+def _flags() -> tuple[Any, Any, Any]:
+    """Return the SQL flags (1 or 0) of an incident within its TRT, excluded, and with an exclusion pending."""
+    return (sa.case((Incident.resolved_at <= Incident.target_deadline_at, 1), else_=0),
+            sa.case((Review.exclusion_state.in_(EXCLUDED), 1), else_=0),
+            sa.case((Review.exclusion_state.in_(PENDING), 1), else_=0))
+
+
+def _scope(categories: list[int], start: Any, end: Any) -> tuple[sa.ColumnElement[bool], ...]:
+    return (Incident.category.in_(categories), Incident.dcc_responsible.is_(True),
+            Incident.resolved_at >= start, Incident.resolved_at < end)
+
+
+def _sums_by_category(categories: list[int], start: Any, end: Any) -> dict[int, tuple[int, int, int, int, int]]:
+    """Per Category: incidents, within the TRT, excluded, excluded within the TRT, exclusion pending."""
+    within, excluded, pending = _flags()
+    rows = db.session.execute(
+        sa.select(Incident.category, sa.func.count(), sa.func.coalesce(sa.func.sum(within), 0),
+                  sa.func.coalesce(sa.func.sum(excluded), 0), sa.func.coalesce(sa.func.sum(excluded * within), 0),
                   sa.func.coalesce(sa.func.sum(pending), 0))
-        .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id).where(*scope)).one()
-    total, total_within, n_excluded, excluded_within, n_pending = (int(v) for v in row)
+        .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id)
+        .where(*_scope(categories, start, end)).group_by(Incident.category))
+    return {int(category): (int(a), int(b), int(c), int(d), int(e)) for category, a, b, c, d, e in rows}
+
+
+def _measure(code: str, spec: dict[str, Any], categories: list[int], totals: list[int]) -> Measure:
+    total, total_within, n_excluded, excluded_within, n_pending = totals
     counted = total - n_excluded
     counted_within = total_within - excluded_within
     with_exclusions = _percent(counted_within, counted)
     target, minimum = float(spec["target"]), float(spec["minimum"])
-    result = Measure(
+    return Measure(
         code=code, label=spec["label"], categories=categories, counted=counted, within_target=counted_within,
         excluded=n_excluded, excluded_within_target=excluded_within, pending_exclusion=n_pending, total=total,
         total_within_target=total_within, percent_with_exclusions=with_exclusions,
         percent_without_exclusions=_percent(total_within, total), target_percent=target, minimum_percent=minimum,
         status=status_for(with_exclusions, target=target, minimum=minimum))
-    if with_incidents:
-        query = (sa.select(Incident.reference, Incident.title, Incident.category, Incident.started_at,
-                           Incident.resolved_at, Incident.target_deadline_at, Review.exclusion_state)
-                 .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id))
-        if limit is None:
-            query = query.where(*scope)
-        else:
-            # A month can hold thousands of incidents: a page shows those that move the figure first. They are
-            # picked from the PMR index (and each one's review) before any other column is read.
-            first = (-excluded, -pending, within)
-            picked = (sa.select(Incident.id).select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id)
-                      .where(*scope).order_by(*first, Incident.resolved_at, Incident.id).limit(limit))
-            query = query.where(Incident.id.in_(picked.scalar_subquery())).order_by(*first)
-        rows = db.session.execute(query.order_by(Incident.resolved_at, Incident.id))
-        for ref, title, category, started, resolved, deadline, state in rows:
-            assert resolved is not None  # the scope holds incidents resolved in the period
-            state = state or ExclusionState.NOT_PROPOSED
-            result.incidents.append({
-                "reference": ref, "title": title, "category": category, "started_at": started,
-                "resolved_at": resolved, "target_deadline_at": deadline,
-                "resolution_minutes": int((resolved - started).total_seconds() // 60),
-                "within_target": resolved <= deadline if deadline else False,
-                "treatment": ("excluded" if state == ExclusionState.AGREED else
-                              "exclusion_pending" if state in (ExclusionState.PENDING,
-                                                               ExclusionState.INFORMATION_REQUESTED) else
-                              "counted"),
-                "exclusion_state": state.value,
-            })
-    return result
+
+
+def _incidents(categories: list[int], start: Any, end: Any, limit: int | None) -> list[dict[str, Any]]:
+    """List a measure's incidents (at most ``limit``, those that move the figure first)."""
+    within, excluded, pending = _flags()
+    scope = _scope(categories, start, end)
+    found: list[dict[str, Any]] = []
+    query = (sa.select(Incident.reference, Incident.title, Incident.category, Incident.started_at,
+                       Incident.resolved_at, Incident.target_deadline_at, Review.exclusion_state)
+             .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id))
+    if limit is None:
+        query = query.where(*scope)
+    else:
+        # A month can hold thousands of incidents: a page shows those that move the figure first. They are
+        # picked from the PMR index (and each one's review) before any other column is read.
+        first = (-excluded, -pending, within)
+        picked = (sa.select(Incident.id).select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id)
+                  .where(*scope).order_by(*first, Incident.resolved_at, Incident.id).limit(limit))
+        query = query.where(Incident.id.in_(picked.scalar_subquery())).order_by(*first)
+    rows = db.session.execute(query.order_by(Incident.resolved_at, Incident.id))
+    for ref, title, category, started, resolved, deadline, state in rows:
+        assert resolved is not None  # the scope holds incidents resolved in the period
+        state = state or ExclusionState.NOT_PROPOSED
+        found.append({
+            "reference": ref, "title": title, "category": category, "started_at": started,
+            "resolved_at": resolved, "target_deadline_at": deadline,
+            "resolution_minutes": int((resolved - started).total_seconds() // 60),
+            "within_target": resolved <= deadline if deadline else False,
+            "treatment": ("excluded" if state == ExclusionState.AGREED else
+                          "exclusion_pending" if state in (ExclusionState.PENDING,
+                                                           ExclusionState.INFORMATION_REQUESTED) else
+                          "counted"),
+            "exclusion_state": state.value,
+        })
+    return found
 
 
 CSV_HEADER = ["month", "measure", "reference", "title", "category", "resolution_minutes", "within_target",
