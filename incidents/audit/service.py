@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from incidents.audit.models import AuditEntry
 from incidents.extensions import db
 from incidents.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from incidents.user.models import User
 
 
 def plain(value: Any) -> Any:
@@ -33,14 +36,14 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
     return changes
 
 
-def record(*, actor: Any, action: str, entity_type: str, entity_id: int | None,
+def record(*, actor: User | None, action: str, entity_type: str, entity_id: int | None,
            changes: dict[str, list[Any]], incident_id: int | None = None, summary: str = "",
            now: datetime | None = None) -> AuditEntry:
     """Add an audit entry to the session (committed with the change it describes)."""
     entry = AuditEntry(
         at=now or utcnow(),
-        actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "email", None) or "system",
+        actor_id=actor.id if actor is not None else None,
+        actor_name=actor.email if actor is not None else "system",
         incident_id=incident_id,
         entity_type=entity_type,
         entity_id=entity_id,
