@@ -178,15 +178,19 @@ def test_revising_an_action_target_moves_its_reminders_and_closing_it_cancels_th
 
 
 def test_a_missed_sweep_catches_up_once_without_dropping_or_doubling(app, users, smtp):
-    """The scheduler was down from Wed 5 to Tue 11 Apr: both Summary reminders still go, once each."""
+    """The scheduler was down from Wed 5 to Tue 11 Apr: one catch-up goes, saying where the deadline stands that
+    day (Thu 6 Apr, then Easter: 1 Working Day overdue), and the stale "due in 1" and "due today" never go."""
     create_real_case(users)
     result = sweep_on(date(2023, 4, 11), hour=9, minute=30)
-    assert result.sent == [f"[Summary Report due in 1 working day] INC000001001905 {TITLE}",
-                           f"[Summary Report due today] INC000001001905 {TITLE}"]
+    assert result.sent == [f"[Summary Report overdue by 1 working day] INC000001001905 {TITLE}"]
     assert walk(smtp, date(2023, 4, 11), date(2023, 4, 26)) == {}
-    assert smtp.count() == 2 and set(smtp.ids().values()) == {1}
+    assert smtp.count() == 1 and set(smtp.ids().values()) == {1}
     # Dated when it went, not when it was planned.
     assert "11 Apr 2023" in str(smtp.messages[0]["Date"])
+    rows = db.session.scalars(sa.select(Reminder).where(Reminder.kind == ReminderKind.SUMMARY_REPORT)
+                              .order_by(Reminder.send_at)).all()
+    assert [r.state for r in rows] == [ReminderState.CANCELLED, ReminderState.SENT]
+    assert rows[1].subject == f"[Summary Report overdue by 1 working day] INC000001001905 {TITLE}"
 
 
 @pytest.fixture()
