@@ -63,6 +63,7 @@ class Clock:
         self._began = time.monotonic()
 
     def __call__(self) -> datetime:
+        """Return the sweep's time now."""
         return self.start + timedelta(seconds=time.monotonic() - self._began)
 
 
