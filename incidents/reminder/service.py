@@ -153,7 +153,9 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
             add(ReminderKind.SUMMARY_REPORT, day, _when_label(due, day), due, _incident_recipients(incident),
                 "Summary Report")
 
-    report_done = review is not None and review.report_state not in (ReportState.NOT_STARTED, ReportState.DRAFT)
+    # A correction drafted after publication is not a late report: the report was delivered when first published.
+    report_done = review is not None and (review.report_state not in (ReportState.NOT_STARTED, ReportState.DRAFT)
+                                          or bool(review.publications))
     due = review_due
     if due and not report_done:
         rule = config["review_report"]
