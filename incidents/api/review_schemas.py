@@ -17,9 +17,8 @@ from incidents.incident.models import Incident as IncidentRow
 from incidents.report import service as report_service
 from incidents.report.models import Classification
 from incidents.report.models import ReportVersion as ReportVersionRow
-from incidents.review import edition
+from incidents.review import edition, workflow
 from incidents.review import service as review_service
-from incidents.review import workflow
 from incidents.review.models import Decision as DecisionRow
 from incidents.review.models import (
     DecisionOutcome,
