@@ -301,8 +301,9 @@ class PublishedReport(Representation):
         description="The edition this correction supersedes, with its own publication date; null for a first.")
     sections: ReportSections = Field(description="The narrative sections as Markdown (their source).")
     sections_html: ReportSectionsHtml = Field(
-        description="The same sections as sanitised HTML (raw HTML removed, then an allow-list of tags), "
-                    "ready to show: no client needs to render Markdown.")
+        description="The same sections as sanitised HTML, ready to show (HTML written in the Markdown comes "
+                    "through as text, and only an allow-list of tags and attributes is kept): no client needs "
+                    "to render Markdown.")
     generated: GeneratedSections
 
 

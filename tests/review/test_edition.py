@@ -170,3 +170,7 @@ def test_the_published_api_gives_each_section_as_sanitised_html_beside_its_markd
     assert not re.search(r"<script|<img|href=\"javascript", html, re.IGNORECASE)
     assert one["sections_html"]["impact"] == "<p>Smart meter communications unavailable.</p>\n"
     assert set(one["sections_html"]) == set(one["sections"])
+    # The OpenAPI document describes the new fields.
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert {"sections_html", "edition", "supersedes"} <= set(schemas["PublishedReport"]["required"])
+    assert set(schemas["ReportSectionsHtml"]["properties"]) == set(one["sections"])
