@@ -174,3 +174,21 @@ def test_the_published_api_gives_each_section_as_sanitised_html_beside_its_markd
     schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
     assert {"sections_html", "edition", "supersedes"} <= set(schemas["PublishedReport"]["required"])
     assert set(schemas["ReportSectionsHtml"]["properties"]) == set(one["sections"])
+
+
+def test_the_reference_as_published_stays_the_edition_s_address_after_the_record_is_renumbered(
+        client, users, now, principles, tokens):
+    reference = _published(users, now)
+    dcc = Api(client, tokens["dcc"])
+    current = dcc.get(f"/incidents/{reference}")
+    renumbered = factories.reference()
+    changed = dcc.patch(f"/incidents/{reference}", etag=current.headers["ETag"], json={"reference": renumbered})
+    assert changed.status_code == 200, changed.get_json()
+
+    party = Api(client, tokens["party"])
+    assert [item["reference"] for item in party.get("/published").get_json()["items"]] == [reference]
+    assert party.get(f"/published/{reference}").get_json()["generated"]["facts"]["reference"] == reference
+    _login(client, users["party"])
+    page = client.get(f"/published/{reference}")
+    assert page.status_code == 200 and renumbered not in page.get_data(as_text=True)
+    assert renumbered not in client.get("/published").get_data(as_text=True)
