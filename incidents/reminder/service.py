@@ -211,7 +211,9 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
             day = cal.add_working_days(due, -int(before))
             add(ReminderKind.SUMMARY_REPORT, day, _when_label(due, day), due, _incident_recipients(incident))
 
-    report_done = review is not None and review.report_state not in (ReportState.NOT_STARTED, ReportState.DRAFT)
+    # A correction drafted after publication is not a late report: the report was delivered when first published.
+    report_done = review is not None and (review.report_state not in (ReportState.NOT_STARTED, ReportState.DRAFT)
+                                          or bool(review.publications))
     due = review_due
     if due and not report_done and due < logged_on:
         add(ReminderKind.REVIEW_REPORT, late_on, _when_label(due, late_on), due, _incident_recipients(incident),
