@@ -6,7 +6,7 @@
 - ``since_on``: the day a wait began (an exclusion proposal), for "pending N working days" counted to the day
   the reminder is sent.
 
-Revision ID: 0011_reminder_claims
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03 08:00:00
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0011_reminder_claims'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None

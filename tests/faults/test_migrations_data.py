@@ -180,7 +180,7 @@ def _the_application_reads_the_migrated_rows() -> None:
     assert review is not None and review.decisions[0].meeting == "OPSG_97"
     action = db.session.scalar(sa.select(Action))
     assert [i.reference for i in action.incidents] == ["INC000001001905"]
-    # The publication made before editions were frozen is backfilled with its snapshot (0011).
+    # The publication made before editions were frozen is backfilled with its snapshot (0012).
     from incidents.review import edition
     publication = review.publications[0]
     assert (publication.reference, publication.title, publication.version_number) == (

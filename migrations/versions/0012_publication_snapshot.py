@@ -6,8 +6,8 @@ publication. Existing publications are backfilled from the frozen version they p
 text and generated sections since it was submitted; a version frozen without generated sections (none is
 expected) is given the facts, timeline and cohorts of its incident as they stand at this upgrade.
 
-Revision ID: 0011_publication_snapshot
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-03 08:15:00
 
 """
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0011_publication_snapshot'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
