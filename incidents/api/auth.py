@@ -72,6 +72,11 @@ def authenticate() -> Response | None:
     return None
 
 
+def is_authenticated() -> bool:
+    """Tell whether the request carried a valid token."""
+    return bool(login_user.is_authenticated)
+
+
 def current_user() -> User:
     """Return the user the request's token belongs to."""
     if not login_user.is_authenticated:

@@ -83,6 +83,8 @@ def _operation(operation_id: str, summary: str, responses: dict[str, Any], *, bo
         operation["parameters"] = [_ref(name, "parameters") for name in parameters]
     if body:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+    if any(name.startswith("IfMatch") for name in parameters):
+        responses = {**responses, "400": _ref("BadRequest", "responses")}  # an If-Match that is not an ETag list
     operation["responses"] = responses
     return operation
 
@@ -309,8 +311,8 @@ def _parameters() -> dict[str, Any]:
         "EntryId": {"name": "entry_id", "in": "path", "required": True,
                     "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
         "IfMatch": {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"},
-                    "description": "The ETag you read (weak W/\"...\" matches too). Without it: 428; "
-                                   "if it is no longer current: 412."},
+                    "description": "The ETag you read, in double quotes (weak W/\"...\" matches too). Without it: 428; "
+                                   "if it is no longer current: 412; not an ETag: 400."},
         "IfMatchOnceStarted": {
             "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
             "description": "The review's ETag from GET .../exclusion. Optional before the incident's review "
@@ -372,6 +374,7 @@ def _responses() -> dict[str, Any]:
         "PreconditionFailed": _problem("If-Match is not the current ETag: someone changed it since you read it."),
         "Invalid": _problem("The input needs fixing; 'errors' maps each field to messages."),
         "PreconditionRequired": _problem("If-Match is missing."),
+        "BadRequest": _problem('A header is malformed: If-Match must be "*" or ETags in double quotes.'),
     }
 
 

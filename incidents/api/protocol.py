@@ -130,20 +130,58 @@ def query_args(allowed: Iterable[str], *, numeric: Iterable[str] = (), months: I
 
 # --- Preconditions -------------------------------------------------------------
 
+# RFC 9110 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text.
+_ENTITY_TAG_RE = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
+IF_MATCH_HINT = 'send "*" or the ETag you read, in double quotes (for example "incident-12-v3")'
+
+
+class IfMatch:
+    """The If-Match header as RFC 9110 defines it: ``*``, or a list of entity tags (weak ones kept, unmarked)."""
+
+    def __init__(self, *, star: bool, tags: frozenset[str]) -> None:
+        self.star = star
+        self.tags = tags
+
+    def contains(self, etag: str) -> bool:
+        """Tell whether the header names ``etag`` (weak comparison: a proxy may weaken an ETag it passes on)."""
+        return etag.strip('"') in self.tags
+
+
+def if_match() -> IfMatch | None:
+    """Read If-Match (None when absent); a value that is not ``*`` or a list of quoted ETags is a 400 problem."""
+    if "If-Match" not in request.headers:
+        return None
+    raw = ",".join(request.headers.getlist("If-Match")).strip(" \t")
+    if raw == "*":
+        return IfMatch(star=True, tags=frozenset())
+    tags: set[str] = set()
+    for item in raw.split(","):
+        item = item.strip(" \t")
+        if not item:
+            continue  # RFC 9110 5.6.1: empty list elements are ignored
+        match = _ENTITY_TAG_RE.fullmatch(item)
+        if match is None:
+            raise ServiceError(f"If-Match is malformed: {IF_MATCH_HINT}.",
+                               {"If-Match": [f"Not an entity tag: {IF_MATCH_HINT}."]})
+        tags.add(match[2])
+    if not tags:
+        raise ServiceError(f"If-Match is empty: {IF_MATCH_HINT}.", {"If-Match": [f"Empty: {IF_MATCH_HINT}."]})
+    return IfMatch(star=False, tags=frozenset(tags))
+
+
 def expected_version(current_etag: str, *, what: str) -> int:
     """Return the version named by If-Match for this resource: 428 without it, 412 if it names another."""
-    if "If-Match" not in request.headers:
+    tags = if_match()
+    if tags is None:
         raise PreconditionRequired(
             f"Send If-Match with the ETag of the {what} you read, so that nobody's change is lost.")
-    tags = request.if_match
-    if tags.star_tag:
+    if tags.star:
         raise PreconditionRequired(f"If-Match: * does not protect against lost changes; send the {what}'s ETag.")
     name, _, version = current_etag.strip('"').rpartition("-v")
-    # Weak tags match too: a proxy may weaken an ETag it passes on.
-    if tags.contains_weak(current_etag.strip('"')):
+    if tags.contains(current_etag):
         return int(version)
     # An older ETag of this same resource: the service refuses that version as stale.
-    for tag in sorted(tags.as_set(include_weak=True)):
+    for tag in sorted(tags.tags):
         rest = tag.removeprefix(name + "-v") if tag.startswith(name + "-v") else ""
         if rest.isascii() and rest.isdigit():
             return int(rest)
@@ -158,19 +196,18 @@ def expected_etag(current_etag: str, *, what: str, required: bool) -> str | None
     Once it is required: 428 without it (``*`` protects nothing), 412 when it
     names another ETag.
     """
-    if "If-Match" not in request.headers:
+    tags = if_match()
+    if tags is None:
         if required:
             raise PreconditionRequired(
                 f"Send If-Match with the ETag of the {what} you read, so that nobody's change is lost.")
         return None
-    tags = request.if_match
-    if tags.star_tag:
+    if tags.star:
         if required:
             raise PreconditionRequired(
                 f"If-Match: * does not protect against lost changes; send the {what}'s ETag.")
         return None
-    # Weak tags match too: a proxy may weaken an ETag it passes on.
-    if tags.contains_weak(current_etag.strip('"')):
+    if tags.contains(current_etag):
         return current_etag
     raise StaleError(f"If-Match does not match this {what}'s ETag {current_etag}; read it again first.")
 
