@@ -44,7 +44,7 @@ def load_token_user(req: Request) -> User | None:
     if not is_api_request():
         return None  # pages authenticate by their session only
     token = _bearer(req)
-    return user_service.user_for_token(token) if token else None
+    return user_service.authenticate_token(token) if token else None
 
 
 def _unauthorized(detail: str, error: str | None) -> Response:
