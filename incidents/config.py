@@ -25,6 +25,9 @@ class Rule:
     key: str
     label: str
     origin: str
+    # Internal rules (how the teams are reminded, and at which addresses) are shown to the teams only,
+    # never to SEC Parties.
+    is_internal: bool = False
 
 
 class Defaults:
@@ -161,9 +164,10 @@ RULES = [
     Rule("REMINDER_RULES", "Reminder schedule (Working Days)",
          "Product defaults: Summary 1 WD before and on the day; Review 5, 1, 0 WD then every 2 WD overdue; "
          "SECAS review after 5 WD then every 5; OPSG 5 WD before the next meeting; actions 5 WD before, on the day, "
-         "then weekly"),
-    Rule("REMINDER_SEND_TIME", "Reminders are sent at (UK local time, Working Days only)", "Product default: 09:00"),
-    Rule("REMINDER_ADDRESSES", "Team addresses that receive reminders", "Set per deployment"),
+         "then weekly", is_internal=True),
+    Rule("REMINDER_SEND_TIME", "Reminders are sent at (UK local time, Working Days only)", "Product default: 09:00",
+         is_internal=True),
+    Rule("REMINDER_ADDRESSES", "Team addresses that receive reminders", "Set per deployment", is_internal=True),
     Rule("REFERENCE_PATTERN", "Incident reference pattern (regular expression)",
          "DOMAIN: ITSM format INC + 12 digits"),
 ]
