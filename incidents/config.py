@@ -128,6 +128,12 @@ class Defaults:
     MAIL_MESSAGE_ID_DOMAIN = "incidents.example"
     MAIL_TIMEOUT = 20
     MAX_TEXT_LENGTH = 20000
+    # Stored Markdown (the Review Report's sections) is drawn into PDFs, whose time grows with every box laid out:
+    # at these limits the largest report accepted draws in a few seconds (``make bench`` times it).
+    MARKDOWN_MAX_PARTS = 400  # paragraphs, headings, list items, table cells, code blocks, per section
+    MARKDOWN_MAX_TABLE_ROWS = 30  # under the header row
+    MARKDOWN_MAX_TABLE_COLUMNS = 10
+    MARKDOWN_MAX_NESTING = 5  # lists and quotes within each other
     MAX_TITLE_LENGTH = 200
     # The same timeline entry, comment or deferral sent again by the same person this soon is taken
     # for a double submission (a double click, a resent form) and saved once.

@@ -18,6 +18,7 @@ from incidents.api import (
     review_schemas,
     schemas,
 )
+from incidents.report import service as report_service
 
 REF = "#/components/schemas/{model}"
 REQUEST_MODELS: tuple[type[schemas.RequestBody], ...] = (
@@ -378,6 +379,17 @@ def _responses() -> dict[str, Any]:
     }
 
 
+def _stating_markdown_limits(schemas: dict[str, Any]) -> dict[str, Any]:
+    """State the stored Markdown limits (configuration, so not in the model) on the report's sections."""
+    limits = report_service.markdown_limits()
+    sections = schemas["ReportSectionsInput"]
+    sections["description"] = f"{sections.get('description', '').rstrip('.')}. Each section: {limits.describe()}"
+    for prop in sections["properties"].values():
+        prop["maxLength"] = limits.characters
+        prop["description"] = f"Each section: {limits.describe()} Past a limit: 422 naming it."
+    return schemas
+
+
 def document() -> dict[str, Any]:
     """Return the OpenAPI document for this app's configuration."""
     return {
@@ -398,7 +410,7 @@ def document() -> dict[str, Any]:
                                              "principles", "actions", "pmr", "meta")],
         "paths": _paths(),
         "components": {
-            "schemas": component_schemas(),
+            "schemas": _stating_markdown_limits(component_schemas()),
             "parameters": _parameters(),
             "responses": _responses(),
             "headers": {

@@ -199,7 +199,7 @@ def revoke_tokens(*, user: User, actor: User | None = None, now: datetime | None
     return count
 
 
-def _live_token(token: str) -> sa.Select[tuple[User, int, datetime | None]] | None:
+def _live_token(token: str) -> sa.Select[User, int, datetime | None] | None:
     """Select the active user of a live token, with the token's id and last use (None for what is no token)."""
     if not token or len(token) > 200 or "\x00" in token:
         return None
@@ -211,7 +211,7 @@ def user_for_token(token: str) -> User | None:
     """Return the active user a live token belongs to, or None."""
     query = _live_token(token)
     row = db.session.execute(query).first() if query is not None else None
-    return row[0] if row else None
+    return row.User if row is not None else None
 
 
 def authenticate_token(token: str, *, now: datetime | None = None) -> User | None:
@@ -226,7 +226,7 @@ def authenticate_token(token: str, *, now: datetime | None = None) -> User | Non
     row = db.session.execute(query).first() if query is not None else None
     if row is None:
         return None
-    user, token_id, last_used_at = row
+    user, token_id, last_used_at = row.tuple()
     now = now or utcnow()
     since = now - TOKEN_USE_RESOLUTION
     if last_used_at is None or last_used_at <= since:
