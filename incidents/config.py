@@ -138,6 +138,8 @@ class Defaults:
     # The same timeline entry, comment or deferral sent again by the same person this soon is taken
     # for a double submission (a double click, a resent form) and saved once.
     DUPLICATE_SUBMISSION_SECONDS = 10
+    # How long the answer to an Idempotency-Key (API) or a form's submission key is kept to replay a repeat.
+    IDEMPOTENCY_KEY_HOURS = 24
 
 
 RULES = [

@@ -2,21 +2,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import wraps
 from typing import Any, TypeVar
 
 import pydantic
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from incidents import validation
+from incidents.api import auth
 from incidents.api.schemas import TIME_HINT, RequestBody
 from incidents.errors import ConflictError, ServiceError, StaleError, ValidationError
 from incidents.extensions import db
+from incidents.idempotency import service as idempotency_service
 
 Body = TypeVar("Body", bound=RequestBody)
+View = TypeVar("View", bound=Callable[..., Response])
 BODY_KEY = "body"
 _MONTH_RE = re.compile(r"^\s*(\d{4})-(\d{2})\s*$")
 
@@ -210,6 +214,72 @@ def expected_etag(current_etag: str, *, what: str, required: bool) -> str | None
     if tags.contains(current_etag):
         return current_etag
     raise StaleError(f"If-Match does not match this {what}'s ETag {current_etag}; read it again first.")
+
+
+# --- Idempotency-Key ------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# The draft makes the key a Structured Field String; a bare token (what most clients send) is taken too.
+_KEY_CHARS = idempotency_service.MAX_KEY_LENGTH
+_KEY_RE = re.compile(rf'"([\x20\x21\x23-\x5b\x5d-\x7e]{{1,{_KEY_CHARS}}})"|([\x21\x23-\x2b\x2d-\x7e]{{1,{_KEY_CHARS}}})')
+KEY_HINT = f'Send one key of 1 to {_KEY_CHARS} visible ASCII characters, such as "8e03978e-40d5-43e8-bc93-6894a57f9324".'
+
+
+def idempotency_key() -> str | None:
+    """Return the request's Idempotency-Key (None when absent), or raise a 400 problem naming it."""
+    values = request.headers.getlist(IDEMPOTENCY_HEADER)
+    if not values:
+        return None
+    match = _KEY_RE.fullmatch(values[0].strip(" \t")) if len(values) == 1 else None
+    if match is None:
+        raise ServiceError(f"{IDEMPOTENCY_HEADER} is malformed.", {IDEMPOTENCY_HEADER: [KEY_HINT]})
+    return match[1] or match[2]
+
+
+def idempotent(view: View) -> View:
+    """Let the view take an Idempotency-Key: the same key and request replay the first answer, another is 422.
+
+    The view must commit through ``commit``, which keeps its answer with its
+    change; a request without the header runs as ever.
+    """
+
+    @wraps(view)
+    def run(**kwargs: Any) -> Response:
+        key = idempotency_key()
+        if key is None:
+            return view(**kwargs)
+        body = request.get_data(cache=True)
+        claimed = idempotency_service.claim(
+            user=auth.current_user(), key=key,
+            fingerprint=idempotency_service.request_fingerprint(request.method, request.path, [body]))
+        if claimed.replay:
+            return replay(claimed.row)
+        g.idempotency_claim = claimed
+        return view(**kwargs)
+
+    run.is_idempotent = True  # type: ignore[attr-defined]
+    return run  # type: ignore[return-value]
+
+
+def replay(row: Any) -> Response:
+    """Answer again as the first request under the key was answered."""
+    response = current_app.response_class(row.body, status=row.status, content_type=row.content_type)
+    if row.etag:
+        response.headers["ETag"] = row.etag
+    if row.location:
+        response.headers["Location"] = row.location
+    return response
+
+
+def commit(response: Response) -> Response:
+    """Commit the unit of work, keeping ``response`` as the answer to the request's Idempotency-Key if it has one."""
+    claimed = g.pop("idempotency_claim", None)
+    if claimed is not None:
+        idempotency_service.record(claimed, status=response.status_code, body=response.get_data(as_text=True),
+                                   content_type=response.content_type, location=response.headers.get("Location"),
+                                   etag=response.headers.get("ETag"))
+    db.session.commit()
+    return response
 
 
 # --- Writes --------------------------------------------------------------------

@@ -226,7 +226,7 @@ def authenticate_token(token: str, *, now: datetime | None = None) -> User | Non
     row = db.session.execute(query).first() if query is not None else None
     if row is None:
         return None
-    user, token_id, last_used_at = row.tuple()
+    user, token_id, last_used_at = row
     now = now or utcnow()
     since = now - TOKEN_USE_RESOLUTION
     if last_used_at is None or last_used_at <= since:
