@@ -13,6 +13,7 @@ from flask import flash, redirect, request
 from werkzeug.wrappers import Response
 from wtforms import HiddenField
 
+from incidents.errors import ValidationError
 from incidents.idempotency import service as idempotency_service
 from incidents.idempotency.models import IdempotencyKey
 from incidents.user.models import User
@@ -40,7 +41,12 @@ def claim(token: str | None, *, actor: User) -> idempotency_service.Claim | None
                     if name != "csrf_token" and name.rpartition("-")[2] != FIELD)
     fingerprint = idempotency_service.request_fingerprint(
         request.method, request.path, [f"{name}={value}".encode() for name, value in fields])
-    return idempotency_service.claim(user=actor, key=idempotency_service.FORM_PREFIX + token, fingerprint=fingerprint)
+    try:
+        return idempotency_service.claim(user=actor, key=idempotency_service.FORM_PREFIX + token,
+                                         fingerprint=fingerprint)
+    except idempotency_service.KeyReused:
+        message = "This form was already sent with other text. Reload the page to send a new one."
+        raise ValidationError({FIELD: [message]}, message) from None
 
 
 def record(claimed: idempotency_service.Claim | None, *, location: str, message: str) -> None:
