@@ -60,6 +60,7 @@ PASSWORD = "demo-password"
 ROLES = {"dcc": "dcc@demo.example", "secas": "secas@demo.example", "opsg": "opsg@demo.example",
          "party": "party@demo.example", "admin": "admin@demo.example"}
 DEMO_REPORT = "INC000001001905"  # the demo's published review, with a full Review Report
+LIMITS_REPORT = "INC000001001966"  # the demo's draft report, saved again at every Markdown limit
 
 # The goals, from the issue that asked for these figures (nothing kept between requests).
 GOAL_PAGE_MEDIAN_MS = 20.0
@@ -67,6 +68,7 @@ GOAL_PAGE_P95_MS = 50.0
 GOAL_PMR_PAGE_MEDIAN_MS = 100.0
 GOAL_REPORT_PDF_S = 1.0
 GOAL_PACK_PDF_S = 2.0
+GOAL_LIMITS_PDF_S = 10.0  # a Review Report at every Markdown limit: under gunicorn's 30 s worker timeout
 GOAL_CLI_S = 1.0
 GOAL_PMR_MS = 100.0
 GOAL_SWEEP_S = 30.0
@@ -393,6 +395,53 @@ def issue_token(url: str) -> str:
 
 # --- Documents ------------------------------------------------------------------------------
 
+def section_at_limits(limits: Any, seed: int = 0) -> str:
+    """Return one Markdown section at every limit at once: its characters, its parts, its widest and longest table,
+    its deepest nesting (what is most costly to draw: the parts are table cells and list items, the rest is text).
+    """
+    columns, rows = limits.table_columns, limits.table_rows
+    table = ["| " + " | ".join(f"Heading {n}" for n in range(columns)) + " |",
+             "|" + "---|" * columns]
+    table += ["| " + " | ".join(f"r{row}c{n}-{seed}" for n in range(columns)) + " |" for row in range(rows)]
+    nested = ["  " * depth + f"- level {depth + 1}" for depth in range(limits.nesting)]
+    used = (columns * (rows + 1)) + limits.nesting  # table cells, nested list items
+    items = limits.parts - used - 1  # the rest as list items, less the closing paragraph
+    listed = [f"* item {n}" for n in range(items)]  # another marker: a list of its own, not one loose list
+    text = "\n".join(table) + "\n\n" + "\n".join(nested) + "\n\n" + "\n".join(listed) + "\n\n"
+    words = "The restoration took longer for CSP N than for every other cohort. "
+    room = int(limits.characters) - len(text)
+    return text + (words * (room // len(words) + 1))[:room].strip()
+
+
+def _limits_text() -> str:
+    from incidents.report import service as report_service
+
+    limits = report_service.markdown_limits()
+    return (f"{limits.characters:,} characters, {limits.parts} parts, a {limits.table_rows + 1}-row by "
+            f"{limits.table_columns}-column table, lists {limits.nesting} deep")
+
+
+def save_report_at_limits() -> str:
+    """Save the demo's draft Review Report again with every section at every Markdown limit; return its reference."""
+    from incidents.extensions import db
+    from incidents.incident import service as incident_service
+    from incidents.report import markdown
+    from incidents.report import service as report_service
+    from incidents.report.models import Classification
+    from incidents.user import service as user_service
+
+    dcc = user_service.find_by_email(ROLES["dcc"])
+    assert dcc is not None
+    incident = incident_service.get_incident(LIMITS_REPORT, viewer=dcc)
+    limits = report_service.markdown_limits()
+    sections = {key: section_at_limits(limits, seed) for seed, key in enumerate(report_service.SECTION_KEYS)}
+    for text in sections.values():
+        if markdown.check(text, limits):  # past a limit: the service would refuse it
+            raise SystemExit(f"The report at the limits is past one: {markdown.check(text, limits)}")
+    report_service.save_draft(incident=incident, sections=sections, classification=Classification.AMBER, actor=dcc)
+    db.session.commit()
+    return LIMITS_REPORT
+
 def time_documents(url: str, *, runs: int) -> list[Document]:
     """Time the demo Review Report's PDF and the PDF of the OPSG pack for the demo's next meeting, in process.
 
@@ -414,9 +463,12 @@ def time_documents(url: str, *, runs: int) -> list[Document]:
                 raise SystemExit("The demo data has no meeting ahead: the OPSG pack cannot be measured.")
             pack = document_service.opsg_pack(meeting.reference, viewer=user_service.find_by_email(ROLES["dcc"]))
             contents = f"{meeting.reference}: {len(pack.items)} reviews, {len(pack.actions)} open actions"
+            limits = save_report_at_limits()
             paths = [("Review Report PDF (demo, " + DEMO_REPORT + ")", f"/incidents/{DEMO_REPORT}/report.pdf",
                       GOAL_REPORT_PDF_S),
-                     (f"OPSG pack PDF ({contents})", f"/meetings/{meeting.reference}/pack.pdf", GOAL_PACK_PDF_S)]
+                     (f"OPSG pack PDF ({contents})", f"/meetings/{meeting.reference}/pack.pdf", GOAL_PACK_PDF_S),
+                     (f"Review Report PDF at every Markdown limit ({limits}, five sections each at {_limits_text()})",
+                      f"/incidents/{limits}/report.pdf", GOAL_LIMITS_PDF_S)]
             db.session.remove()
         client = app.test_client()
         _login_test_client(client, ROLES["dcc"])

@@ -26,6 +26,9 @@ class Rule:
     key: str
     label: str
     origin: str
+    # Internal rules (how the teams are reminded, and at which addresses) are shown to the teams only,
+    # never to SEC Parties.
+    is_internal: bool = False
 
 
 class Defaults:
@@ -128,10 +131,18 @@ class Defaults:
     MAIL_MESSAGE_ID_DOMAIN = "incidents.example"
     MAIL_TIMEOUT = 20
     MAX_TEXT_LENGTH = 20000
+    # Stored Markdown (the Review Report's sections) is drawn into PDFs, whose time grows with every box laid out:
+    # at these limits the largest report accepted draws in a few seconds (``make bench`` times it).
+    MARKDOWN_MAX_PARTS = 400  # paragraphs, headings, list items, table cells, code blocks, per section
+    MARKDOWN_MAX_TABLE_ROWS = 30  # under the header row
+    MARKDOWN_MAX_TABLE_COLUMNS = 10
+    MARKDOWN_MAX_NESTING = 5  # lists and quotes within each other
     MAX_TITLE_LENGTH = 200
     # The same timeline entry, comment or deferral sent again by the same person this soon is taken
     # for a double submission (a double click, a resent form) and saved once.
     DUPLICATE_SUBMISSION_SECONDS = 10
+    # How long the answer to an Idempotency-Key (API) or a form's submission key is kept to replay a repeat.
+    IDEMPOTENCY_KEY_HOURS = 24
 
 
 RULES = [
@@ -164,9 +175,10 @@ RULES = [
     Rule("REMINDER_RULES", "Reminder schedule (Working Days)",
          "Product defaults: Summary 1 WD before and on the day; Review 5, 1, 0 WD then every 2 WD overdue; "
          "SECAS review after 5 WD then every 5; OPSG 5 WD before the next meeting; actions 5 WD before, on the day, "
-         "then weekly"),
-    Rule("REMINDER_SEND_TIME", "Reminders are sent at (UK local time, Working Days only)", "Product default: 09:00"),
-    Rule("REMINDER_ADDRESSES", "Team addresses that receive reminders", "Set per deployment"),
+         "then weekly", is_internal=True),
+    Rule("REMINDER_SEND_TIME", "Reminders are sent at (UK local time, Working Days only)", "Product default: 09:00",
+         is_internal=True),
+    Rule("REMINDER_ADDRESSES", "Team addresses that receive reminders", "Set per deployment", is_internal=True),
     Rule("REFERENCE_PATTERN", "Incident reference pattern (regular expression)",
          "DOMAIN: ITSM format INC + 12 digits"),
 ]

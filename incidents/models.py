@@ -3,6 +3,7 @@ from incidents.action.models import Action, TargetRevision
 from incidents.audit.models import AuditEntry
 from incidents.auth.models import LoginFailure
 from incidents.document.models import ReportPdf
+from incidents.idempotency.models import IdempotencyKey
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
@@ -27,6 +28,7 @@ __all__ = [
                                      "ExclusionPrinciple",
                                      "ExclusionProposal",
                                      "ExclusionReview",
+                                     "IdempotencyKey",
                                      "Incident",
                                      "IncidentCohort",
                                      "LoginFailure",

@@ -41,6 +41,11 @@ def can_view_settings(user: Any) -> bool:
     return _role(user) is not None
 
 
+def can_view_internal_rules(user: Any) -> bool:
+    """Tell whether the user may read the teams' own rules (reminder schedule and addresses): not SEC Parties."""
+    return _role(user) in INCIDENT_READERS
+
+
 def can_manage_principles(user: Any) -> bool:
     """Tell whether the user may add, reword and retire exclusion principles."""
     return _role(user) == Role.ADMIN

@@ -11,6 +11,8 @@ from werkzeug.routing import Rule as WerkzeugRule
 
 from incidents import permissions, timeutil
 
+HSTS_MAX_AGE = 365 * 24 * 3600  # one year, the usual Strict-Transport-Security lifetime
+
 
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, marked Secure on any request that came over HTTPS."""
@@ -124,6 +126,14 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response: Response) -> Response:
+        if request.endpoint != "static" and current_user.is_authenticated \
+                and "no-store" not in response.headers.get("Cache-Control", ""):
+            # What a signed-in person sees (page, document, API answer) stays in no cache, the browser's included:
+            # not on a shared computer after logout, not in a proxy. ETags and 304s still work for clients that ask.
+            response.headers["Cache-Control"] = "no-store"
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            # Served over HTTPS: browsers keep to HTTPS for a year (RFC 6797), so no request goes out in clear.
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

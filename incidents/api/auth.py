@@ -44,7 +44,7 @@ def load_token_user(req: Request) -> User | None:
     if not is_api_request():
         return None  # pages authenticate by their session only
     token = _bearer(req)
-    return user_service.user_for_token(token) if token else None
+    return user_service.authenticate_token(token) if token else None
 
 
 def _unauthorized(detail: str, error: str | None) -> Response:
@@ -70,6 +70,11 @@ def authenticate() -> Response | None:
         return _unauthorized("The API token is not valid: it is unknown or revoked, or its user is deactivated.",
                              "invalid_token")
     return None
+
+
+def is_authenticated() -> bool:
+    """Tell whether the request carried a valid token."""
+    return bool(login_user.is_authenticated)
 
 
 def current_user() -> User:

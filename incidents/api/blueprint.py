@@ -122,8 +122,8 @@ def create_blueprint() -> Blueprint:
 
 
 def api_headers(response: Response) -> Response:
-    """Keep answers out of shared caches; they depend on who asks."""
-    response.headers.setdefault("Cache-Control", "private, no-cache")
+    """Keep answers out of caches: an authenticated answer is personal (no-store), the rest depend on who asks."""
+    response.headers.setdefault("Cache-Control", "no-store" if auth.is_authenticated() else "private, no-cache")
     response.vary.add("Authorization")
     return response
 

@@ -18,6 +18,7 @@ from incidents.api import (
     review_schemas,
     schemas,
 )
+from incidents.report import service as report_service
 
 REF = "#/components/schemas/{model}"
 REQUEST_MODELS: tuple[type[schemas.RequestBody], ...] = (
@@ -77,12 +78,17 @@ def _errors(*codes: str) -> dict[str, Any]:
 
 
 def _operation(operation_id: str, summary: str, responses: dict[str, Any], *, body: str | None = None,
-               parameters: tuple[str, ...] = (), tags: tuple[str, ...] = ("incidents",)) -> dict[str, Any]:
+               parameters: tuple[str, ...] = (), tags: tuple[str, ...] = ("incidents",),
+               body_description: str | None = None) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": list(tags)}
     if parameters:
         operation["parameters"] = [_ref(name, "parameters") for name in parameters]
     if body:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+        if body_description:
+            operation["requestBody"]["description"] = body_description
+    if any(name.startswith("IfMatch") or name == "IdempotencyKey" for name in parameters):
+        responses = {**responses, "400": _ref("BadRequest", "responses")}  # a malformed If-Match or key
     operation["responses"] = responses
     return operation
 
@@ -120,8 +126,8 @@ def _paths() -> dict[str, Any]:
                 parameters=reference, tags=("timeline",)),
             "post": _operation(
                 "addTimelineEntry", "Add a timeline entry",
-                {"201": _json("TimelineEntry", "Added.", ("Location", "ETag")), **_errors("403", "404", "422")},
-                body="TimelineEntryCreate", parameters=reference, tags=("timeline",)),
+                {"201": _json("TimelineEntry", "Added.", ("Location", "ETag")), **_errors("403", "404", "409", "422")},
+                body="TimelineEntryCreate", parameters=(*reference, "IdempotencyKey"), tags=("timeline",)),
         },
         "/incidents/{reference}/timeline/{entry_id}": {
             "get": _operation(
@@ -191,7 +197,10 @@ def _review_paths() -> dict[str, Any]:
                 "saveReport", "Save the whole report as a new draft version (DCC)",
                 {"200": _json("Report", "Saved (the same text adds no version).", ("ETag",)),
                  **_errors("403", "404", "409", "412", "422", "428")},
-                body="ReportInput", parameters=(*reference, "IfMatchOnceWritten"), tags=report),
+                body="ReportInput", parameters=(*reference, "IfMatchOnceWritten"), tags=report,
+                # The limits are configuration, so the operation states them, not the (static) schema.
+                body_description=f"Each of the sections: {report_service.markdown_limits().describe()} "
+                                 "Past a limit: 422, the message naming it."),
         },
         "/incidents/{reference}/report/submit": {
             "post": _operation(
@@ -309,8 +318,15 @@ def _parameters() -> dict[str, Any]:
         "EntryId": {"name": "entry_id", "in": "path", "required": True,
                     "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
         "IfMatch": {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"},
-                    "description": "The ETag you read (weak W/\"...\" matches too). Without it: 428; "
-                                   "if it is no longer current: 412."},
+                    "description": "The ETag you read, in double quotes (weak W/\"...\" matches too). Without it: 428; "
+                                   "if it is no longer current: 412; not an ETag: 400."},
+        "IdempotencyKey": {
+            "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "A key of your own for this request (IETF httpapi Idempotency-Key draft), e.g. "
+                           "\"8e03978e-40d5-43e8-bc93-6894a57f9324\": sent again with the same body (a retry), the "
+                           f"first answer is replayed and nothing is added twice, for {config['IDEMPOTENCY_KEY_HOURS']} "
+                           "hours; with "
+                           "another body: 422; while the first is still being processed: 409; malformed: 400."},
         "IfMatchOnceStarted": {
             "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
             "description": "The review's ETag from GET .../exclusion. Optional before the incident's review "
@@ -372,6 +388,8 @@ def _responses() -> dict[str, Any]:
         "PreconditionFailed": _problem("If-Match is not the current ETag: someone changed it since you read it."),
         "Invalid": _problem("The input needs fixing; 'errors' maps each field to messages."),
         "PreconditionRequired": _problem("If-Match is missing."),
+        "BadRequest": _problem('A header is malformed: If-Match must be "*" or ETags in double quotes; '
+                               "Idempotency-Key one key of visible ASCII characters."),
     }
 
 

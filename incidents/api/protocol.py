@@ -2,21 +2,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import wraps
 from typing import Any, TypeVar
 
 import pydantic
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from incidents import validation
+from incidents.api import auth
 from incidents.api.schemas import TIME_HINT, RequestBody
 from incidents.errors import ConflictError, ServiceError, StaleError, ValidationError
 from incidents.extensions import db
+from incidents.idempotency import service as idempotency_service
 
 Body = TypeVar("Body", bound=RequestBody)
+View = TypeVar("View", bound=Callable[..., Response])
 BODY_KEY = "body"
 _MONTH_RE = re.compile(r"^\s*(\d{4})-(\d{2})\s*$")
 
@@ -130,20 +134,58 @@ def query_args(allowed: Iterable[str], *, numeric: Iterable[str] = (), months: I
 
 # --- Preconditions -------------------------------------------------------------
 
+# RFC 9110 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text.
+_ENTITY_TAG_RE = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
+IF_MATCH_HINT = 'send "*" or the ETag you read, in double quotes (for example "incident-12-v3")'
+
+
+class IfMatch:
+    """The If-Match header as RFC 9110 defines it: ``*``, or a list of entity tags (weak ones kept, unmarked)."""
+
+    def __init__(self, *, star: bool, tags: frozenset[str]) -> None:
+        self.star = star
+        self.tags = tags
+
+    def contains(self, etag: str) -> bool:
+        """Tell whether the header names ``etag`` (weak comparison: a proxy may weaken an ETag it passes on)."""
+        return etag.strip('"') in self.tags
+
+
+def if_match() -> IfMatch | None:
+    """Read If-Match (None when absent); a value that is not ``*`` or a list of quoted ETags is a 400 problem."""
+    if "If-Match" not in request.headers:
+        return None
+    raw = ",".join(request.headers.getlist("If-Match")).strip(" \t")
+    if raw == "*":
+        return IfMatch(star=True, tags=frozenset())
+    tags: set[str] = set()
+    for item in raw.split(","):
+        item = item.strip(" \t")
+        if not item:
+            continue  # RFC 9110 5.6.1: empty list elements are ignored
+        match = _ENTITY_TAG_RE.fullmatch(item)
+        if match is None:
+            raise ServiceError(f"If-Match is malformed: {IF_MATCH_HINT}.",
+                               {"If-Match": [f"Not an entity tag: {IF_MATCH_HINT}."]})
+        tags.add(match[2])
+    if not tags:
+        raise ServiceError(f"If-Match is empty: {IF_MATCH_HINT}.", {"If-Match": [f"Empty: {IF_MATCH_HINT}."]})
+    return IfMatch(star=False, tags=frozenset(tags))
+
+
 def expected_version(current_etag: str, *, what: str) -> int:
     """Return the version named by If-Match for this resource: 428 without it, 412 if it names another."""
-    if "If-Match" not in request.headers:
+    tags = if_match()
+    if tags is None:
         raise PreconditionRequired(
             f"Send If-Match with the ETag of the {what} you read, so that nobody's change is lost.")
-    tags = request.if_match
-    if tags.star_tag:
+    if tags.star:
         raise PreconditionRequired(f"If-Match: * does not protect against lost changes; send the {what}'s ETag.")
     name, _, version = current_etag.strip('"').rpartition("-v")
-    # Weak tags match too: a proxy may weaken an ETag it passes on.
-    if tags.contains_weak(current_etag.strip('"')):
+    if tags.contains(current_etag):
         return int(version)
     # An older ETag of this same resource: the service refuses that version as stale.
-    for tag in sorted(tags.as_set(include_weak=True)):
+    for tag in sorted(tags.tags):
         rest = tag.removeprefix(name + "-v") if tag.startswith(name + "-v") else ""
         if rest.isascii() and rest.isdigit():
             return int(rest)
@@ -158,21 +200,86 @@ def expected_etag(current_etag: str, *, what: str, required: bool) -> str | None
     Once it is required: 428 without it (``*`` protects nothing), 412 when it
     names another ETag.
     """
-    if "If-Match" not in request.headers:
+    tags = if_match()
+    if tags is None:
         if required:
             raise PreconditionRequired(
                 f"Send If-Match with the ETag of the {what} you read, so that nobody's change is lost.")
         return None
-    tags = request.if_match
-    if tags.star_tag:
+    if tags.star:
         if required:
             raise PreconditionRequired(
                 f"If-Match: * does not protect against lost changes; send the {what}'s ETag.")
         return None
-    # Weak tags match too: a proxy may weaken an ETag it passes on.
-    if tags.contains_weak(current_etag.strip('"')):
+    if tags.contains(current_etag):
         return current_etag
     raise StaleError(f"If-Match does not match this {what}'s ETag {current_etag}; read it again first.")
+
+
+# --- Idempotency-Key ------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# The draft makes the key a Structured Field String; a bare token (what most clients send) is taken too.
+_KEY_CHARS = idempotency_service.MAX_KEY_LENGTH
+_KEY_RE = re.compile(rf'"([\x20\x21\x23-\x5b\x5d-\x7e]{{1,{_KEY_CHARS}}})"|([\x21\x23-\x2b\x2d-\x7e]{{1,{_KEY_CHARS}}})')
+KEY_HINT = f'Send one key of 1 to {_KEY_CHARS} visible ASCII characters, such as "8e03978e-40d5-43e8-bc93-6894a57f9324".'
+
+
+def idempotency_key() -> str | None:
+    """Return the request's Idempotency-Key (None when absent), or raise a 400 problem naming it."""
+    values = request.headers.getlist(IDEMPOTENCY_HEADER)
+    if not values:
+        return None
+    match = _KEY_RE.fullmatch(values[0].strip(" \t")) if len(values) == 1 else None
+    if match is None:
+        raise ServiceError(f"{IDEMPOTENCY_HEADER} is malformed.", {IDEMPOTENCY_HEADER: [KEY_HINT]})
+    return match[1] or match[2]
+
+
+def idempotent(view: View) -> View:
+    """Let the view take an Idempotency-Key: the same key and request replay the first answer, another is 422.
+
+    The view must commit through ``commit``, which keeps its answer with its
+    change; a request without the header runs as ever.
+    """
+
+    @wraps(view)
+    def run(**kwargs: Any) -> Response:
+        key = idempotency_key()
+        if key is None:
+            return view(**kwargs)
+        body = request.get_data(cache=True)
+        claimed = idempotency_service.claim(
+            user=auth.current_user(), key=key,
+            fingerprint=idempotency_service.request_fingerprint(request.method, request.path, [body]))
+        if claimed.replay:
+            return replay(claimed.row)
+        g.idempotency_claim = claimed
+        return view(**kwargs)
+
+    run.is_idempotent = True  # type: ignore[attr-defined]
+    return run  # type: ignore[return-value]
+
+
+def replay(row: Any) -> Response:
+    """Answer again as the first request under the key was answered."""
+    response = current_app.response_class(row.body, status=row.status, content_type=row.content_type)
+    if row.etag:
+        response.headers["ETag"] = row.etag
+    if row.location:
+        response.headers["Location"] = row.location
+    return response
+
+
+def commit(response: Response) -> Response:
+    """Commit the unit of work, keeping ``response`` as the answer to the request's Idempotency-Key if it has one."""
+    claimed = g.pop("idempotency_claim", None)
+    if claimed is not None:
+        idempotency_service.record(claimed, status=response.status_code, body=response.get_data(as_text=True),
+                                   content_type=response.content_type, location=response.headers.get("Location"),
+                                   etag=response.headers.get("ETag"))
+    db.session.commit()
+    return response
 
 
 # --- Writes --------------------------------------------------------------------

@@ -151,18 +151,18 @@ def list_timeline(reference: str) -> Response:
     return protocol.respond(schemas.TimelineEntryList(items=[schemas.present_entry(e) for e in incident.timeline]))
 
 
+@protocol.idempotent
 def add_timeline_entry(reference: str) -> Response:
-    """Add a timeline entry."""
+    """Add a timeline entry (an Idempotency-Key makes a retry replay the first answer)."""
     user = auth.current_user()
     incident = load_incident(reference, user)
     _require_editor(user)
     draft = protocol.parse_body(schemas.TimelineEntryCreate).to_draft()
     with protocol.write_guard():
         entry = incident_service.add_timeline_entry(incident=incident, draft=draft, actor=user)
-        body, etag = schemas.present_entry(entry), incident_service.timeline_etag(entry)
         location = url_for("api.get_timeline_entry", reference=incident.reference, entry_id=entry.id)
-        db.session.commit()
-    return protocol.respond(body, 201, etag=etag, location=location)
+        return protocol.commit(protocol.respond(schemas.present_entry(entry), 201,
+                                                etag=incident_service.timeline_etag(entry), location=location))
 
 
 def get_timeline_entry(reference: str, entry_id: int) -> Response:

@@ -24,11 +24,15 @@ APPEND_ONLY_DDL = {
         "BEGIN RAISE EXCEPTION 'audit trail is append-only'; END; $$ LANGUAGE plpgsql"),
         ("CREATE TRIGGER audit_entry_no_change BEFORE UPDATE OR DELETE ON audit_entry "
         "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()"),
+        # TRUNCATE fires no row triggers; SQLite has no TRUNCATE (its DELETE without WHERE is refused above).
+        ("CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()"),
     ],
 }
 DROP_DDL = {
     "sqlite": ["DROP TRIGGER IF EXISTS audit_entry_no_update", "DROP TRIGGER IF EXISTS audit_entry_no_delete"],
-    "postgresql": ["DROP TRIGGER IF EXISTS audit_entry_no_change ON audit_entry",
+    "postgresql": ["DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit_entry",
+                   "DROP TRIGGER IF EXISTS audit_entry_no_change ON audit_entry",
                    "DROP FUNCTION IF EXISTS audit_entry_append_only()"],
 }
 

@@ -34,15 +34,13 @@ def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         email, ip = form.email.data or "", request.remote_addr or "unknown"
-        wait = auth_service.retry_after(ip=ip, email=email)
+        wait = auth_service.start_attempt(ip=ip, email=email)  # counted (and committed) before the check
         if wait:
             minutes = max(1, round(wait / 60))
             form.password.errors = [f"Too many failed logins from here. Try again in about {minutes} minute(s)."]
             return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = user_service.authenticate(email, form.password.data or "")
         if user is None:
-            auth_service.record_failure(ip=ip, email=email)
-            db.session.commit()
             form.password.errors = ["Email or password is not right, or the account is deactivated."]
         else:
             auth_service.clear_failures(ip=ip, email=email)

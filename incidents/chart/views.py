@@ -24,6 +24,6 @@ def restoration(reference: str) -> Response:
     """Serve the restoration timeline as image/svg+xml (SEC Parties: published incidents only)."""
     picture = chart_service.restoration_for(reference, viewer=current_user)
     response = Response(str(picture), mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Cache-Control"] = "no-store"  # drawn for a signed-in person only
     response.headers["Content-Disposition"] = f'inline; filename="{reference}-restoration.svg"'
     return response

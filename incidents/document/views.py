@@ -4,7 +4,8 @@ Load (404, also for SEC Parties on anything unpublished) -> one service call
 -> render the HTML -> for a PDF, draw it with WeasyPrint.
 
 Each document carries an ETag taken from its HTML, so a client that sends it
-back (If-None-Match) gets 304 and a PDF is not drawn again. A PDF's tag is
+back (If-None-Match) gets 304 and a PDF is not drawn again. Caches are told
+not to store it (``no-store``): it is shown to a signed-in person only. A PDF's tag is
 weak: the same HTML draws the same document, not necessarily the same bytes.
 """
 from __future__ import annotations
@@ -32,8 +33,8 @@ def _conditional(etag: str, *, weak: bool, draw: Callable[[], Response]) -> Resp
     else:
         response = draw()
     response.set_etag(etag, weak=weak)
-    # Kept by the browser only, and checked with the server before each use.
-    response.headers["Cache-Control"] = "private, no-cache"
+    # Every document is read signed in: kept in no cache; a client holding the tag still gets its 304.
+    response.headers["Cache-Control"] = "no-store"
     response.vary.add("Cookie")
     return response
 

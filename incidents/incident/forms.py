@@ -34,6 +34,7 @@ from wtforms.fields import SearchField
 from wtforms.validators import ValidationError as FieldError
 from wtforms.widgets import TextInput
 
+from incidents.idempotency import forms as form_keys
 from incidents.incident import service as incident_service
 from incidents.incident.models import (
     Incident,
@@ -383,6 +384,7 @@ class TimelineEntryForm(ServiceErrorsMixin, FlaskForm):
                          description="Optional: one of the cohorts this incident affected.")
     text = TextAreaField("What happened")
     version = HiddenField()
+    submission = form_keys.submission_field()  # a new entry sent twice is kept once
 
     def setup(self, incident: Incident) -> None:
         """Fill the kind choices and the incident's own cohorts."""

@@ -33,6 +33,7 @@ from incidents.errors import (
     ValidationError,
 )
 from incidents.extensions import db
+from incidents.idempotency import forms as form_keys
 from incidents.incident import forms
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident, TimelineEntry
@@ -221,15 +222,21 @@ def add_entry(reference: str) -> Html | Response:
     incident = _load(reference)
     _require_editor()
     form = forms.timeline_form(incident)
+    claimed = form_keys.claim(form.submission.data, actor=current_user)
+    if claimed is not None and claimed.replay:
+        return form_keys.replay(claimed.row)  # this very form was sent before: the entry is there
     if form.validate():
         try:
             entry = incident_service.add_timeline_entry(incident=incident, draft=form.to_draft(), actor=current_user)
         except ValidationError as exc:
             form.apply_errors(exc.errors, exc.detail)
         else:
+            target = url_for(".detail", reference=incident.reference, _anchor="timeline")
+            message = f"Added a timeline entry at {format_local(entry.occurred_at)}."
+            form_keys.record(claimed, location=target, message=message)
             db.session.commit()
-            flash(f"Added a timeline entry at {format_local(entry.occurred_at)}.", "success")
-            return redirect(url_for(".detail", reference=incident.reference, _anchor="timeline"))
+            flash(message, "success")
+            return redirect(target)
     return _render_detail(incident, form, 422)
 
 

@@ -14,6 +14,7 @@ from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
 from incidents.reminder import service as reminder_service
+from incidents.report import markdown
 from incidents.report.models import Classification, ReportVersion
 from incidents.review import service as review_service
 from incidents.review import workflow
@@ -193,17 +194,23 @@ def diff(old: ReportVersion, new: ReportVersion) -> list[tuple[str, list[DiffLin
     return result
 
 
+def markdown_limits() -> markdown.Limits:
+    """Return the limits every narrative section is held to (the editor and the API schema state them)."""
+    return markdown.Limits.from_config(current_app.config)
+
+
 def _validate(sections: dict[str, str], classification: Classification | None) -> tuple[dict[str, str],
                                                                                       Classification]:
     errors: dict[str, list[str]] = {}
-    limit = current_app.config["MAX_TEXT_LENGTH"]
+    limits = markdown_limits()
     clean: dict[str, str] = {}
     for key, label in SECTIONS:
         value = sections.get(key, "").replace("\r\n", "\n").strip()
-        if len(value) > limit:
-            errors[f"sections.{key}"] = [f"{label} can be at most {limit} characters (it has {len(value)})."]
         if "\x00" in value:
             errors[f"sections.{key}"] = [f"{label} contains a null character; remove it."]
+        elif problems := markdown.check(value, limits):
+            # Refused here, not when drawn: a PDF of it would keep every reader waiting (parties included).
+            errors[f"sections.{key}"] = [f"{label} {problem}" for problem in problems]
         clean[key] = value
     if classification is None:
         errors["classification"] = ["Classification must be RED, AMBER, GREEN or WHITE."]

@@ -132,7 +132,7 @@ def _render_editor(incident: Incident, review: Review | None, form: forms.Report
     latest = report_service.latest(review)
     page = render_template(
         "report/report_edit.html", incident=incident, form=form, errors=form.errors_by_field(), latest=latest,
-        stale=stale, offers=_offers(incident, review),
+        stale=stale, offers=_offers(incident, review), limits=report_service.markdown_limits().describe(),
         submit_form=forms.SubmitReportForm(formdata=None, data={"etag": report_service.report_etag(review)}))
     return (page, status) if status != 200 else page
 

@@ -24,6 +24,7 @@ from wtforms import (
 )
 from wtforms.widgets import DateInput
 
+from incidents.idempotency import forms as form_keys
 from incidents.principle.models import ExclusionPrinciple
 from incidents.report.models import Classification
 from incidents.review.models import (
@@ -239,6 +240,7 @@ class CommentForm(ServiceErrors, FlaskForm):
     required = ("body",)
 
     body = TextAreaField("Comment")
+    submission = form_keys.submission_field()  # a comment sent twice is kept once
 
     def text(self) -> str:
         """Return the comment as typed."""

@@ -31,6 +31,7 @@ from incidents.errors import (
     ValidationError,
 )
 from incidents.extensions import db
+from incidents.idempotency import forms as form_keys
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
 from incidents.principle import service as principle_service
@@ -276,6 +277,9 @@ def comment(reference: str) -> Html | Response:
     incident = _load(reference)
     workflow.require_role(Step.COMMENT, current_user)
     form = forms.CommentForm(prefix="comment")
+    claimed = form_keys.claim(form.submission.data, actor=current_user)
+    if claimed is not None and claimed.replay:
+        return form_keys.replay(claimed.row)  # this very form was sent before: the comment is there
     if not form.validate():
         return _render_show(incident, 422, comment=form)
     try:
@@ -286,8 +290,10 @@ def comment(reference: str) -> Html | Response:
         db.session.rollback()
         form.apply_errors(exc.errors, exc.detail)
         return _render_show(incident, 422, comment=form)
+    target = url_for(".show", reference=incident.reference, _anchor="comments")
+    form_keys.record(claimed, location=target, message="Comment added.")
     db.session.commit()
     flash("Comment added.", "success")
-    return _to_review(incident, "comments")
+    return redirect(target)
 
 

@@ -133,10 +133,15 @@ def report_due_dates(resolved_at: datetime) -> tuple[date, date]:
     )
 
 
-def settings_table(sources: dict[str, str]) -> list[dict[str, Any]]:
-    """List each rule with its value, where the value was set, and where the default comes from."""
+def settings_table(sources: dict[str, str], *, include_internal: bool) -> list[dict[str, Any]]:
+    """List each rule with its value, where the value was set, and where the default comes from.
+
+    The teams' internal rules (``Rule.is_internal``: reminders and the team addresses) only when asked.
+    """
     rows = []
     for rule in RULES:
+        if rule.is_internal and not include_internal:
+            continue
         value: Any = current_app.config.get(rule.key)
         if rule.key == "TARGET_RESOLUTION":
             value = ", ".join(f"Cat {c}: {describe_target(int(c))}" for c in sorted(value))

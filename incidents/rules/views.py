@@ -20,6 +20,7 @@ def settings() -> str:
     sources = current_app.extensions["incidents.config_sources"]
     return render_template(
         "rules/settings.html",
-        rows=rules_service.settings_table(sources),
+        rows=rules_service.settings_table(
+            sources, include_internal=permissions.can_view_internal_rules(current_user)),
         holidays=rules_service.upcoming_holidays(local_date(utcnow())),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from incidents.user.models import ApiToken, Role, User
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)  # how fine api_token.last_used_at is kept
 MAX_NAME = 120
 # A hash to compare against when the email is unknown, so timing does not tell.
 _DUMMY_HASH = "scrypt:32768:8:1$oBfmV1B0HFRstyxo$4e0a4d5e7d0f2c3b4c1a9f1c9a3cb7b0b0de0b5c4a1f0c3e8d9f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8"
@@ -198,13 +199,46 @@ def revoke_tokens(*, user: User, actor: User | None = None, now: datetime | None
     return count
 
 
-def user_for_token(token: str) -> User | None:
-    """Return the active user a live token belongs to, or None."""
+def _live_token(token: str) -> sa.Select[User, int, datetime | None] | None:
+    """Select the active user of a live token, with the token's id and last use (None for what is no token)."""
     if not token or len(token) > 200 or "\x00" in token:
         return None
-    return db.session.scalar(
-        sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.is_active.is_(True)))
+    return (sa.select(User, ApiToken.id, ApiToken.last_used_at).join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.is_active.is_(True)))
+
+
+def user_for_token(token: str) -> User | None:
+    """Return the active user a live token belongs to, or None."""
+    query = _live_token(token)
+    row = db.session.execute(query).first() if query is not None else None
+    return row.User if row is not None else None
+
+
+def authenticate_token(token: str, *, now: datetime | None = None) -> User | None:
+    """Return the active user a live token belongs to, noting when the token was used (at most once a minute).
+
+    The note is its own small unit of work, committed here: a read answers
+    without committing anything. It is written only when the last one is a
+    minute old, and conditionally, so busy tokens and parallel workers write
+    it once a minute, not on every request.
+    """
+    query = _live_token(token)
+    row = db.session.execute(query).first() if query is not None else None
+    if row is None:
+        return None
+    user, token_id, last_used_at = row
+    now = now or utcnow()
+    since = now - TOKEN_USE_RESOLUTION
+    if last_used_at is None or last_used_at <= since:
+        noted = db.session.execute(
+            sa.update(ApiToken).where(ApiToken.id == token_id, sa.or_(ApiToken.last_used_at.is_(None),
+                                                                      ApiToken.last_used_at <= since))
+            .values(last_used_at=now).execution_options(synchronize_session=False))
+        if noted.rowcount:  # type: ignore[attr-defined]
+            db.session.commit()
+        else:
+            db.session.rollback()  # another request noted it meanwhile
+    return user
 
 
 def load_session_user(session_id: str) -> User | None:

@@ -78,3 +78,48 @@ def test_openapi_document_needs_no_token(api):
     response = api.as_(None).get("/openapi.json")
     assert response.status_code == 200
     assert response.get_json()["openapi"].startswith("3.")
+
+
+def _last_used(users, role):
+    db.session.expire_all()
+    return users[role].tokens[0].last_used_at
+
+
+def test_a_token_notes_its_last_use_at_most_once_a_minute(api, users, tokens, client):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from incidents.timeutil import utcnow
+    from incidents.user.models import ApiToken
+
+    assert _last_used(users, "dcc") is None
+    before = utcnow().replace(microsecond=0)
+    assert api.get("/incidents").status_code == 200  # a read: nothing else is committed, the use is
+    first = _last_used(users, "dcc")
+    assert first is not None and first >= before - timedelta(seconds=1)
+    for _ in range(3):
+        assert api.get("/incidents").status_code == 200
+    assert _last_used(users, "dcc") == first  # within the minute: not written again
+    # A minute later it is written again.
+    db.session.execute(sa.update(ApiToken).where(ApiToken.user_id == users["dcc"].id)
+                       .values(last_used_at=first - timedelta(seconds=61)))
+    db.session.commit()
+    assert api.get("/incidents").status_code == 200
+    assert _last_used(users, "dcc") >= first
+    # Another token is its own: the SECAS token has not been used.
+    assert _last_used(users, "secas") is None
+
+
+def test_last_use_is_written_once_a_minute_whatever_the_clock_says(users, tokens):
+    from datetime import UTC, datetime, timedelta
+
+    at = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    token = tokens["opsg"]
+    assert user_service.authenticate_token(token, now=at) == users["opsg"]
+    assert _last_used(users, "opsg") == at
+    assert user_service.authenticate_token(token, now=at + timedelta(seconds=59)) == users["opsg"]
+    assert _last_used(users, "opsg") == at
+    assert user_service.authenticate_token(token, now=at + timedelta(seconds=60)) == users["opsg"]
+    assert _last_used(users, "opsg") == at + timedelta(seconds=60)
+    assert user_service.authenticate_token("inc_unknown", now=at) is None

@@ -52,6 +52,25 @@ def test_if_match_missing_is_428_and_stale_is_412(api):
     assert api.get(f"/incidents/{ref}").get_json()["title"] == "First"
 
 
+def test_empty_and_malformed_if_match_are_problems_not_500(api):
+    created = api.create()
+    ref, tag = created.get_json()["reference"], created.headers["ETag"]
+    entry = api.post(f"/incidents/{ref}/timeline", json={
+        "occurred_at": "2023-04-04T10:40:00+01:00", "kind": "restored", "cohort": "CSP N", "text": "NTE reset."})
+    entry_path = entry.headers["Location"].split("/api/v1", 1)[1]
+    # An empty quoted tag is an ETag no resource has: 412, on PATCH and on DELETE.
+    for send in ('""', 'W/""', f'"", {tag[:-1]}x"'):
+        assert_problem(api.patch(f"/incidents/{ref}", etag=send, json={"title": "x"}), 412)
+        assert_problem(api.request("DELETE", entry_path, etag=send), 412)
+    # Anything that is not "*" or a list of quoted ETags is a 400 naming If-Match.
+    for send in ("", "W/", '"', "abc", "a, b", f'{tag}, *', "W/incident-1-v1", '"a"b"', "\x7f", " , "):
+        body = assert_problem(api.patch(f"/incidents/{ref}", etag=send, json={"title": "x"}), 400, "If-Match")
+        assert "double quotes" in body["errors"]["If-Match"][0]
+        assert_problem(api.request("DELETE", entry_path, etag=send), 400, "If-Match")
+    assert api.get(f"/incidents/{ref}").get_json()["title"] != "x"
+    assert api.patch(f"/incidents/{ref}", etag=f' , W/{tag} ,', json={"title": "Weak"}).status_code == 200
+
+
 def test_malformed_json_non_object_and_wrong_content_type_are_422(api):
     body = assert_problem(api.post("/incidents", data='{"title": ', content_type="application/json"), 422, "body")
     assert "not valid JSON" in body["errors"]["body"][0]

@@ -89,6 +89,7 @@ def test_the_benchmark_runs_small(bench_database: str, tmp_path: Path, monkeypat
     others = _table(text, "Documents")
     measures = " ".join(others)
     assert "Review Report PDF" in measures and "OPSG pack PDF" in measures and "flask --app wsgi --help" in measures
+    assert "Review Report PDF at every Markdown limit" in measures  # the largest text accepted, drawn
     assert all(re.search(r": (met|\*\*missed\*\*)$", cells[-1]) for cells in others.values()), others
     assert "50 delivered exactly once, 0 duplicates" in text
     assert re.search(r"Peak memory per gunicorn worker \| \d+ MB, \d+ MB", text)

@@ -167,6 +167,23 @@ def test_audit_trail_is_append_only(app, users, now):
     db.session.rollback()
 
 
+def test_audit_trail_refuses_truncate_on_postgresql(app, users, now):
+    """TRUNCATE fires no row trigger: a statement trigger refuses it, so the trail cannot be emptied at once."""
+    import sqlalchemy as sa
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE; DELETE without WHERE is refused above")
+    factories.incident(actor=users["dcc"], now=now)
+    db.session.commit()
+    kept = db.session.scalar(sa.text("SELECT COUNT(*) FROM audit_entry"))
+    assert kept > 0
+    for statement in ("TRUNCATE audit_entry", "TRUNCATE audit_entry CASCADE", "TRUNCATE incident CASCADE"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            db.session.execute(sa.text(statement))
+        db.session.rollback()
+    assert db.session.scalar(sa.text("SELECT COUNT(*) FROM audit_entry")) == kept
+
+
 def test_timeline_entries_ordered_and_audited(app, users, now):
     incident = factories.incident(actor=users["dcc"], now=now)
     later = incident_service.add_timeline_entry(

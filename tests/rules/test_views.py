@@ -101,7 +101,7 @@ def test_every_role_can_read_the_rules(client, auth, users, role):
 
 
 def test_each_rule_shows_its_default_value_source_and_origin(client, auth, users, fixed_now):
-    auth.login(users["party"])
+    auth.login(users["dcc"])
     shown = _rules_by_key(client.get("/rules").text)
     assert set(shown) == {rule.key for rule in RULES}
     for rule in RULES:
@@ -114,6 +114,28 @@ def test_each_rule_shows_its_default_value_source_and_origin(client, auth, users
             assert row["value"], rule.key
         assert row["source"] == "default", rule.key
         assert row["origin"] and row["origin"] == rule.origin
+
+
+@pytest.mark.parametrize("role", ["dcc", "secas", "opsg", "admin"])
+def test_the_teams_see_the_reminder_rules_and_their_addresses(client, auth, users, role):
+    auth.login(users[role])
+    html = client.get("/rules").text
+    assert {"REMINDER_RULES", "REMINDER_SEND_TIME", "REMINDER_ADDRESSES"} <= set(_rules_by_key(html))
+    assert "secas-team@secas.example" in html
+
+
+def test_sec_parties_see_the_rules_that_concern_them_and_no_team_address(client, auth, users, app, fixed_now):
+    auth.login(users["party"])
+    html = client.get("/rules").text
+    shown = _rules_by_key(html)
+    assert set(shown) == {rule.key for rule in RULES if not rule.is_internal}
+    # What a party reads a published report by is there: categories, targets, due dates, working days, measures.
+    assert {"INCIDENT_CATEGORIES", "TARGET_RESOLUTION", "REVIEW_REPORT_WORKING_DAYS", "HOLIDAY_REGION",
+            "PMR_MEASURES"} <= set(shown)
+    assert not {"REMINDER_RULES", "REMINDER_SEND_TIME", "REMINDER_ADDRESSES"} & set(shown)
+    for address in app.config["REMINDER_ADDRESSES"].values():
+        assert address not in html and address.split("@")[0] not in html
+    assert "@" not in html.split("<main", 1)[-1].replace(users["party"].email, "")
 
 
 def test_next_bank_holidays_of_england_and_wales(client, auth, users, fixed_now):

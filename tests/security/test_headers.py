@@ -136,6 +136,46 @@ def test_security_headers_on_pages_api_downloads_and_errors(
         assert_security_headers(response, where)
 
 
+def test_what_a_signed_in_person_sees_is_stored_in_no_cache(
+        app: Flask, demo: Demo, make_client: Callable[[str], FlaskClient], tokens: dict[str, str],
+        no_pdf_drawing: list[str]) -> None:
+    dcc, party, anon = make_client("dcc"), make_client("party"), make_client("anon")
+    bearer = {"Authorization": f"Bearer {tokens['dcc']}"}
+    personal = {
+        "dashboard": dcc.get("/"),
+        "incident page": dcc.get("/incidents/INC000001001905"),
+        "admin page refused": dcc.get("/admin/users/"),
+        "report page": dcc.get("/incidents/INC000001001905/report"),
+        "PDF": dcc.get("/incidents/INC000001001905/report.pdf"),
+        "published PDF": party.get("/published/INC000001001905.pdf"),
+        "published list": party.get("/published"),
+        "SVG": dcc.get("/incidents/INC000001001905/restoration.svg"),
+        "CSV": dcc.get("/incidents/export.csv", buffered=True),
+        "rules": party.get("/rules"),
+        "API answer": anon.get("/api/v1/incidents/INC000001001905", headers=bearer),
+        "API list": anon.get("/api/v1/published", headers=bearer),
+    }
+    for where, response in personal.items():
+        assert response.status_code < 500, where
+        assert "no-store" in response.headers.get("Cache-Control", ""), (where, response.headers.get("Cache-Control"))
+    # The API keeps its validators: a client that holds the ETag still gets 304.
+    answer = personal["API answer"]
+    again = anon.get("/api/v1/incidents/INC000001001905", headers={**bearer, "If-None-Match": answer.headers["ETag"]})
+    assert again.status_code == 304 and again.headers["Cache-Control"] == "no-store"
+    # Nothing personal on the login page or the static files: they may be cached as before.
+    assert "no-store" not in anon.get("/static/style.css").headers.get("Cache-Control", "")
+
+
+def test_hsts_only_when_the_session_cookie_is_secure(app: Flask, demo: Demo,
+                                                     make_client: Callable[[str], FlaskClient]) -> None:
+    client = make_client("dcc")
+    assert "Strict-Transport-Security" not in client.get("/").headers  # plain http in development
+    app.config["SESSION_COOKIE_SECURE"] = True
+    for path in ("/", "/login", "/static/style.css", "/api/v1/openapi.json", "/incidents/INC999999999999"):
+        value = client.get(path, base_url="https://localhost").headers.get("Strict-Transport-Security", "")
+        assert value.startswith("max-age=") and int(value.split("=")[1]) >= 180 * 24 * 3600, path
+
+
 # --- No inline script or style in any page ---------------------------------------------------------
 
 class _Links(HTMLParser):
