@@ -1,4 +1,4 @@
-"""the audit trail refuses TRUNCATE on PostgreSQL; requests sent twice take effect once.
+"""The audit trail refuses TRUNCATE on PostgreSQL; requests sent twice take effect once.
 
 - A statement trigger refuses TRUNCATE on audit_entry (TRUNCATE fires no row triggers).
 - idempotency_key keeps the first answer to each user's Idempotency-Key (API) or form submission key, unique per
