@@ -1,7 +1,7 @@
 """Import every model so metadata (and Alembic) sees the whole schema."""
 from incidents.action.models import Action, TargetRevision
 from incidents.audit.models import AuditEntry
-from incidents.auth.models import LoginFailure
+from incidents.auth.models import IssuedSecret, LoginFailure, LoginSession
 from incidents.document.models import ReportPdf
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
@@ -29,7 +29,9 @@ __all__ = [
                                      "ExclusionReview",
                                      "Incident",
                                      "IncidentCohort",
+                                     "IssuedSecret",
                                      "LoginFailure",
+                                     "LoginSession",
                                      "Meeting",
                                      "PrincipleVersion",
                                      "Publication",
