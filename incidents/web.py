@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from werkzeug.routing import Rule as WerkzeugRule
@@ -109,10 +109,7 @@ def register(app: Flask) -> None:
         if api_auth.is_api_request():
             return None  # the API takes bearer tokens only: a browser's cookie must not act for it (no CSRF there)
         found = auth_service.load_session(key)
-        if found is None:
-            return None
-        g.login_session = found
-        return found.user
+        return found.user if found is not None else None
 
     login_manager.request_loader(api_auth.load_token_user)
 

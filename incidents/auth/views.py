@@ -1,13 +1,13 @@
 """Log in and log out, and each person's own login sessions (the home page is the dashboard)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from incidents.auth import service as auth_service
@@ -39,7 +39,7 @@ class SessionRow:
     end_url: str
 
 
-def session_rows(user: User, end: Any) -> list[SessionRow]:
+def session_rows(user: User, end: Callable[[LoginSession], str]) -> list[SessionRow]:
     """Return the user's live sessions as lines to show; ``end(row)`` gives the address that ends one."""
     key = session_key()
     return [SessionRow(row=row, where=auth_service.summary(row), is_current=auth_service.is_current(row, key),
@@ -108,13 +108,14 @@ def sessions() -> Any:
 @bp.route("/sessions/<int:session_id>/end", methods=["POST"])
 @login_required
 def end_session(session_id: int) -> Response:
-    """End one of the person's own sessions (this one logs them out)."""
-    if not FlaskForm().validate():
-        flash("The form expired; reload the page and try again.", "error")
-        return redirect(url_for(".sessions"))
-    if auth_service.end_session_of(user=current_user, session_id=session_id, actor=current_user):
-        db.session.commit()
-        flash("Session ended.", "success")
-    else:
+    """End one of the person's own sessions (ending this one logs them out)."""
+    if not auth_service.end_session_of(user=current_user, session_id=session_id, actor=current_user):
         flash("That session had already ended.", "info")
+        return redirect(url_for(".sessions"))
+    db.session.commit()
+    if auth_service.load_session(session_key()) is None:
+        logout_user()
+        flash("You ended this session: you are logged out.", "info")
+        return redirect(url_for(".login"))
+    flash("Session ended.", "success")
     return redirect(url_for(".sessions"))

@@ -4,7 +4,7 @@ The signed cookie now names a row of login_session by a random key (the table ke
 session deletes the row. The user's session_version, which the cookie used to carry, goes: every session from
 before this revision ends, and people log in again. A just-issued API token or calendar link waits, sealed with
 its session's key, in issued_secret until it is shown once. Downgrading drops both tables (everyone logs in again)
-and gives every user session_version 1.
+and gives every user a session_version far beyond any an earlier cookie carried, so those stay ended too.
 
 Revision ID: 0011_sessions
 Revises: 0010
@@ -19,6 +19,9 @@ revision = '0011_sessions'
 down_revision = '0010'
 branch_labels = None
 depends_on = None
+
+# Versions counted up from 1, one step per password reset, role change or deactivation: none got this far.
+ENDED_VERSION = 1_000_000
 
 
 def upgrade():
@@ -55,7 +58,7 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('session_version', sa.Integer(), nullable=False, server_default='1'))
+        batch_op.add_column(sa.Column('session_version', sa.Integer(), nullable=False, server_default=str(ENDED_VERSION)))
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.alter_column('session_version', existing_type=sa.Integer(), server_default=None)
     op.drop_table('issued_secret')

@@ -234,3 +234,12 @@ def test_summary_names_browser_system_and_address():
     assert summary(EDGE_ON_WINDOWS) == "Edge on Windows"
     assert summary("curl/8.5.0") == "curl/8.5.0"
     assert summary("", "10.0.0.7") == "an unknown browser, 10.0.0.7"
+
+
+def test_ending_this_session_from_the_list_logs_out(client, auth, users):
+    auth.login(users["opsg"])
+    row = auth_service.live_sessions(user=users["opsg"])[0]
+    response = client.post(f"/sessions/{row.id}/end")
+    assert response.location == "/login"
+    assert "you are logged out" in client.get("/login").text
+    assert _is_login(client.get("/rules"))
