@@ -113,13 +113,6 @@ def register(app: Flask) -> None:
 
     login_manager.request_loader(api_auth.load_token_user)
 
-    @app.before_request
-    def load_login_first() -> None:
-        # Loading the session may write its last-seen time on a connection of its own; loading it before the
-        # request does anything else means that write never waits behind the request's own changes.
-        if request.endpoint != "static":
-            current_user._get_current_object()
-
     @app.context_processor
     def inject() -> dict[str, Any]:
         # The user itself, not the proxy: a page asks for it dozens of times.

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -116,13 +117,28 @@ def load_session(key: str | None, *, now: datetime | None = None) -> LoginSessio
     if row is None or not _is_live(row, now):
         return None
     if now - row.last_seen_at >= LAST_SEEN_STEP:
-        # Its own short transaction: a page that only reads still records that its session is in use, and the
-        # request's own work (committed or rolled back later) is not mixed with it.
+        _record_seen(row, now)
+    return row
+
+
+def _record_seen(row: LoginSession, now: datetime) -> None:
+    """Write a session's last-seen time in a short transaction of its own; skip it if the row is busy.
+
+    Its own transaction: a page that only reads still records that its session is in use, and the request's own
+    work (committed or rolled back later) is not mixed with it. Flask-Login loads the user when a request first
+    asks for it, which every view does before it changes anything; should the request itself hold the row (its
+    session ended in the same request), PostgreSQL gives up after the lock timeout rather than wait for ever, and
+    the time is written by a later request.
+    """
+    try:
         with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
             connection.execute(sa.update(LoginSession).where(
                 LoginSession.id == row.id, LoginSession.last_seen_at < now - LAST_SEEN_STEP).values(last_seen_at=now))
-        set_committed_value(row, "last_seen_at", now)
-    return row
+    except OperationalError:
+        return  # the session stays valid: its idle timeout is hours away, and the next request tries again
+    set_committed_value(row, "last_seen_at", now)
 
 
 def end_session(key: str | None) -> None:
