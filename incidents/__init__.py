@@ -27,7 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=data_dir("templates"),
     )
     app.extensions["incidents.config_sources"] = config_module.load(app, test_config)
-    config_module.check_production(app)
+    config_module.check(app)
 
     from sqlalchemy import event
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import copy
 import math
 import os
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
 
-DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"
+# Where a SECRET_KEY configured nowhere is generated on the first start and kept (in the instance folder).
+SECRET_KEY_FILE = "secret_key"
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,8 @@ class Rule:
 class Defaults:
     """Built-in defaults; every domain rule cites where its default comes from."""
 
-    SECRET_KEY = DEFAULT_SECRET_KEY
+    # None: read from instance/secret_key, written with a random key on the first start (there is no built-in key).
+    SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None
     # On a database server (not SQLite) load() adds pool_pre_ping: a pooled connection the server has closed
     # (a restart, an idle timeout) is replaced when taken from the pool, so it costs no request.
@@ -45,6 +48,9 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
+    # Server-side login sessions: one ends after this long without a request, and this long after login anyway.
+    SESSION_IDLE_HOURS = 8
+    SESSION_LIFETIME_DAYS = 7
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust (0: none).
     PROXY_FIX_X_FOR = 0
     # Login throttling: failures per source address, and per address and account, in a sliding window.
@@ -218,6 +224,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> dict[str, str]:
     }
     app.config["REMINDER_LEASE_SECONDS"] = positive_seconds("REMINDER_LEASE_SECONDS",
                                                             app.config["REMINDER_LEASE_SECONDS"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     return sources
 
 
@@ -237,6 +245,31 @@ def positive_seconds(key: str, value: Any) -> float:
     return seconds
 
 
+def instance_secret_key(instance_path: str) -> str:
+    """Return the key kept in the instance folder, writing a random one (owner-only) if there is none yet."""
+    path = os.path.join(instance_path, SECRET_KEY_FILE)
+    if not os.path.exists(path):
+        os.makedirs(instance_path, exist_ok=True)
+        # Written whole to a private file, then linked into place: workers starting together agree on one key
+        # (a link fails where the name exists), and no one ever reads a half-written key.
+        temporary = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process wrote it first: use theirs
+        finally:
+            os.unlink(temporary)
+    with open(path) as handle:
+        key = handle.read().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"The secret key in {path} is empty or too short: delete the file to make a new one, "
+                           "or set INCIDENTS_SECRET_KEY.")
+    return key
+
+
 def _mark_changed(before: dict[str, Any], after: Any, sources: dict[str, str], label: str) -> None:
     for key in sources:
         if before.get(key) != after.get(key):
@@ -251,10 +284,15 @@ def _normalise_url(url: str) -> str:
     return url
 
 
-def check_production(app: Flask) -> None:
-    """Refuse to run in production with the built-in secret key."""
-    if app.config.get("ENV_NAME") == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
-        raise RuntimeError(
-            "Refusing to start in production with the default SECRET_KEY: "
-            "set INCIDENTS_SECRET_KEY or SECRET_KEY in instance/config.py."
-        )
+def check(app: Flask) -> None:
+    """Refuse to start with settings that cannot work: say which key and what to set it to."""
+    for key in ("SESSION_IDLE_HOURS", "SESSION_LIFETIME_DAYS"):
+        value = app.config.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise RuntimeError(f"{key} must be a positive number (it is {value!r}); "
+                               f"the default is {getattr(Defaults, key)}.")
+    if app.config.get("ENV_NAME") == "production" and len(app.config["SECRET_KEY"]) < 32:
+        # A short key can be guessed; the generated one has 64 hex digits.
+        raise RuntimeError("Refusing to start in production with a SECRET_KEY shorter than 32 characters: set "
+                           "INCIDENTS_SECRET_KEY (python3 -c 'import secrets; print(secrets.token_hex(32))'), "
+                           "or leave it unset to use the random key kept in the instance folder.")

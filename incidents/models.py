@@ -1,7 +1,7 @@
 """Import every model so metadata (and Alembic) sees the whole schema."""
 from incidents.action.models import Action, TargetRevision
 from incidents.audit.models import AuditEntry
-from incidents.auth.models import LoginFailure
+from incidents.auth.models import IssuedSecret, LoginFailure, LoginSession
 from incidents.document.models import ReportPdf
 from incidents.idempotency.models import IdempotencyKey
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
@@ -31,7 +31,9 @@ __all__ = [
                                      "IdempotencyKey",
                                      "Incident",
                                      "IncidentCohort",
+                                     "IssuedSecret",
                                      "LoginFailure",
+                                     "LoginSession",
                                      "Meeting",
                                      "PrincipleVersion",
                                      "Publication",

@@ -48,6 +48,7 @@ def register(app: Flask) -> None:
     from incidents.action.views import bp as action_bp
     from incidents.api import auth as api_auth
     from incidents.api.blueprint import create_blueprint as create_api_blueprint
+    from incidents.auth import service as auth_service
     from incidents.auth.views import bp as auth_bp
     from incidents.chart.views import bp as chart_bp
     from incidents.dashboard.views import bp as dashboard_bp
@@ -66,7 +67,6 @@ def register(app: Flask) -> None:
     from incidents.report.views import bp as report_bp
     from incidents.review.views import bp as review_bp
     from incidents.rules.views import bp as rules_bp
-    from incidents.user import service as user_service
     from incidents.user.cli import users_cli
     from incidents.user.views import bp as user_bp
 
@@ -104,11 +104,14 @@ def register(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    # Flask-Login keeps in the cookie the key of a login session held on the server (incidents.auth.service):
+    # one indexed read finds the session and its user together.
     @login_manager.user_loader
-    def load_user(session_id: str) -> Any:
+    def load_user(key: str) -> Any:
         if api_auth.is_api_request():
             return None  # the API takes bearer tokens only: a browser's cookie must not act for it (no CSRF there)
-        return user_service.load_session_user(session_id)
+        found = auth_service.load_session(key)
+        return found.user if found is not None else None
 
     login_manager.request_loader(api_auth.load_token_user)
 

@@ -1,9 +1,15 @@
 # Copy to instance/config.py. Every key can also be set as an environment variable
 # INCIDENTS_<KEY> (JSON values, e.g. INCIDENTS_REVIEW_REPORT_WORKING_DAYS=20).
 
-# Required in production: a long random value, e.g. from `python -c "import secrets; print(secrets.token_hex(32))"`.
+# Signs session cookies. Unset, a random key is written to instance/secret_key on the first start and used from then
+# on; set it (at least 32 characters in production) to share one key between hosts, e.g. from
+# `python -c "import secrets; print(secrets.token_hex(32))"`.
 # SECRET_KEY = "..."
 # ENV_NAME = "production"
+
+# Login sessions end after this many hours without a request, and this many days after login anyway.
+# SESSION_IDLE_HOURS = 8
+# SESSION_LIFETIME_DAYS = 7
 
 # Database: SQLite in instance/ by default; or set DATABASE_URL in the environment.
 # SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://incidents@127.0.0.1:5432/incidents"

@@ -13,13 +13,14 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from incidents import permissions, validation
+from incidents.auth import service as auth_service
+from incidents.auth import views as auth_views
 from incidents.errors import NotFound, PermissionDenied, ValidationError
 from incidents.extensions import db
 from incidents.incident import service as incident_service
@@ -68,8 +69,8 @@ def outbox() -> Html:
     return (page, 400) if problems else page
 
 
-# The feed link just made, shown once on the next calendar page (the database keeps only its hash).
-NEW_LINK_KEY = "reminder.new_calendar_link"
+# The feed link just made, shown once on the next calendar page (the user row keeps only its hash).
+NEW_LINK_PURPOSE = "calendar_link"
 # Deadlines listed on the calendar page, coming and passed (the feed carries them all).
 CALENDAR_SHOWN = 50
 PASSED_SHOWN = 20
@@ -79,8 +80,9 @@ PASSED_SHOWN = 20
 @login_required
 def calendar() -> Response:
     """Show the person's deadlines and the button that makes or replaces their feed link; the link itself once."""
-    new = session.pop(NEW_LINK_KEY, None)
-    token = new["token"] if isinstance(new, dict) and new.get("user_id") == current_user.id else None
+    token = auth_service.take_secret(key=auth_views.session_key(), purpose=NEW_LINK_PURPOSE)
+    if token:
+        db.session.commit()  # shown once: gone from the store as the page shows it
     url = url_for(".calendar_feed", token=token, _external=True) if token else None
     today = local_date(utcnow())
     every = feed.deadlines(current_user)
@@ -104,8 +106,10 @@ def calendar_token() -> BaseResponse:
         return redirect(url_for(".calendar"))
     replacing = current_user.calendar_token_hash is not None
     token = feed.issue_token(user=current_user)
+    key = auth_views.session_key()
+    if key:
+        auth_service.keep_secret(key=key, purpose=NEW_LINK_PURPOSE, value=token)
     db.session.commit()
-    session[NEW_LINK_KEY] = {"user_id": current_user.id, "token": token}
     flash("New feed link created; the old link no longer works." if replacing else "Feed link created.", "success")
     return redirect(url_for(".calendar"))
 

@@ -70,7 +70,7 @@ def set_role(email: str, role: str) -> None:
 @users_cli.command("deactivate")
 @click.argument("email")
 def deactivate(email: str) -> None:
-    """Deactivate a user: sessions end and API tokens are revoked."""
+    """Deactivate a user: sessions end, API tokens and the calendar link are revoked."""
     user_service.set_active(user=_user(email), active=False, actor=None)
     db.session.commit()
     click.echo(f"Deactivated {email}.")
@@ -88,7 +88,7 @@ def activate(email: str) -> None:
 @users_cli.command("reset-password")
 @click.argument("email")
 def reset_password(email: str) -> None:
-    """Set a new password (hidden prompt or standard input); existing sessions end."""
+    """Set a new password (hidden prompt or standard input); sessions end, API tokens and the calendar link are revoked."""
     user = _user(email)
     try:
         user_service.reset_password(user=user, password=_read_password("New password"), actor=None)

@@ -49,17 +49,11 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Bumped on password reset or deactivation so existing sessions end.
-    session_version: Mapped[int] = mapped_column(default=1)
     # SHA-256 of the secret part of the user's iCalendar feed URL (deadlines in their own calendar); the link
     # itself is shown once, when it is made, as an API token is.
     calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
-
-    def get_id(self) -> str:
-        """Return the session identifier: id and session version."""
-        return f"{self.id}:{self.session_version}"
 
     @property
     def display_name(self) -> str:

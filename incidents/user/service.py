@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from incidents import validation
 from incidents.audit import service as audit_service
+from incidents.auth import service as auth_service
 from incidents.errors import ConflictError, DuplicateError, NotFound, ValidationError
 from incidents.extensions import db
 from incidents.timeutil import utcnow
@@ -118,7 +119,7 @@ def set_role(*, user: User, role: Role | str | None, actor: User | None) -> User
                              changes={"role": [user.role.value, new.value]},
                              summary=f"Changed role of {user.email}")
         user.role = new
-        user.session_version += 1
+        auth_service.end_sessions(user=user)  # the new role applies from their next login
     return user
 
 
@@ -135,7 +136,7 @@ def set_name(*, user: User, name: str, actor: User) -> User:
 
 
 def set_active(*, user: User, active: bool, actor: User | None) -> User:
-    """Deactivate or reactivate a user; deactivation ends sessions and revokes tokens."""
+    """Deactivate or reactivate a user; deactivation ends sessions and revokes API tokens and the calendar link."""
     if actor is not None and actor.id == user.id and not active:
         raise ValidationError({"active": ["You cannot deactivate your own account."]})
     if user.is_active != active:
@@ -143,21 +144,28 @@ def set_active(*, user: User, active: bool, actor: User | None) -> User:
                              changes={"is_active": [user.is_active, active]},
                              summary=f"{'Reactivated' if active else 'Deactivated'} {user.email}")
         user.is_active = active
-        user.session_version += 1
         if not active:
+            # Nothing of the old account comes back to life on reactivation.
+            auth_service.end_sessions(user=user)
             revoke_tokens(user=user, actor=actor)
+            revoke_calendar_link(user=user, actor=actor)
     return user
 
 
 def reset_password(*, user: User, password: str, actor: User | None) -> User:
-    """Set a new password and end the user's existing sessions."""
+    """Set a new password; end the user's sessions, revoke their API tokens and their calendar link.
+
+    A reset is what follows a leaked or guessed password: whatever was obtained with the old one stops working.
+    """
     problems = check_password(password)
     if problems:
         raise ValidationError({"password": problems})
     user.password_hash = _hash(password)
-    user.session_version += 1
     audit_service.record(actor=actor, action="update", entity_type="user", entity_id=user.id,
                          changes={"password": ["(hidden)", "(reset)"]}, summary=f"Reset password of {user.email}")
+    auth_service.end_sessions(user=user)
+    revoke_tokens(user=user, actor=actor)
+    revoke_calendar_link(user=user, actor=actor)
     return user
 
 
@@ -199,6 +207,17 @@ def revoke_tokens(*, user: User, actor: User | None = None, now: datetime | None
     return count
 
 
+def revoke_calendar_link(*, user: User, actor: User | None = None, now: datetime | None = None) -> bool:
+    """Revoke the user's calendar feed link, if they have one; tell whether they had."""
+    if user.calendar_token_hash is None:
+        return False
+    user.calendar_token_hash = None
+    audit_service.record(actor=actor, action="update", entity_type="user", entity_id=user.id,
+                         changes={"calendar feed link": ["set", None]},
+                         summary=f"Revoked the calendar feed link of {user.email}", now=now)
+    return True
+
+
 def _live_token(token: str) -> sa.Select[User, int, datetime | None] | None:
     """Select the active user of a live token, with the token's id and last use (None for what is no token)."""
     if not token or len(token) > 200 or "\x00" in token:
@@ -238,18 +257,4 @@ def authenticate_token(token: str, *, now: datetime | None = None) -> User | Non
             db.session.commit()
         else:
             db.session.rollback()  # another request noted it meanwhile
-    return user
-
-
-def load_session_user(session_id: str) -> User | None:
-    """Return the active user for a session id ('<id>:<session_version>'), read by primary key."""
-    try:
-        user_id, version = (int(part) for part in session_id.split(":", 1))
-    except (ValueError, AttributeError):
-        return None
-    if not 0 < user_id <= 2**31 - 1:  # an id column holds 32-bit integers; SQLite refuses larger ones outright
-        return None
-    user = db.session.get(User, user_id)
-    if user is None or not user.is_active or user.session_version != version:
-        return None
     return user

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -17,6 +17,8 @@ from werkzeug.wrappers import Response
 from incidents import permissions
 from incidents.audit import service as audit_service
 from incidents.audit.models import AuditEntry
+from incidents.auth import service as auth_service
+from incidents.auth import views as auth_views
 from incidents.errors import ServiceError
 from incidents.extensions import db, login_manager
 from incidents.user import service as user_service
@@ -26,8 +28,11 @@ from incidents.user.models import User
 bp = Blueprint("user", __name__, url_prefix="/admin/users")
 
 RECENT_ENTRIES = 15
-# Session key holding a just-issued token until the page shows it once.
-ISSUED_TOKEN_KEY = "user.issued_token"
+
+
+def _token_purpose(user: User) -> str:
+    """Name the just-issued API token of ``user`` in the store of secrets shown once."""
+    return f"api_token:{user.id}"
 
 Page = str | Response | tuple[str, int]
 
@@ -92,9 +97,12 @@ def _render_detail(user: User, status: int = 200, *, state_errors: list[str] | N
     """Render the user page; ``forms`` replaces the blank forms that failed."""
     context: dict[str, Any] = _detail_forms(user)
     context.update(forms)
-    issued = session.pop(ISSUED_TOKEN_KEY, None)
-    token = issued["token"] if issued and issued.get("user_id") == user.id else None
-    html = render_template("user/detail.html", target=user, row=_row(user), issued_token=token,
+    token = auth_service.take_secret(key=auth_views.session_key(), purpose=_token_purpose(user))
+    if token:
+        db.session.commit()  # shown once: gone from the store as the page shows it
+    sessions = auth_views.session_rows(
+        user, lambda row: url_for("user.end_session", user_id=user.id, session_id=row.id))
+    html = render_template("user/detail.html", target=user, row=_row(user), issued_token=token, sessions=sessions,
                            state_errors=state_errors or [], token_errors=token_errors or [], **context)
     if token:
         # The token must not linger in any cache once shown.
@@ -186,7 +194,8 @@ def reset_password(user_id: int) -> Page:
         _show_errors(form, exc)
         return _render_detail(target, exc.status, password_form=form)
     db.session.commit()
-    flash(f"Password of {target.email} reset; their existing sessions have ended.", "success")
+    flash(f"Password of {target.email} reset; their sessions have ended and their API tokens and calendar link "
+          "are revoked.", "success")
     return redirect(url_for("user.detail", user_id=target.id))
 
 
@@ -202,13 +211,14 @@ def _set_active(user_id: int, active: bool) -> Page:
     if active:
         flash(f"Reactivated {target.email}.", "success")
     else:
-        flash(f"Deactivated {target.email}: their sessions have ended and API tokens are revoked.", "success")
+        flash(f"Deactivated {target.email}: their sessions have ended and their API tokens and calendar link are "
+              "revoked.", "success")
     return redirect(url_for("user.detail", user_id=target.id))
 
 
 @bp.route("/<int:user_id>/deactivate", methods=["POST"])
 def deactivate(user_id: int) -> Page:
-    """Deactivate a user: sessions end and API tokens are revoked."""
+    """Deactivate a user: sessions end, API tokens and the calendar link are revoked."""
     return _set_active(user_id, False)
 
 
@@ -227,8 +237,10 @@ def issue_token(user_id: int) -> Page:
     except ServiceError as exc:
         db.session.rollback()
         return _render_detail(target, exc.status, token_errors=[exc.detail])
+    key = auth_views.session_key()
+    if key:
+        auth_service.keep_secret(key=key, purpose=_token_purpose(target), value=token)
     db.session.commit()
-    session[ISSUED_TOKEN_KEY] = {"user_id": target.id, "token": token}
     flash(f"API token issued for {target.email}.", "success")
     return redirect(url_for("user.detail", user_id=target.id))
 
@@ -240,4 +252,16 @@ def revoke_tokens(user_id: int) -> Page:
     count = user_service.revoke_tokens(user=target, actor=current_user)
     db.session.commit()
     flash(f"Revoked {count} API token{'s' if count != 1 else ''} of {target.email}.", "success")
+    return redirect(url_for("user.detail", user_id=target.id))
+
+
+@bp.route("/<int:user_id>/sessions/<int:session_id>/end", methods=["POST"])
+def end_session(user_id: int, session_id: int) -> Page:
+    """End one of a user's login sessions."""
+    target = user_service.get_user(user_id)
+    if auth_service.end_session_of(user=target, session_id=session_id, actor=current_user):
+        db.session.commit()
+        flash(f"Ended a session of {target.email}.", "success")
+    else:
+        flash(f"That session of {target.email} had already ended.", "info")
     return redirect(url_for("user.detail", user_id=target.id))

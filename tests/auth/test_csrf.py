@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from incidents.auth import service as auth_service
 from tests import factories
 
 
@@ -42,7 +43,9 @@ def test_login_with_the_page_token_works(client, users):
                                            "csrf_token": token})
     assert response.status_code == 302
     with client.session_transaction() as sess:
-        assert sess["_user_id"].startswith(f"{users['dcc'].id}:")
+        key = sess["_user_id"]
+    found = auth_service.load_session(key)
+    assert found is not None and found.user_id == users["dcc"].id
 
 
 def test_logout_needs_the_token(client, users):

@@ -42,6 +42,7 @@ PAGES: list[tuple[str | None, str, str, str | None]] = [
     ("party", "dashboard (SEC Party)", "/", None),
     ("party", "published list", "/published", None),
     ("party", "published report", "/published/INC000001001905", None),
+    ("party", "sessions", "/sessions", None),
 ]
 
 

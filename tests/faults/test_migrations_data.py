@@ -143,6 +143,11 @@ def test_rows_survive_every_upgrade_and_each_downgrade_step(migrated_app):  # no
                 "action_target_revision": 1, "reminder": 1}
     assert at_head == expected
 
+    # Sessions from before 0014 named a user and a version; now a row of their own, which the downgrade drops.
+    with db.engine.begin() as conn:
+        assert "session_version" not in {c["name"] for c in sa.inspect(conn).get_columns("user")}
+        _insert(conn, "login_session", key_hash="d" * 64, user_id=ids["user"], created_at=T, last_seen_at=T,
+                user_agent="Firefox", address="192.0.2.1")
     _the_application_reads_the_migrated_rows()
     # A feed link made before its token was kept hashed still works.
     from incidents.reminder import feed
@@ -156,6 +161,8 @@ def test_rows_survive_every_upgrade_and_each_downgrade_step(migrated_app):  # no
         assert _counts(conn) == {name: expected[name] for name in TABLES["0001"] + TABLES["0002"]}
         _check_rows_of_0001_and_0002(conn)
         assert "calendar_token" not in {c["name"] for c in sa.inspect(conn).get_columns("user")}
+        # No cookie from before the upgrade names this version: those sessions stay ended.
+        assert conn.scalar(sa.text('SELECT session_version FROM "user"')) == 1_000_000
     downgrade(revision="0001")
     with db.engine.connect() as conn:
         assert _counts(conn) == {name: expected[name] for name in TABLES["0001"]}

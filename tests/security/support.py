@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
+from incidents.auth import service as auth_service
 from incidents.demo import service as demo_service
 from incidents.extensions import db
 from incidents.incident.models import Incident, TimelineEntry
@@ -41,6 +42,8 @@ class Demo:
     entry_id: int
     target_user_id: int
     calendar_token: str
+    # A login session of the SEC Party user (target_user_id), which its owner and administrators may end.
+    session_id: int
 
     @classmethod
     def load(cls) -> Demo:
@@ -51,8 +54,13 @@ class Demo:
         party = db.session.scalar(sa.select(User).where(User.email == emails["party"]))
         dcc = db.session.scalar(sa.select(User).where(User.email == emails["dcc"]))
         token = feed.issue_token(user=dcc)
+        key = auth_service.start_session(user=party, user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+                                         address="192.0.2.7")
         db.session.commit()
-        return cls(emails=emails, entry_id=entry_id, target_user_id=party.id, calendar_token=token)
+        found = auth_service.load_session(key)
+        assert found is not None
+        return cls(emails=emails, entry_id=entry_id, target_user_id=party.id, calendar_token=token,
+                   session_id=found.id)
 
     def url(self, app: Flask, rule: Rule, method: str = "GET", *, incident: str = PUBLISHED) -> str:
         """Build the rule's address from demo data; ``incident`` names the incident where it takes one."""
@@ -60,6 +68,7 @@ class Demo:
             "reference": OTHER_REFERENCES.get(rule.endpoint, incident), "entry_id": self.entry_id, "number": 1,
             "slug": ACTION_SLUG, "code": "third-party-infrastructure", "month": "2023-04",
             "user_id": self.target_user_id, "token": self.calendar_token, "filename": "style.css",
+            "session_id": self.session_id,
         }
         return app.url_map.bind("localhost").build(
             rule.endpoint, {name: values[name] for name in rule.arguments}, method=method)
@@ -75,7 +84,7 @@ def login(client: FlaskClient, email: str, password: str, csrf_token: str | None
 
 
 # Written by any request that uses a token, refused or not: when the token was last used (once a minute at most).
-NOTED_ON_USE = {("api_token", "last_used_at")}
+NOTED_ON_USE = {("api_token", "last_used_at"), ("login_session", "last_seen_at")}
 
 
 def fingerprint() -> str:

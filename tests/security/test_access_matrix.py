@@ -66,6 +66,9 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     # --- Log in and the dashboard
     "auth.login": {"GET": (OK, OK, OK, OK, OK, OK), "POST": (OK, OK, OK, OK, OK, OK)},
     "auth.logout": {"POST": (OK, OK, OK, OK, OK, OK)},
+    "auth.sessions": {"GET": EVERYONE},
+    # The session is the SEC Party's; for the others it is one already ended (nothing changes, nothing leaks).
+    "auth.end_session": {"POST": EVERYONE},
     "dashboard.home": {"GET": EVERYONE},
     # --- Incidents
     "incident.index": {"GET": READERS},
@@ -136,6 +139,7 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     "user.activate": {"POST": ADMIN_ONLY},
     "user.issue_token": {"POST": ADMIN_ONLY},
     "user.revoke_tokens": {"POST": ADMIN_ONLY},
+    "user.end_session": {"POST": ADMIN_ONLY},
     # --- JSON API (bearer tokens; a role that may not see incidents gets 404 for them)
     "api.openapi_document": {"GET": (OK, OK, OK, OK, OK, OK)},
     "api.list_incidents": {"GET": API_READERS},

@@ -8,8 +8,8 @@ Covered elsewhere, not repeated here:
   tests/api/test_auth.py::test_revoked_token_and_deactivated_user_are_401,
   tests/user/test_views.py::test_token_issued_in_the_ui_is_shown_once_works_and_stops_after_revoke,
   tests/user/test_cli.py::test_revoke_tokens;
-- production refuses to start with the default secret key:
-  tests/test_config.py::test_production_refuses_default_secret.
+- there is no built-in secret key: tests/test_config.py::test_without_a_secret_key_a_random_one_is_written_owner_only_and_reused,
+  ::test_a_session_forged_with_the_old_constant_key_is_refused.
 """
 from __future__ import annotations
 
@@ -90,3 +90,46 @@ def test_a_leaked_hash_is_not_a_token(app: Flask, demo: Demo) -> None:
     assert stored and stored != token
     assert user_service.user_for_token(stored) is None
     assert user_service.user_for_token(token) == user
+
+
+def _cookie(client: FlaskClient) -> str:
+    """Return the session cookie as sent and as read (what it carries), as one text to search."""
+    cookie = client.get_cookie("session")
+    with client.session_transaction() as sess:
+        return f"{cookie.value if cookie else ''}\n{dict(sess)!r}"
+
+
+def test_a_new_api_token_is_shown_once_from_the_server_never_from_the_cookie(
+        app: Flask, demo: Demo, make_client: Callable[[str], FlaskClient]) -> None:
+    admin = make_client("admin")
+    second_admin_browser = make_client("admin")
+    response = admin.post(f"/admin/users/{demo.target_user_id}/tokens")
+    assert response.status_code == 302
+    cookie, stored = _cookie(admin), database_text()
+
+    # Another session of the same administrator does not get it; the one that asked does, once.
+    assert not re.search(r"inc_[A-Za-z0-9_-]{20,}", second_admin_browser.get(response.location).text)
+    shown = re.search(r"inc_[A-Za-z0-9_-]{20,}", admin.get(response.location).text)
+    assert shown, "the issued token is shown on the next user page"
+    token = shown.group(0)
+    assert not re.search(r"inc_[A-Za-z0-9_-]{20,}", admin.get(response.location).text)
+    assert user_service.user_for_token(token) is not None
+    for where, text in {"cookie": cookie, "database while waiting": stored, "cookie after": _cookie(admin),
+                        "database after": database_text()}.items():
+        assert token[10:] not in text, f"the token is in the {where}"
+
+
+def test_a_new_calendar_link_is_shown_once_from_the_server_never_from_the_cookie(
+        app: Flask, demo: Demo, make_client: Callable[[str], FlaskClient]) -> None:
+    party = make_client("party")
+    response = party.post("/calendar/token")
+    assert response.status_code == 302
+    cookie, stored = _cookie(party), database_text()
+    shown = re.search(r"/calendar/([A-Za-z0-9_-]{40,})\.ics", party.get("/calendar").text)
+    assert shown, "the new link is shown on the calendar page"
+    token = shown.group(1)
+    assert token not in party.get("/calendar").text  # shown once
+    assert party.get(f"/calendar/{token}.ics").status_code == 200
+    for where, text in {"cookie": cookie, "database while waiting": stored, "cookie after": _cookie(party),
+                        "database after": database_text()}.items():
+        assert token not in text, f"the link is in the {where}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from incidents.audit.models import AuditEntry
+from incidents.auth import service as auth_service
 from incidents.extensions import db
 from incidents.user import service as user_service
 from incidents.user.models import ApiToken, Role, User
@@ -133,12 +134,15 @@ def test_deactivate_and_activate(runner, users):
 
 def test_reset_password(runner, users):
     party = users["party"]
-    version = party.session_version
+    auth_service.start_session(user=party, user_agent="", address="127.0.0.1")
+    token = user_service.issue_token(user=party)
+    db.session.commit()
     result = runner.invoke(args=["users", "reset-password", party.email], input=NEW_PASSWORD + "\n")
     assert result.exit_code == 0, result.output
     assert f"Password reset for {party.email}." in result.output
     party = reload(party.email)
-    assert party.session_version == version + 1
+    assert auth_service.live_sessions(user=party) == []
+    assert user_service.user_for_token(token) is None
     assert user_service.authenticate(party.email, NEW_PASSWORD) is not None
     assert user_service.authenticate(party.email, factories.PASSWORD) is None
 

@@ -67,7 +67,7 @@ def _admin_routes(app, user_id):
     """Yield (method, path) for every route of the user blueprint."""
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("user."):
-            path = rule.rule.replace("<int:user_id>", str(user_id))
+            path = rule.rule.replace("<int:user_id>", str(user_id)).replace("<int:session_id>", "1")
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 yield method, path
 
@@ -320,7 +320,8 @@ def test_admin_resets_a_password(app, client, admin, users):
     assert entry.changes == {"password": ["(hidden)", "(reset)"]}
     assert "a-new-password-2" not in str(entry.changes) + entry.summary
     assert other.get("/").status_code == 302
-    assert "existing sessions have ended" in client.get(response.location).text
+    assert "their sessions have ended and their API tokens and calendar link are revoked" in client.get(
+        response.location).text
 
 
 def test_short_password_reset_is_refused_next_to_the_field(client, admin, users):
@@ -412,8 +413,9 @@ def test_token_issued_in_the_ui_is_shown_once_works_and_stops_after_revoke(clien
 
 def test_token_is_shown_only_on_its_own_users_page(client, admin, users):
     client.post(f"/admin/users/{users['dcc'].id}/tokens")
+    # It never shows on another user's page; on its own user's page it shows once, then never again.
     assert issued_token(client.get(f"/admin/users/{users['opsg'].id}").text) is None
-    # The token waits only for the very next user page; it never shows on another user's page, nor later.
+    assert issued_token(client.get(f"/admin/users/{users['dcc'].id}").text) is not None
     assert issued_token(client.get(f"/admin/users/{users['dcc'].id}").text) is None
 
 
