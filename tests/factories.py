@@ -91,8 +91,8 @@ def meeting(reference: str, held_on: date, *, actor: User, kind: str = "main") -
     return found
 
 
-def decision(incident: Incident, *, actor: User, now: datetime, meeting_ref: str = "OPSG_97",
-             held_on: date = date(2023, 6, 26), outcome: str = "agreed", classification: str | None = "GREEN",
+def decision(incident: Incident, *, actor: User, now: datetime, meeting_ref: str = "OPSG_96",
+             held_on: date = date(2023, 5, 30), outcome: str = "agreed", classification: str | None = "GREEN",
              minute: str = "The group noted the review.", actions: list[Any] | None = None) -> Decision:
     """Record a decision on the version waiting for the group, at a meeting entered in the register if needed."""
     meeting(meeting_ref, held_on, actor=actor)
