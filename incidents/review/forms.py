@@ -222,7 +222,8 @@ def parse_actions(text: str) -> tuple[list[MinutedAction], list[str]]:
 class DecisionForm(ServiceErrors, FlaskForm):
     """An Operations Group decision on the version waiting for it, at a meeting of the register."""
 
-    aliases: ClassVar[dict[str, str]] = {"actions": "actions_text"}
+    # The version is a hidden field: a message about it goes above the form.
+    aliases: ClassVar[dict[str, str]] = {"actions": "actions_text", "report_version": GENERAL}
     required = ("meeting", "outcome", "minute")
 
     meeting = SelectField("Meeting", validate_choice=False,
