@@ -226,6 +226,7 @@ def test_a_pdf_the_client_has_is_answered_304_without_drawing_it_again(client, a
     assert len(drawn) == 1  # the submitted version is frozen: its PDF was kept
 
     # A new version changes the document: 200, a new ETag.
+    report_service.withdraw(incident=incident, actor=users["dcc"], now=now)
     report_service.save_draft(incident=incident, sections={**builders.SECTIONS, "impact": "Revised impact."},
                               classification="AMBER", actor=users["dcc"], now=now)
     db.session.commit()
@@ -255,6 +256,7 @@ def test_a_print_page_carries_a_strong_etag_and_answers_304(client, auth, users,
     db.session.commit()
     assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
     # A new draft is the latest version now: 200, a new ETag.
+    report_service.withdraw(incident=incident, actor=users["dcc"], now=now)
     report_service.save_draft(incident=incident, sections={**builders.SECTIONS, "impact": "Revised impact."},
                               classification="AMBER", actor=users["dcc"], now=now)
     db.session.commit()
