@@ -96,6 +96,20 @@ def test_pack_pdf_lists_the_waiting_reviews(client, auth, users, now, principles
     assert waiting.reference in whole and "Waiting for the group" in whole and "Summary" in whole
 
 
+def test_the_pack_names_the_version_waiting_and_a_withdrawn_version_leaves_it(client, auth, users, now, principles):
+    waiting = builders.submitted(users, now, title="Waiting for the group")
+    meeting_service.schedule(reference="OPSG_150", held_on=date(2099, 1, 27), actor=users["secas"], now=now)
+    db.session.commit()
+    login(auth, users["opsg"])
+    page = client.get("/meetings/OPSG_150/pack").text
+    assert f'id="pack-{waiting.reference}"' in page and "Version 1, AMBER" in page
+    report_service.withdraw(incident=waiting, actor=users["dcc"], now=now)
+    db.session.commit()
+    assert f'id="pack-{waiting.reference}"' not in client.get("/meetings/OPSG_150/pack").text
+    # The meetings list links each meeting's pack.
+    assert 'href="/meetings/OPSG_150/pack"' in client.get("/meetings/").text
+
+
 def test_weasyprint_fetches_only_our_static_files(app, monkeypatch):
     attempts: list[object] = []
 
