@@ -43,6 +43,7 @@ def _in_state(users: dict[str, Any], now: datetime, exclusion: ExclusionState, r
               *, summary_sent: bool = False) -> Incident:
     """Log an incident whose review stands in the given states, with the rows those states imply."""
     incident = factories.incident(actor=users["dcc"], now=now)
+    factories.meeting("OPSG_96", date(2023, 5, 30), actor=users["secas"])
     review = Review(incident_id=incident.id, incident_category=incident.category, exclusion_state=exclusion,
                     report_state=report, created_at=now, updated_at=now,
                     summary_submitted_at=now if summary_sent else None)
@@ -173,7 +174,8 @@ def _call(step: Step, incident: Incident, actor: Any, now: datetime) -> None:
     elif step == Step.WITHDRAW_REPORT:
         report_service.withdraw(incident=incident, actor=actor, now=now)
     elif step == Step.RECORD_DECISION:
-        factories.decision(incident, outcome="deferred", minute="Deferred.", actor=actor, now=LATER)
+        review_service.record_decision(incident=incident, meeting="OPSG_96", report_version=1, outcome="deferred",
+                                       minute="Deferred.", actor=actor, now=LATER)
     elif step == Step.PUBLISH:
         review_service.publish(incident=incident, classification="GREEN", actor=actor, now=now)
     elif step == Step.COMMENT:
