@@ -234,18 +234,20 @@ def autosave(reference: str) -> Response:
         version = report_service.save_draft(
             incident=incident, sections=form.sections(), classification=form.level(), actor=current_user,
             expected=_report_expected(form.etag.data, review))
-    except StaleError as exc:
+        db.session.commit()
+    except (StaleError, StaleDataError) as exc:
         db.session.rollback()
-        newest = report_service.latest(review_service.get_review(incident))
+        review = review_service.get_review(incident)
+        newest = report_service.latest(review)
         extra: dict[str, Any] = {}
         if newest is not None:
             extra = {"latest": newest.number,
                      "latest_url": url_for(".report", reference=reference, version=newest.number)}
-        return problem(exc.status, exc.title, exc.detail, **extra)
+        stale = exc if isinstance(exc, StaleError) else StaleError(_stale_detail(exc, review))
+        return problem(stale.status, stale.title, stale.detail, **extra)
     except ServiceError as exc:
         db.session.rollback()
         return problem(exc.status, exc.title, exc.detail, exc.errors)
-    db.session.commit()
     review = review_service.get_review(incident)
     return jsonify({"number": version.number, "etag": report_service.report_etag(review),
                     "saved_at": format_local(version.created_at)})
