@@ -586,24 +586,26 @@ def _review(k: int, rng: random.Random, ctx: _Context, facts: dict[str, Any],
 
     number = 0
     frozen_id: int | None = None
+    frozen_row: dict[str, Any] | None = None
     decision_id: int | None = None
     sections = dict(SECTIONS, summary=SECTIONS["summary"].format(p=facts["title"].lower(),
                                                                    c=facts["cohorts"][0].name if facts["cohorts"]
                                                                    else "the service"))
 
     def version(frozen: bool) -> None:
-        nonlocal number, frozen_id
+        nonlocal number, frozen_id, frozen_row
         number += 1
         version_id = ctx.next_id("report_version")
         at = steps.step(7)
-        rows["report_version"].append({
+        row = {
             "id": version_id, "review_id": review_id, "number": number, "is_frozen": frozen,
             "classification": Classification.AMBER, "sections": sections,
             "generated": _generated(ctx, facts, exclusion, rows, review_id) if frozen else None,
             "created_at": at, "created_by_id": dcc.id, "created_by_name": dcc.email,
-            "submitted_at": steps.step(2) if frozen else None, "submitted_by_name": dcc.email if frozen else None})
+            "submitted_at": steps.step(2) if frozen else None, "submitted_by_name": dcc.email if frozen else None}
+        rows["report_version"].append(row)
         if frozen:
-            frozen_id = version_id
+            frozen_id, frozen_row = version_id, row
 
     def decide(outcome: DecisionOutcome) -> None:
         nonlocal decision_id
@@ -634,10 +636,16 @@ def _review(k: int, rng: random.Random, ctx: _Context, facts: dict[str, Any],
             decide({ReportState.NOT_AGREED: DecisionOutcome.NOT_AGREED, ReportState.DEFERRED: DecisionOutcome.DEFERRED}
                    .get(report, DecisionOutcome.AGREED))
         if report == ReportState.PUBLISHED:
+            agreed = frozen_row
+            assert agreed is not None
             rows["publication"].append({
                 "id": ctx.next_id("publication"), "review_id": review_id, "report_version_id": frozen_id,
                 "classification": rng.choice((Classification.GREEN, Classification.WHITE)),
-                "published_by_id": secas.id, "published_by_name": secas.email, "published_at": steps.step(2)})
+                "published_by_id": secas.id, "published_by_name": secas.email, "published_at": steps.step(2),
+                # The edition's snapshot, as publishing takes it (incidents.review.edition.take_snapshot).
+                "reference": facts["reference"], "title": facts["title"], "version_number": agreed["number"],
+                "supersedes_version": None, "supersedes_published_at": None,
+                "snapshot": {"sections": agreed["sections"], "generated": agreed["generated"]}})
     for _ in range(rng.choice((0, 0, 0, 1, 2))):
         author = rng.choice((ctx.dcc, ctx.secas, ctx.opsg))
         rows["review_comment"].append({

@@ -9,6 +9,7 @@ by configuration, never by a code change.
 from __future__ import annotations
 
 import copy
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,8 @@ class Defaults:
         "secas": "secas-team@secas.example",
         "opsg": "opsg-secretariat@secas.example",
     }
+    # How long a sweep's claim on a reminder lasts without renewal (any positive number of seconds): counted
+    # from each claim and renewed while the sweep sends, so only a sweep that died leaves rows to be taken over.
     REMINDER_LEASE_SECONDS = 300
     REMINDER_BATCH = 500
     BASE_URL = "http://127.0.0.1:5000"
@@ -201,7 +204,25 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> dict[str, str]:
     app.config["TARGET_RESOLUTION"] = {
         str(k): v for k, v in app.config["TARGET_RESOLUTION"].items()
     }
+    app.config["REMINDER_LEASE_SECONDS"] = positive_seconds("REMINDER_LEASE_SECONDS",
+                                                            app.config["REMINDER_LEASE_SECONDS"])
     return sources
+
+
+def positive_seconds(key: str, value: Any) -> float:
+    """Read a duration in seconds that must be a positive number (from code, instance/config.py or the
+    environment, where it arrives as text); refuse anything else with a message saying what to set."""
+    seconds: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = float(value.strip())
+        except ValueError:
+            seconds = None
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{key} must be a positive number of seconds, such as 300 or 7.5; it is {value!r}.")
+    return seconds
 
 
 def _mark_changed(before: dict[str, Any], after: Any, sources: dict[str, str], label: str) -> None:

@@ -240,13 +240,13 @@ def _review_paths() -> dict[str, Any]:
         "/published": {
             "get": _operation(
                 "listPublished", "List the reports published to SEC Parties (every role)",
-                {"200": _json("PublishedReportList", "Newest first; the published version only.")},
+                {"200": _json("PublishedReportList", "Newest first; the latest edition of each, as it was published.")},
                 tags=("published",)),
         },
         "/published/{reference}": {
             "get": _operation(
                 "getPublished", "Read the published version of a report (every role)",
-                {"200": _json("PublishedReport", "The published version, nothing of the internal review."),
+                {"200": _json("PublishedReport", "The latest edition as it was published, nothing of the internal review."),
                  **_errors("404")},
                 parameters=reference, tags=("published",)),
         },

@@ -17,8 +17,8 @@ from incidents.incident.models import Incident as IncidentRow
 from incidents.report import service as report_service
 from incidents.report.models import Classification
 from incidents.report.models import ReportVersion as ReportVersionRow
+from incidents.review import edition, workflow
 from incidents.review import service as review_service
-from incidents.review import workflow
 from incidents.review.models import Decision as DecisionRow
 from incidents.review.models import (
     DecisionOutcome,
@@ -298,15 +298,40 @@ class Publication(Representation):
     published_at: UtcInstant
 
 
-class PublishedReport(Representation):
-    """The published version of a report, as SEC Parties read it: nothing of the internal review."""
+class ReportSectionsHtml(Representation):
+    """The narrative sections as sanitised HTML, rendered from their Markdown by the app's own renderer."""
 
-    reference: str
-    title: str
+    summary: str
+    root_cause: str
+    impact: str
+    lessons_learned: str
+    actions: str
+
+
+class SupersededEdition(Representation):
+    """The edition a correction replaced, as it was published."""
+
+    version: int
+    published_at: UtcInstant
+
+
+class PublishedReport(Representation):
+    """A published edition, as SEC Parties read it: frozen when it was published, nothing of the internal review."""
+
+    reference: str = Field(description="The incident's reference as published.")
+    title: str = Field(description="The incident's title as published (a later change of the record is not shown).")
     classification: Classification = Field(description="The classification it was published under.")
     published_at: UtcInstant
     version: int
-    sections: ReportSections
+    edition: str = Field(description="Which edition this is, in words.",
+                         examples=["version 2, superseding version 1"])
+    supersedes: SupersededEdition | None = Field(
+        description="The edition this correction supersedes, with its own publication date; null for a first.")
+    sections: ReportSections = Field(description="The narrative sections as Markdown (their source).")
+    sections_html: ReportSectionsHtml = Field(
+        description="The same sections as sanitised HTML, ready to show (HTML written in the Markdown comes "
+                    "through as text, and only an allow-list of tags and attributes is kept): no client needs "
+                    "to render Markdown.")
     generated: GeneratedSections
 
 
@@ -412,18 +437,24 @@ def present_decision(decision: DecisionRow) -> Decision:
                     recorded_at=decision.recorded_at)
 
 
-def present_publication(incident: IncidentRow, publication: PublicationRow) -> Publication:
+def present_publication(publication: PublicationRow) -> Publication:
     """Represent a publication as SECAS made it."""
-    return Publication(reference=incident.reference, classification=publication.classification,
-                       version=publication.report_version.number, published_by=publication.published_by_name,
+    return Publication(reference=publication.reference, classification=publication.classification,
+                       version=publication.version_number, published_by=publication.published_by_name,
                        published_at=publication.published_at)
 
 
-def present_published(incident: IncidentRow, publication: PublicationRow) -> PublishedReport:
-    """Represent the published version as SEC Parties read it."""
-    version = publication.report_version
-    model = report_service.view_model(incident, publication.review, version)
-    return PublishedReport(reference=incident.reference, title=incident.title,
-                           classification=publication.classification, published_at=publication.published_at,
-                           version=version.number, sections=present_sections(model["sections"]),
-                           generated=present_generated(model["generated"]))
+def present_published(publication: PublicationRow) -> PublishedReport:
+    """Represent a published edition as SEC Parties read it: from its snapshot only."""
+    supersedes = None
+    if publication.supersedes_version is not None and publication.supersedes_published_at is not None:
+        supersedes = SupersededEdition(version=publication.supersedes_version,
+                                       published_at=publication.supersedes_published_at)
+    return PublishedReport(
+        reference=publication.reference, title=publication.title, classification=publication.classification,
+        published_at=publication.published_at, version=publication.version_number,
+        edition=publication.edition_label, supersedes=supersedes,
+        sections=present_sections(edition.sections(publication)),
+        sections_html=ReportSectionsHtml.model_validate(
+            edition.sections_html(publication, report_service.SECTION_KEYS)),
+        generated=present_generated(edition.generated(publication)))

@@ -194,9 +194,9 @@ def publish_report(reference: str) -> Response:
     body = protocol.parse_body(schemas.PublicationInput)
     with protocol.write_guard():
         publication = review_service.publish(incident=incident, classification=body.classification, actor=user)
-        answer = schemas.present_publication(incident, publication)
+        answer = schemas.present_publication(publication)
         db.session.commit()
-    return protocol.respond(answer, 201, location=url_for("api.get_published", reference=incident.reference))
+    return protocol.respond(answer, 201, location=url_for("api.get_published", reference=answer.reference))
 
 
 # --- What SEC Parties read ----------------------------------------------------------------
@@ -204,15 +204,14 @@ def publish_report(reference: str) -> Response:
 def _published(reference: str, user: User) -> schemas.PublishedReport:
     if not is_lookup_key(reference):
         raise NotFound(f"No published report for {reference!r}.")
-    incident, publication = review_service.get_published(reference, viewer=user)
-    return schemas.present_published(incident, publication)
+    return schemas.present_published(review_service.get_published(reference, viewer=user))
 
 
 def list_published() -> Response:
-    """List every published report, newest first: the published version only (every role)."""
-    rows = review_service.published_list(viewer=auth.current_user())
+    """List every published report (its latest edition), newest first, as published (every role)."""
+    publications = review_service.published_list(viewer=auth.current_user())
     return protocol.respond(schemas.PublishedReportList(
-        items=[schemas.present_published(incident, publication) for incident, publication in rows]))
+        items=[schemas.present_published(publication) for publication in publications]))
 
 
 def get_published(reference: str) -> Response:

@@ -13,6 +13,7 @@ from incidents.chart import svg
 from incidents.errors import NotFound
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
+from incidents.review import edition
 from incidents.review import service as review_service
 from incidents.rules import service as rules_service
 from incidents.timeutil import format_minutes, local_zone, utcnow
@@ -87,16 +88,26 @@ def from_incident(incident: Incident, *, now: datetime | None = None) -> svg.Res
         now=now or utcnow())
 
 
-def from_generated(incident: Incident, generated: dict[str, Any], *, now: datetime | None = None) -> svg.Restoration:
-    """Return the chart data as a report version captured it (a frozen version keeps its own times)."""
+def from_generated(incident: Incident | None, generated: dict[str, Any], *,
+                   now: datetime | None = None) -> svg.Restoration:
+    """Return the chart data as a report version captured it (a frozen version keeps its own times).
+
+    A published edition is drawn from its snapshot alone (``incident`` None): nothing of the live record.
+    """
     facts = generated.get("facts") or {}
-    started = _when(facts.get("started_at")) or incident.started_at
+    started = _when(facts.get("started_at")) or (incident.started_at if incident is not None else None)
+    if started is None:
+        raise ValueError("A report's generated sections give no start time.")
     resolved = _when(facts.get("resolved_at"))
-    category = facts.get("category", incident.category)
-    clock_start = started
-    if current_app.config["RESOLUTION_CLOCK_START"] == "detected" and incident.detected_at is not None:
-        clock_start = incident.detected_at
-    deadline = rules_service.target_deadline(category, clock_start) if isinstance(category, int) else None
+    deadline = _when(facts.get("target_deadline_at"))
+    if deadline is None and "target_deadline_at" not in facts:
+        # Captured before the deadline was kept with the facts: work it out from the captured category.
+        category = facts.get("category", incident.category if incident is not None else None)
+        clock_start = started
+        if (current_app.config["RESOLUTION_CLOCK_START"] == "detected" and incident is not None
+                and incident.detected_at is not None):
+            clock_start = incident.detected_at
+        deadline = rules_service.target_deadline(category, clock_start) if isinstance(category, int) else None
     cohorts = []
     for item in generated.get("cohorts") or []:
         impact = _when(item.get("impact_started_at"))
@@ -108,9 +119,9 @@ def from_generated(incident: Incident, generated: dict[str, Any], *, now: dateti
         if at is not None:
             events.append(svg.Event(at, str(item.get("kind") or ""), item.get("cohort") or None,
                                     str(item.get("text") or "")))
-    return _restoration(reference=str(facts.get("reference") or incident.reference), started_at=started,
-                        resolved_at=resolved, deadline_at=deadline, cohorts=cohorts, events=events,
-                        now=now or utcnow())
+    reference = str(facts.get("reference") or (incident.reference if incident is not None else ""))
+    return _restoration(reference=reference, started_at=started, resolved_at=resolved, deadline_at=deadline,
+                        cohorts=cohorts, events=events, now=now or utcnow())
 
 
 def figure(data: svg.Restoration, *, id_prefix: str | None = None) -> Figure:
@@ -119,11 +130,16 @@ def figure(data: svg.Restoration, *, id_prefix: str | None = None) -> Figure:
                   description=svg.describe_restoration(data))
 
 
-def report_figure(incident: Incident, generated: dict[str, Any] | None = None, *,
+def report_figure(incident: Incident | None, generated: dict[str, Any] | None = None, *,
                   now: datetime | None = None) -> Figure:
     """Draw the chart for a report: from its generated sections when given, else from the live record."""
-    data = from_generated(incident, generated, now=now) if generated else from_incident(incident, now=now)
-    return figure(data, id_prefix=f"restoration-{incident.reference}")
+    if generated:
+        data = from_generated(incident, generated, now=now)
+    elif incident is not None:
+        data = from_incident(incident, now=now)
+    else:
+        raise ValueError("A chart needs a record or a report's generated sections.")
+    return figure(data, id_prefix=f"restoration-{data.reference}")
 
 
 def restoration_for(reference: str, *, viewer: Any, now: datetime | None = None) -> Markup:
@@ -133,6 +149,5 @@ def restoration_for(reference: str, *, viewer: Any, now: datetime | None = None)
     if permissions.can_view_incidents(viewer):
         incident = incident_service.get_incident(reference, viewer=viewer)
         return svg.restoration_chart(from_incident(incident, now=now))
-    incident, publication = review_service.get_published(reference, viewer=viewer)
-    generated = publication.report_version.generated or {}
-    return svg.restoration_chart(from_generated(incident, generated, now=now))
+    publication = review_service.get_published(reference, viewer=viewer)
+    return svg.restoration_chart(from_generated(None, edition.generated(publication), now=now))

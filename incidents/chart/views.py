@@ -13,7 +13,7 @@ bp = Blueprint("chart", __name__)
 
 
 @bp.app_template_global("restoration_figure")
-def restoration_figure(incident: Incident, generated: dict[str, Any] | None = None) -> chart_service.Figure:
+def restoration_figure(incident: Incident | None, generated: dict[str, Any] | None = None) -> chart_service.Figure:
     """Draw the restoration chart for a report page (its generated sections, or the live record)."""
     return chart_service.report_figure(incident, generated)
 

@@ -20,7 +20,7 @@ from incidents.incident.models import Incident
 from incidents.meeting import service as meeting_service
 from incidents.meeting.models import Meeting
 from incidents.pmr import service as pmr_service
-from incidents.report.models import Classification, ReportVersion
+from incidents.report.models import Classification
 from incidents.review import service as review_service
 from incidents.review import workflow
 from incidents.review.models import (
@@ -102,6 +102,14 @@ class PublishedRow:
     published_at: datetime
     version: int
     classification: Classification
+    supersedes_version: int | None = None
+    supersedes_published_at: datetime | None = None
+
+    @property
+    def edition_label(self) -> str:
+        """Say which edition this is: 'version 2, superseding version 1', or 'version 1'."""
+        label = f"version {self.version}"
+        return label if self.supersedes_version is None else f"{label}, superseding version {self.supersedes_version}"
 
 
 @dataclass
@@ -309,13 +317,12 @@ def overdue_actions(role: Role, *, today: date) -> tuple[list[OverdueAction], in
 
 
 def recent_publications(limit: int = PUBLISHED_SHOWN) -> list[PublishedRow]:
-    """Return the newest publications, one query."""
+    """Return the newest editions (the latest per incident) as they were published, one query."""
+    latest = sa.select(sa.func.max(Publication.id)).group_by(Publication.review_id).scalar_subquery()
     rows = db.session.execute(
-        sa.select(Incident.reference, Incident.title, Publication.published_at, ReportVersion.number,
-                  Publication.classification)
-        .join(Review, Review.incident_id == Incident.id)
-        .join(Publication, Publication.review_id == Review.id)
-        .join(ReportVersion, ReportVersion.id == Publication.report_version_id)
+        sa.select(Publication.reference, Publication.title, Publication.published_at, Publication.version_number,
+                  Publication.classification, Publication.supersedes_version, Publication.supersedes_published_at)
+        .where(Publication.id.in_(latest))
         .order_by(Publication.published_at.desc(), Publication.id.desc()).limit(limit))
     return [PublishedRow(*row) for row in rows]
 

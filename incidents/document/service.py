@@ -35,8 +35,8 @@ from incidents.meeting.models import Meeting
 from incidents.report import service as report_service
 from incidents.report.markdown import render
 from incidents.report.models import Classification, ReportVersion
+from incidents.review import edition, workflow
 from incidents.review import service as review_service
-from incidents.review import workflow
 from incidents.review.forms import CLASSIFICATION_NOTES
 from incidents.review.models import (
     Decision,
@@ -130,7 +130,8 @@ def parse_version(text: str | None) -> int | None:
 class ReportDocument:
     """What the printable Review Report shows."""
 
-    incident: Incident
+    # None for a published edition: it is drawn from its snapshot alone, nothing of the live record.
+    incident: Incident | None
     version: ReportVersion
     classification: Classification
     narrative: dict[str, Markup]
@@ -138,12 +139,36 @@ class ReportDocument:
     publication: Publication | None = None
 
     @property
+    def reference(self) -> str:
+        """Return the incident's reference, as published for a published edition."""
+        if self.publication is not None:
+            return self.publication.reference
+        assert self.incident is not None
+        return self.incident.reference
+
+    @property
+    def title(self) -> str:
+        """Return the incident's title as the document states it."""
+        if self.publication is not None:
+            return self.publication.title
+        assert self.incident is not None
+        return str((self.generated.get("facts") or {}).get("title") or self.incident.title)
+
+    @property
     def stamp(self) -> str:
-        """Say which version this is: 'Published version 3, 27 Jun 2023, GREEN' or 'Version 3 (draft), AMBER'."""
+        """Say which version this is: 'Published version 3, 27 Jun 2023, GREEN' or 'Version 3 (draft), AMBER'.
+
+        A correction names the edition it supersedes and when that was published.
+        """
         if self.publication is not None:
             when = local_date(self.publication.published_at)
-            return (f"Published version {self.version.number}, {when.day} {when:%b %Y}, "
-                    f"{self.classification.value}")
+            stamp = f"Published version {self.publication.version_number}, {when.day} {when:%b %Y}"
+            if self.publication.supersedes_version is not None:
+                stamp += f", superseding version {self.publication.supersedes_version}"
+                if self.publication.supersedes_published_at is not None:
+                    before = local_date(self.publication.supersedes_published_at)
+                    stamp += f" (published {before.day} {before:%b %Y})"
+            return f"{stamp}, {self.classification.value}"
         state = "submitted" if self.version.is_frozen else "draft"
         return f"Version {self.version.number} ({state}), {self.classification.value}"
 
@@ -151,7 +176,7 @@ class ReportDocument:
     def filename(self) -> str:
         """Return the PDF's file name."""
         kind = "published" if self.publication is not None else "review-report"
-        return f"{self.incident.reference}-{kind}-v{self.version.number}.pdf"
+        return f"{self.reference}-{kind}-v{self.version.number}.pdf"
 
     def context(self) -> dict[str, Any]:
         """Return the template context (the report body reads the same names as the report page)."""
@@ -163,14 +188,12 @@ class ReportDocument:
         }
 
 
-def _document(incident: Incident, review: Review | None, version: ReportVersion,
-              publication: Publication | None = None) -> ReportDocument:
+def _document(incident: Incident, review: Review | None, version: ReportVersion) -> ReportDocument:
     model = report_service.view_model(incident, review, version)
     return ReportDocument(
-        incident=incident, version=version,
-        classification=publication.classification if publication else model["classification"],
+        incident=incident, version=version, classification=model["classification"],
         narrative={key: render(model["sections"].get(key)) for key in report_service.SECTION_KEYS},
-        generated=report_service.for_display(model["generated"]), publication=publication)
+        generated=report_service.for_display(model["generated"]))
 
 
 def report_document(reference: str, *, viewer: Any, number: int | None = None) -> ReportDocument:
@@ -190,8 +213,12 @@ def published_document(reference: str, *, viewer: Any) -> ReportDocument:
     """Return the published version of a report, as SEC Parties see it."""
     if not validation.is_lookup_key(reference):
         raise NotFound(f"No published report for {reference!r}.")
-    incident, publication = review_service.get_published(reference, viewer=viewer)
-    return _document(incident, publication.review, publication.report_version, publication)
+    publication = review_service.get_published(reference, viewer=viewer)
+    sections = edition.sections(publication)
+    return ReportDocument(
+        incident=None, version=publication.report_version, classification=publication.classification,
+        narrative={key: render(sections.get(key)) for key in report_service.SECTION_KEYS},
+        generated=report_service.for_display(edition.generated(publication)), publication=publication)
 
 
 # --- The OPSG pack --------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ from typing import Any, Self
 
 from flask import current_app
 
+from incidents.reminder import service as reminder_service
 from incidents.reminder.models import Reminder
-from incidents.timeutil import format_local
+from incidents.timeutil import format_local, local_date, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ class Email:
     recipients: list[str]
     message_id: str
     raw: bytes
+    # The words as written when it was built (the sending day's): recorded on the row once it has gone.
+    subject: str
+    label: str
 
     def __bytes__(self) -> bytes:
         return self.raw
@@ -37,7 +41,7 @@ class Email:
 
 def build(reminder: Reminder | Any, *, sent_at: datetime | None = None) -> Email:
     """Build the email for a reminder (or a row with its fields): plain text and HTML, stable Message-ID, dated
-    when it is sent.
+    and worded when it is sent ("due in" / "overdue by" counted to the sending day, not the planned one).
 
     The message has one fixed shape (multipart/alternative: text, then HTML, both UTF-8 as quoted-printable), so
     it is written here directly; the email package still encodes every header that needs it (non-ASCII text,
@@ -45,20 +49,22 @@ def build(reminder: Reminder | Any, *, sent_at: datetime | None = None) -> Email
     of ten thousand reminders about nine seconds of processor time.
     """
     config = current_app.config
+    sent_at = sent_at or utcnow()
+    subject, label = reminder_service.wording(reminder, on=local_date(sent_at))
     link = config["BASE_URL"].rstrip("/") + reminder.link_path
-    context = {"reminder": reminder, "link": link,
-               "send_at": format_local(reminder.send_at),
+    context = {"reminder": reminder, "subject": subject, "label": label, "link": link,
+               "sent_at": format_local(sent_at),
                "deadline": reminder.deadline_on.strftime("%a %-d %b %Y") if reminder.deadline_on else None}
     sender, from_header = _sender(config["MAIL_DEFAULT_SENDER"])
     boundary = f"=_{secrets.token_hex(16)}"  # '=_' never occurs in quoted-printable text
     headers = [
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
         ("MIME-Version", "1.0"),
-        ("Subject", reminder.subject),
+        ("Subject", subject),
         ("From", from_header),
         ("To", ", ".join(reminder.recipients)),
         ("Message-ID", reminder.message_id),
-        ("Date", format_datetime(sent_at or reminder.send_at)),
+        ("Date", format_datetime(sent_at)),
         ("X-Incidents-Reminder", reminder.key),
     ]
     lines = [_header_line(field, value) for field, value in headers]
@@ -68,7 +74,8 @@ def build(reminder: Reminder | Any, *, sent_at: datetime | None = None) -> Email
                   _UTF8.body_encode(_render(template, context)).rstrip("\n")]
     lines += ["", f"--{boundary}--", ""]
     raw = "\r\n".join(line.replace("\n", "\r\n") for line in lines).encode("ascii")
-    return Email(sender=sender, recipients=list(reminder.recipients), message_id=reminder.message_id, raw=raw)
+    return Email(sender=sender, recipients=list(reminder.recipients), message_id=reminder.message_id, raw=raw,
+                 subject=subject, label=label)
 
 
 def _render(template: str, context: dict[str, Any]) -> str:

@@ -55,6 +55,8 @@ class Reminder(Base):
     recipients: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     link_path: Mapped[str] = mapped_column(sa.String(300), default="/")
     deadline_on: Mapped[date | None] = mapped_column(sa.Date)
+    # The day a wait began (an exclusion proposal), so "pending N working days" is counted to the sending day.
+    since_on: Mapped[date | None] = mapped_column(sa.Date)
     send_at: Mapped[datetime] = mapped_column(UTCDateTime())
     state: Mapped[ReminderState] = mapped_column(_enum(ReminderState, 12), default=ReminderState.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -62,6 +64,8 @@ class Reminder(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(sa.String(80))
+    # New for every claim: a sweep sends and records a row only while the row still holds its token.
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))
     message_id: Mapped[str] = mapped_column(sa.String(200))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

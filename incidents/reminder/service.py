@@ -49,6 +49,7 @@ class Wanted:
     recipients: list[str]
     link_path: str
     deadline_on: date | None
+    since_on: date | None = None
 
 
 def rules() -> dict[str, Any]:
@@ -73,12 +74,61 @@ def _plural(n: int, word: str) -> str:
 
 
 def _when_label(deadline: date, send_on: date) -> str:
+    """Say where a deadline counted in Working Days stands on ``send_on``."""
     cal = rules_service.calendar()
     if send_on == deadline:
         return "due today"
     if send_on < deadline:
         return f"due in {_plural(cal.working_days_between(send_on, deadline), 'working day')}"
-    return f"overdue by {_plural(cal.working_days_between(deadline, send_on), 'working day')}"
+    late = cal.working_days_between(deadline, send_on)
+    # Past the deadline with no Working Day gone by yet (a weekend after a Friday deadline).
+    return f"overdue by {_plural(late, 'working day')}" if late else f"overdue since {deadline:%a %-d %b}"
+
+
+def _action_label(target: date, send_on: date) -> str:
+    """Say where an action's target stands on ``send_on`` (overdue counted in calendar days)."""
+    if send_on > target:
+        return f"overdue by {_plural((send_on - target).days, 'day')}"
+    ahead = rules_service.calendar().working_days_between(send_on, target)
+    return f"due in {_plural(ahead, 'working day')}" if ahead else "due today"
+
+
+# The opening words of each kind's subject: "[<heading> <label>] <what it is about>".
+HEADINGS = {
+    ReminderKind.SUMMARY_REPORT: "Summary Report",
+    ReminderKind.REVIEW_REPORT: "Review Report",
+    ReminderKind.SECAS_REVIEW: "Exclusion review",
+    ReminderKind.OPSG_DECISION: "OPSG decision due",
+    ReminderKind.ACTION: "Action",
+}
+
+
+def label_on(reminder: Reminder | Any, day: date) -> str:
+    """Return a reminder's label (where its deadline stands) as of ``day``; a label that does not age (the
+    meeting a decision is due at) is kept as planned."""
+    kind = ReminderKind(reminder.kind)
+    if kind in (ReminderKind.SUMMARY_REPORT, ReminderKind.REVIEW_REPORT) and reminder.deadline_on is not None:
+        return _when_label(reminder.deadline_on, day)
+    if kind == ReminderKind.ACTION and reminder.deadline_on is not None:
+        return _action_label(reminder.deadline_on, day)
+    if kind == ReminderKind.SECAS_REVIEW and reminder.since_on is not None:
+        waited = rules_service.calendar().working_days_between(reminder.since_on, day)
+        return f"pending {_plural(waited, 'working day')}"
+    return str(reminder.label)
+
+
+def wording(reminder: Reminder | Any, *, on: date) -> tuple[str, str]:
+    """Return a reminder's subject and label written as of ``on`` (the day it is sent)."""
+    label = label_on(reminder, on)
+    opening = f"[{HEADINGS[ReminderKind(reminder.kind)]} {reminder.label}] "
+    if not reminder.subject.startswith(opening):
+        return reminder.subject, reminder.label  # not one the planner wrote: send as it is
+    return f"[{HEADINGS[ReminderKind(reminder.kind)]} {label}] {reminder.subject[len(opening):]}"[:300], label
+
+
+def _first_working_day(day: date) -> date:
+    cal = rules_service.calendar()
+    return day if cal.is_working_day(day) else cal.add_working_days(day, 1)
 
 
 def _address(org: str) -> list[str]:
@@ -138,35 +188,46 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
     config = rules()
 
     def add(kind: ReminderKind, day: date, label: str, deadline: date | None, recipients: list[str],
-            prefix: str, tag: str = "", key: str | None = None) -> None:
+            tag: str = "", key: str | None = None, since_on: date | None = None) -> None:
         if day < since or not cal.is_working_day(day):
             return
         wanted.append(Wanted(key=key or f"{kind.value}:incident:{incident.id}:{tag}{day.isoformat()}", kind=kind,
-                             send_on=day, subject=f"[{prefix} {label}] {incident.reference} {title}", label=label,
-                             recipients=recipients, link_path=link, deadline_on=deadline))
+                             send_on=day, subject=f"[{HEADINGS[kind]} {label}] {incident.reference} {title}",
+                             label=label, recipients=recipients, link_path=link, deadline_on=deadline,
+                             since_on=since_on))
+
+    # A record logged after a deadline had passed (a backfilled incident) gets one overdue notice about it on
+    # the day it was logged, not the reminders of days long gone nor a series repeating from them.
+    logged_on = local_date(incident.created_at) if incident.created_at else today
+    late_on = _first_working_day(logged_on)
 
     summary_done = review is not None and review.summary_submitted_at is not None
     due = summary_due
-    if due and not summary_done:
+    if due and not summary_done and due < logged_on:
+        add(ReminderKind.SUMMARY_REPORT, late_on, _when_label(due, late_on), due, _incident_recipients(incident),
+            tag="late:")
+    elif due and not summary_done:
         for before in config["summary_report"]["before_working_days"]:
             day = cal.add_working_days(due, -int(before))
-            add(ReminderKind.SUMMARY_REPORT, day, _when_label(due, day), due, _incident_recipients(incident),
-                "Summary Report")
+            add(ReminderKind.SUMMARY_REPORT, day, _when_label(due, day), due, _incident_recipients(incident))
 
-    report_done = review is not None and review.report_state not in (ReportState.NOT_STARTED, ReportState.DRAFT)
+    # A correction drafted after publication is not a late report: the report was delivered when first published.
+    report_done = review is not None and (review.report_state not in (ReportState.NOT_STARTED, ReportState.DRAFT)
+                                          or bool(review.publications))
     due = review_due
-    if due and not report_done:
+    if due and not report_done and due < logged_on:
+        add(ReminderKind.REVIEW_REPORT, late_on, _when_label(due, late_on), due, _incident_recipients(incident),
+            tag="late:")
+    elif due and not report_done:
         rule = config["review_report"]
         for before in rule["before_working_days"]:
             day = cal.add_working_days(due, -int(before))
-            add(ReminderKind.REVIEW_REPORT, day, _when_label(due, day), due, _incident_recipients(incident),
-                "Review Report")
+            add(ReminderKind.REVIEW_REPORT, day, _when_label(due, day), due, _incident_recipients(incident))
         every = int(rule.get("overdue_every_working_days") or 0)
         overdue = _series(cal.add_working_days(due, every), every, since=since, today=today,
                           horizon=horizon) if every else []
         for day in overdue:
-            add(ReminderKind.REVIEW_REPORT, day, _when_label(due, day), due, _incident_recipients(incident),
-                "Review Report")
+            add(ReminderKind.REVIEW_REPORT, day, _when_label(due, day), due, _incident_recipients(incident))
 
     if review is not None and review.exclusion_state == ExclusionState.PENDING:
         proposal = review_service.current_proposal(review)
@@ -177,7 +238,7 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
         for day in _series(first, int(rule["every_working_days"]), since=since, today=today, horizon=horizon):
             waited = cal.working_days_between(proposed_on, day)
             add(ReminderKind.SECAS_REVIEW, day, f"pending {_plural(waited, 'working day')}", None,
-                _address("secas"), "Exclusion review", tag=f"r{proposal.round}:")
+                _address("secas"), tag=f"r{proposal.round}:", since_on=proposed_on)
 
     ready = review is not None and review.report_state in workflow.AWAITING_DECISION \
         and review.exclusion_state in workflow.SETTLED
@@ -193,7 +254,7 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
                 # One reminder per meeting: its key has no date, so re-planning on a later day
                 # moves a pending reminder instead of adding another.
                 add(ReminderKind.OPSG_DECISION, day, f"at {meeting.reference} on {meeting.held_on:%-d %b %Y}",
-                    meeting.held_on, _address("opsg") + _address("secas"), "OPSG decision due",
+                    meeting.held_on, _address("opsg") + _address("secas"),
                     key=f"{ReminderKind.OPSG_DECISION.value}:incident:{incident.id}:{meeting.reference}")
     return wanted
 
@@ -214,13 +275,17 @@ def wanted_for_action(action: Action, *, now: datetime, since: date | None = Non
     text = text if len(text) <= 100 else text[:97] + "..."
     target = action.target_on
     days: list[tuple[date, str]] = []
-    for before in rule["before_working_days"]:
+    logged_on = local_date(action.created_at) if action.created_at else today
+    if target < logged_on:
+        # Raised after its target had passed (entered late): one overdue notice, not a weekly series.
+        late_on = _first_working_day(logged_on)
+        days.append((late_on, _action_label(target, late_on)))
+    for before in rule["before_working_days"] if target >= logged_on else []:
         # On a target that is not a Working Day, remind on the Working Day before it.
         anchor = target if cal.is_working_day(target) else cal.add_working_days(target, -1)
         day = cal.add_working_days(anchor, -int(before))
-        label = "due today" if before == 0 else f"due in {_plural(cal.working_days_between(day, target), 'working day')}"
-        days.append((day, label))
-    every = int(rule.get("overdue_every_days") or 0)
+        days.append((day, _action_label(target, day)))
+    every = int(rule.get("overdue_every_days") or 0) if target >= logged_on else 0
     step = 1
     # Up to the horizon, and always the next one after today so the series goes on after each send.
     while every:
@@ -229,7 +294,7 @@ def wanted_for_action(action: Action, *, now: datetime, since: date | None = Non
             break
         if not cal.is_working_day(day):
             day = cal.add_working_days(day, 1)
-        days.append((day, f"overdue by {_plural((day - target).days, 'day')}"))
+        days.append((day, _action_label(target, day)))
         step += 1
     wanted = []
     link = "/actions/" + quote(action_service.slug(action.reference))
@@ -237,7 +302,8 @@ def wanted_for_action(action: Action, *, now: datetime, since: date | None = Non
         if day < since or not cal.is_working_day(day):
             continue
         wanted.append(Wanted(key=f"action:{action.id}:{day.isoformat()}", kind=ReminderKind.ACTION, send_on=day,
-                             subject=f"[Action {label}] {action.reference} {text}", label=label,
+                             subject=f"[{HEADINGS[ReminderKind.ACTION]} {label}] {action.reference} {text}",
+                             label=label,
                              recipients=recipients, link_path=link, deadline_on=target))
     return wanted
 
@@ -267,6 +333,7 @@ def _sync(rows: list[Reminder], wanted: list[Wanted], *, now: datetime, **owner:
                 continue
             new = Reminder(key=item.key, kind=item.kind, subject=item.subject[:300], label=item.label,
                            recipients=item.recipients, link_path=item.link_path, deadline_on=item.deadline_on,
+                           since_on=item.since_on,
                            send_at=send_instant(item.send_on), state=ReminderState.PENDING, created_at=now,
                            message_id=_message_id(item.key), **owner)
             try:
@@ -280,7 +347,7 @@ def _sync(rows: list[Reminder], wanted: list[Wanted], *, now: datetime, **owner:
             row.state = ReminderState.PENDING
             row.cancelled_at = None
             row.subject, row.label, row.recipients = item.subject[:300], item.label, item.recipients
-            row.deadline_on, row.link_path = item.deadline_on, item.link_path
+            row.deadline_on, row.link_path, row.since_on = item.deadline_on, item.link_path, item.since_on
             row.send_at = send_instant(item.send_on)
 
 

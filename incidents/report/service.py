@@ -170,6 +170,8 @@ def generate(incident: Incident, review: Review | None) -> dict[str, Any]:
             "target": derived.target_description,
             "within_target": derived.within_target_resolution_time,
             "pmr_month": derived.pmr_month,
+            # Kept with the facts so the chart of a frozen version draws the deadline it was agreed with.
+            "target_deadline_at": derived.target_deadline_at.isoformat() if derived.target_deadline_at else None,
             "cause_category": current_app.config["CAUSE_CATEGORIES"].get(incident.cause_category,
                                                                           incident.cause_category),
             "devices_affected": incident.devices_affected,

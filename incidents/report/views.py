@@ -29,8 +29,8 @@ from incidents.report import forms
 from incidents.report import service as report_service
 from incidents.report.markdown import render
 from incidents.report.models import Classification, ReportVersion
+from incidents.review import edition, workflow
 from incidents.review import service as review_service
-from incidents.review import workflow
 from incidents.review.forms import CLASSIFICATION_NOTES
 from incidents.review.models import (
     Publication,
@@ -87,11 +87,10 @@ def _version_number(text: str | None) -> int | None:
     return int(text)
 
 
-def _report_context(incident: Incident, review: Review | None, version: ReportVersion | None,
-                    publication: Publication | None = None) -> dict[str, Any]:
+def _report_context(incident: Incident, review: Review | None, version: ReportVersion | None) -> dict[str, Any]:
     """Return what a report page shows: narrative rendered safely, generated sections, banner."""
     model = report_service.view_model(incident, review, version)
-    classification: Classification = publication.classification if publication else model["classification"]
+    classification: Classification = model["classification"]
     sections = model["sections"]
     return {
         "incident": incident,
@@ -101,6 +100,21 @@ def _report_context(incident: Incident, review: Review | None, version: ReportVe
         "generated": report_service.for_display(model["generated"]),
         "classification": classification,
         "classification_note": CLASSIFICATION_NOTES[classification],
+        "publication": None,
+    }
+
+
+def _published_context(publication: Publication) -> dict[str, Any]:
+    """Return what the published page shows: the edition's snapshot only, nothing of the live record."""
+    sections = edition.sections(publication)
+    return {
+        "incident": None,  # nothing of the live record reaches a SEC Party
+        "version": publication.report_version,
+        "narrative": {key: render(sections.get(key)) for key in report_service.SECTION_KEYS},
+        "section_labels": dict(report_service.SECTIONS),
+        "generated": report_service.for_display(edition.generated(publication)),
+        "classification": publication.classification,
+        "classification_note": CLASSIFICATION_NOTES[publication.classification],
         "publication": publication,
     }
 
@@ -327,8 +341,7 @@ def diff(reference: str) -> Html:
 @login_required
 def published() -> Html:
     """List the reports published to SEC Parties, newest first."""
-    rows = review_service.published_list(viewer=current_user)
-    return render_template("published/list.html", rows=rows)
+    return render_template("published/list.html", publications=review_service.published_list(viewer=current_user))
 
 
 @bp.route("/published/<reference>")
@@ -337,6 +350,5 @@ def published_report(reference: str) -> Html:
     """Show the published version of one report, and nothing of its internal review."""
     if "\x00" in reference:
         raise NotFound(f"No published report for {reference!r}.")
-    incident, publication = review_service.get_published(reference, viewer=current_user)
-    return render_template("published/report.html",
-                           **_report_context(incident, publication.review, publication.report_version, publication))
+    publication = review_service.get_published(reference, viewer=current_user)
+    return render_template("published/report.html", **_published_context(publication))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -163,9 +163,15 @@ class Decision(Base):
 
 
 class Publication(Base):
-    """The agreed, frozen report version published to SEC Parties."""
+    """An edition published to SEC Parties: the agreed version, wholly frozen when it was published.
+
+    Everything a SEC Party reads of it comes from the columns below and ``snapshot`` (taken by
+    ``incidents.review.edition.take_snapshot``), never from the live incident, so later edits of the
+    record cannot reach a published edition.
+    """
 
     __tablename__ = "publication"
+    __table_args__ = (sa.Index("ix_publication_reference", "reference", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"), index=True)
@@ -174,9 +180,25 @@ class Publication(Base):
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     published_by_name: Mapped[str] = mapped_column(sa.String(254), default="")
     published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # The edition as published: what the lists show, and the report itself (sections and generated sections).
+    reference: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    version_number: Mapped[int] = mapped_column()
+    # The edition this one replaced, as it was published (a correction is "version N, superseding version M").
+    supersedes_version: Mapped[int | None] = mapped_column()
+    supersedes_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
 
     review: Mapped[Review] = relationship(back_populates="publications")
     report_version: Mapped[ReportVersion] = relationship()
+
+    @property
+    def edition_label(self) -> str:
+        """Say which edition this is: 'version 2, superseding version 1', or 'version 1'."""
+        label = f"version {self.version_number}"
+        if self.supersedes_version is not None:
+            label += f", superseding version {self.supersedes_version}"
+        return label
 
 
 class Comment(Base):

@@ -31,7 +31,7 @@ from incidents.meeting.models import Meeting
 from incidents.principle import service as principle_service
 from incidents.reminder import service as reminder_service
 from incidents.report.models import Classification, ReportVersion
-from incidents.review import workflow
+from incidents.review import edition, workflow
 from incidents.review.models import (
     Comment,
     Decision,
@@ -429,9 +429,11 @@ def publish(*, incident: Incident, classification: Classification | None = None,
     if asked is not None and asked != level:
         raise ConflictError(f"The Operations Group agreed publication as {level.value} at {agreed.meeting}; "
                             f"the report is published as agreed, not as {asked.value}.")
+    agreed_version, previous = agreed.report_version, (review.publications[-1] if review.publications else None)
     publication = Publication(review=review, report_version_id=agreed.report_version_id, classification=level,
                               published_by_id=getattr(actor, "id", None), published_by_name=_name(actor),
                               published_at=now)
+    edition.take_snapshot(publication, incident=incident, version=agreed_version, previous=previous)
     db.session.add(publication)
     review.report_state = ReportState.PUBLISHED
     _touch(review, now)
@@ -474,30 +476,23 @@ def add_comment(*, incident: Incident, body: str, actor: User, now: datetime | N
 
 # --- What SEC Parties see ----------------------------------------------------------
 
-def published_list(*, viewer: User) -> list[tuple[Incident, Publication]]:
-    """Return every published report (the latest publication per incident), newest first."""
+def published_list(*, viewer: User) -> list[Publication]:
+    """Return every published report (the latest edition per incident), newest first, as it was published."""
     if not permissions.can_read_published(viewer):
         raise NotFound("No published reports.")
     latest = (sa.select(sa.func.max(Publication.id)).group_by(Publication.review_id)).scalar_subquery()
-    rows = db.session.execute(
-        sa.select(Incident, Publication)
-        .join(Review, Review.incident_id == Incident.id)
-        .join(Publication, Publication.review_id == Review.id)
-        .where(Publication.id.in_(latest))
-        .order_by(Publication.published_at.desc(), Publication.id.desc()))
-    return [(incident, publication) for incident, publication in rows]
+    return list(db.session.scalars(
+        sa.select(Publication).where(Publication.id.in_(latest))
+        .order_by(Publication.published_at.desc(), Publication.id.desc())))
 
 
-def get_published(reference: str, *, viewer: User) -> tuple[Incident, Publication]:
-    """Return an incident's latest publication, or NotFound when none is published."""
+def get_published(reference: str, *, viewer: User) -> Publication:
+    """Return the latest edition published under this reference, or NotFound when none is published."""
     if not permissions.can_read_published(viewer):
         raise NotFound(f"No published report for {reference!r}.")
-    row = db.session.execute(
-        sa.select(Incident, Publication)
-        .join(Review, Review.incident_id == Incident.id)
-        .join(Publication, Publication.review_id == Review.id)
-        .where(Incident.reference == reference)
-        .order_by(Publication.id.desc()).limit(1)).first()
-    if row is None:
+    # Looked up by the reference it was published under: the edition is frozen, its address too.
+    publication = db.session.scalar(
+        sa.select(Publication).where(Publication.reference == reference).order_by(Publication.id.desc()).limit(1))
+    if publication is None:
         raise NotFound(f"No published report for {reference!r}.")
-    return row[0], row[1]
+    return publication

@@ -159,7 +159,7 @@ def _propose_now(incident: Incident, review: Review | None) -> str | None:
         return "SECAS is reviewing the current proposal; wait for its outcome before proposing again."
     if state == ExclusionState.AGREED:
         return "SECAS has agreed the exclusion; it stands and cannot be re-proposed."
-    if _report(review) == ReportState.PUBLISHED:
+    if review is not None and (review.report_state == ReportState.PUBLISHED or review.publications):
         return "The report is published; the PMR treatment can no longer change."
     return None
 
@@ -195,8 +195,8 @@ def _write_now(incident: Incident, review: Review | None) -> str | None:
     if state == ReportState.AGREED:
         return ("The report cannot be changed now: Operations Group agreed publication of the submitted version; "
                 "SECAS must publish it before any further change.")
-    if state == ReportState.PUBLISHED:
-        return "The report cannot be changed now: it is published, and its agreed version is frozen."
+    # Once published, the published edition stays frozen; a correction is a new version, submitted and agreed
+    # like the first, and published as a new edition superseding it.
     if state in AWAITING_DECISION:
         number = _waiting_number(review)
         return (f"The report cannot be changed now: version {number} is waiting for the Operations Group's decision. "

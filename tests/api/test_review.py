@@ -22,7 +22,8 @@ ACTION_9704 = {"reference": "OPSG 97/04", "owner": "dcc", "target_on": "2023-07-
                "text": "DCC to confirm its principles for third-party Major Incidents."}
 PROPOSAL = {"exclude": True, "principle": THIRD_PARTY, "rationale": RATIONALE,
             "evidence_links": ["https://example.org/carrier-incident-report"]}
-PUBLISHED_FIELDS = {"reference", "title", "classification", "published_at", "version", "sections", "generated"}
+PUBLISHED_FIELDS = {"reference", "title", "classification", "published_at", "version", "edition", "supersedes",
+                    "sections", "sections_html", "generated"}
 
 
 @pytest.fixture()
@@ -260,17 +261,18 @@ def test_frozen_agreed_and_published_versions_cannot_be_edited(api, tokens, ref)
     assert_problem(_as(api, tokens, "party").get(f"/published/{ref}"), 404)
     _ok(secas.post(f"/incidents/{ref}/publish", json={"classification": "GREEN"}), 201)
 
-    body = assert_problem(api.request("PUT", f"/incidents/{ref}/report", etag=etag, json=change), 409)
-    assert "published" in body["detail"]
+    # After publication a change is a correction: a new draft version; parties still read version 2.
+    correction = _ok(api.request("PUT", f"/incidents/{ref}/report", etag=etag, json=change))
+    assert (correction["number"], correction["is_frozen"], correction["state"]) == (3, False, "draft")
     assert "published" in assert_problem(api.request(
         "PUT", f"/incidents/{ref}/exclusion", json={"exclude": False},
         etag=api.get(f"/incidents/{ref}/exclusion").headers["ETag"]), 409)["detail"]
     versions = _ok(api.get(f"/incidents/{ref}/report/versions"))["items"]
-    assert [(v["number"], v["is_frozen"]) for v in versions] == [(1, True), (2, True)]
+    assert [(v["number"], v["is_frozen"]) for v in versions] == [(1, True), (2, True), (3, False)]
     assert set(versions[0]) == {"number", "is_frozen", "classification", "created_at", "created_by",
                                 "submitted_at", "submitted_by"}
     assert _ok(_as(api, tokens, "party").get(f"/published/{ref}"))["version"] == 2
-    for number in ("0", "3", "2147483648", "x"):
+    for number in ("0", "4", "2147483648", "x"):
         assert_problem(api.get(f"/incidents/{ref}/report/versions/{number}"), 404)
 
 

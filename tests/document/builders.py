@@ -34,10 +34,10 @@ def submitted(users: dict[str, Any], now: datetime, *, sections: dict[str, str] 
 
 
 def decided(incident: Incident, users: dict[str, Any], now: datetime, *, meeting: str = "OPSG_96",
-            outcome: str = "agreed", meeting_on: date = date(2023, 5, 30)) -> None:
+            outcome: str = "agreed", meeting_on: date = date(2023, 5, 30), classification: str = "GREEN") -> None:
     """Record an Operations Group decision on the submitted report, at a meeting of the register."""
     factories.decision(incident, actor=users["secas"], now=now, meeting_ref=meeting, held_on=meeting_on,
-                       outcome=outcome)
+                       outcome=outcome, classification=classification)
 
 
 def published(users: dict[str, Any], now: datetime, *, classification: str = "GREEN", **fields: Any) -> Incident:

@@ -180,5 +180,12 @@ def _the_application_reads_the_migrated_rows() -> None:
     assert review is not None and review.decisions[0].meeting == "OPSG_97"
     action = db.session.scalar(sa.select(Action))
     assert [i.reference for i in action.incidents] == ["INC000001001905"]
+    # The publication made before editions were frozen is backfilled with its snapshot (0012).
+    from incidents.review import edition
+    publication = review.publications[0]
+    assert (publication.reference, publication.title, publication.version_number) == (
+        "INC000001001905", "National carrier outage ✓", 1)
+    assert edition.sections(publication)["summary"] == TEXT
+    assert [e["text"] for e in edition.generated(publication)["timeline"]] == [TEXT]
     db.session.rollback()
     db.session.remove()

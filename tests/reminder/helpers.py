@@ -52,6 +52,8 @@ class Recorder:
         # Close the connection after accepting the message with this number (1 = the first), as a server
         # that drops idle or long-lived connections does.
         self.drop_after: set[int] = set()
+        # Seconds to take over each message before answering, as a slow relay does (other connections go on).
+        self.delay = 0.0
 
     def refuse(self, count: int) -> None:
         """Answer the next ``count`` messages with a temporary failure (451)."""
@@ -60,6 +62,8 @@ class Recorder:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """Keep the message, then accept it (or refuse it, when asked to)."""
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             if self._refusals:
                 self._refusals -= 1

@@ -242,12 +242,14 @@ def test_a_killed_sweep_is_resent_once_after_its_lease_and_not_before(app, users
     row = db.session.scalar(sa.select(Reminder))
     assert (row.state, row.claimed_by, row.attempts) == (ReminderState.SENDING, "doomed", 1)
     lease = timedelta(seconds=app.config["REMINDER_LEASE_SECONDS"])
-    assert row.lease_until == DUE + lease
+    # Counted from the claim (the sweep's own time, a few milliseconds after DUE), not from the sweep's start.
+    assert DUE + lease < row.lease_until < DUE + lease + timedelta(seconds=5)
+    expires = row.lease_until
 
-    for early in (timedelta(0), lease - timedelta(seconds=1), lease):
-        assert jobs.sweep(now=DUE + early, worker="too-early").sent == []
+    for early in (DUE - expires, -timedelta(seconds=1), -timedelta(milliseconds=200)):
+        assert jobs.sweep(now=expires + early, worker="too-early").sent == []
     assert smtp.count() == 0
-    assert len(jobs.sweep(now=DUE + lease + timedelta(seconds=1), worker="rescuer").sent) == 1
+    assert len(jobs.sweep(now=expires + timedelta(seconds=1), worker="rescuer").sent) == 1
     assert jobs.sweep(now=DUE + 2 * lease, worker="after").sent == []
     assert smtp.count() == 1
     db.session.rollback()

@@ -15,9 +15,12 @@ import sqlalchemy as sa
 from incidents.action import service as action_service
 from incidents.extensions import db
 from incidents.incident import service as incident_service
+from incidents.principle import service as principle_service
+from incidents.reminder import service as reminder_service
 from incidents.reminder.models import Reminder, ReminderKind, ReminderState
 from incidents.report import service as report_service
 from incidents.review import service as review_service
+from incidents.rules import service as rules_service
 from tests import factories
 from tests.reminder.helpers import SmtpServer, sweep_on, uk
 
@@ -178,15 +181,19 @@ def test_revising_an_action_target_moves_its_reminders_and_closing_it_cancels_th
 
 
 def test_a_missed_sweep_catches_up_once_without_dropping_or_doubling(app, users, smtp):
-    """The scheduler was down from Wed 5 to Tue 11 Apr: both Summary reminders still go, once each."""
+    """The scheduler was down from Wed 5 to Tue 11 Apr: one catch-up goes, saying where the deadline stands that
+    day (Thu 6 Apr, then Easter: 1 Working Day overdue), and the stale "due in 1" and "due today" never go."""
     create_real_case(users)
     result = sweep_on(date(2023, 4, 11), hour=9, minute=30)
-    assert result.sent == [f"[Summary Report due in 1 working day] INC000001001905 {TITLE}",
-                           f"[Summary Report due today] INC000001001905 {TITLE}"]
+    assert result.sent == [f"[Summary Report overdue by 1 working day] INC000001001905 {TITLE}"]
     assert walk(smtp, date(2023, 4, 11), date(2023, 4, 26)) == {}
-    assert smtp.count() == 2 and set(smtp.ids().values()) == {1}
+    assert smtp.count() == 1 and set(smtp.ids().values()) == {1}
     # Dated when it went, not when it was planned.
     assert "11 Apr 2023" in str(smtp.messages[0]["Date"])
+    rows = db.session.scalars(sa.select(Reminder).where(Reminder.kind == ReminderKind.SUMMARY_REPORT)
+                              .order_by(Reminder.send_at)).all()
+    assert [r.state for r in rows] == [ReminderState.CANCELLED, ReminderState.SENT]
+    assert rows[1].subject == f"[Summary Report overdue by 1 working day] INC000001001905 {TITLE}"
 
 
 @pytest.fixture()
@@ -202,3 +209,86 @@ def test_a_title_with_a_line_break_still_makes_a_one_line_subject(long_title_cas
     assert message["Bcc"] is None
     kinds = set(db.session.scalars(sa.select(Reminder.kind)))
     assert kinds == {ReminderKind.SUMMARY_REPORT, ReminderKind.REVIEW_REPORT}
+
+
+# --- Written when sent: late reminders and records logged after their deadlines ------------------------------
+
+def test_a_summary_report_reminder_sent_a_month_late_says_how_late_it_is_and_when_it_went(app, users, smtp):
+    """Nothing swept from Tue 4 Apr until Fri 5 May: one catch-up per deadline, worded as of 5 May."""
+    create_real_case(users)
+    sent_at = uk(date(2023, 5, 5), 9, 0)
+    result = sweep_on(date(2023, 5, 5))
+    ref = f"INC000001001905 {TITLE}"
+    # Thu 6 Apr to Fri 5 May: 11-14 Apr (Good Friday and Easter Monday are not Working Days), 17-21, 24-28 Apr,
+    # 2-5 May (Mon 1 May is a bank holiday): 18 Working Days.
+    assert result.sent == [f"[Summary Report overdue by 18 working days] {ref}",
+                           f"[Review Report due today] {ref}"]
+    summary, review = smtp.messages
+    assert str(summary["Subject"]).strip() == f"[Summary Report overdue by 18 working days] {ref}"
+    assert "5 May 2023" in str(summary["Date"])
+    text = summary.get_body(("plain",)).get_content()
+    html = summary.get_body(("html",)).get_content()
+    assert "Deadline: Thu 6 Apr 2023 (overdue by 18 working days)" in text
+    assert "sent by SEC Major Incident Reviews on Fri 5 May 2023 09:00 BST" in text
+    assert "Sent Fri 5 May 2023 09:00 BST" in html
+    assert "due in" not in text and "Wed 5 Apr" not in text and "Apr 2023 09:00" not in text
+    assert "Deadline: Fri 5 May 2023 (due today)" in review.get_body(("plain",)).get_content()
+    # The outbox keeps what went; the stale ones never go.
+    rows = db.session.execute(sa.select(Reminder.kind, Reminder.state, Reminder.subject, Reminder.sent_at)
+                              .where(Reminder.state != ReminderState.PENDING).order_by(Reminder.send_at)).all()
+    assert [(r.kind, r.state) for r in rows] == [
+        (ReminderKind.SUMMARY_REPORT, ReminderState.CANCELLED), (ReminderKind.SUMMARY_REPORT, ReminderState.SENT),
+        (ReminderKind.REVIEW_REPORT, ReminderState.CANCELLED), (ReminderKind.REVIEW_REPORT, ReminderState.CANCELLED),
+        (ReminderKind.REVIEW_REPORT, ReminderState.SENT)]
+    assert [(r.subject, r.sent_at) for r in rows if r.state == ReminderState.SENT] == [
+        (f"[Summary Report overdue by 18 working days] {ref}", sent_at), (f"[Review Report due today] {ref}", sent_at)]
+    # The overdue series of the Review Report goes on from there as usual.
+    assert walk(smtp, date(2023, 5, 6), date(2023, 5, 12)) == {
+        date(2023, 5, 10): [f"[Review Report overdue by 2 working days] {ref}"],
+        date(2023, 5, 12): [f"[Review Report overdue by 4 working days] {ref}"]}
+
+
+def test_a_backfilled_incident_queues_exactly_one_overdue_notice_per_deadline(app, users, smtp):
+    """Resolved on Tue 4 Apr 2023, logged on Thu 3 Dec 2026: one notice for each report, then nothing more."""
+    logged = uk(date(2026, 12, 3), 11, 0)
+    create_real_case(users, now=logged)
+    cal = rules_service.calendar()
+    late_summary = cal.working_days_between(date(2023, 4, 6), date(2026, 12, 3))
+    late_review = cal.working_days_between(date(2023, 5, 5), date(2026, 12, 3))
+    assert late_summary - late_review == 18
+    ref = f"INC000001001905 {TITLE}"
+    queued = db.session.execute(sa.select(Reminder.kind, Reminder.send_at, Reminder.subject)
+                                .where(Reminder.state == ReminderState.PENDING).order_by(Reminder.id)).all()
+    assert [(r.kind, r.send_at) for r in queued] == [(ReminderKind.SUMMARY_REPORT, uk(date(2026, 12, 3))),
+                                                     (ReminderKind.REVIEW_REPORT, uk(date(2026, 12, 3)))]
+    received = walk(smtp, date(2026, 12, 3), date(2027, 1, 29))
+    assert received == {date(2026, 12, 3): [f"[Summary Report overdue by {late_summary} working days] {ref}",
+                                            f"[Review Report overdue by {late_review} working days] {ref}"]}
+    # Re-planning later (another change to the record, or the CLI) queues nothing more.
+    reminder_service.plan_all(now=uk(date(2027, 2, 1), 12, 0))
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Reminder)
+                             .where(Reminder.state == ReminderState.PENDING)) == 0
+
+
+def test_an_action_entered_after_its_target_gets_one_overdue_notice(app, users, smtp):
+    entered = uk(date(2023, 9, 4), 14, 0)
+    action_service.create_action(actor=users["secas"], now=entered, draft=action_service.ActionDraft(
+        reference="OPSG 95/03", text="Backfilled from the OPSG_95 minutes.", owner_org="dcc",
+        raised_on=date(2023, 3, 27), target_on=date(2023, 4, 28)))
+    db.session.commit()
+    received = walk(smtp, date(2023, 9, 4), date(2023, 10, 31))
+    # Due since 09:00 on the day it was entered, so the afternoon's sweep sends it.
+    assert received == {date(2023, 9, 4): ["[Action overdue by 129 days] OPSG 95/03 Backfilled from the OPSG_95 minutes."]}
+
+
+def test_a_late_exclusion_review_reminder_counts_the_wait_to_the_day_it_goes(app, users, smtp):
+    principle_service.seed_defaults()
+    incident = create_real_case(users)
+    review_service.propose(incident=incident, exclude=True, principle="third-party-infrastructure",
+                           actor=users["dcc"], rationale="National carrier outage outside DCC control.",
+                           now=uk(date(2023, 4, 6), 15, 0))
+    db.session.commit()
+    # Planned for 17 and 24 Apr and 2 May; first swept on Wed 3 May.
+    sent = [s for s in sweep_on(date(2023, 5, 3)).sent if s.startswith("[Exclusion")]
+    assert sent == [f"[Exclusion review pending 16 working days] INC000001001905 {TITLE}"]

@@ -83,6 +83,8 @@ def test_parties_and_unknown_incidents_get_not_found(client, auth, users, case):
 @pytest.fixture()
 def outbox(app, users, case, smtp):
     """Two sent, one failed and waiting to retry, the rest pending."""
+    # A sweep on each day: a first sweep on the 6th alone would send one catch-up for the Summary Report.
+    jobs.sweep(now=uk(date(2023, 4, 5)), worker="w")
     jobs.sweep(now=uk(date(2023, 4, 6)), worker="w")
     smtp.stop()
     jobs.sweep(now=uk(date(2023, 4, 27)), worker="w")
@@ -110,7 +112,7 @@ def test_the_outbox_lists_every_state_with_attempts_and_errors(client, auth, use
 
 
 @pytest.mark.parametrize("state, count, needle", [
-    ("sent", 2, "Sent Thu 6 Apr 2023 09:00 BST"),
+    ("sent", 2, "Apr 2023 09:00 BST"),
     ("failed", 1, "Connection refused"),
     ("pending", 7, "Pending"),
     ("cancelled", 0, None),

@@ -79,8 +79,8 @@ def test_real_case_end_to_end(case, users, now):
     assert review.report_state == ReportState.PUBLISHED
     assert publication.report_version.number == version.number
     db.session.commit()
-    incident, pub = review_service.get_published(case.reference, viewer=users["party"])
-    assert incident.id == case.id and pub.classification.value == "GREEN"
+    pub = review_service.get_published(case.reference, viewer=users["party"])
+    assert pub.review_id == review.id and pub.classification.value == "GREEN"
 
 
 def test_roles_on_each_step(case, users, now):
@@ -260,8 +260,14 @@ def test_publication_is_under_the_classification_the_group_agreed(case, users, n
         review_service.publish(incident=case, classification="GREEN", actor=users["secas"], now=now)
     publication = review_service.publish(incident=case, actor=users["secas"], now=now)
     assert publication.classification == Classification.WHITE
+    # A correction starts as a new draft; the published edition is untouched by it.
+    correction = report_service.save_draft(incident=case, sections={**SECTIONS, "impact": "Corrected."},
+                                           classification="RED", actor=users["dcc"], now=now)
+    published = review_service.get_published(case.reference, viewer=users["party"])
+    assert correction.number == 2 and (published.version_number, published.classification) == (1, Classification.WHITE)
     with pytest.raises(ConflictError, match="published"):
-        report_service.save_draft(incident=case, sections=SECTIONS, classification="GREEN", actor=users["dcc"], now=now)
+        review_service.propose(incident=case, exclude=True, principle="third-party-infrastructure",
+                               rationale="Later.", actor=users["dcc"], now=now)
 
 
 def test_a_decision_is_taken_at_a_meeting_of_the_register(case, users, now):

@@ -101,7 +101,8 @@ def test_a_role_that_may_never_take_a_step_is_forbidden_with_the_steps_message(a
     (Step.ANSWER_REQUEST, ExclusionState.INCLUDED, ReportState.DRAFT, "there is no request to answer"),
     (Step.REVIEW_EXCLUSION, ExclusionState.INCLUDED, ReportState.DRAFT, "the DCC must propose an exclusion first"),
     (Step.WRITE_REPORT, ExclusionState.INCLUDED, ReportState.AGREED, "SECAS must publish it"),
-    (Step.WRITE_REPORT, ExclusionState.INCLUDED, ReportState.PUBLISHED, "it is published"),
+    # Once published, a correction is a new version (the published edition stays frozen): writing is open again.
+    (Step.WRITE_REPORT, ExclusionState.INCLUDED, ReportState.PUBLISHED, None),
     (Step.SUBMIT_REPORT, ExclusionState.INCLUDED, ReportState.NOT_STARTED, "no draft to submit"),
     (Step.SUBMIT_REPORT, ExclusionState.INCLUDED, ReportState.SUBMITTED,
      "version 1 is waiting for the Operations Group's decision. Withdraw it first"),
@@ -257,7 +258,6 @@ def test_the_report_editor_closes_with_the_workflows_message(app, client, auth, 
     ("PUT", "exclusion", {"exclude": False}, Step.PROPOSE),
     ("POST", "exclusion/reviews", {"outcome": "agreed", "comment": "Ok."}, Step.REVIEW_EXCLUSION),
     ("POST", "summary-report", None, Step.SUMMARY_REPORT),
-    ("PUT", "report", {"classification": "AMBER", "sections": SECTIONS}, Step.WRITE_REPORT),
     ("POST", "report/submit", None, Step.SUBMIT_REPORT),
     ("POST", "report/withdraw", None, Step.WITHDRAW_REPORT),
     ("POST", "decisions", {"meeting": "OPSG_98", "report_version": 1, "outcome": "agreed", "classification": "GREEN",
@@ -266,7 +266,7 @@ def test_the_report_editor_closes_with_the_workflows_message(app, client, auth, 
 ])
 def test_the_api_answers_403_for_may_not_and_409_for_not_now_with_the_workflows_message(
         app, client, users, now, method, path, body, step):
-    # Published: no step is open to anyone, so each role is refused, for good (403) or for now (409).
+    # Published: no step but writing a correction is open, so each role is refused, for good (403) or for now (409).
     incident = _in_state(users, now, ExclusionState.INCLUDED, ReportState.PUBLISHED, summary_sent=True)
     tokens = {role: user_service.issue_token(user=users[role]) for role in ("dcc", "secas", "opsg")}
     db.session.commit()

@@ -7,8 +7,8 @@
   which were published under the classification SECAS chose).
 - A report version the DCC withdrew before the group decided on it says when and by whom.
 
-Revision ID: 0011_decision_register
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03 08:05:00
 
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0011_decision_register'
-down_revision = '0010'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
