@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident, IncidentStatus, TimelineKind
+from incidents.meeting import service as meeting_service
+from incidents.meeting.models import Meeting, MeetingKind
+from incidents.review import service as review_service
+from incidents.review.models import Decision
 from incidents.user import service as user_service
 from incidents.user.models import User
 
@@ -76,3 +80,25 @@ def entry_draft(*, occurred_at: datetime | None, kind: str = "update", text: str
     """Return a timeline entry as the service takes it (its kind given as text)."""
     return incident_service.TimelineEntryDraft(occurred_at=occurred_at, kind=TimelineKind(kind), text=text,
                                                cohort=cohort)
+
+
+def meeting(reference: str, held_on: date, *, actor: User, kind: str = "main") -> Meeting:
+    """Return the meeting from the register, entering it first when it is not there."""
+    found = meeting_service.find(reference)
+    if found is None:
+        found = meeting_service.schedule(reference=reference, held_on=held_on, kind=MeetingKind(kind), actor=actor,
+                                         now=datetime.combine(held_on, datetime.min.time(), UTC))
+    return found
+
+
+def decision(incident: Incident, *, actor: User, now: datetime, meeting_ref: str = "OPSG_96",
+             held_on: date = date(2023, 5, 30), outcome: str = "agreed", classification: str | None = "GREEN",
+             minute: str = "The group noted the review.", actions: list[Any] | None = None) -> Decision:
+    """Record a decision on the version waiting for the group, at a meeting entered in the register if needed."""
+    meeting(meeting_ref, held_on, actor=actor)
+    review = review_service.get_review(incident)
+    waiting = review_service.awaiting_version(review)
+    return review_service.record_decision(
+        incident=incident, meeting=meeting_ref, report_version=waiting.number if waiting else None, outcome=outcome,
+        classification=classification if outcome == "agreed" else None, minute=minute, actions=actions,
+        actor=actor, now=now)

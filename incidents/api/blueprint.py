@@ -55,6 +55,7 @@ REVIEWS: tuple[str, list[Route]] = ("incidents.api.review_views", [
     ("GET", "/incidents/<reference>/report", "get_report"),
     ("PUT", "/incidents/<reference>/report", "save_report"),
     ("POST", "/incidents/<reference>/report/submit", "submit_report"),
+    ("POST", "/incidents/<reference>/report/withdraw", "withdraw_report"),
     ("GET", "/incidents/<reference>/report/versions", "list_report_versions"),
     ("GET", VERSION_URL, "get_report_version"),
     ("GET", "/incidents/<reference>/decisions", "list_decisions"),
@@ -75,10 +76,14 @@ ACTIONS: tuple[str, list[Route]] = ("incidents.api.action_views", [
     ("GET", ACTION_URL, "get_action"),
     ("PATCH", ACTION_URL, "update_action"),
 ])
+MEETINGS: tuple[str, list[Route]] = ("incidents.api.meeting_views", [
+    ("GET", "/meetings", "list_meetings"),
+    ("POST", "/meetings", "schedule_meeting"),
+])
 PMR: tuple[str, list[Route]] = ("incidents.api.pmr_views", [
     ("GET", "/pmr/<month>", "get_pmr"),
 ])
-DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, PMR)
+DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, MEETINGS, PMR)
 
 
 class LazyView:

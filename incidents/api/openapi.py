@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from incidents.api import (
     action_schemas,
+    meeting_schemas,
     pmr_schemas,
     principle_schemas,
     review_schemas,
@@ -26,7 +27,7 @@ REQUEST_MODELS: tuple[type[schemas.RequestBody], ...] = (
     review_schemas.ExclusionProposalInput, review_schemas.ExclusionReviewInput, review_schemas.ReportInput,
     review_schemas.DecisionInput, review_schemas.PublicationInput,
     principle_schemas.PrincipleCreate, principle_schemas.PrinciplePatch,
-    action_schemas.ActionCreate, action_schemas.ActionPatch)
+    action_schemas.ActionCreate, action_schemas.ActionPatch, meeting_schemas.MeetingInput)
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     schemas.Incident, schemas.IncidentSaved, schemas.IncidentPage, schemas.TimelineEntry,
     schemas.TimelineEntryList, schemas.AuditEntryList, schemas.Problem,
@@ -34,7 +35,8 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     review_schemas.ReportVersionList, review_schemas.Decision, review_schemas.DecisionList,
     review_schemas.Publication, review_schemas.PublishedReport, review_schemas.PublishedReportList,
     principle_schemas.Principle, principle_schemas.PrincipleList,
-    action_schemas.Action, action_schemas.ActionPage, pmr_schemas.PmrMonth)
+    action_schemas.Action, action_schemas.ActionPage, meeting_schemas.Meeting, meeting_schemas.MeetingList,
+    pmr_schemas.PmrMonth)
 # Query parameters of GET /incidents, the same as the incident list page.
 LIST_QUERY = ("category", "status", "pmr_month", "cohort", "q", "page", "per_page")
 LIST_NUMERIC = ("category", "page", "per_page")
@@ -208,6 +210,13 @@ def _review_paths() -> dict[str, Any]:
                 {"200": _json("Report", "Submitted.", ("ETag",)), **_errors("403", "404", "409", "412", "422")},
                 parameters=(*reference, "IfMatchOptional"), tags=report),
         },
+        "/incidents/{reference}/report/withdraw": {
+            "post": _operation(
+                "withdrawReport", "Withdraw the version waiting for the Operations Group (DCC): it leaves the pack",
+                {"200": _json("Report", "Withdrawn; the DCC may save and submit another version.", ("ETag",)),
+                 **_errors("403", "404", "409")},
+                parameters=reference, tags=report),
+        },
         "/incidents/{reference}/report/versions": {
             "get": _operation(
                 "listReportVersions", "List every version of the report",
@@ -226,13 +235,14 @@ def _review_paths() -> dict[str, Any]:
                 {"200": _json("DecisionList", "By meeting date."), **_errors("404")},
                 parameters=reference, tags=review),
             "post": _operation(
-                "recordDecision", "Record the Operations Group's decision on the submitted report (SECAS, OPSG)",
+                "recordDecision", "Record the Operations Group's decision on the version waiting for it, at a meeting of "
+                "the register (SECAS, OPSG); its actions go on the actions register",
                 {"201": _json("Decision", "Recorded.", ("Location",)), **_errors("403", "404", "409", "422")},
                 body="DecisionInput", parameters=reference, tags=review),
         },
         "/incidents/{reference}/publish": {
             "post": _operation(
-                "publishReport", "Publish the agreed version to SEC Parties as GREEN or WHITE (SECAS)",
+                "publishReport", "Publish the agreed version to SEC Parties under the classification agreed (SECAS)",
                 {"201": _json("Publication", "Published.", ("Location",)), **_errors("403", "404", "409", "422")},
                 body="PublicationInput", parameters=reference, tags=review),
         },
@@ -296,6 +306,15 @@ def _register_paths() -> dict[str, Any]:
                 "updateAction", "Change an action (only the fields sent)",
                 {"200": _json("Action", "Changed.", ("ETag",)), **_errors("403", "404", "409", "412", "422", "428")},
                 body="ActionPatch", parameters=(*action, "IfMatch"), tags=actions),
+        },
+        "/meetings": {
+            "get": _operation(
+                "listMeetings", "List the meetings register, each meeting with its pack",
+                {"200": _json("MeetingList", "Latest first."), **_errors("404")}, tags=("meetings",)),
+            "post": _operation(
+                "scheduleMeeting", "Enter a meeting in the register (SECAS, OPSG, administrators)",
+                {"201": _json("Meeting", "Entered.", ("Location",)), **_errors("403", "409", "422")},
+                body="MeetingInput", tags=("meetings",)),
         },
         "/pmr/{month}": {
             "get": _operation(

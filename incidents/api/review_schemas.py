@@ -68,21 +68,37 @@ class ReportInput(RequestBody):
     sections: ReportSectionsInput
 
 
-class DecisionInput(RequestBody):
-    """The Operations Group's decision on the submitted report, as minuted."""
+class MinutedActionInput(RequestBody):
+    """An action the meeting raised with the decision: it goes on the actions register, linked to the decision."""
 
-    meeting: Text = Field(description="The meeting, e.g. OPSG_97.", examples=["OPSG_97"])
-    meeting_on: Day = Field(description="When the meeting was held (not in the future), YYYY-MM-DD.")
+    reference: Text = Field(description="Numbered after the meeting: OPSG 97/04 at OPSG_97.", examples=["OPSG 97/04"])
+    owner: Text = Field(description="The organisation that owns it (dcc, secas, opsg ...).", examples=["dcc"])
+    target_on: Day = Field(description="The target date, YYYY-MM-DD.")
+    text: Text = Field(description="The action as minuted.")
+
+
+class DecisionInput(RequestBody):
+    """The Operations Group's decision on the version waiting for it, at a meeting in the register."""
+
+    meeting: Text = Field(description="A meeting in the register that has been held, e.g. OPSG_97 (422 otherwise); "
+                                      "the decision's date is the meeting's.", examples=["OPSG_97"])
+    report_version: int = Field(description="The number of the version decided on: the version waiting for the "
+                                            "group, as its pack circulated it (409 when another version is).")
     outcome: DecisionOutcome
+    classification: Classification | None = Field(
+        default=None, description="Required when the outcome is agreed: the classification agreed for publication, "
+                                  "GREEN or WHITE (422 otherwise). A version classified RED is never agreed (409).")
     minute: Text
-    actions: Text = Field(default="", description="Actions the meeting raised, as minuted (free text).")
+    actions: list[MinutedActionInput] = Field(default_factory=list, max_length=50,
+                                              description="Actions the meeting raised, entered on the register.")
 
 
 class PublicationInput(RequestBody):
-    """Publish the agreed version to SEC Parties."""
+    """Publish the agreed version to SEC Parties, under the classification the group agreed."""
 
-    classification: Classification = Field(
-        description="GREEN or WHITE: a report published to SEC Parties is never RED or AMBER (422).")
+    classification: Classification | None = Field(
+        default=None, description="Optional: the classification the group agreed; any other is a 409. A RED "
+                                  "report is never published (409).")
 
 
 # --- Responses: PMR treatment ----------------------------------------------------
@@ -240,15 +256,27 @@ class ReportVersionList(Representation):
     items: list[ReportVersionSummary]
 
 
+class MinutedAction(Representation):
+    """An action raised with a decision, as it stands on the actions register."""
+
+    reference: str
+    owner: str
+    target_on: date
+    text: str
+
+
 class Decision(Representation):
-    """An Operations Group decision on a submitted report version."""
+    """An Operations Group decision on a submitted report version, at a meeting in the register."""
 
     id: int = Field(description="Give it as decision_id when raising an action from this decision.")
     meeting: str
-    meeting_on: date
+    meeting_on: date = Field(description="The meeting's date, from the register.")
     outcome: DecisionOutcome
+    classification: Classification | None = Field(description="The classification agreed for publication "
+                                                               "(agreed decisions only).")
     minute: str
-    actions: str
+    actions: list[MinutedAction] = Field(description="The actions raised with it, from the actions register.")
+    actions_text: str = Field(description="The actions as minuted with the decision.")
     report_version: int = Field(description="The number of the version decided on.")
     recorded_by: str
     recorded_at: UtcInstant
@@ -402,8 +430,10 @@ def present_report(incident: IncidentRow, review: Review, version: ReportVersion
 def present_decision(decision: DecisionRow) -> Decision:
     """Represent an Operations Group decision."""
     return Decision(id=decision.id, meeting=decision.meeting, meeting_on=decision.meeting_on,
-                    outcome=decision.outcome, minute=decision.minute, actions=decision.actions_text,
-                    report_version=decision.report_version.number, recorded_by=decision.recorded_by_name,
+                    outcome=decision.outcome, classification=decision.classification, minute=decision.minute,
+                    actions=[MinutedAction(reference=a.reference, owner=a.owner_org, target_on=a.target_on, text=a.text)
+                             for a in decision.actions],
+                    actions_text=decision.actions_text, report_version=decision.report_version.number, recorded_by=decision.recorded_by_name,
                     recorded_at=decision.recorded_at)
 
 

@@ -129,6 +129,20 @@ def submit_report(reference: str) -> Response:
     return protocol.respond(answer, etag=etag)
 
 
+def withdraw_report(reference: str) -> Response:
+    """Withdraw the version waiting for the Operations Group (DCC): it leaves the pack; another may be submitted."""
+    user = auth.current_user()
+    incident = load_incident(reference, user)
+    workflow.require_role(Step.WITHDRAW_REPORT, user)
+    with protocol.write_guard():
+        version = report_service.withdraw(incident=incident, actor=user)
+        review = review_service.get_review(incident)
+        assert review is not None
+        answer, etag = schemas.present_report(incident, review, version), report_service.report_etag(review)
+        db.session.commit()
+    return protocol.respond(answer, etag=etag)
+
+
 def list_report_versions(reference: str) -> Response:
     """List every version of the report, oldest first."""
     incident = load_incident(reference, auth.current_user())
@@ -161,15 +175,19 @@ def record_decision(reference: str) -> Response:
     incident = load_incident(reference, user)
     workflow.require_role(Step.RECORD_DECISION, user)
     body = protocol.parse_body(schemas.DecisionInput)
+    actions = [review_service.MinutedAction(reference=a.reference, owner=a.owner, target_on=a.target_on, text=a.text)
+               for a in body.actions]
     with protocol.write_guard():
-        decision = review_service.record_decision(incident=incident, actor=user, **body.model_dump())
+        decision = review_service.record_decision(
+            incident=incident, actor=user, meeting=body.meeting, report_version=body.report_version,
+            outcome=body.outcome, classification=body.classification, minute=body.minute, actions=actions)
         answer = schemas.present_decision(decision)
         db.session.commit()
     return protocol.respond(answer, 201, location=url_for("api.list_decisions", reference=incident.reference))
 
 
 def publish_report(reference: str) -> Response:
-    """Publish the agreed version to SEC Parties as GREEN or WHITE (SECAS)."""
+    """Publish the agreed version to SEC Parties under the classification the group agreed (SECAS)."""
     user = auth.current_user()
     incident = load_incident(reference, user)
     workflow.require_role(Step.PUBLISH, user)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from incidents.action import service as action_service
-from incidents.action.models import Action
+from incidents.action.models import Action, ActionStatus
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident, IncidentStatus, TimelineKind
@@ -227,8 +227,10 @@ def seed(*, now: datetime | None = None) -> SeedResult:
                 incident=incident, actor=author, now=now,
                 draft=TimelineEntryDraft(occurred_at=uk(at), kind=TimelineKind(kind), cohort=cohort, text=text))
         result.incidents_created += 1
+    # The register first: the demo's decisions are taken at its meetings.
+    _seed_meetings(now)
     replayed = _seed_reviews()
-    _seed_meetings_and_actions(now)
+    _seed_actions(now)
     _replan(replayed, now=now)
     return result
 
@@ -258,28 +260,37 @@ def _opsg_number(day: date) -> int:
     return 97 + (day.year - 2023) * 12 + (day.month - 6)
 
 
-def _seed_meetings_and_actions(now: datetime) -> None:
-    """Meetings (OPSG_97 and the next three, monthly) and actions, OPSG 97/04 among them."""
-    secas = _user("secas@demo.example")
+def _meeting_days(now: datetime) -> list[date]:
+    """OPSG_97 (26 June 2023) and the next three monthly meetings from ``now``."""
     today = now.date()
     meetings = [date(2023, 6, 26)]
     year, month = today.year, today.month
     for _ in range(3):
         meetings.append(_last_tuesday(year, month))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    meetings = sorted(set(meetings))
-    for day in meetings:
+    return sorted(set(meetings))
+
+
+def _seed_meetings(now: datetime) -> None:
+    """Enter the meetings in the register: OPSG_97 and the next three, monthly."""
+    secas = _user("secas@demo.example")
+    for day in _meeting_days(now):
         reference = f"OPSG_{_opsg_number(day)}"
         if db.session.scalar(sa.select(Meeting.id).where(Meeting.reference == reference)) is None:
             meeting_service.schedule(reference=reference, held_on=day, actor=secas, now=now)
-    if db.session.scalar(sa.select(Action.id).where(Action.reference == "OPSG 97/04")) is not None:
+
+
+def _seed_actions(now: datetime) -> None:
+    """Actions: OPSG 97/04 (raised with the OPSG_97 decision) revised and closed, and three recent ones."""
+    secas = _user("secas@demo.example")
+    meetings = _meeting_days(now)
+    action = db.session.scalar(sa.select(Action).where(Action.reference == "OPSG 97/04"))
+    if action is not None and (action.status == ActionStatus.CLOSED or action.revisions):
         return
-    action = action_service.create_action(actor=secas, now=now, draft=action_service.ActionDraft(
-        reference="OPSG 97/04",
-        text=("The DCC to confirm the principles that guide the approach to managing Major Incidents caused by "
-              "third-party providers, including how exclusions from the PMR are decided."),
-        owner_org="dcc", owner_user="dcc@demo.example",
-        raised_on=date(2023, 6, 26), target_on=date(2023, 7, 24), incidents=["INC000001001905"]))
+    if action is None:  # the OPSG_97 decision was recorded before decisions raised their actions
+        action = action_service.create_action(actor=secas, now=now, draft=action_service.ActionDraft(
+            reference="OPSG 97/04", text=OPSG_97_04, owner_org="dcc", owner_user="dcc@demo.example",
+            raised_on=date(2023, 6, 26), target_on=date(2023, 7, 24), incidents=["INC000001001905"]))
     action_service.revise_target(action=action, actor=secas, expected_version=action.version, now=now,
                                  target_on=date(2023, 9, 25),
                                  reason="The DCC asked to agree the principles with SECAS first.")
@@ -308,6 +319,9 @@ def _user(email: str) -> User:
     assert user is not None
     return user
 
+
+OPSG_97_04 = ("The DCC to confirm the principles that guide the approach to managing Major Incidents caused by "
+              "third-party providers, including how exclusions from the PMR are decided.")
 
 REPORT_1905 = {
     "summary": ("On Tuesday 4 April 2023 a nationwide outage of a national telecoms carrier interrupted DCC "
@@ -358,12 +372,13 @@ def _seed_reviews() -> list[Incident]:
                                   now=uk("2023-04-28 12:00"))
         report_service.submit(incident=case, actor=dcc, now=uk("2023-05-03 09:30"))
         review_service.record_decision(
-            incident=case, meeting="OPSG_97", meeting_on=datetime(2023, 6, 26).date(), outcome=DecisionOutcome.AGREED,
-            actor=secas, now=uk("2023-06-26 16:00"),
+            incident=case, meeting="OPSG_97", report_version=1, outcome=DecisionOutcome.AGREED,
+            classification=Classification.GREEN, actor=secas, now=uk("2023-06-26 16:00"),
             minute=("The group noted the review of INC000001001905 and agreed the Review Report can be published "
                     "to SEC Parties."),
-            actions="OPSG 97/04: DCC to confirm the principles guiding Major Incidents caused by third parties.")
-        review_service.publish(incident=case, classification=Classification.GREEN, actor=secas, now=uk("2023-06-27 10:00"))
+            actions=[review_service.MinutedAction(reference="OPSG 97/04", owner="dcc", target_on=date(2023, 7, 24),
+                                                  text=OPSG_97_04)])
+        review_service.publish(incident=case, actor=secas, now=uk("2023-06-27 10:00"))
         review_service.add_comment(incident=case, actor=opsg, now=uk("2023-06-20 09:00"),
                                    body="Members asked how long CSP N took compared with the other cohorts.")
 

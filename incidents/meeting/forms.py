@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import SelectField, StringField
 
-from incidents.review.forms import DateTextField, ServiceErrors
+from incidents.meeting.models import MeetingKind
+from incidents.review.forms import DateTextField, ServiceErrors, choice
 
 
 class MeetingForm(ServiceErrors, FlaskForm):
@@ -14,8 +15,14 @@ class MeetingForm(ServiceErrors, FlaskForm):
 
     reference = StringField("Meeting")
     held_on = DateTextField("Date", description="YYYY-MM-DD.")
+    kind = SelectField("Kind", validate_choice=False, default=MeetingKind.MAIN.value,
+                       choices=[(MeetingKind.MAIN.value, "Main meeting"), (MeetingKind.REPORTING.value, "Reporting meeting")])
 
     def setup(self, meeting_hint: str) -> None:
         """Show the configured meeting reference format."""
         self.reference.description = f"As {meeting_hint}."
 
+
+    def meeting_kind(self) -> MeetingKind | None:
+        """Return the kind chosen (None when the value sent names none)."""
+        return choice(MeetingKind, self.kind.data)

@@ -12,7 +12,7 @@ from incidents import permissions
 from incidents.audit import service as audit_service
 from incidents.errors import PermissionDenied, ValidationError
 from incidents.extensions import db
-from incidents.meeting.models import Meeting
+from incidents.meeting.models import Meeting, MeetingKind
 from incidents.reminder import service as reminder_service
 from incidents.timeutil import utcnow
 from incidents.user.models import User
@@ -26,14 +26,28 @@ def list_meetings(*, group: str | None = None) -> list[Meeting]:
     return list(db.session.scalars(query))
 
 
+def find(reference: str) -> Meeting | None:
+    """Return the meeting with this reference (OPSG_97), if it is in the register."""
+    if not reference or "\x00" in reference or len(reference) > 40:
+        return None
+    return db.session.scalar(sa.select(Meeting).where(Meeting.reference == reference))
+
+
+def held_by(day: date) -> list[Meeting]:
+    """Return the meetings held on or before ``day``, latest first: those at which a decision can be recorded."""
+    return list(db.session.scalars(sa.select(Meeting).where(Meeting.held_on <= day)
+                                   .order_by(Meeting.held_on.desc(), Meeting.id.desc())))
+
+
 def next_meeting(group: str, *, after: date) -> Meeting | None:
     """Return the group's first scheduled meeting on or after ``after``."""
     return db.session.scalar(sa.select(Meeting).where(Meeting.group == group, Meeting.held_on >= after)
                              .order_by(Meeting.held_on, Meeting.id).limit(1))
 
 
-def schedule(*, reference: str, held_on: date | None, actor: User, now: datetime | None = None) -> Meeting:
-    """Enter a meeting such as OPSG_98 on a date."""
+def schedule(*, reference: str, held_on: date | None, actor: User, kind: MeetingKind | None = MeetingKind.MAIN,
+             now: datetime | None = None) -> Meeting:
+    """Enter a meeting such as OPSG_98 on a date, a main meeting or a reporting one (``kind`` None: not one of those)."""
     if not permissions.can_record_decision(actor):
         raise PermissionDenied("Only SECAS, OPSG members and administrators schedule meetings.")
     errors: dict[str, list[str]] = {}
@@ -45,13 +59,15 @@ def schedule(*, reference: str, held_on: date | None, actor: User, now: datetime
         errors["reference"] = [f"{reference} is already scheduled."]
     if held_on is None:
         errors["held_on"] = ["Meeting date is required (YYYY-MM-DD)."]
+    if kind is None:
+        errors["kind"] = ["Kind must be main or reporting."]
     if errors:
         raise ValidationError(errors)
-    assert held_on is not None
+    assert held_on is not None and kind is not None
     now = now or utcnow()
     group, number = reference.rsplit("_", 1)
     meeting = Meeting(reference=reference, group=group, number=int(number), held_on=held_on,
-                      created_at=now)
+                      kind=MeetingKind(kind), created_at=now)
     try:
         # Someone may schedule the same meeting between the check above and this insert.
         with db.session.begin_nested():
@@ -59,7 +75,8 @@ def schedule(*, reference: str, held_on: date | None, actor: User, now: datetime
     except IntegrityError:
         raise ValidationError({"reference": [f"{meeting.reference} is already scheduled."]}) from None
     audit_service.record(actor=actor, action="create", entity_type="meeting", entity_id=meeting.id,
-                         changes={"reference": [None, meeting.reference], "held_on": [None, held_on.isoformat()]},
+                         changes={"reference": [None, meeting.reference], "held_on": [None, held_on.isoformat()],
+                                  "kind": [None, meeting.kind.value]},
                          summary=f"Scheduled {meeting.reference}", now=now)
     # The OPSG decision reminders aim at the next meeting.
     reminder_service.plan_awaiting_decision(now=now)

@@ -65,7 +65,7 @@ def schedule() -> Html | Response:
         return _render(form, 422)
     try:
         meeting = meeting_service.schedule(reference=form.reference.data or "", held_on=form.held_on.data,
-                                           actor=current_user)
+                                           kind=form.meeting_kind(), actor=current_user)
     except ValidationError as exc:
         db.session.rollback()
         form.apply_errors(exc.errors, exc.detail)

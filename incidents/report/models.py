@@ -47,5 +47,8 @@ class ReportVersion(Base):
     created_by_name: Mapped[str] = mapped_column(sa.String(254), default="")
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_by_name: Mapped[str | None] = mapped_column(sa.String(254))
+    # A submitted version the DCC withdrew before the Operations Group decided on it: it left the pack.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by_name: Mapped[str | None] = mapped_column(sa.String(254))
 
     review: Mapped[Review] = relationship(back_populates="report_versions")

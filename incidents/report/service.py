@@ -133,6 +133,29 @@ def submit(*, incident: Incident, actor: User, expected: str | None = None,
     return current
 
 
+def withdraw(*, incident: Incident, actor: User, now: datetime | None = None) -> ReportVersion:
+    """Take back the version waiting for the Operations Group: it leaves the pack, and the DCC may submit another."""
+    workflow.require_role(Step.WITHDRAW_REPORT, actor)
+    now = now or utcnow()
+    review = review_service.get_review(incident)
+    workflow.require(Step.WITHDRAW_REPORT, user=actor, incident=incident, review=review)
+    assert review is not None
+    version = review_service.awaiting_version(review)
+    assert version is not None
+    version.withdrawn_at = now
+    version.withdrawn_by_name = getattr(actor, "email", "")
+    before = review.report_state
+    review.report_state = ReportState.DRAFT
+    review.updated_at = now
+    db.session.flush()
+    audit_service.record(actor=actor, action="update", entity_type="report", entity_id=review.id,
+                         incident_id=incident.id, changes={"report_state": [before.value, "draft"],
+                                                           "withdrawn_version": [None, version.number]},
+                         summary=f"Withdrew report version {version.number} from the Operations Group", now=now)
+    reminder_service.plan_incident(incident, now=now)
+    return version
+
+
 def generate(incident: Incident, review: Review | None) -> dict[str, Any]:
     """Build the sections generated from the record: facts, timeline, restoration, PMR treatment."""
     derived = incident_service.derive(incident)

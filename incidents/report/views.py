@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from incidents.errors import (
@@ -156,6 +157,40 @@ def report(reference: str) -> Html | Response:
                            latest=latest, offers=_offers(incident, review))
 
 
+def _stale_detail(exc: Exception, review: Review | None) -> str:
+    """Say what changed when a save lost the race to someone else's."""
+    if isinstance(exc, StaleError):
+        return exc.detail
+    latest = report_service.latest(review)
+    where = workflow.REPORT_LABELS[review.report_state] if review else "no report"
+    return (f"Someone else saved the report at the same moment, so nothing of yours was saved. It now stands at "
+            f"version {latest.number if latest else 0} ({where}). Your text is kept in the form.")
+
+
+@bp.route("/incidents/<reference>/report/withdraw", methods=["POST"])
+@login_required
+def withdraw_report(reference: str) -> Response:
+    """Withdraw the version waiting for the Operations Group: it leaves the pack; the DCC may submit another."""
+    incident = _load(reference)
+    workflow.require_role(Step.WITHDRAW_REPORT, current_user)
+    if not forms.SubmitReportForm().validate():
+        flash("The form expired; reload the page and try again.", "error")
+        return _to_review(incident, "report")
+    try:
+        version = report_service.withdraw(incident=incident, actor=current_user)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        flash("Someone else changed the review at the same moment; nothing was withdrawn. Check where it stands "
+              "now.", "error")
+        return _to_review(incident, "report")
+    except ConflictError as exc:
+        return _refused(exc, url_for("review.show", reference=reference, _anchor="report"))
+    flash(f"Withdrew version {version.number}; it has left the meeting pack. Save and submit another version.",
+          "success")
+    return _to_review(incident, "report")
+
+
 @bp.route("/incidents/<reference>/report/edit", methods=["GET", "POST"])
 @login_required
 def edit_report(reference: str) -> Html | Response:
@@ -178,19 +213,20 @@ def edit_report(reference: str) -> Html | Response:
         version = report_service.save_draft(
             incident=incident, sections=form.sections(), classification=form.level(), actor=current_user,
             expected=_report_expected(form.etag.data, review))
-    except StaleError as exc:
+        db.session.commit()
+    except (StaleError, StaleDataError) as exc:
+        # StaleDataError: someone else's save landed between our check and our write.
         db.session.rollback()
         review = review_service.get_review(incident)
         # The fresh ETag lets the person save their text on purpose as the next version.
         form.etag.data = report_service.report_etag(review)
-        return _render_editor(incident, review, form, 409, stale=exc.detail)
+        return _render_editor(incident, review, form, 409, stale=_stale_detail(exc, review))
     except ConflictError as exc:
         return _refused(exc, url_for("review.show", reference=reference, _anchor="report"))
     except ValidationError as exc:
         db.session.rollback()
         form.apply_errors(exc.errors, exc.detail)
         return _render_editor(incident, review, form, 422)
-    db.session.commit()
     if before is not None and version.number == before.number:
         flash(f"Nothing changed since version {version.number}; no new version saved.", "info")
     else:
@@ -212,18 +248,20 @@ def autosave(reference: str) -> Response:
         version = report_service.save_draft(
             incident=incident, sections=form.sections(), classification=form.level(), actor=current_user,
             expected=_report_expected(form.etag.data, review))
-    except StaleError as exc:
+        db.session.commit()
+    except (StaleError, StaleDataError) as exc:
         db.session.rollback()
-        newest = report_service.latest(review_service.get_review(incident))
+        review = review_service.get_review(incident)
+        newest = report_service.latest(review)
         extra: dict[str, Any] = {}
         if newest is not None:
             extra = {"latest": newest.number,
                      "latest_url": url_for(".report", reference=reference, version=newest.number)}
-        return problem(exc.status, exc.title, exc.detail, **extra)
+        stale = exc if isinstance(exc, StaleError) else StaleError(_stale_detail(exc, review))
+        return problem(stale.status, stale.title, stale.detail, **extra)
     except ServiceError as exc:
         db.session.rollback()
         return problem(exc.status, exc.title, exc.detail, exc.errors)
-    db.session.commit()
     review = review_service.get_review(incident)
     return jsonify({"number": version.number, "etag": report_service.report_etag(review),
                     "saved_at": format_local(version.created_at)})
@@ -231,7 +269,7 @@ def autosave(reference: str) -> Response:
 
 @bp.route("/incidents/<reference>/report/submit", methods=["POST"])
 @login_required
-def submit_report(reference: str) -> Response:
+def submit_report(reference: str) -> Html | Response:
     """Freeze the last saved version as the submitted report."""
     incident = _load(reference)
     workflow.require_role(Step.SUBMIT_REPORT, current_user)
@@ -243,11 +281,17 @@ def submit_report(reference: str) -> Response:
     try:
         version = report_service.submit(incident=incident, actor=current_user,
                                         expected=(form.etag.data or "").strip() or None)
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        review = review_service.get_review(incident)
+        latest = report_service.latest(review)
+        return _render_editor(incident, review, forms.ReportForm(formdata=None, data=forms.report_initial(
+            latest, report_service.report_etag(review))), 409, stale=_stale_detail(exc, review))
     except (StaleError, ValidationError) as exc:
         return _refused(exc, editor)
     except ConflictError as exc:
         return _refused(exc, url_for("review.show", reference=reference, _anchor="report"))
-    db.session.commit()
     flash(f"Submitted version {version.number}; it is now frozen. The Operations Group decides on publication.",
           "success")
     return _to_review(incident, "report")

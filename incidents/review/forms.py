@@ -19,24 +19,26 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectField,
-    StringField,
     TextAreaField,
 )
+from wtforms.validators import ValidationError as WTFormsValidationError
 from wtforms.widgets import DateInput
 
 from incidents.idempotency import forms as form_keys
+from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple
 from incidents.report.models import Classification
 from incidents.review.models import (
     DecisionOutcome,
     ReviewOutcome,
 )
+from incidents.review.service import MinutedAction
 
 GENERAL = "form"
 _Choice = TypeVar("_Choice", bound=enum.Enum)
 _DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 # Service keys like ``evidence_links[2]`` or ``sections.summary`` name a part of one field.
-_INDEXED = re.compile(r"^(\w+)\[\d+\]$")
+_INDEXED = re.compile(r"^(\w+)\[\d+\](?:\.\w+)?$")
 
 CLASSIFICATION_NOTES = {
     Classification.RED: "Named recipients only",
@@ -196,42 +198,74 @@ class ExclusionReviewForm(ServiceErrors, FlaskForm):
 
 # --- OPSG decision and publication ----------------------------------------------
 
+def parse_actions(text: str) -> tuple[list[MinutedAction], list[str]]:
+    """Read one minuted action a line, as ``reference | owner | target date | text``; return them and what is wrong."""
+    found: list[MinutedAction] = []
+    problems: list[str] = []
+    for number, line in enumerate((line for line in text.splitlines() if line.strip()), start=1):
+        parts = [part.strip() for part in line.split("|", 3)]
+        if len(parts) != 4:
+            problems.append(f"Action {number}: write it as reference | owner | target date | text, "
+                            "e.g. OPSG 97/04 | dcc | 2023-07-24 | DCC to confirm its principles.")
+            continue
+        reference, owner, target, words = parts
+        match = _DATE.match(target)
+        try:
+            target_on = date(*(int(part) for part in match.groups())) if match else None
+        except ValueError:
+            target_on = None
+        if target_on is None:
+            problems.append(f"Action {number}: give the target date as YYYY-MM-DD, e.g. 2023-07-24.")
+        found.append(MinutedAction(reference=reference, owner=owner.lower(), target_on=target_on, text=words))
+    return found, problems
+
+
 class DecisionForm(ServiceErrors, FlaskForm):
-    """An Operations Group decision minuted at a meeting."""
+    """An Operations Group decision on the version waiting for it, at a meeting of the register."""
 
-    aliases: ClassVar[dict[str, str]] = {"actions": "actions_text"}
-    required = ("meeting", "meeting_on", "outcome", "minute")
+    # The version is a hidden field: a message about it goes above the form.
+    aliases: ClassVar[dict[str, str]] = {"actions": "actions_text", "report_version": GENERAL}
+    required = ("meeting", "outcome", "minute")
 
-    meeting = StringField("Meeting")
-    meeting_on = DateTextField("Meeting date", description="YYYY-MM-DD; the meeting has taken place.")
+    meeting = SelectField("Meeting", validate_choice=False,
+                          description="A meeting in the register held up to today; its date is the decision's.")
+    report_version = HiddenField()
     outcome = RadioField("Decision", choices=[(o.value, label) for o, label in DECISION_OUTCOME_LABELS.items()],
                          validate_choice=False)
+    classification = RadioField("Classification agreed for publication", validate_choice=False, choices=[
+        (level.value, f"{level.value}: {CLASSIFICATION_NOTES[level]}")
+        for level in (Classification.GREEN, Classification.WHITE)],
+        description="Needed when the group agrees publication: the report is published under it.")
     minute = TextAreaField("Minute")
-    actions_text = TextAreaField("Actions", description="Optional, e.g. OPSG 97/04: DCC to confirm ... (owner, date).")
+    actions_text = TextAreaField("Actions raised", description=(
+        "Optional. One a line: reference | owner | target date | text, e.g. "
+        "OPSG 97/04 | dcc | 2023-07-24 | DCC to confirm its principles. Each goes on the actions register."))
 
-    def setup(self, meeting_hint: str) -> None:
-        """Show the configured meeting reference format."""
-        self.meeting.description = f"As {meeting_hint}."
+    def setup(self, meetings: list[Meeting], version: int | None) -> None:
+        """Offer the register's meetings held up to today, and name the version waiting for the decision."""
+        self.meeting.choices = [("", "Choose a meeting")] + [
+            (m.reference, f"{m.reference}, {m.held_on.strftime('%a %d %b %Y')}") for m in meetings]
+        if not self.report_version.data and version is not None:
+            self.report_version.data = str(version)
+
+    def validate_actions_text(self, field: Field) -> None:
+        """Refuse lines that are not ``reference | owner | target date | text``."""
+        problems = parse_actions(field.data or "")[1]
+        if problems:
+            raise WTFormsValidationError(" ".join(problems))
 
     def to_data(self) -> dict[str, Any]:
         """Return the service's arguments."""
-        return {"meeting": (self.meeting.data or "").strip(), "meeting_on": self.meeting_on.data,
-                "outcome": choice(DecisionOutcome, self.outcome.data), "minute": self.minute.data or "",
-                "actions": self.actions_text.data or ""}
+        version = (self.report_version.data or "").strip()
+        return {"meeting": (self.meeting.data or "").strip(),
+                "report_version": int(version) if version.isdigit() and len(version) < 10 else None,
+                "outcome": choice(DecisionOutcome, self.outcome.data),
+                "classification": choice(Classification, self.classification.data),
+                "minute": self.minute.data or "", "actions": parse_actions(self.actions_text.data or "")[0]}
 
 
 class PublishForm(ServiceErrors, FlaskForm):
-    """Publish the agreed version to SEC Parties."""
-
-    required = ("classification",)
-
-    classification = RadioField("Classification for SEC Parties", validate_choice=False, choices=[
-        (level.value, f"{level.value}: {CLASSIFICATION_NOTES[level]}")
-        for level in (Classification.GREEN, Classification.WHITE)])
-
-    def level(self) -> Classification | None:
-        """Return the chosen classification (None: none of them; the service says which it may be)."""
-        return choice(Classification, self.classification.data)
+    """Publish the agreed version to SEC Parties, under the classification the group agreed (nothing to choose)."""
 
 
 class CommentForm(ServiceErrors, FlaskForm):

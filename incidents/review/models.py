@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from incidents.extensions import Base
 from incidents.report.models import Classification, ReportVersion
 from incidents.timeutil import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from incidents.action.models import Action
 
 
 def _enum(kind: type[enum.Enum], length: int = 32) -> sa.Enum:
@@ -140,9 +143,13 @@ class Decision(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"), index=True)
+    # The meeting in the register (its reference and date are copied: the minute names them as they were).
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"), index=True)
     meeting: Mapped[str] = mapped_column(sa.String(40))
     meeting_on: Mapped[date] = mapped_column(sa.Date)
     outcome: Mapped[DecisionOutcome] = mapped_column(_enum(DecisionOutcome))
+    # The classification the group agreed the report is published under (GREEN or WHITE; only when agreed).
+    classification: Mapped[Classification | None] = mapped_column(_enum(Classification, 8))
     minute: Mapped[str] = mapped_column(sa.Text)
     actions_text: Mapped[str] = mapped_column(sa.Text, default="")
     report_version_id: Mapped[int] = mapped_column(sa.ForeignKey("report_version.id"))
@@ -152,6 +159,7 @@ class Decision(Base):
 
     review: Mapped[Review] = relationship(back_populates="decisions")
     report_version: Mapped[ReportVersion] = relationship()
+    actions: Mapped[list[Action]] = relationship(order_by="Action.reference", viewonly=True)
 
 
 class Publication(Base):

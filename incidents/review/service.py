@@ -7,6 +7,7 @@ writes the audit trail.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from incidents import permissions
+from incidents.action import service as action_service
 from incidents.audit import service as audit_service
 from incidents.errors import (
     ConflictError,
@@ -24,6 +26,8 @@ from incidents.errors import (
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
+from incidents.meeting import service as meeting_service
+from incidents.meeting.models import Meeting
 from incidents.principle import service as principle_service
 from incidents.reminder import service as reminder_service
 from incidents.report.models import Classification, ReportVersion
@@ -50,7 +54,7 @@ from incidents.review.workflow import (  # noqa: F401  (names the review's calle
     next_steps,
     review_categories,
 )
-from incidents.timeutil import utcnow
+from incidents.timeutil import local_date, utcnow
 from incidents.user.models import User
 
 MAX_LINKS = 10
@@ -255,42 +259,127 @@ def latest_frozen(review: Review) -> ReportVersion | None:
     return frozen[-1] if frozen else None
 
 
-def record_decision(*, incident: Incident, meeting: str, meeting_on: date | None, outcome: DecisionOutcome | None,
-                    minute: str, actions: str = "", actor: User, now: datetime | None = None) -> Decision:
-    """Record the Operations Group's decision on the submitted report; the same one sent again at once is kept once."""
+def awaiting_version(review: Review | None) -> ReportVersion | None:
+    """Return the version waiting for the Operations Group's decision (the one in its pack), if any."""
+    if review is None or review.report_state not in workflow.AWAITING_DECISION:
+        return None
+    return latest_frozen(review)
+
+
+@dataclass(frozen=True)
+class MinutedAction:
+    """An action the meeting raised, as minuted with the decision: it goes on the actions register."""
+
+    reference: str
+    owner: str
+    target_on: date | None
+    text: str
+
+
+def _decision_meeting(errors: dict[str, list[str]], reference: str, *, now: datetime) -> Meeting | None:
+    """Find the meeting in the register; a decision is taken at a meeting that has been held."""
+    reference = reference.strip()
+    found = meeting_service.find(reference) if reference else None
+    if found is None:
+        errors["meeting"] = [(f"Name a meeting in the register (e.g. {current_app.config['MEETING_HINT']}); "
+                             f"{reference or 'no meeting'} is not in it. Schedule it on the meetings page first.")]
+    elif found.held_on > local_date(now):
+        errors["meeting"] = [(f"{found.reference} is on {found.held_on.isoformat()}, which is still to come; "
+                             "record decisions after the meeting.")]
+        return None
+    return found
+
+
+def _agreed_classification(errors: dict[str, list[str]], outcome: DecisionOutcome | None,
+                           classification: Classification | None) -> Classification | None:
+    if outcome != DecisionOutcome.AGREED:
+        return None
+    if classification is None:
+        errors["classification"] = ["Say under which classification the group agreed publication: GREEN or WHITE."]
+        return None
+    classification = Classification(classification)
+    if classification not in PUBLISHABLE:
+        errors["classification"] = [(f"Reports published to SEC Parties are GREEN or WHITE, not "
+                                    f"{classification.value}.")]
+    return classification
+
+
+def _minute_actions(actions: list[MinutedAction]) -> str:
+    return "\n".join(f"{a.reference.strip()} ({a.owner}, by {a.target_on.isoformat() if a.target_on else 'TBC'}): "
+                     f"{a.text.strip()}" for a in actions)
+
+
+def _raise_actions(decision: Decision, meeting: Meeting, incident: Incident, actions: list[MinutedAction], *,
+                   actor: User, now: datetime) -> None:
+    """Put the decision's actions on the register, each linked to the decision (and so to its meeting)."""
+    errors: dict[str, list[str]] = {}
+    for index, minuted in enumerate(actions):
+        reference = minuted.reference.strip()
+        prefix = f"{meeting.group} {meeting.number}/"
+        if not reference.startswith(prefix):
+            errors[f"actions[{index}].reference"] = [
+                (f"Action {index + 1}: an action raised at {meeting.reference} is numbered {prefix}NN, e.g. "
+                f"{prefix}04 (not {reference!r}).")]
+            continue
+        try:
+            action_service.create_action(actor=actor, now=now, draft=action_service.ActionDraft(
+                reference=reference, text=minuted.text, owner_org=minuted.owner, target_on=minuted.target_on,
+                raised_on=meeting.held_on, incidents=[incident.reference], decision_id=decision.id))
+        except ValidationError as exc:
+            for key, messages in exc.errors.items():
+                errors[f"actions[{index}].{'owner' if key == 'owner_org' else key}"] = [
+                    f"Action {index + 1}: {message}" for message in messages]
+    if errors:
+        raise ValidationError(errors, "Correct the actions minuted with the decision.")
+
+
+def record_decision(*, incident: Incident, meeting: str, report_version: int | None, outcome: DecisionOutcome | None,
+                    minute: str, classification: Classification | None = None,
+                    actions: list[MinutedAction] | None = None, actor: User, now: datetime | None = None) -> Decision:
+    """Record the Operations Group's decision on the version waiting for it, at a meeting in the register.
+
+    ``report_version`` is the number of the version the group decided on (the one its pack circulated); an
+    agreement names the classification agreed for publication; the actions minuted go on the actions register.
+    The same decision sent again at once is kept once.
+    """
     review = get_review(incident)
     workflow.require(Step.RECORD_DECISION, user=actor, incident=incident, review=review)
     assert review is not None
     now = now or utcnow()
+    version = awaiting_version(review)
+    assert version is not None
+    # Whatever classification is asked: a RED version is never agreed for publication.
+    if outcome == DecisionOutcome.AGREED and version.classification == Classification.RED:
+        raise ConflictError(workflow.RED_NEVER_PUBLISHED)
+    actions = actions or []
     errors: dict[str, list[str]] = {}
-    pattern = current_app.config["MEETING_PATTERN"]
-    if not re.fullmatch(pattern, meeting.strip(), re.ASCII):
-        errors["meeting"] = [f"Meeting must look like {current_app.config['MEETING_HINT']}."]
-    if meeting_on is None:
-        errors["meeting_on"] = ["Meeting date is required (YYYY-MM-DD)."]
-    elif meeting_on > now.date():
-        errors["meeting_on"] = ["The meeting date is in the future; record decisions after the meeting."]
+    if report_version is None:
+        errors["report_version"] = ["Name the report version the group decided on (the version in its pack)."]
+    found = _decision_meeting(errors, meeting, now=now)
     if outcome is None:
         errors["outcome"] = ["Outcome must be one of agreed, not_agreed, deferred."]
+    level = _agreed_classification(errors, outcome, classification)
     minute = _clean_text(errors, "minute", minute, label="Minute", required=True)
-    actions = _clean_text(errors, "actions", actions, label="Actions", required=False)
     if errors:
         raise ValidationError(errors)
-    assert meeting_on is not None and outcome is not None
+    assert found is not None and outcome is not None
     result = DecisionOutcome(outcome)
-    version = latest_frozen(review)
-    assert version is not None
+    if report_version != version.number:
+        raise ConflictError(f"Version {report_version} is not the version waiting for the Operations Group: version "
+                            f"{version.number} is. Decide on the version the pack circulated.")
+    actions_text = _minute_actions(actions)
     # Only a deferral leaves the report waiting for a decision, so only a deferral can arrive twice.
     repeat = db.session.scalar(sa.select(Decision).where(
         Decision.review_id == review.id, Decision.report_version_id == version.id,
-        Decision.recorded_by_id == getattr(actor, "id", None), Decision.meeting == meeting.strip(),
-        Decision.meeting_on == meeting_on, Decision.outcome == result, Decision.minute == minute,
-        Decision.actions_text == actions, Decision.recorded_at >= incident_service.repeat_window_start(now)).limit(1))
+        Decision.recorded_by_id == getattr(actor, "id", None), Decision.meeting_id == found.id,
+        Decision.outcome == result, Decision.minute == minute, Decision.actions_text == actions_text,
+        Decision.recorded_at >= incident_service.repeat_window_start(now)).limit(1))
     if repeat is not None:
         return repeat  # a double submission: the decision is already recorded
-    decision = Decision(review=review, meeting=meeting.strip(), meeting_on=meeting_on, outcome=result,
-                        minute=minute, actions_text=actions, report_version_id=version.id,
-                        recorded_by_id=getattr(actor, "id", None), recorded_by_name=_name(actor), recorded_at=now)
+    decision = Decision(review=review, meeting_id=found.id, meeting=found.reference, meeting_on=found.held_on,
+                        outcome=result, classification=level, minute=minute, actions_text=actions_text,
+                        report_version_id=version.id, recorded_by_id=getattr(actor, "id", None),
+                        recorded_by_name=_name(actor), recorded_at=now)
     db.session.add(decision)
     before = review.report_state
     review.report_state = {
@@ -300,28 +389,46 @@ def record_decision(*, incident: Incident, meeting: str, meeting_on: date | None
     }[result]
     _touch(review, now)
     db.session.flush()
+    _raise_actions(decision, found, incident, actions, actor=actor, now=now)
     audit_service.record(
         actor=actor, action="update", entity_type="review", entity_id=review.id, incident_id=incident.id,
         changes={"report_state": [before.value, review.report_state.value], "meeting": [None, decision.meeting],
+                 "report_version": [None, version.number], "classification": [None, level.value if level else None],
                  "minute": [None, minute]},
         summary=f"{decision.meeting}: {result.value.replace('_', ' ')} (report version {version.number})", now=now)
     reminder_service.plan_incident(incident, now=now)
     return decision
 
 
-def publish(*, incident: Incident, classification: Classification | None, actor: User,
+def agreed_decision(review: Review) -> Decision | None:
+    """Return the decision that agreed publication of the report as it stands, if any."""
+    agreed = [d for d in review.decisions if d.outcome == DecisionOutcome.AGREED]
+    return agreed[-1] if agreed else None
+
+
+def publish(*, incident: Incident, classification: Classification | None = None, actor: User,
             now: datetime | None = None) -> Publication:
-    """Publish the agreed, frozen version to SEC Parties as GREEN or WHITE."""
+    """Publish exactly the agreed version to SEC Parties, under the classification the group agreed.
+
+    ``classification``, when given (older API clients), must be the one agreed.
+    """
     review = get_review(incident)
     workflow.require(Step.PUBLISH, user=actor, incident=incident, review=review)
     assert review is not None
     now = now or utcnow()
-    level = Classification(classification) if classification is not None else None
+    agreed = agreed_decision(review)
+    assert agreed is not None
+    asked = Classification(classification) if classification is not None else None
+    if agreed.report_version.classification == Classification.RED or asked == Classification.RED:
+        raise ConflictError(workflow.RED_NEVER_PUBLISHED)
+    # Decisions recorded before the group named a classification leave the choice to SECAS, GREEN or WHITE.
+    level = agreed.classification or asked
     if level is None or level not in PUBLISHABLE:
-        detail = ("A RED report is never published." if level == Classification.RED
-                  else "Reports published to SEC Parties are GREEN or WHITE.")
-        raise ValidationError({"classification": [detail + " Choose GREEN or WHITE."]})
-    agreed = [d for d in review.decisions if d.outcome == DecisionOutcome.AGREED][-1]
+        raise ValidationError({"classification": [("Reports published to SEC Parties are GREEN or WHITE. "
+                                                  "Choose GREEN or WHITE.")]})
+    if asked is not None and asked != level:
+        raise ConflictError(f"The Operations Group agreed publication as {level.value} at {agreed.meeting}; "
+                            f"the report is published as agreed, not as {asked.value}.")
     agreed_version, previous = agreed.report_version, (review.publications[-1] if review.publications else None)
     publication = Publication(review=review, report_version_id=agreed.report_version_id, classification=level,
                               published_by_id=getattr(actor, "id", None), published_by_name=_name(actor),

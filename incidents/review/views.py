@@ -14,15 +14,16 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
+from incidents.action import service as action_service
 from incidents.errors import (
     ConflictError,
     NotFound,
@@ -34,6 +35,7 @@ from incidents.extensions import db
 from incidents.idempotency import forms as form_keys
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
+from incidents.meeting import service as meeting_service
 from incidents.principle import service as principle_service
 from incidents.report import forms as report_forms
 from incidents.report import service as report_service
@@ -46,6 +48,7 @@ from incidents.review.models import (
     ReviewOutcome,
 )
 from incidents.review.workflow import Step
+from incidents.timeutil import local_date, utcnow
 
 bp = Blueprint("review", __name__)
 
@@ -89,6 +92,24 @@ def _review_expected(sent: str | None, review: Review | None) -> str | None:
     return (sent or "").strip() or None
 
 
+def _where(review: Review | None) -> str:
+    """Describe where the review stands, to say what changed when a save lost a race."""
+    exclusion = review.exclusion_state if review else ExclusionState.NOT_PROPOSED
+    report = review.report_state if review else ReportState.NOT_STARTED
+    return f"{review_service.REPORT_LABELS[report]}; {review_service.EXCLUSION_LABELS[exclusion]}"
+
+
+def _lost_race(incident: Incident, before: str, **posted: Any) -> Html:
+    """Answer 409 with the review as it now stands, when someone else saved it between our read and our write."""
+    db.session.rollback()
+    now = _where(review_service.get_review(incident))
+    for form in posted.values():
+        form.apply_errors({}, (f"Someone else changed this review while you were saving, so nothing of yours was "
+                               f"saved. Before: {before}. Now: {now}. Check the page, then send your entry again "
+                               "if it still applies (it is kept in the form)."))
+    return _render_show(incident, 409, **posted)
+
+
 def _offers(incident: Incident, review: Review | None) -> workflow.Offers:
     return workflow.offers(user=current_user, incident=incident, review=review)
 
@@ -111,7 +132,8 @@ def _render_show(incident: Incident, status: int = 200, **posted: Any) -> Html:
     propose = posted.get("propose") or _propose_form(review)
     propose.setup(principle_service.list_principles(include_retired=False))
     decision = posted.get("decision") or forms.DecisionForm(formdata=None, prefix="decision")
-    decision.setup(current_app.config["MEETING_HINT"])
+    waiting = review_service.awaiting_version(review)
+    decision.setup(meeting_service.held_by(local_date(utcnow())), waiting.number if waiting else None)
     page_forms = {
         "propose": propose,
         "secas": posted.get("secas") or forms.ExclusionReviewForm(formdata=None, prefix="secas"),
@@ -134,6 +156,8 @@ def _render_show(incident: Incident, status: int = 200, **posted: Any) -> Html:
         report_label=review_service.REPORT_LABELS[review.report_state if review else ReportState.NOT_STARTED],
         steps=workflow.next_steps(incident, review),
         latest=latest,
+        waiting=waiting,
+        agreed=review_service.agreed_decision(review) if review else None,
         summary_due_on=incident_service.derive(incident).summary_report_due_on,
         action_form=forms.ActionForm(formdata=None),
         submit_form=report_forms.SubmitReportForm(formdata=None, data={"etag": report_service.report_etag(review)}),
@@ -143,6 +167,7 @@ def _render_show(incident: Incident, status: int = 200, **posted: Any) -> Html:
         outcome_labels=forms.REVIEW_OUTCOME_LABELS,
         decision_labels=forms.DECISION_OUTCOME_LABELS,
         notes=forms.CLASSIFICATION_NOTES,
+        action_slug=action_service.slug,
     )
     return (page, status) if status != 200 else page
 
@@ -234,15 +259,18 @@ def decide(reference: str) -> Html | Response:
     form = forms.DecisionForm(prefix="decision")
     if not form.validate():
         return _render_show(incident, 422, decision=form)
+    before = _where(review_service.get_review(incident))
     try:
         decision = review_service.record_decision(incident=incident, actor=current_user, **form.to_data())
+        db.session.commit()
+    except StaleDataError:
+        return _lost_race(incident, before, decision=form)
     except ConflictError as exc:
         return _refused(exc, url_for(".show", reference=reference))
     except ValidationError as exc:
         db.session.rollback()
         form.apply_errors(exc.errors, exc.detail)
         return _render_show(incident, 422, decision=form)
-    db.session.commit()
     flash(f"Recorded the {decision.meeting} decision: {decision.outcome.value.replace('_', ' ')}.", "success")
     return _to_review(incident, "decisions")
 
@@ -256,15 +284,18 @@ def publish(reference: str) -> Html | Response:
     form = forms.PublishForm(prefix="publish")
     if not form.validate():
         return _render_show(incident, 422, publish=form)
+    before = _where(review_service.get_review(incident))
     try:
-        publication = review_service.publish(incident=incident, classification=form.level(), actor=current_user)
+        publication = review_service.publish(incident=incident, actor=current_user)
+        db.session.commit()
+    except StaleDataError:
+        return _lost_race(incident, before, publish=form)
     except ConflictError as exc:
         return _refused(exc, url_for(".show", reference=reference))
     except ValidationError as exc:
         db.session.rollback()
         form.apply_errors(exc.errors, exc.detail)
         return _render_show(incident, 422, publish=form)
-    db.session.commit()
     flash(f"Published version {publication.report_version.number} to SEC Parties as "
           f"{publication.classification.value}.", "success")
     return _to_review(incident, "publications")

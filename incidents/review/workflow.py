@@ -26,10 +26,14 @@ SETTLED = (ExclusionState.INCLUDED, ExclusionState.AGREED, ExclusionState.DISAGR
 PROPOSABLE = (ExclusionState.NOT_PROPOSED, ExclusionState.INCLUDED, ExclusionState.INFORMATION_REQUESTED,
               ExclusionState.DISAGREED)
 # The report states in which the DCC may write (a new version) and submit.
-EDITABLE = (ReportState.NOT_STARTED, ReportState.DRAFT, ReportState.SUBMITTED, ReportState.NOT_AGREED,
-            ReportState.DEFERRED)
-# The report states in which the report waits for the Operations Group's decision.
+EDITABLE = (ReportState.NOT_STARTED, ReportState.DRAFT, ReportState.NOT_AGREED)
+# The report states in which the report waits for the Operations Group's decision: the version waiting is fixed
+# (what the pack circulated is what the group decides on) until the group decides or the DCC withdraws it.
 AWAITING_DECISION = (ReportState.SUBMITTED, ReportState.DEFERRED)
+# The SEC Panel Information Policy: a RED report goes to named recipients only.
+RED_NEVER_PUBLISHED = ("A version classified RED is never agreed for publication nor published: RED reports go to "
+                       "named recipients only (SEC Panel Information Policy). The DCC must withdraw it and submit a "
+                       "version classified for SEC Parties.")
 
 EXCLUSION_LABELS = {
     ExclusionState.NOT_PROPOSED: "No PMR treatment proposed yet",
@@ -76,6 +80,7 @@ class Step(str, enum.Enum):
     SUMMARY_REPORT = "summary_report"
     WRITE_REPORT = "write_report"  # save a report version
     SUBMIT_REPORT = "submit_report"
+    WITHDRAW_REPORT = "withdraw_report"  # take the version waiting for the group back, out of its pack
     RECORD_DECISION = "record_decision"
     PUBLISH = "publish"
     COMMENT = "comment"
@@ -109,6 +114,7 @@ ROLE_RULES: dict[Step, tuple[Callable[[Any], bool], str]] = {
     Step.SUMMARY_REPORT: (permissions.can_write_report, "Only the DCC records the Summary Report."),
     Step.WRITE_REPORT: (permissions.can_write_report, "Only the DCC writes the Review Report."),
     Step.SUBMIT_REPORT: (permissions.can_write_report, "Only the DCC submits the Review Report."),
+    Step.WITHDRAW_REPORT: (permissions.can_write_report, "Only the DCC withdraws the Review Report it submitted."),
     Step.RECORD_DECISION: (permissions.can_record_decision,
                            "Only SECAS (as secretary) or an OPSG member records Operations Group decisions."),
     Step.PUBLISH: (permissions.can_publish, "Only SECAS publishes reports to SEC Parties."),
@@ -191,6 +197,22 @@ def _write_now(incident: Incident, review: Review | None) -> str | None:
                 "SECAS must publish it before any further change.")
     # Once published, the published edition stays frozen; a correction is a new version, submitted and agreed
     # like the first, and published as a new edition superseding it.
+    if state in AWAITING_DECISION:
+        number = _waiting_number(review)
+        return (f"The report cannot be changed now: version {number} is waiting for the Operations Group's decision. "
+                "Withdraw it first (it leaves the meeting pack), then save and submit another version.")
+    return None
+
+
+def _waiting_number(review: Review | None) -> int | None:
+    frozen = [v for v in review.report_versions if v.is_frozen] if review else []
+    return frozen[-1].number if frozen else None
+
+
+def _withdraw_now(incident: Incident, review: Review | None) -> str | None:
+    if _report(review) not in AWAITING_DECISION:
+        return (f"No submitted version is waiting for the Operations Group (report: {_report(review).value}); "
+                "there is nothing to withdraw.")
     return None
 
 
@@ -200,7 +222,7 @@ def _submit_now(incident: Incident, review: Review | None) -> str | None:
         return "There is no draft to submit; write the report first."
     reason = _write_now(incident, review)
     if reason is None and latest is not None and latest.is_frozen:
-        return f"Version {latest.number} is already submitted; save a revision before submitting again."
+        return f"Version {latest.number} was already submitted; save a revision before submitting again."
     return reason
 
 
@@ -232,6 +254,7 @@ STATE_RULES: dict[Step, Callable[[Incident, Review | None], str | None]] = {
     Step.SUMMARY_REPORT: _summary_now,
     Step.WRITE_REPORT: _write_now,
     Step.SUBMIT_REPORT: _submit_now,
+    Step.WITHDRAW_REPORT: _withdraw_now,
     Step.RECORD_DECISION: _decide_now,
     Step.PUBLISH: _publish_now,
     Step.COMMENT: _comment_now,
@@ -289,6 +312,7 @@ class Offers:
     summary: bool
     write: bool
     submit: bool
+    withdraw: bool
     decide: bool
     decision_waits: str
     publish: bool
@@ -307,6 +331,7 @@ def offers(*, user: Any, incident: Incident, review: Review | None) -> Offers:
         summary=found[Step.SUMMARY_REPORT] is None,
         write=found[Step.WRITE_REPORT] is None,
         submit=found[Step.SUBMIT_REPORT] is None,
+        withdraw=found[Step.WITHDRAW_REPORT] is None,
         decide=decide is None,
         decision_waits=decide.message if waits and decide is not None else "",
         publish=found[Step.PUBLISH] is None,

@@ -1,11 +1,14 @@
 """Review workflow API: the real case from proposal to a SEC Party reading it, roles, order, preconditions."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
+from incidents.extensions import db
 from incidents.principle import service as principle_service
+from tests import factories
 from tests.api.helpers import Api, assert_problem
 
 THIRD_PARTY = "third-party-infrastructure"
@@ -13,9 +16,10 @@ RATIONALE = "Restoration depended on a national carrier outside the control of t
 SECTIONS = {"summary": "Nationwide carrier outage; **CSP N took longest**.",
             "root_cause": "Carrier core failure; CSP N's NTE stuck and needed a reset at 10:40 BST.",
             "impact": "All cohorts.", "lessons_learned": "Keep NTE reset contacts.", "actions": "OPSG 97/04"}
-DECISION = {"meeting": "OPSG_97", "meeting_on": "2023-06-26", "outcome": "agreed",
-            "minute": "The group noted the review and agreed the Review Report can be published to SEC Parties.",
-            "actions": "OPSG 97/04: DCC to confirm its principles for third-party Major Incidents."}
+DECISION = {"meeting": "OPSG_97", "report_version": 1, "outcome": "agreed", "classification": "GREEN",
+            "minute": "The group noted the review and agreed the Review Report can be published to SEC Parties."}
+ACTION_9704 = {"reference": "OPSG 97/04", "owner": "dcc", "target_on": "2023-07-24",
+               "text": "DCC to confirm its principles for third-party Major Incidents."}
 PROPOSAL = {"exclude": True, "principle": THIRD_PARTY, "rationale": RATIONALE,
             "evidence_links": ["https://example.org/carrier-incident-report"]}
 PUBLISHED_FIELDS = {"reference", "title", "classification", "published_at", "version", "edition", "supersedes",
@@ -23,8 +27,10 @@ PUBLISHED_FIELDS = {"reference", "title", "classification", "published_at", "ver
 
 
 @pytest.fixture()
-def ref(api: Api, principles: None) -> str:
-    """The real case, logged through the API."""
+def ref(api: Api, principles: None, users: dict[str, Any]) -> str:
+    """The real case, logged through the API; OPSG_97 is in the meetings register."""
+    factories.meeting("OPSG_97", date(2023, 6, 26), actor=users["secas"])
+    db.session.commit()
     return api.create().get_json()["reference"]
 
 
@@ -119,11 +125,13 @@ def test_real_case_from_proposal_to_a_party_reading_the_published_report(api, to
         True, "submitted", users["dcc"].email)
 
     # OPSG_97 agrees publication; SECAS publishes it GREEN.
-    decision = _ok(opsg.post(f"/incidents/{ref}/decisions", json=DECISION), 201)
-    assert {k: decision[k] for k in ("meeting", "meeting_on", "outcome", "report_version")} == {
-        "meeting": "OPSG_97", "meeting_on": "2023-06-26", "outcome": "agreed", "report_version": 1}
+    decision = _ok(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "actions": [ACTION_9704]}), 201)
+    assert {k: decision[k] for k in ("meeting", "meeting_on", "outcome", "report_version", "classification")} == {
+        "meeting": "OPSG_97", "meeting_on": "2023-06-26", "outcome": "agreed", "report_version": 1,
+        "classification": "GREEN"}
+    assert decision["actions"] == [ACTION_9704]
     assert _ok(secas.get(f"/incidents/{ref}/decisions"))["items"] == [decision]
-    published = secas.post(f"/incidents/{ref}/publish", json={"classification": "GREEN"})
+    published = secas.post(f"/incidents/{ref}/publish", json={})
     body = _ok(published, 201)
     assert published.headers["Location"] == f"/api/v1/published/{ref}"
     assert (body["classification"], body["version"]) == ("GREEN", 1)
@@ -168,7 +176,7 @@ def test_every_role_on_every_step(api, tokens, ref):
                                                                       "sections": SECTIONS}))
     _ok(roles["dcc"].post(f"/incidents/{ref}/report/submit"))
     _ok(roles["secas"].post(f"/incidents/{ref}/decisions", json={**DECISION, "outcome": "deferred"}), 201)
-    _ok(roles["opsg"].post(f"/incidents/{ref}/decisions", json=DECISION), 201)
+    _ok(roles["opsg"].post(f"/incidents/{ref}/decisions", json={**DECISION, "classification": "WHITE"}), 201)
     _ok(roles["secas"].post(f"/incidents/{ref}/publish", json={"classification": "WHITE"}), 201)
 
     for role in ("dcc", "secas", "opsg", "admin"):
@@ -200,7 +208,7 @@ def test_steps_out_of_order_are_409_saying_what_must_happen_first(api, tokens, r
              "wait for its outcome before proposing again")
     _ok(api.request("PUT", f"/incidents/{ref}/report", json={"classification": "AMBER", "sections": SECTIONS}))
     _ok(api.post(f"/incidents/{ref}/report/submit"))
-    conflict(api.post(f"/incidents/{ref}/report/submit"), "already submitted; save a revision")
+    conflict(api.post(f"/incidents/{ref}/report/submit"), "version 1 is waiting for the Operations Group's decision")
     conflict(opsg.post(f"/incidents/{ref}/decisions", json=DECISION), "the decision must wait for it")
 
     _ok(api.post(f"/incidents/{ref}/summary-report"))
@@ -214,28 +222,41 @@ def test_steps_out_of_order_are_409_saying_what_must_happen_first(api, tokens, r
 
 
 def test_frozen_agreed_and_published_versions_cannot_be_edited(api, tokens, ref):
-    secas = _as(api, tokens, "secas")
+    secas, opsg = _as(api, tokens, "secas"), _as(api, tokens, "opsg")
     _to_submitted(api, tokens, ref)
     etag = api.get(f"/incidents/{ref}/report").headers["ETag"]
-    # Version 1 is frozen: writing again makes version 2, a draft, and leaves version 1 as submitted.
-    revised = _ok(api.request("PUT", f"/incidents/{ref}/report", etag=etag,
-                              json={"classification": "AMBER", "sections": {**SECTIONS, "summary": "Revised."}}))
+    # Version 1 waits for the group: it can be neither edited nor replaced, only withdrawn.
+    swap = {"classification": "AMBER", "sections": {**SECTIONS, "summary": "Revised."}}
+    body = assert_problem(api.request("PUT", f"/incidents/{ref}/report", etag=etag, json=swap), 409)
+    assert "version 1 is waiting for the Operations Group's decision. Withdraw it first" in body["detail"]
+    assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={
+        k: v for k, v in DECISION.items() if k != "report_version"}), 422, "report_version")
+    assert_problem(secas.post(f"/incidents/{ref}/report/withdraw"), 403)
+    withdrawn = _ok(api.post(f"/incidents/{ref}/report/withdraw"))
+    assert (withdrawn["number"], withdrawn["state"]) == (1, "draft")
+    assert "nothing to withdraw" in assert_problem(api.post(f"/incidents/{ref}/report/withdraw"), 409)["detail"]
+    etag = api.get(f"/incidents/{ref}/report").headers["ETag"]
+    revised = _ok(api.request("PUT", f"/incidents/{ref}/report", etag=etag, json=swap))
     assert (revised["number"], revised["is_frozen"], revised["state"]) == (2, False, "draft")
     first = _ok(api.get(f"/incidents/{ref}/report/versions/1"))
     assert (first["is_frozen"], first["sections"]["summary"]) == (True, SECTIONS["summary"])
     _ok(api.post(f"/incidents/{ref}/report/submit"))
-    _ok(_as(api, tokens, "opsg").post(f"/incidents/{ref}/decisions", json=DECISION), 201)
+    # The pack circulated version 2: a decision naming version 1 is refused.
+    body = assert_problem(opsg.post(f"/incidents/{ref}/decisions", json=DECISION), 409)
+    assert "Version 1 is not the version waiting for the Operations Group: version 2 is." in body["detail"]
+    _ok(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "report_version": 2}), 201)
 
     etag = api.get(f"/incidents/{ref}/report").headers["ETag"]
     change = {"classification": "AMBER", "sections": {**SECTIONS, "summary": "Too late."}}
     body = assert_problem(api.request("PUT", f"/incidents/{ref}/report", etag=etag, json=change), 409)
     assert "SECAS must publish it" in body["detail"]
-    for level in ("RED", "AMBER"):
-        body = assert_problem(secas.post(f"/incidents/{ref}/publish", json={"classification": level}),
-                              422, "classification")
-        assert "GREEN or WHITE" in body["errors"]["classification"][0]
-    assert "never published" in secas.post(f"/incidents/{ref}/publish",
-                                           json={"classification": "RED"}).get_json()["errors"]["classification"][0]
+    # Published as the group agreed (GREEN): any other classification asked is a 409 naming the agreement.
+    for level in ("WHITE", "AMBER"):
+        body = assert_problem(secas.post(f"/incidents/{ref}/publish", json={"classification": level}), 409)
+        assert f"agreed publication as GREEN at OPSG_97; the report is published as agreed, not as {level}" in (
+            body["detail"])
+    assert "A version classified RED is never agreed for publication nor published" in assert_problem(
+        secas.post(f"/incidents/{ref}/publish", json={"classification": "RED"}), 409)["detail"]
     assert_problem(secas.post(f"/incidents/{ref}/publish", json={"classification": "PURPLE"}), 422, "classification")
     assert_problem(_as(api, tokens, "party").get(f"/published/{ref}"), 404)
     _ok(secas.post(f"/incidents/{ref}/publish", json={"classification": "GREEN"}), 201)
@@ -253,6 +274,71 @@ def test_frozen_agreed_and_published_versions_cannot_be_edited(api, tokens, ref)
     assert _ok(_as(api, tokens, "party").get(f"/published/{ref}"))["version"] == 2
     for number in ("0", "4", "2147483648", "x"):
         assert_problem(api.get(f"/incidents/{ref}/report/versions/{number}"), 404)
+
+
+def test_a_red_version_is_never_agreed_whatever_classification_is_asked(api, tokens, ref):
+    opsg = _as(api, tokens, "opsg")
+    _ok(api.request("PUT", f"/incidents/{ref}/exclusion", json={"exclude": False}))
+    _ok(api.request("PUT", f"/incidents/{ref}/report", json={"classification": "RED", "sections": SECTIONS}))
+    _ok(api.post(f"/incidents/{ref}/report/submit"))
+    for level in ("GREEN", "WHITE", "AMBER", None):
+        body = assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "classification": level}), 409)
+        assert "A version classified RED is never agreed for publication nor published" in body["detail"]
+    assert _ok(opsg.get(f"/incidents/{ref}/decisions"))["items"] == []
+
+
+def test_a_decision_at_a_meeting_not_in_the_register_is_422_naming_meeting(api, tokens, ref):
+    opsg = _as(api, tokens, "opsg")
+    _to_submitted(api, tokens, ref)
+    body = assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "meeting": "OPSG_139"}),
+                          422, "meeting")
+    assert "OPSG_139 is not in it" in body["errors"]["meeting"][0]
+    _ok(opsg.post("/meetings", json={"reference": "OPSG_139", "held_on": "2099-12-29"}), 201)
+    body = assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "meeting": "OPSG_139"}),
+                          422, "meeting")
+    assert "OPSG_139 is on 2099-12-29, which is still to come" in body["errors"]["meeting"][0]
+    assert _ok(opsg.get(f"/incidents/{ref}/decisions"))["items"] == []
+
+
+def test_the_meetings_register(api, tokens, ref):
+    secas, opsg, dcc, party = (_as(api, tokens, r) for r in ("secas", "opsg", "dcc", "party"))
+    made = secas.post("/meetings", json={"reference": "OPSG_98", "held_on": "2023-07-24", "kind": "reporting"})
+    assert made.headers["Location"] == "/api/v1/meetings"
+    assert _ok(made, 201) == {"reference": "OPSG_98", "group": "OPSG", "number": 98, "held_on": "2023-07-24",
+                              "kind": "reporting", "pack_url": "/meetings/OPSG_98/pack"}
+    assert [(m["reference"], m["kind"]) for m in _ok(dcc.get("/meetings"))["items"]] == [
+        ("OPSG_98", "reporting"), ("OPSG_97", "main")]
+    assert_problem(opsg.post("/meetings", json={"reference": "OPSG_98", "held_on": "2023-07-24"}), 409, "reference")
+    assert_problem(opsg.post("/meetings", json={"reference": "OPSG_99", "held_on": "24/07/2023", "kind": "x"}),
+                   422, "held_on", "kind")
+    assert_problem(opsg.post("/meetings", json={"reference": "OPSG 99", "held_on": "2023-07-24"}), 422, "reference")
+    assert_problem(dcc.post("/meetings", json={"reference": "OPSG_99", "held_on": "2023-07-24"}), 403)
+    assert_problem(party.get("/meetings"), 404)
+
+
+def test_decision_actions_are_on_the_actions_register_once(api, tokens, ref):
+    opsg = _as(api, tokens, "opsg")
+    _to_submitted(api, tokens, ref)
+    second = {**ACTION_9704, "reference": "OPSG 97/05", "owner": "secas", "text": "SECAS to circulate it."}
+    body = assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={
+        **DECISION, "outcome": "deferred", "actions": [ACTION_9704, {**second, "reference": "OPSG 96/05"}]}),
+        422, "actions[1].reference")
+    assert "numbered OPSG 97/NN" in body["errors"]["actions[1].reference"][0]
+    assert _ok(opsg.get("/actions"))["items"] == []  # nothing of the refused decision was kept
+    decision = _ok(opsg.post(f"/incidents/{ref}/decisions", json={
+        **DECISION, "outcome": "deferred", "actions": [ACTION_9704, second]}), 201)
+    listed = {a["reference"]: a for a in _ok(opsg.get("/actions"))["items"]}
+    assert sorted(listed) == ["OPSG 97/04", "OPSG 97/05"]
+    one = listed["OPSG 97/04"]
+    assert (one["owner_org"], one["target_on"], one["raised_on"], one["decision_id"], one["incidents"]) == (
+        "dcc", "2023-07-24", "2023-06-26", decision["id"], [ref])
+    # Entered once: raising it again by hand is refused, as is minuting it again.
+    assert_problem(opsg.post("/actions", json={"reference": "OPSG 97/04", "text": "Again.", "owner_org": "dcc",
+                                               "target_on": "2023-07-24"}), 409, "reference")
+    body = assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "actions": [ACTION_9704]}),
+                          422, "actions[0].reference")
+    assert "already on the register" in body["errors"]["actions[0].reference"][0]
+    assert len(_ok(opsg.get("/actions"))["items"]) == 2
 
 
 def test_report_preconditions(api, ref):
@@ -297,14 +383,14 @@ def test_bodies_are_checked_for_shape_and_by_the_services(api, tokens, ref):
     assert_problem(secas.post(f"/incidents/{ref}/exclusion/reviews", json={"outcome": "maybe"}),
                    422, "outcome", "comment")
     body = assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={
-        **DECISION, "meeting": "OPSG 97", "meeting_on": "26/06/2023", "outcome": "yes"}), 422,
+        **DECISION, "meeting": "OPSG 97", "meeting_on": "2023-06-26", "outcome": "yes"}), 422,
         "meeting_on", "outcome")
-    assert "YYYY-MM-DD" in body["errors"]["meeting_on"][0]
+    assert body["errors"]["meeting_on"] == ["Unknown field."]  # the date comes from the register
     assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "meeting": "OPSG 97"}), 422, "meeting")
-    assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "meeting_on": "2999-01-01"}),
-                   422, "meeting_on")
-    assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "meeting_on": "0001-01-01"}),
-                   422, "meeting_on")
+    assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "classification": "AMBER"}),
+                   422, "classification")
+    assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "actions": [
+        {**ACTION_9704, "target_on": "24/07/2023", "owner": 4}]}), 422, "actions[0].target_on", "actions[0].owner")
     assert_problem(opsg.post(f"/incidents/{ref}/decisions", json={**DECISION, "minute": " "}), 422, "minute")
     assert _ok(opsg.get(f"/incidents/{ref}/decisions"))["items"] == []
 

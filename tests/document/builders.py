@@ -34,15 +34,16 @@ def submitted(users: dict[str, Any], now: datetime, *, sections: dict[str, str] 
 
 
 def decided(incident: Incident, users: dict[str, Any], now: datetime, *, meeting: str = "OPSG_96",
-            outcome: str = "agreed", meeting_on: date = date(2023, 5, 30)) -> None:
-    """Record an Operations Group decision on the submitted report."""
-    review_service.record_decision(incident=incident, meeting=meeting, meeting_on=meeting_on, outcome=outcome,
-                                   minute="The group noted the review.", actor=users["secas"], now=now)
+            outcome: str = "agreed", meeting_on: date = date(2023, 5, 30), classification: str = "GREEN") -> None:
+    """Record an Operations Group decision on the submitted report, at a meeting of the register."""
+    factories.decision(incident, actor=users["secas"], now=now, meeting_ref=meeting, held_on=meeting_on,
+                       outcome=outcome, classification=classification)
 
 
 def published(users: dict[str, Any], now: datetime, *, classification: str = "GREEN", **fields: Any) -> Incident:
     """Take an incident all the way to publication to SEC Parties."""
     incident = submitted(users, now, **fields)
-    decided(incident, users, now)
-    review_service.publish(incident=incident, classification=classification, actor=users["secas"], now=now)
+    factories.decision(incident, actor=users["secas"], now=now, meeting_ref="OPSG_96", held_on=date(2023, 5, 30),
+                       classification=classification)
+    review_service.publish(incident=incident, actor=users["secas"], now=now)
     return incident

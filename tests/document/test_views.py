@@ -96,6 +96,20 @@ def test_pack_pdf_lists_the_waiting_reviews(client, auth, users, now, principles
     assert waiting.reference in whole and "Waiting for the group" in whole and "Summary" in whole
 
 
+def test_the_pack_names_the_version_waiting_and_a_withdrawn_version_leaves_it(client, auth, users, now, principles):
+    waiting = builders.submitted(users, now, title="Waiting for the group")
+    meeting_service.schedule(reference="OPSG_150", held_on=date(2099, 1, 27), actor=users["secas"], now=now)
+    db.session.commit()
+    login(auth, users["opsg"])
+    page = client.get("/meetings/OPSG_150/pack").text
+    assert f'id="pack-{waiting.reference}"' in page and "Version 1, AMBER" in page
+    report_service.withdraw(incident=waiting, actor=users["dcc"], now=now)
+    db.session.commit()
+    assert f'id="pack-{waiting.reference}"' not in client.get("/meetings/OPSG_150/pack").text
+    # The meetings list links each meeting's pack.
+    assert 'href="/meetings/OPSG_150/pack"' in client.get("/meetings/").text
+
+
 def test_weasyprint_fetches_only_our_static_files(app, monkeypatch):
     attempts: list[object] = []
 
@@ -188,7 +202,6 @@ def test_past_meeting_pack_lists_what_was_decided_at_it(client, auth, users, now
     agreed = builders.submitted(users, now)
     builders.decided(agreed, users, now, meeting="OPSG_96")
     still_waiting = builders.submitted(users, now)
-    meeting_service.schedule(reference="OPSG_96", held_on=date(2023, 5, 30), actor=users["secas"], now=now)
     db.session.commit()
     login(auth, users["dcc"])
     page = client.get("/meetings/OPSG_96/pack").text
@@ -227,6 +240,7 @@ def test_a_pdf_the_client_has_is_answered_304_without_drawing_it_again(client, a
     assert len(drawn) == 1  # the submitted version is frozen: its PDF was kept
 
     # A new version changes the document: 200, a new ETag.
+    report_service.withdraw(incident=incident, actor=users["dcc"], now=now)
     report_service.save_draft(incident=incident, sections={**builders.SECTIONS, "impact": "Revised impact."},
                               classification="AMBER", actor=users["dcc"], now=now)
     db.session.commit()
@@ -256,6 +270,7 @@ def test_a_print_page_carries_a_strong_etag_and_answers_304(client, auth, users,
     db.session.commit()
     assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
     # A new draft is the latest version now: 200, a new ETag.
+    report_service.withdraw(incident=incident, actor=users["dcc"], now=now)
     report_service.save_draft(incident=incident, sections={**builders.SECTIONS, "impact": "Revised impact."},
                               classification="AMBER", actor=users["dcc"], now=now)
     db.session.commit()

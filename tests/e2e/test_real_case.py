@@ -324,28 +324,44 @@ def dcc_writes_and_submits_report(dcc: Person) -> None:
     shot(page, "08-report")
 
 
+def opsg_enters_the_meeting(opsg: Person) -> None:
+    """Enter OPSG_97 (a main meeting on 26 June 2023) in the meetings register; the list links its pack."""
+    page = opsg.page
+    page.goto("/meetings/")
+    page.fill("#reference", "OPSG_97")
+    page.fill("#held_on", "2023-06-26")
+    page.select_option("#kind", "main")
+    with page.expect_navigation():
+        page.click("text=Schedule meeting")
+    row = page.locator("#meeting-OPSG_97")
+    assert "Main" in row.inner_text() and row.locator("a", has_text="OPSG_97 pack").count() == 1
+
+
 def opsg_agrees_publication(opsg: Person) -> None:
-    """Record OPSG_97 (26 June 2023): publication agreed."""
+    """Record OPSG_97 (26 June 2023): publication of version 1 agreed as GREEN, with its action."""
     page = opsg.page
     page.goto(f"/incidents/{REFERENCE}/review")
-    page.fill("#decision-meeting", "OPSG_97")
-    page.fill("#decision-meeting_on", "2023-06-26")
+    assert "Record a decision on version 1" in page.locator("#decisions").inner_text()
+    page.select_option("#decision-meeting", "OPSG_97")
     page.check("input[name='decision-outcome'][value='agreed']")
+    page.check("input[name='decision-classification'][value='GREEN']")
     page.fill("#decision-minute", "The group noted the review and agreed the Review Report can be published to "
                                   "SEC Parties.")
-    page.fill("#decision-actions_text", "OPSG 97/04: DCC to provide the principles it uses to exclude Major "
-                                        "Incidents caused by third parties.")
+    page.fill("#decision-actions_text", "OPSG 97/04 | dcc | 2023-07-24 | DCC to provide the principles it uses to "
+                                        "exclude Major Incidents caused by third parties.")
     with page.expect_navigation():
         page.click("text=Record decision")
     assert "Recorded the OPSG_97 decision: agreed." in page.locator(".flashes").inner_text()
-    assert "Mon 26 Jun 2023" in page.locator("#decisions").inner_text()
+    decisions = page.locator("#decisions").inner_text()
+    assert "Mon 26 Jun 2023" in decisions and "publication agreed as GREEN" in decisions
+    assert page.locator("#decisions a", has_text="OPSG 97/04").count() == 1
 
 
 def secas_publishes(secas: Person) -> None:
-    """Publish the agreed version to SEC Parties as GREEN."""
+    """Publish the agreed version to SEC Parties, as GREEN: the classification the group agreed."""
     page = secas.page
     page.goto(f"/incidents/{REFERENCE}/review")
-    page.check("input[name='publish-classification'][value='GREEN']")
+    assert "is published as GREEN, the classification the group agreed" in page.locator("#publications").inner_text()
     with page.expect_navigation():
         page.click("form button:has-text('Publish')")
     assert "Published version 1 to SEC Parties as GREEN." in page.locator(".flashes").inner_text()
@@ -434,6 +450,7 @@ def test_the_real_case_end_to_end(people: dict[str, Person]) -> None:
 
     dcc_writes_and_submits_report(dcc)
     opsg.login()
+    opsg_enters_the_meeting(opsg)
     opsg_agrees_publication(opsg)
     secas_publishes(secas)
     party_reads_the_published_report(party)

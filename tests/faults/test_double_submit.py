@@ -48,10 +48,11 @@ PAGES: dict[str, tuple[str, str, Any, str]] = {
     "review an exclusion": ("secas", f"/incidents/{PENDING}/review/exclusion-review", {
         "secas-outcome": "agreed", "secas-comment": "Notified maintenance."}, "exclusion_review"),
     "defer a decision": ("secas", f"/incidents/{INCLUDED}/review/decision", {
-        "decision-meeting": "OPSG_97", "decision-meeting_on": "2023-06-26", "decision-outcome": "deferred",
+        "decision-meeting": "OPSG_97", "decision-report_version": "1", "decision-outcome": "deferred",
         "decision-minute": "Deferred to the next meeting."}, "decision"),
     "agree a decision": ("secas", f"/incidents/{INCLUDED}/review/decision", {
-        "decision-meeting": "OPSG_97", "decision-meeting_on": "2023-06-26", "decision-outcome": "agreed",
+        "decision-meeting": "OPSG_97", "decision-report_version": "1", "decision-outcome": "agreed",
+        "decision-classification": "GREEN",
         "decision-minute": "Agreed for publication."}, "decision"),
     "comment": ("opsg", f"/incidents/{PUBLISHED}/review/comments", {"comment-body": "How long did CSP N take?"},
                 "review_comment"),
@@ -115,7 +116,7 @@ API: dict[str, tuple[str, str, str, dict[str, Any], str]] = {
         "occurred_at": "2023-04-04T10:40:00+01:00", "kind": "restored", "cohort": "CSP N", "text": "NTE reset."},
         "timeline_entry"),
     "defer a decision": ("secas", "POST", f"/incidents/{INCLUDED}/decisions", {
-        "meeting": "OPSG_97", "meeting_on": "2023-06-26", "outcome": "deferred", "minute": "Deferred."},
+        "meeting": "OPSG_97", "report_version": 1, "outcome": "deferred", "minute": "Deferred."},
         "decision"),
     "raise an action": ("secas", "POST", "/actions", {
         "reference": "OPSG 97/08", "text": "Check.", "owner_org": "dcc", "target_on": "2030-01-31"}, "action"),

@@ -118,8 +118,8 @@ def test_opsg_is_reminded_five_working_days_before_its_next_meeting_once_the_rev
 
     # The decision is recorded: no reminder is left.
     decided = uk(date(2023, 6, 5), 16, 0)
-    review_service.record_decision(incident=case, meeting="OPSG_96", meeting_on=date(2023, 6, 5), outcome="agreed",
-                                   minute="Agreed publication.", actor=users["secas"], now=decided)
+    factories.decision(case, meeting_ref="OPSG_96", held_on=date(2023, 6, 5), minute="Agreed publication.",
+                       actor=users["secas"], now=decided)
     db.session.commit()
     assert pending(ReminderKind.OPSG_DECISION) == []
 

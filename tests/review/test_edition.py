@@ -129,8 +129,8 @@ def test_a_correction_is_published_as_a_new_edition_superseding_the_first_with_b
     report_service.save_draft(incident=incident, sections={**builders.SECTIONS, "summary": "Corrected summary."},
                               classification="AMBER", actor=users["dcc"], now=later)
     report_service.submit(incident=incident, actor=users["dcc"], now=later)
-    builders.decided(incident, users, later, meeting="OPSG_98", meeting_on=date(2023, 6, 20))
-    review_service.publish(incident=incident, classification="WHITE", actor=users["secas"], now=later)
+    builders.decided(incident, users, later, meeting="OPSG_98", meeting_on=date(2023, 6, 20), classification="WHITE")
+    review_service.publish(incident=incident, actor=users["secas"], now=later)
     db.session.commit()
 
     _login(client, users["party"])

@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from incidents.extensions import db
@@ -13,7 +14,7 @@ from incidents.incident import service as incident_service
 from incidents.principle import service as principle_service
 from incidents.report import service as report_service
 from incidents.review import service as review_service
-from incidents.review.models import ExclusionState, ReportState
+from incidents.review.models import ExclusionState, ReportState, Review
 from tests import factories
 
 SECTIONS = {
@@ -33,6 +34,7 @@ def case(app, users, now):
     """The INC000001001905 shape, with the default principles (the schema is built without migrations)."""
     principle_service.seed_defaults()
     incident = factories.incident(actor=users["dcc"], now=now)
+    factories.meeting("OPSG_97", date(2023, 6, 26), actor=users["secas"])
     db.session.commit()
     return incident
 
@@ -102,9 +104,11 @@ def submit_report(client, case):
 
 
 def record_decision(client, case, **overrides):
-    data = {"decision-meeting": "OPSG_97", "decision-meeting_on": "2023-06-26", "decision-outcome": "agreed",
+    data = {"decision-meeting": "OPSG_97", "decision-report_version": "1", "decision-outcome": "agreed",
+            "decision-classification": "GREEN",
             "decision-minute": "The group noted the review and agreed the Review Report can be published.",
-            "decision-actions_text": "OPSG 97/04: DCC to confirm the principles for third-party incidents."}
+            "decision-actions_text": "OPSG 97/04 | dcc | 2023-07-24 | DCC to confirm the principles for third-party "
+                                     "incidents."}
     data.update(overrides)
     return client.post(url(case, "review/decision"), data=data)
 
@@ -198,12 +202,12 @@ def test_real_case_through_the_pages_as_each_role(client, case, as_role):
     assert "Recorded the OPSG_97 decision: agreed." in page
     assert "OPSG_97, Mon 26 Jun 2023" in page
 
-    # SECAS publishes as GREEN.
+    # SECAS publishes, as GREEN: the classification the group agreed (nothing to choose).
     as_role("secas")
     page = client.get(url(case)).text
-    assert 'name="publish-classification"' in page and 'value="RED"' not in page
-    page = follow_flash(client, client.post(url(case, "review/publication"),
-                                            data={"publish-classification": "GREEN"}))
+    assert 'name="publish-classification"' not in page
+    assert "is published as <strong>GREEN</strong>, the classification the group agreed" in page
+    page = follow_flash(client, client.post(url(case, "review/publication"), data={}))
     assert "Published version 1 to SEC Parties as GREEN." in page
     assert "Nothing is waiting" in page
 
@@ -346,34 +350,106 @@ def test_invalid_input_is_shown_on_the_fields_never_a_500(client, case, as_role)
     assert response.status_code == 422 and "There is no principle" in response.text
     assert propose(client, case, page, **{"propose-treatment": "include", "propose-rationale": ""}).status_code == 302
     save_report(client, case)
+    assert client.post(url(case, "report/edit"), data={"classification": "PURPLE", "etag": ""}).status_code == 422
     response = client.post(url(case, "report/submit"), data={})
     assert response.status_code == 302
-    assert client.post(url(case, "report/edit"), data={"classification": "PURPLE", "etag": ""}).status_code == 422
     for path in ("report?version=abc", "report?version=99", "report/diff?from=1&to=9", "report/diff?from=x"):
         assert client.get(url(case, path)).status_code == 404, path
     assert client.get("/incidents/INC000000000000/review").status_code == 404
     assert client.get("/incidents/INC%00/review").status_code == 404
 
-    submit_report(client, case)
+    assert review_service.get_review(case).report_state == ReportState.SUBMITTED
     as_role("secas")
-    response = record_decision(client, case, **{"decision-meeting": "meeting 97", "decision-meeting_on": "2023-02-30",
-                                                "decision-outcome": "yes", "decision-minute": ""})
-    assert response.status_code == 422 and "Enter the date as YYYY-MM-DD" in response.text
-    response = record_decision(client, case, **{"decision-meeting": "meeting 97", "decision-meeting_on": "2999-01-01",
-                                                "decision-minute": ""})
+    response = record_decision(client, case, **{"decision-meeting": "meeting 97", "decision-outcome": "yes",
+                                                "decision-minute": "", "decision-actions_text": "OPSG 97/05 | dcc"})
+    assert response.status_code == 422 and "Action 1: write it as reference | owner | target date | text" in (
+        unescaped(response.text))
+    response = record_decision(client, case, **{"decision-meeting": "meeting 97", "decision-minute": "",
+                                                "decision-classification": "", "decision-report_version": "x"})
     assert response.status_code == 422
-    assert "Meeting must look like" in response.text and "in the future" in response.text
-    assert "Minute is required." in response.text
+    text = unescaped(response.text)
+    assert "meeting 97 is not in it" in text and "Minute is required." in text
+    assert "Say under which classification the group agreed publication" in text
+    assert "Name the report version the group decided on" in text
     response = client.post(url(case, "review/comments"), data={"comment-body": "  "})
     assert response.status_code == 422 and "Comment is required." in response.text
 
 
-def test_red_cannot_be_published(client, case, as_role):
-    walk_to_submitted(client, case, as_role)
+def test_red_cannot_be_agreed_for_publication(client, case, as_role):
+    as_role("dcc")
+    propose(client, case, client.get(url(case)).text, **{"propose-treatment": "include"})
+    save_report(client, case, classification="RED")
+    submit_report(client, case)
     as_role("secas")
-    record_decision(client, case)
-    response = client.post(url(case, "review/publication"), data={"publish-classification": "RED"})
-    assert response.status_code == 422 and "A RED report is never published." in response.text
+    page = follow_flash(client, record_decision(client, case, **{"decision-classification": "GREEN"}))
+    assert "A version classified RED is never agreed for publication nor published" in unescaped(page)
+    refetch()
+    assert review_service.get_review(case).report_state == ReportState.SUBMITTED
+
+
+def test_the_decision_form_offers_the_registers_held_meetings_and_names_the_version(client, case, as_role, users):
+    factories.meeting("OPSG_300", date(2099, 6, 30), actor=users["secas"])
+    db.session.commit()
+    walk_to_submitted(client, case, as_role)
+    as_role("opsg")
+    page = client.get(url(case)).text
+    assert '<option value="OPSG_97">OPSG_97, Mon 26 Jun 2023</option>' in page and "OPSG_300" not in page
+    assert hidden(page, "decision-report_version") == "1" and "Record a decision on version 1" in page
+    response = record_decision(client, case, **{"decision-meeting": "OPSG_300"})
+    assert response.status_code == 422 and "which is still to come" in response.text
+    # The DCC withdrew version 1 and submitted version 2 meanwhile: the decision on version 1 is refused.
+    as_role("dcc")
+    page = follow_flash(client, client.post(url(case, "report/withdraw"),
+                                            data={"etag": hidden(client.get(url(case)).text, "etag")}))
+    assert "Withdrew version 1; it has left the meeting pack." in page
+    assert save_report(client, case, {**SECTIONS, "impact": "Revised."}).status_code == 302
+    assert submit_report(client, case).status_code == 302
+    as_role("opsg")
+    page = follow_flash(client, record_decision(client, case))
+    assert "Version 1 is not the version waiting for the Operations Group: version 2 is." in unescaped(page)
+    page = follow_flash(client, record_decision(client, case, **{"decision-report_version": "2"}))
+    assert "Recorded the OPSG_97 decision: agreed." in page
+    assert "publication agreed as <strong>GREEN</strong>" in page
+    assert ">OPSG 97/04</a>" in page  # the minuted action, linked to the register
+    refetch()
+    actions = review_service.get_review(case).decisions[0].actions
+    assert [(a.reference, a.owner_org, a.target_on) for a in actions] == [("OPSG 97/04", "dcc", date(2023, 7, 24))]
+
+
+@pytest.mark.parametrize("form", ["decision", "publication", "report"])
+def test_a_save_that_loses_the_race_is_a_409_page_not_a_500(client, case, as_role, form, monkeypatch):
+    walk_to_submitted(client, case, as_role)
+    if form == "publication":
+        as_role("secas")
+        assert record_decision(client, case).status_code == 302
+    if form == "report":
+        as_role("dcc")
+        client.post(url(case, "report/withdraw"), data={"etag": hidden(client.get(url(case)).text, "etag")})
+    page = client.get(url(case, "report/edit" if form == "report" else "review")).text
+    review_id = review_service.get_review(case).id
+
+    def someone_else_saves_first(session, flush_context, instances):
+        if any(isinstance(obj, Review) for obj in session.dirty) and not raced:
+            raced.append(True)
+            with db.engine.begin() as other:
+                other.execute(sa.update(Review).where(Review.id == review_id).values(version=Review.version + 1))
+
+    raced: list[bool] = []
+    sa.event.listen(db.session, "before_flush", someone_else_saves_first)
+    try:
+        if form == "decision":
+            as_role("opsg")
+            response = record_decision(client, case)
+        elif form == "publication":
+            response = client.post(url(case, "review/publication"), data={})
+        else:
+            data = {**SECTIONS, "summary": "Mine.", "classification": "AMBER", "etag": hidden(page, "etag")}
+            response = client.post(url(case, "report/edit"), data=data)
+    finally:
+        sa.event.remove(db.session, "before_flush", someone_else_saves_first)
+    assert raced and response.status_code == 409, response.text[:300]
+    text = unescaped(response.text)
+    assert "Someone else" in text and ("Before:" in text or "It now stands at version" in text)
 
 
 def test_a_category_3_incident_needs_no_review(client, app, users, as_role, now):
@@ -439,6 +515,7 @@ def test_versions_and_diff_pages_show_changes(client, case, as_role):
     walk_to_submitted(client, case, as_role)
     revised = {**SECTIONS, "summary": "A nationwide outage of a national telecoms carrier.\n\nRestored by 10:40 BST.",
                "impact": SECTIONS["impact"]}
+    client.post(url(case, "report/withdraw"), data={"etag": hidden(client.get(url(case)).text, "etag")})
     page = follow_flash(client, save_report(client, case, revised, classification="GREEN"))
     assert "Saved draft version 2." in page
     versions = client.get(url(case, "report/versions")).text
@@ -483,7 +560,8 @@ def test_script_injection_is_neutralised_everywhere(client, case, as_role):
     propose(client, case, page, **{"propose-treatment": "include", "propose-rationale": XSS})
     submit_report(client, case)
     as_role("opsg")
-    record_decision(client, case, **{"decision-minute": XSS, "decision-actions_text": XSS})
+    record_decision(client, case, **{"decision-minute": XSS, "decision-outcome": "deferred",
+                                     "decision-actions_text": f"OPSG 97/01 | dcc | 2023-07-24 | {XSS}"})
     page = client.get(url(case)).text
     assert_neutralised(page)
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4

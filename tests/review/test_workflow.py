@@ -35,7 +35,7 @@ LATER = datetime(2023, 7, 1, 9, 0, tzinfo=UTC)
 # The role that may take each step (the others are refused with the step's one message).
 ACTOR = {Step.PROPOSE: "dcc", Step.ANSWER_REQUEST: "dcc", Step.REVIEW_EXCLUSION: "secas",
          Step.SUMMARY_REPORT: "dcc", Step.WRITE_REPORT: "dcc", Step.SUBMIT_REPORT: "dcc",
-         Step.RECORD_DECISION: "opsg", Step.PUBLISH: "secas", Step.COMMENT: "opsg"}
+         Step.WITHDRAW_REPORT: "dcc", Step.RECORD_DECISION: "opsg", Step.PUBLISH: "secas", Step.COMMENT: "opsg"}
 ALL_STATES = list(itertools.product(ExclusionState, ReportState))
 
 
@@ -43,6 +43,7 @@ def _in_state(users: dict[str, Any], now: datetime, exclusion: ExclusionState, r
               *, summary_sent: bool = False) -> Incident:
     """Log an incident whose review stands in the given states, with the rows those states imply."""
     incident = factories.incident(actor=users["dcc"], now=now)
+    factories.meeting("OPSG_96", date(2023, 5, 30), actor=users["secas"])
     review = Review(incident_id=incident.id, incident_category=incident.category, exclusion_state=exclusion,
                     report_state=report, created_at=now, updated_at=now,
                     summary_submitted_at=now if summary_sent else None)
@@ -77,6 +78,7 @@ def _refusal(step: Step, user: Any, incident: Incident) -> workflow.Refusal | No
     (Step.SUMMARY_REPORT, "opsg", "Only the DCC records the Summary Report."),
     (Step.WRITE_REPORT, "secas", "Only the DCC writes the Review Report."),
     (Step.SUBMIT_REPORT, "opsg", "Only the DCC submits the Review Report."),
+    (Step.WITHDRAW_REPORT, "secas", "Only the DCC withdraws the Review Report it submitted."),
     (Step.RECORD_DECISION, "dcc",
      "Only SECAS (as secretary) or an OPSG member records Operations Group decisions."),
     (Step.PUBLISH, "opsg", "Only SECAS publishes reports to SEC Parties."),
@@ -102,7 +104,13 @@ def test_a_role_that_may_never_take_a_step_is_forbidden_with_the_steps_message(a
     # Once published, a correction is a new version (the published edition stays frozen): writing is open again.
     (Step.WRITE_REPORT, ExclusionState.INCLUDED, ReportState.PUBLISHED, None),
     (Step.SUBMIT_REPORT, ExclusionState.INCLUDED, ReportState.NOT_STARTED, "no draft to submit"),
-    (Step.SUBMIT_REPORT, ExclusionState.INCLUDED, ReportState.SUBMITTED, "Version 1 is already submitted"),
+    (Step.SUBMIT_REPORT, ExclusionState.INCLUDED, ReportState.SUBMITTED,
+     "version 1 is waiting for the Operations Group's decision. Withdraw it first"),
+    (Step.WRITE_REPORT, ExclusionState.INCLUDED, ReportState.SUBMITTED, "Withdraw it first"),
+    (Step.WRITE_REPORT, ExclusionState.INCLUDED, ReportState.DEFERRED, "Withdraw it first"),
+    (Step.WITHDRAW_REPORT, ExclusionState.INCLUDED, ReportState.DRAFT, "there is nothing to withdraw"),
+    (Step.WITHDRAW_REPORT, ExclusionState.INCLUDED, ReportState.AGREED, "there is nothing to withdraw"),
+    (Step.WITHDRAW_REPORT, ExclusionState.INCLUDED, ReportState.DEFERRED, None),
     (Step.RECORD_DECISION, ExclusionState.INCLUDED, ReportState.DRAFT, "the DCC must submit the Review Report first"),
     (Step.RECORD_DECISION, ExclusionState.PENDING, ReportState.SUBMITTED,
      "SECAS has not settled the PMR treatment yet (Exclusion proposed, waiting for SECAS)"),
@@ -164,9 +172,11 @@ def _call(step: Step, incident: Incident, actor: Any, now: datetime) -> None:
                                   classification="AMBER", actor=actor, now=now)
     elif step == Step.SUBMIT_REPORT:
         report_service.submit(incident=incident, actor=actor, now=now)
+    elif step == Step.WITHDRAW_REPORT:
+        report_service.withdraw(incident=incident, actor=actor, now=now)
     elif step == Step.RECORD_DECISION:
-        review_service.record_decision(incident=incident, meeting="OPSG_98", meeting_on=date(2023, 6, 26),
-                                       outcome="deferred", minute="Deferred.", actor=actor, now=LATER)
+        review_service.record_decision(incident=incident, meeting="OPSG_96", report_version=1, outcome="deferred",
+                                       minute="Deferred.", actor=actor, now=LATER)
     elif step == Step.PUBLISH:
         review_service.publish(incident=incident, classification="GREEN", actor=actor, now=now)
     elif step == Step.COMMENT:
@@ -249,8 +259,9 @@ def test_the_report_editor_closes_with_the_workflows_message(app, client, auth, 
     ("POST", "exclusion/reviews", {"outcome": "agreed", "comment": "Ok."}, Step.REVIEW_EXCLUSION),
     ("POST", "summary-report", None, Step.SUMMARY_REPORT),
     ("POST", "report/submit", None, Step.SUBMIT_REPORT),
-    ("POST", "decisions", {"meeting": "OPSG_98", "meeting_on": "2023-05-26", "outcome": "agreed", "minute": "Ok."},
-     Step.RECORD_DECISION),
+    ("POST", "report/withdraw", None, Step.WITHDRAW_REPORT),
+    ("POST", "decisions", {"meeting": "OPSG_98", "report_version": 1, "outcome": "agreed", "classification": "GREEN",
+                           "minute": "Ok."}, Step.RECORD_DECISION),
     ("POST", "publish", {"classification": "GREEN"}, Step.PUBLISH),
 ])
 def test_the_api_answers_403_for_may_not_and_409_for_not_now_with_the_workflows_message(

@@ -91,6 +91,7 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     "report.edit_report": {"GET": INCIDENT_WRITERS, "POST": INCIDENT_WRITERS},
     "report.autosave": {"POST": INCIDENT_WRITERS},
     "report.submit_report": {"POST": INCIDENT_WRITERS},
+    "report.withdraw_report": {"POST": INCIDENT_WRITERS},
     "report.versions": {"GET": READERS},
     "report.diff": {"GET": READERS},
     "report.published": {"GET": EVERYONE},
@@ -159,6 +160,7 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     "api.get_report": {"GET": API_READERS},
     "api.save_report": {"PUT": API_DCC},
     "api.submit_report": {"POST": API_DCC},
+    "api.withdraw_report": {"POST": API_DCC},
     "api.list_report_versions": {"GET": API_READERS},
     "api.get_report_version": {"GET": API_READERS},
     "api.list_decisions": {"GET": API_READERS},
@@ -174,6 +176,8 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     "api.create_action": {"POST": (401, 403, OK, OK, 403, OK)},
     "api.get_action": {"GET": API_READERS},
     "api.update_action": {"PATCH": (401, 403, OK, OK, 404, OK)},
+    "api.list_meetings": {"GET": API_READERS},
+    "api.schedule_meeting": {"POST": (401, 403, OK, OK, 404, OK)},
     "api.get_pmr": {"GET": API_READERS},
 }
 

@@ -42,6 +42,7 @@ from incidents.review import service as review_service
 from incidents.timeutil import utcnow
 from incidents.user import service as user_service
 from incidents.user.models import User
+from tests import factories
 from tests.security.support import Demo, inline_code, login
 
 REFERENCE = "INC000009990001"
@@ -130,10 +131,13 @@ def stored(app: Flask, demo: Demo) -> Stored:
     report_service.submit(incident=incident, actor=dcc, now=_at("2023-04-20T09:00"))
     review_service.add_comment(incident=incident, body=payload("review_comment"), actor=secas,
                                now=_at("2023-04-21T09:00"))
-    review_service.record_decision(incident=incident, meeting="OPSG_98", meeting_on=date(2023, 7, 25),
-                                   outcome="agreed", minute=payload("decision_minute"),
-                                   actions=payload("decision_actions"), actor=secas, now=_at("2023-07-25T15:00"))
-    review_service.publish(incident=incident, classification="GREEN", actor=secas, now=_at("2023-07-26T09:00"))
+    factories.meeting("OPSG_98", date(2023, 7, 25), actor=secas)
+    review_service.record_decision(
+        incident=incident, meeting="OPSG_98", report_version=2, outcome="agreed", classification="GREEN",
+        minute=payload("decision_minute"), actor=secas, now=_at("2023-07-25T15:00"),
+        actions=[review_service.MinutedAction(reference="OPSG 98/01", owner="dcc", target_on=date(2023, 8, 22),
+                                              text=payload("decision_actions"))])
+    review_service.publish(incident=incident, actor=secas, now=_at("2023-07-26T09:00"))
     action = action_service.create_action(actor=secas, now=_at("2023-07-25T16:00"), draft=action_service.ActionDraft(
         reference=ACTION, text=payload("action_text"), owner_org="dcc", owner_user=dcc.email,
         raised_on=date(2023, 7, 25), target_on=date(2023, 8, 22), incidents=[REFERENCE]))
