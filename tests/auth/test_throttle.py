@@ -64,9 +64,11 @@ def test_parallel_guesses_get_no_more_tries_than_the_limit(app, users, monkeypat
         thread.start()
     for thread in threads:
         thread.join()
-    # Never more checked guesses than the limit (a burst may be held to fewer: each counts those in flight).
-    assert len(statuses) == guesses and set(statuses) == {200, 429}
-    assert 1 <= statuses.count(200) <= limit, statuses
+    # Never more checked guesses than the limit. A burst may be held to fewer, even to none: each attempt counts
+    # every one in flight, so when all twelve are written before any counts, all twelve are refused.
+    assert len(statuses) == guesses and set(statuses) <= {200, 429}
+    assert statuses.count(200) <= limit < guesses, statuses
+    assert statuses.count(429) >= guesses - limit, statuses
     # Only the checked guesses stay counted: the refused ones took their rows back.
     from incidents.auth.models import LoginFailure
     db.session.expire_all()
