@@ -13,7 +13,7 @@ defaults or, in a change, KEEP.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -69,6 +69,21 @@ def _plausible_day(value: date) -> date:
 
 # A calendar date a client sends, YYYY-MM-DD.
 Day = Annotated[date, AfterValidator(_plausible_day), Field(description="A date, YYYY-MM-DD.")]
+
+
+def _tbc_as_none(value: date | str | None) -> date | None:
+    """Read "TBC" as no date yet."""
+    return value if isinstance(value, date) else None
+
+
+# A target date as sent: a date, or "TBC" (or null) when it is still to be confirmed; the service receives None,
+# which is also all the type checker needs to know of it.
+if TYPE_CHECKING:
+    TargetDay = date | None
+else:
+    TargetDay = Annotated[Day | Literal["TBC"] | None, AfterValidator(_tbc_as_none),
+                          Field(description='A date (YYYY-MM-DD), or "TBC" or null when it is still to be confirmed: '
+                                            "no date reminders go, and the action is listed as needing a date.")]
 
 
 def drop_defaults(*names: str) -> Any:
