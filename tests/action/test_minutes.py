@@ -218,3 +218,11 @@ def test_the_csv_and_the_meeting_filter_read_tbc_and_suffixes(client, auth, user
     listed, _ = action_service.list_actions(filters=action_service.ActionFilters(meeting="OPSG_38"),
                                             viewer=users["secas"], now=NOW)
     assert sorted(a.reference for a in listed) == ["OPSG 38/01", "OPSG 38x/02"]
+
+
+def test_actions_minuted_with_a_decision_may_be_tbc(app):
+    from incidents.review.forms import parse_actions
+
+    found, problems = parse_actions("OPSG 97/04 | dcc | TBC | " + WORDING + "\nOPSG 97/ CONF01 | secas | x | y")
+    assert (found[0].reference, found[0].target_on, found[0].text) == ("OPSG 97/04", None, WORDING)
+    assert problems == ["Action 2: give the target date as YYYY-MM-DD, e.g. 2023-07-24, or TBC."]
