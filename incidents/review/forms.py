@@ -240,7 +240,8 @@ class DecisionForm(ServiceErrors, FlaskForm):
     minute = TextAreaField("Minute")
     actions_text = TextAreaField("Actions raised", description=(
         "Optional. One a line: reference | owner | target date | text, e.g. "
-        "OPSG 97/04 | dcc | 2023-07-24 | DCC to confirm its principles. Each goes on the actions register."))
+        "OPSG 97/04 | dcc | 2023-07-24 | DCC to confirm its principles. The target date may be TBC. Each goes "
+        "on the actions register."))
 
     def setup(self, meetings: list[Meeting], version: int | None) -> None:
         """Offer the register's meetings held up to today, and name the version waiting for the decision."""
