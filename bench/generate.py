@@ -738,7 +738,8 @@ def _action(k: int, rng: random.Random, ctx: _Context, incident_id: int, *, star
     created = min(datetime.combine(raised, datetime.min.time(), UTC) + timedelta(hours=11), ctx.now)
     text = rng.choice(ACTION_TEXTS).format(r=reference(k))
     rows["action"].append({
-        "id": action_id, "reference": ref, "group": ACTION_GROUP, "meeting_number": j // ACTIONS_PER_MEETING + 1,
+        "id": action_id, "reference": ref, "reference_key": action_service.reference_key(ref), "group": ACTION_GROUP,
+        "meeting_number": j // ACTIONS_PER_MEETING + 1,
         "text": text, "owner_org": org, "owner_user_id": owner.id if owner else None, "raised_on": raised,
         "target_on": target, "original_target_on": original,
         "status": ActionStatus.CLOSED if closed else ActionStatus.OPEN,

@@ -9,8 +9,10 @@ by configuration, never by a code change.
 from __future__ import annotations
 
 import copy
+import enum
 import math
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,26 @@ from flask import Flask
 
 # Where a SECRET_KEY configured nowhere is generated on the first start and kept (in the instance folder).
 SECRET_KEY_FILE = "secret_key"
+
+
+class Provenance(str, enum.Enum):
+    """Where a default rests: the record of the real case, the public SEC material, or an assumption to confirm."""
+
+    MINUTES = "minutes"
+    SEC = "sec"
+    ASSUMED = "assumed"
+
+    @property
+    def label(self) -> str:
+        """Say it for the rules page."""
+        return PROVENANCE_LABELS[self]
+
+
+PROVENANCE_LABELS = {
+    Provenance.MINUTES: "From the OPSG_97 minutes",
+    Provenance.SEC: "From public SEC material",
+    Provenance.ASSUMED: "Assumed: to confirm",
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +53,9 @@ class Rule:
     # Internal rules (how the teams are reminded, and at which addresses) are shown to the teams only,
     # never to SEC Parties.
     is_internal: bool = False
+    # A default is marked from the minutes or from SEC material only when all of it rests there; a default that
+    # is partly assumed is marked assumed, so an administrator knows to confirm it.
+    provenance: Provenance = Provenance.ASSUMED
 
 
 class Defaults:
@@ -97,6 +122,13 @@ class Defaults:
     REVIEW_CATEGORIES = [1, 2]
     MEETING_PATTERN = r"[A-Z]{2,10}_\d{1,4}"
     MEETING_HINT = "OPSG_97 (group, underscore, meeting number)"
+    # Action references as the group minutes them: OPSG 97/04, OPSG 75/ CONF01, OPSG 38x/02. The named groups
+    # group, number and item are required (suffix is optional); check() refuses a pattern without them.
+    ACTION_REFERENCE_PATTERN = (r"(?P<group>[A-Za-z]{2,10}) (?P<number>\d{1,4})(?P<suffix>[A-Za-z]{0,2})"
+                                r"/ ?(?P<item>[A-Za-z]{0,8}\d{2,3})")
+    ACTION_REFERENCE_HINT = ("OPSG 97/04: group, space, meeting number (a letter may follow it, as in OPSG 38x/02), "
+                             "slash (a space may follow it, as in OPSG 75/ CONF01), then the item: two or three "
+                             "digits, letters before them allowed (CONF01)")
     # Organisations that own actions and receive reminders.
     ORGANISATIONS = {"dcc": "DCC", "secas": "SECAS", "opsg": "Operations Group"}
     # PMR measures for incidents: share of incidents resolved within their TRT, per month of resolution.
@@ -153,31 +185,39 @@ class Defaults:
 
 RULES = [
     Rule("TIMEZONE", "Time zone for people (storage is UTC)",
-         "DOMAIN: times are UK local time (Europe/London, GMT/BST)"),
+         "OPSG_97 minutes: times are UK local time (the CSP N reset at 10:40 BST)", provenance=Provenance.MINUTES),
     Rule("INCIDENT_CATEGORIES", "Incident Categories",
-         "DOMAIN: Categories 1 (most severe) to 5 (least)"),
+         "Incident Management Policy (SEC Section H9): Categories 1 (most severe) to 5 (least)",
+         provenance=Provenance.SEC),
     Rule("TARGET_RESOLUTION", "Target Resolution Time per Category",
-         "DOMAIN: 4 h (Cat 1), 8 h (Cat 2), 24 h (Cat 3), 3 and 5 Working Days (Cat 4, 5)"),
+         "Assumed: 4 h (Cat 1), 8 h (Cat 2), 24 h (Cat 3), 3 and 5 Working Days (Cat 4, 5); confirm against the "
+         "Incident Management Policy"),
     Rule("RESOLUTION_CLOCK_START", "Resolution time is measured from",
          "Product default: the incident start time; set to 'detected' to measure from detection"),
     Rule("SUMMARY_REPORT_WORKING_DAYS", "Major Incident Summary Report due (Working Days after resolution)",
-         "DOMAIN: 2 Working Days after resolution"),
+         "Assumed: 2 Working Days after resolution; confirm against the Incident Management Policy"),
     Rule("REVIEW_REPORT_WORKING_DAYS", "Major Incident Review Report due (Working Days after resolution)",
-         "DOMAIN: 20 Working Days after resolution"),
+         "Assumed: 20 Working Days after resolution; confirm against the Incident Management Policy"),
     Rule("HOLIDAY_REGION", "Bank holiday calendar (ENG = England and Wales, SCT, NIR)",
-         "DOMAIN: bank holidays of England and Wales, one-off holidays included"),
+         "Assumed: bank holidays of England and Wales, one-off holidays included (a Working Day is not a weekend "
+         "or bank holiday, as the SEC defines it; the region is a choice)"),
     Rule("EXTRA_HOLIDAYS", "Extra non-working days",
          "Product default: none; add one-off closures not yet in the published calendar"),
     Rule("COHORTS", "Cohorts (groups of service affected together)",
-         "DOMAIN: CSP N, CSP C&S, DSP, S1SP, SMKI"),
+         "Public SEC material: the DCC's Service Providers CSP N, CSP C&S, DSP, S1SP, and SMKI",
+         provenance=Provenance.SEC),
     Rule("CAUSE_CATEGORIES", "Cause categories",
-         "DOMAIN: DCC, DCC Service Provider, third party, SEC Party/User, not yet known"),
+         "Assumed: DCC, DCC Service Provider, third party, SEC Party/User, not yet known"),
     Rule("REVIEW_CATEGORIES", "Categories that get a major incident review",
-         "DOMAIN: major incidents are normally Category 1 or 2"),
+         "OPSG_97 minutes: the Major Incidents reported were Category 1 and 2", provenance=Provenance.MINUTES),
     Rule("MEETING_PATTERN", "Meeting reference pattern (regular expression)",
-         "DOMAIN: meetings are numbered, e.g. OPSG_97"),
+         "OPSG_97 minutes: meetings are numbered, e.g. OPSG_97", provenance=Provenance.MINUTES),
+    Rule("ACTION_REFERENCE_PATTERN", "Action reference pattern (regular expression)",
+         "OPSG_97 minutes: actions are written OPSG 97/04, OPSG 75/ CONF01 and OPSG 38x/02",
+         provenance=Provenance.MINUTES),
     Rule("PMR_MEASURES", "PMR measures (Target / Minimum Service Level)",
-         "DOMAIN: CPM4 (Cat 1-2) target 100 %, minimum 85 %; CPM5 (Cat 3-5) 90 % / 80 %"),
+         "Performance Measurement Methodology (2018): CPM4 (Cat 1-2) and CPM5 (Cat 3-5) computed from "
+         "incidents; the service levels (100 % / 85 %, 90 % / 80 %) are assumed: confirm them"),
     Rule("REMINDER_RULES", "Reminder schedule (Working Days)",
          "Product defaults: Summary 1 WD before and on the day; Review 5, 1, 0 WD then every 2 WD overdue; "
          "SECAS review after 5 WD then every 5; OPSG 5 WD before the next meeting; actions 5 WD before, on the day, "
@@ -186,7 +226,7 @@ RULES = [
          is_internal=True),
     Rule("REMINDER_ADDRESSES", "Team addresses that receive reminders", "Set per deployment", is_internal=True),
     Rule("REFERENCE_PATTERN", "Incident reference pattern (regular expression)",
-         "DOMAIN: ITSM format INC + 12 digits"),
+         "OPSG_97 minutes: INC000001001905 (INC and 12 digits)", provenance=Provenance.MINUTES),
 ]
 
 
@@ -291,8 +331,25 @@ def check(app: Flask) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             raise RuntimeError(f"{key} must be a positive number (it is {value!r}); "
                                f"the default is {getattr(Defaults, key)}.")
+    _check_action_reference_pattern(app.config.get("ACTION_REFERENCE_PATTERN"))
     if app.config.get("ENV_NAME") == "production" and len(app.config["SECRET_KEY"]) < 32:
         # A short key can be guessed; the generated one has 64 hex digits.
         raise RuntimeError("Refusing to start in production with a SECRET_KEY shorter than 32 characters: set "
                            "INCIDENTS_SECRET_KEY (python3 -c 'import secrets; print(secrets.token_hex(32))'), "
                            "or leave it unset to use the random key kept in the instance folder.")
+
+
+ACTION_REFERENCE_GROUPS = frozenset({"group", "number", "item"})
+
+
+def _check_action_reference_pattern(pattern: Any) -> None:
+    """Refuse an action reference pattern that is no regular expression or lacks the parts a reference has."""
+    hint = ("ACTION_REFERENCE_PATTERN must be a regular expression with the named groups group, number and item "
+            f"(and optionally suffix); the default is {Defaults.ACTION_REFERENCE_PATTERN!r}")
+    try:
+        compiled = re.compile(pattern, re.ASCII)
+    except (re.error, TypeError) as exc:
+        raise RuntimeError(f"{hint}. It is {pattern!r}, which does not compile ({exc}).") from None
+    missing = sorted(ACTION_REFERENCE_GROUPS - set(compiled.groupindex))
+    if missing:
+        raise RuntimeError(f"{hint}. It lacks {', '.join(missing)}.")

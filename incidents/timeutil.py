@@ -66,6 +66,11 @@ def format_local(value: datetime | None, *, with_day: bool = True) -> str:
     return f"{day}{local.day} {local.strftime('%b %Y %H:%M')} {local.tzname()}"
 
 
+def format_target(value: date | None) -> str:
+    """Format a target date, or 'TBC' when it is still to be confirmed (no date)."""
+    return "TBC" if value is None else format_date(value)
+
+
 def format_date(value: date | datetime | None) -> str:
     """Format a date, or an instant's UK date, as 'Thu 6 Apr 2023'."""
     if value is None:

@@ -123,6 +123,7 @@ def register(app: Flask) -> None:
 
     app.add_template_filter(timeutil.format_local, "local")
     app.add_template_filter(timeutil.format_date, "uk_date")
+    app.add_template_filter(timeutil.format_target, "uk_target")
     app.add_template_filter(timeutil.format_time, "uk_time")
     app.add_template_filter(timeutil.format_input, "local_input")
     app.add_template_filter(timeutil.format_minutes, "minutes")

@@ -8,19 +8,54 @@ would; ``apply_errors`` puts each message on the field that caused it.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError as FieldError
+from wtforms.widgets import TextInput
 
 from incidents.action.models import Action, ActionStatus
-from incidents.action.service import ActionChanges, ActionDraft
+from incidents.action.service import TBC, ActionChanges, ActionDraft
 from incidents.review.forms import DateTextField, ServiceErrors
 
 _REFERENCES = re.compile(r"[\s,;]+")
 _VERSION = re.compile(r"^[0-9]{1,9}$")
 STATUS_LABELS = {ActionStatus.OPEN: "Open", ActionStatus.CLOSED: "Closed"}
+
+
+class TargetDateField(DateTextField):
+    """A target date typed as YYYY-MM-DD, or TBC (also when left empty): a date still to be confirmed.
+
+    A text box rather than a date picker, which could not hold "TBC".
+    """
+
+    widget = TextInput()  # type: ignore[assignment]  # a text box: a date picker could not hold "TBC"
+
+    def __init__(self, *args: Any, shows_tbc: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("render_kw", {"placeholder": "YYYY-MM-DD or TBC"})
+        super().__init__(*args, **kwargs)
+        # An action saved without a date shows TBC; a new action's empty box is TBC too, but says nothing.
+        self.shows_tbc = shows_tbc
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read the date; "TBC" in any case, or nothing, is no date yet."""
+        if valuelist and str(valuelist[0]).strip().upper() == TBC:
+            self.data = None
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter the target date as YYYY-MM-DD, e.g. 2023-07-24, or TBC if it is still to be "
+                             "confirmed.") from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if isinstance(self.data, date):
+            return self.data.isoformat()
+        return TBC if self.shows_tbc else ""
 
 
 def _owner_choices(organisations: dict[str, str]) -> list[tuple[str, str]]:
@@ -41,6 +76,7 @@ class FilterForm(ServiceErrors, FlaskForm):
                          validate_choice=False)
     # The service reads 1/true/yes/on; WTForms' own "y" would be refused.
     overdue = BooleanField("Only overdue actions", render_kw={"value": "1"})
+    needs_date = BooleanField("Only actions that need a date (target TBC)", render_kw={"value": "1"})
     owner = SelectField("Owner", validate_choice=False)
     meeting = StringField("Raised at meeting")
 
@@ -53,23 +89,26 @@ class FilterForm(ServiceErrors, FlaskForm):
 class ActionForm(ServiceErrors, FlaskForm):
     """A new action on the register."""
 
-    required = ("reference", "text", "owner_org", "raised_on", "target_on")
+    required = ("reference", "text", "owner_org", "raised_on")
 
-    reference = StringField("Reference", description="Group, meeting number, slash and two digits, e.g. OPSG 97/04.")
-    text = TextAreaField("Action", description="What is to be done, by whom.")
+    reference = StringField("Reference")
+    text = TextAreaField("Action", description="The wording as minuted: it is kept exactly as entered.")
     owner_org = SelectField("Owner organisation", validate_choice=False,
                             description="Its team address gets the reminders.")
     owner_user = StringField("Owner (person)", description="Optional: the email of an active user, who gets the "
                                                             "reminders too.")
     raised_on = DateTextField("Date raised", description="YYYY-MM-DD, usually the meeting date.")
-    target_on = DateTextField("Target date", description="YYYY-MM-DD. Reminders go 5 Working Days before, on the "
-                                                         "day, then weekly while it is overdue.")
+    target_on = TargetDateField("Target date", description="YYYY-MM-DD, or TBC (or leave it empty) when the minutes "
+                                                           "give none: no reminder goes until it has a date. "
+                                                           "Reminders go 5 Working Days before, on the day, then "
+                                                           "weekly while it is overdue.")
     incidents = StringField("Linked incidents", description="Optional: incident references separated by commas or "
                                                             "spaces, e.g. INC000001001905.")
 
-    def setup(self, organisations: dict[str, str]) -> None:
-        """Offer the configured organisations."""
+    def setup(self, organisations: dict[str, str], reference_hint: str = "") -> None:
+        """Offer the configured organisations and show the configured reference format."""
         self.owner_org.choices = _owner_choices(organisations)
+        self.reference.description = f"As minuted, e.g. {reference_hint}." if reference_hint else ""
 
     def to_draft(self) -> ActionDraft:
         """Return the new action as the service takes it."""
@@ -82,13 +121,14 @@ class ActionForm(ServiceErrors, FlaskForm):
 class EditActionForm(ServiceErrors, FlaskForm):
     """A change to an action: its text, owner, a revised target (with a reason), or its status."""
 
-    required = ("text", "owner_org", "target_on", "status")
+    required = ("text", "owner_org", "status")
 
     text = TextAreaField("Action")
     owner_org = SelectField("Owner organisation", validate_choice=False)
     owner_user = StringField("Owner (person)", description="Optional: the email of an active user.")
-    target_on = DateTextField("Target date", description="YYYY-MM-DD. Changing it keeps the earlier date in the "
-                                                         "history.")
+    target_on = TargetDateField("Target date", description="YYYY-MM-DD, or TBC (or empty) for no date yet. Changing "
+                                                           "it, to or from TBC too, keeps the earlier one in the "
+                                                           "history.", shows_tbc=True)
     revision_reason = TextAreaField("Reason for revising the target date",
                                     description="Needed when the target date changes.")
     status = SelectField("Status", choices=[(s.value, label) for s, label in STATUS_LABELS.items()],

@@ -37,16 +37,22 @@ class Action(Base):
                       sa.Index("ix_action_owner_status_target", "owner_org", "status", "target_on"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # As minuted (OPSG 75/ CONF01); reference_key is the same reference in capitals with no space around the
+    # slash (OPSG 75/CONF01): lookups and uniqueness go by the key, so case and that space never make two actions.
     reference: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    reference_key: Mapped[str] = mapped_column(sa.String(40), unique=True)
     group: Mapped[str] = mapped_column(sa.String(20))
     meeting_number: Mapped[int] = mapped_column()
+    # The letter after the meeting number, as in OPSG 38x/02 ("" when there is none).
+    meeting_suffix: Mapped[str] = mapped_column(sa.String(4), default="", server_default="")
     text: Mapped[str] = mapped_column(sa.Text)
     owner_org: Mapped[str] = mapped_column(sa.String(20))
     owner_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     raised_on: Mapped[date] = mapped_column(sa.Date)
-    # The latest target date (the original, or the newest revision).
-    target_on: Mapped[date] = mapped_column(sa.Date)
-    original_target_on: Mapped[date] = mapped_column(sa.Date)
+    # The latest target date (the original, or the newest revision); None is "TBC": no date yet, so no date
+    # reminders, and the action is listed as needing a date.
+    target_on: Mapped[date | None] = mapped_column(sa.Date)
+    original_target_on: Mapped[date | None] = mapped_column(sa.Date)
     status: Mapped[ActionStatus] = mapped_column(
         sa.Enum(ActionStatus, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e]),
         default=ActionStatus.OPEN)
@@ -72,8 +78,9 @@ class TargetRevision(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     action_id: Mapped[int] = mapped_column(sa.ForeignKey("action.id", ondelete="CASCADE"), index=True)
-    previous_on: Mapped[date] = mapped_column(sa.Date)
-    target_on: Mapped[date] = mapped_column(sa.Date)
+    # None on either side is TBC: a revision to or from "no date yet".
+    previous_on: Mapped[date | None] = mapped_column(sa.Date)
+    target_on: Mapped[date | None] = mapped_column(sa.Date)
     reason: Mapped[str] = mapped_column(sa.Text, default="")
     revised_by_name: Mapped[str] = mapped_column(sa.String(254), default="")
     revised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

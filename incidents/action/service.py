@@ -25,7 +25,47 @@ from incidents.user import service as user_service
 from incidents.user.models import User
 from incidents.validation import KEEP, Keep
 
-REFERENCE_RE = re.compile(r"^([A-Z]{2,10}) (\d{1,4})/(\d{2,3})$", re.ASCII)
+REFERENCE_LIMIT = 40  # the column's width
+TBC = "TBC"  # how a target date still to be confirmed is written
+
+
+@dataclass(frozen=True)
+class ParsedReference:
+    """An action reference read with the configured pattern: OPSG 38x/02 is OPSG, 38, x and 02."""
+
+    group: str
+    number: int
+    suffix: str
+    item: str
+
+
+def reference_hint() -> str:
+    """Say what an action reference looks like, as configured."""
+    return str(current_app.config["ACTION_REFERENCE_HINT"])
+
+
+def parse_reference(reference: str) -> ParsedReference | None:
+    """Read an action reference as the group writes it (ACTION_REFERENCE_PATTERN), or None if it does not fit."""
+    if len(reference) > REFERENCE_LIMIT or validation.has_nul(reference):
+        return None
+    match = re.fullmatch(current_app.config["ACTION_REFERENCE_PATTERN"], reference, re.ASCII)
+    if match is None:
+        return None
+    parts = match.groupdict()
+    number = parts.get("number") or ""
+    if not number.isdigit():
+        return None
+    return ParsedReference(group=(parts.get("group") or "").upper(), number=int(number),
+                           suffix=parts.get("suffix") or "", item=parts.get("item") or "")
+
+
+def reference_key(reference: str) -> str:
+    """Return the form lookups and uniqueness use: capitals, single spaces, none around the slash.
+
+    ``OPSG 75/ CONF01``, ``opsg 75/CONF01`` and ``OPSG 75 / CONF01`` are one action; the reference is kept as
+    first written.
+    """
+    return re.sub(r"\s*/\s*", "/", " ".join(reference.split())).upper()
 
 
 @dataclass
@@ -34,6 +74,7 @@ class ActionFilters:
 
     status: str | None = None
     overdue: bool = False
+    needs_date: bool = False  # open actions whose target is TBC
     owner: str | None = None
     meeting: str | None = None
 
@@ -55,8 +96,18 @@ def organisations() -> dict[str, str]:
 
 
 def is_overdue(action: Action, *, today: date) -> bool:
-    """Tell whether an open action is past its (latest) target date."""
-    return action.status == ActionStatus.OPEN and action.target_on < today
+    """Tell whether an open action is past its (latest) target date (a TBC target is never overdue)."""
+    return action.status == ActionStatus.OPEN and action.target_on is not None and action.target_on < today
+
+
+def needs_date(action: Action) -> bool:
+    """Tell whether an open action's target is TBC, so someone has to give it a date."""
+    return action.status == ActionStatus.OPEN and action.target_on is None
+
+
+def target_label(target_on: date | None) -> str:
+    """Show a target date, or TBC when there is none yet."""
+    return TBC if target_on is None else target_on.isoformat()
 
 
 def etag(action: Action) -> str:
@@ -68,7 +119,7 @@ def get_action(reference: str, *, viewer: Any) -> Action:
     """Load an action the viewer may see, or raise NotFound."""
     if not permissions.can_view_actions(viewer) or not validation.is_lookup_key(reference, 60):
         raise NotFound(f"No action {reference!r}.")
-    action = db.session.scalar(sa.select(Action).where(Action.reference == reference))
+    action = db.session.scalar(sa.select(Action).where(Action.reference_key == reference_key(reference)))
     if action is None:
         raise NotFound(f"No action {reference!r}.")
     return action
@@ -84,12 +135,12 @@ def parse_filters(args: Any) -> ActionFilters:
             filters.status = status
         else:
             errors["status"] = ["Status must be open or closed."]
-    overdue = (args.get("overdue") or "").strip().lower()
-    if overdue:
-        if overdue in ("1", "true", "yes", "on"):
-            filters.overdue = True
-        elif overdue not in ("0", "false", "no", "off"):
-            errors["overdue"] = ["Overdue must be true or false."]
+    for name, label in (("overdue", "Overdue"), ("needs_date", "Needs a date")):
+        flag = (args.get(name) or "").strip().lower()
+        if flag in ("1", "true", "yes", "on"):
+            setattr(filters, name, True)
+        elif flag not in ("", "0", "false", "no", "off"):
+            errors[name] = [f"{label} must be true or false."]
     owner = (args.get("owner") or "").strip()
     if owner:
         if owner in organisations():
@@ -107,26 +158,41 @@ def parse_filters(args: Any) -> ActionFilters:
     return filters
 
 
+def filter_conditions(filters: ActionFilters, *, today: date) -> list[sa.ColumnElement[bool]]:
+    """Return the register's filters as conditions on Action (the page, the API and the CSV share them)."""
+    found: list[sa.ColumnElement[bool]] = []
+    if filters.status:
+        found.append(Action.status == ActionStatus(filters.status))
+    if filters.overdue:
+        found += [Action.status == ActionStatus.OPEN, Action.target_on < today]
+    if filters.needs_date:
+        found += [Action.status == ActionStatus.OPEN, Action.target_on.is_(None)]
+    if filters.owner:
+        found.append(Action.owner_org == filters.owner)
+    if filters.meeting:
+        group, number = filters.meeting.rsplit("_", 1)
+        digits = re.match(r"\d+", number)
+        if digits is None:  # a configured meeting pattern that numbers meetings otherwise: nothing matches
+            found.append(sa.false())
+        else:
+            found += [Action.group == group, Action.meeting_number == int(digits.group())]
+            if number[digits.end():]:  # OPSG_38x: only that meeting's actions (OPSG 38x/02); OPSG_38: every 38
+                found.append(sa.func.lower(Action.meeting_suffix) == number[digits.end():].lower())
+    return found
+
+
 def list_actions(*, filters: ActionFilters, viewer: Any, now: datetime | None = None,
                  page: int = 1, per_page: int = 50) -> tuple[list[Action], int]:
     """Return one page of actions (overdue first, then by target date) and the total."""
     if not permissions.can_view_actions(viewer):
         raise NotFound("No actions.")
     today = local_date(now or utcnow())
-    query = sa.select(Action)
-    if filters.status:
-        query = query.where(Action.status == ActionStatus(filters.status))
-    if filters.overdue:
-        query = query.where(Action.status == ActionStatus.OPEN, Action.target_on < today)
-    if filters.owner:
-        query = query.where(Action.owner_org == filters.owner)
-    if filters.meeting:
-        group, number = filters.meeting.rsplit("_", 1)
-        query = query.where(Action.group == group, Action.meeting_number == int(number))
+    query = sa.select(Action).where(*filter_conditions(filters, today=today))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
     items = list(db.session.scalars(
-        query.order_by(sa.case((Action.status == ActionStatus.OPEN, 0), else_=1), Action.target_on,
-                       Action.reference)
+        # Open first; then by target date, TBC last (NULLs sort first on SQLite and last on PostgreSQL).
+        query.order_by(sa.case((Action.status == ActionStatus.OPEN, 0), else_=1),
+                       sa.case((Action.target_on.is_(None), 1), else_=0), Action.target_on, Action.reference)
         .limit(per_page).offset((page - 1) * per_page)))
     return items, total
 
@@ -143,7 +209,7 @@ class ActionDraft:
     reference: str
     text: str
     owner_org: str
-    target_on: date | None
+    target_on: date | None  # None: TBC (no date yet)
     raised_on: date | None = None  # today (UK) when not given
     owner_user: str | None = None  # the email of an active user
     incidents: list[str] = field(default_factory=list)
@@ -164,7 +230,7 @@ class ActionEdit:
 class ActionChanges(ActionEdit):
     """Every change a form or a PATCH may send at once: an edit, a revised target, a close or a reopen."""
 
-    target_on: date | None | Keep = KEEP
+    target_on: date | None | Keep = KEEP  # None: TBC
     revision_reason: str = ""
     status: ActionStatus | Keep = KEEP
     closing_note: str | Keep = KEEP
@@ -225,17 +291,22 @@ def create_action(*, draft: ActionDraft, actor: User, now: datetime | None = Non
     _require_manager(actor)
     now = now or utcnow()
     errors: dict[str, list[str]] = {}
+    # Kept as minuted: only the whitespace around it goes (the text likewise keeps its inner wording exactly).
     reference = draft.reference.strip()
-    match = REFERENCE_RE.match(reference)
-    if not match:
-        errors["reference"] = ["Reference must look like OPSG 97/04 (group, meeting number, slash, two digits)."]
-    elif db.session.scalar(sa.select(Action.id).where(Action.reference == reference)):
-        errors["reference"] = [f"{reference} is already on the register."]
+    parsed = parse_reference(reference)
+    key = reference_key(reference)
+    if parsed is None:
+        errors["reference"] = [f"Reference must look like {reference_hint()}; {reference!r} does not."[:400]]
+    else:
+        existing = db.session.scalar(sa.select(Action.reference).where(Action.reference_key == key))
+        if existing is not None:
+            errors["reference"] = [f"{reference} is already on the register"
+                                   + ("." if existing == reference else f", as {existing}.")]
     text = validation.check_text(errors, "text", draft.text, label="Action text", required=True, limit=_text_limit())
     _owner_org(errors, draft.owner_org)
     owner_user = _owner_user(errors, draft.owner_user)
     raised = _date(errors, "raised_on", draft.raised_on or local_date(now), label="Date raised")
-    target = _date(errors, "target_on", draft.target_on, label="Target date")
+    target = draft.target_on  # None: TBC
     if raised and target and target < raised:
         validation.add(errors, "target_on", "Target date is before the date raised.")
     incidents = _incidents(errors, draft.incidents)
@@ -244,9 +315,9 @@ def create_action(*, draft: ActionDraft, actor: User, now: datetime | None = Non
         errors["decision_id"] = [f"There is no decision {decision_id}."]
     if errors:
         raise ValidationError(errors)
-    assert match and raised and target
-    action = Action(reference=reference, group=match.group(1), meeting_number=int(match.group(2)), text=text,
-                    owner_org=draft.owner_org, owner_user=owner_user, raised_on=raised, target_on=target,
+    assert parsed and raised
+    action = Action(reference=reference, reference_key=key, group=parsed.group, meeting_number=parsed.number,
+                    meeting_suffix=parsed.suffix, text=text, owner_org=draft.owner_org, owner_user=owner_user, raised_on=raised, target_on=target,
                     original_target_on=target, decision_id=decision_id, incidents=incidents,
                     created_at=now, updated_at=now)
     try:
@@ -258,7 +329,7 @@ def create_action(*, draft: ActionDraft, actor: User, now: datetime | None = Non
     audit_service.record(actor=actor, action="create", entity_type="action", entity_id=action.id,
                          incident_id=incidents[0].id if len(incidents) == 1 else None,
                          changes={"reference": [None, action.reference], "text": [None, text],
-                                  "owner_org": [None, draft.owner_org], "target_on": [None, target.isoformat()]},
+                                  "owner_org": [None, draft.owner_org], "target_on": [None, target_label(target)]},
                          summary=f"Raised action {action.reference}", now=now)
     reminder_service.plan_action(action, now=now)
     return action
@@ -298,19 +369,19 @@ def _plan_edit(plan: _Plan, edit: ActionEdit) -> None:
 
 def _plan_revision(plan: _Plan, target_on: date | None | Keep, reason: str, *, actor: User,
                    now: datetime) -> None:
-    """Check a revised target date, which needs a reason and stays in the history."""
+    """Check a revised target date (a date or TBC), which needs a reason and stays in the history."""
     action, errors = plan.action, plan.errors
     reason = validation.check_text(errors, "revision_reason", reason, label="Reason", limit=_text_limit())
     if isinstance(target_on, Keep):
         return
-    new_target = _date(errors, "target_on", target_on, label="Target date")
-    if new_target is None or new_target == action.target_on:
+    new_target = target_on  # None: TBC
+    if new_target == action.target_on:
         return
-    if new_target < action.raised_on:
+    if new_target is not None and new_target < action.raised_on:
         validation.add(errors, "target_on", "Target date is before the date raised.")
     if not reason:
         validation.add(errors, "revision_reason", "Say why the target date is revised.")
-    plan.changes["target_on"] = [action.target_on.isoformat(), new_target.isoformat()]
+    plan.changes["target_on"] = [target_label(action.target_on), target_label(new_target)]
 
     def revise() -> None:
         action.revisions.append(TargetRevision(previous_on=action.target_on, target_on=new_target, reason=reason,
@@ -382,9 +453,9 @@ def edit_action(*, action: Action, edit: ActionEdit, actor: User, expected_versi
     return _save(plan, actor=actor, now=now)
 
 
-def revise_target(*, action: Action, target_on: date, reason: str, actor: User, expected_version: int | None,
+def revise_target(*, action: Action, target_on: date | None, reason: str, actor: User, expected_version: int | None,
                   now: datetime | None = None) -> Action:
-    """Revise an action's target date, keeping the earlier one and the reason in its history."""
+    """Revise an action's target date (None: TBC), keeping the earlier one and the reason in its history."""
     now = now or utcnow()
     plan = _start(action, actor=actor, expected_version=expected_version)
     _plan_revision(plan, target_on, reason, actor=actor, now=now)

@@ -36,7 +36,7 @@ from incidents.timeutil import local_date, utcnow
 bp = Blueprint("action", __name__, url_prefix="/actions")
 
 Html = str | tuple[str, int]
-LIST_ARGS = ("status", "overdue", "owner", "meeting", "per_page")
+LIST_ARGS = ("status", "overdue", "needs_date", "owner", "meeting", "per_page")
 
 
 def _require_reader() -> None:
@@ -108,7 +108,7 @@ def create() -> Html | Response:
     _require_reader()
     _require_manager()
     form = forms.ActionForm()
-    form.setup(action_service.organisations())
+    form.setup(action_service.organisations(), action_service.reference_hint())
     if not form.is_submitted():
         form.raised_on.data = local_date(utcnow())
         return _page("action/form.html", form=form, action=None, errors={})

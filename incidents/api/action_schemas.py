@@ -12,6 +12,7 @@ from incidents.api.schemas import (
     Day,
     Representation,
     RequestBody,
+    TargetDay,
     Text,
     UtcInstant,
     drop_defaults,
@@ -28,12 +29,16 @@ class ActionCreate(RequestBody):
 
     model_config = ConfigDict(json_schema_extra=drop_defaults("raised_on"))
 
-    reference: Text = Field(description="Group, meeting number, slash, two digits.", examples=["OPSG 97/04"])
+    reference: Text = Field(description=("As minuted: group, meeting number (a letter may follow), slash (a space "
+                                         "may follow), item; the pattern is configuration "
+                                         "(ACTION_REFERENCE_PATTERN). Kept as written; case and the space after "
+                                         "the slash do not make a different action."),
+                            examples=["OPSG 97/04", "OPSG 75/ CONF01", "OPSG 38x/02"])
     text: Text
     owner_org: Text = Field(description="A configured organisation key, e.g. 'dcc'.", examples=["dcc"])
     owner_user: Text | None = Field(default=None, description="The email of an active user who owns it too.")
     raised_on: Day = omittable(description="Defaults to today (UK).")
-    target_on: Day
+    target_on: TargetDay
     incidents: list[Text] = Field(default_factory=list, description="References of the incidents it concerns.")
     decision_id: int | None = DECISION_ID
 
@@ -46,7 +51,8 @@ class ActionPatch(RequestBody):
     text: Text = omittable()
     owner_org: Text = omittable()
     owner_user: Text | None = omittable(description="null clears it.")
-    target_on: Day = omittable(description="A revised target date; the history keeps the old one.")
+    target_on: TargetDay = omittable(description='A revised target date, or "TBC"/null for none yet; the history '
+                                                 "keeps the old one.")
     revision_reason: Text = omittable(description="Required when target_on changes.")
     status: ActionStatus = omittable(description="Closing needs a closing_note.")
     closing_note: Text = omittable()
@@ -56,8 +62,8 @@ class ActionPatch(RequestBody):
 class TargetDateRevision(Representation):
     """One revision of the target date, with its reason."""
 
-    previous_on: date
-    target_on: date
+    previous_on: date | None = Field(description="null: it was TBC.")
+    target_on: date | None = Field(description="null: it is now TBC.")
     reason: str
     revised_by: str
     revised_at: UtcInstant
@@ -80,8 +86,9 @@ class Action(Representation):
     owner_org: str
     owner_user: str | None = Field(description="Email of the user who owns it too, if any.")
     raised_on: date
-    target_on: date = Field(description="The latest target date.")
-    original_target_on: date
+    target_on: date | None = Field(description="The latest target date; null when it is TBC.")
+    original_target_on: date | None = Field(description="null when the action was raised with a TBC target.")
+    needs_date: bool = Field(description="Open with a TBC target: someone has to give it a date.")
     status: ActionStatus
     closing_note: str
     closed_at: UtcInstant | None
@@ -115,7 +122,7 @@ def present_action(action: ActionRow, *, today: date, reminders: list[Reminder])
         raised_on=action.raised_on, target_on=action.target_on, original_target_on=action.original_target_on,
         status=action.status, closing_note=action.closing_note, closed_at=action.closed_at,
         incidents=sorted(i.reference for i in action.incidents), decision_id=action.decision_id,
-        is_overdue=action_service.is_overdue(action, today=today),
+        is_overdue=action_service.is_overdue(action, today=today), needs_date=action_service.needs_date(action),
         revisions=[TargetDateRevision(previous_on=r.previous_on, target_on=r.target_on, reason=r.reason,
                                       revised_by=r.revised_by_name, revised_at=r.revised_at)
                    for r in action.revisions],

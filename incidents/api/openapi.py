@@ -41,7 +41,7 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
 LIST_QUERY = ("category", "status", "pmr_month", "cohort", "q", "page", "per_page")
 LIST_NUMERIC = ("category", "page", "per_page")
 # Query parameters of GET /actions, the same as the actions register page.
-ACTION_LIST_QUERY = ("status", "overdue", "owner", "meeting", "page", "per_page")
+ACTION_LIST_QUERY = ("status", "overdue", "needs_date", "owner", "meeting", "page", "per_page")
 ACTION_LIST_NUMERIC = ("page", "per_page")
 
 
@@ -382,6 +382,8 @@ def _parameters() -> dict[str, Any]:
                                              "default": config["PER_PAGE"]}, "Items per page."),
         "ActionQuery_status": query("status", _ref("ActionStatus"), "Only open or only closed actions."),
         "ActionQuery_overdue": query("overdue", {"type": "boolean"}, "Only open actions past their target date."),
+        "ActionQuery_needs_date": query("needs_date", {"type": "boolean"},
+                                        "Only open actions whose target is TBC (no date yet)."),
         "ActionQuery_owner": query("owner", {"type": "string", "enum": list(config["ORGANISATIONS"])},
                                    "Only actions this organisation owns."),
         "ActionQuery_meeting": query("meeting", {"type": "string", "pattern": config["MEETING_PATTERN"]},

@@ -21,6 +21,8 @@ class PrincipleCreate(RequestBody):
 
     code: Text = Field(description="3-60 lower-case letters, digits and hyphens.", examples=["force-majeure"])
     wording: Text
+    basis: Text = Field(default="", description="What the principle rests on (versioned with the wording).",
+                        examples=["Services Force Majeure (SEC Section M3)"])
 
 
 class PrinciplePatch(RequestBody):
@@ -30,6 +32,7 @@ class PrinciplePatch(RequestBody):
     read_only = frozenset({"code", "is_retired", "retired_at", "version", "versions"})
 
     wording: Text = omittable(description="The new wording: version number + 1, older wordings kept.")
+    basis: Text = omittable(description="What it rests on; a change makes a new version as a new wording does.")
     retired: bool = omittable(description="true retires it (it can no longer be cited); false reinstates it.")
 
 
@@ -38,6 +41,7 @@ class PrincipleWording(Representation):
 
     number: int
     wording: str
+    basis: str = Field(description="What this version of the principle rests on ('' when not stated).")
     created_at: UtcInstant
 
 
@@ -46,6 +50,7 @@ class Principle(Representation):
 
     code: str
     wording: str = Field(description="The current wording.")
+    basis: str = Field(description="What the current wording rests on, e.g. a SEC Section ('' when not stated).")
     version: int = Field(description="The current wording's number.")
     is_retired: bool
     retired_at: UtcInstant | None
@@ -60,7 +65,9 @@ class PrincipleList(Representation):
 
 def present_principle(principle: ExclusionPrinciple) -> Principle:
     """Represent a principle with every wording it has had."""
-    return Principle(code=principle.code, wording=principle.current.wording, version=principle.current.number,
-                     is_retired=principle.is_retired, retired_at=principle.retired_at,
-                     versions=[PrincipleWording(number=v.number, wording=v.wording, created_at=v.created_at)
+    return Principle(code=principle.code, wording=principle.current.wording, basis=principle.current.basis,
+                     version=principle.current.number, is_retired=principle.is_retired,
+                     retired_at=principle.retired_at,
+                     versions=[PrincipleWording(number=v.number, wording=v.wording, basis=v.basis,
+                                                created_at=v.created_at)
                                for v in principle.versions])

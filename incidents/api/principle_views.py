@@ -17,6 +17,7 @@ from incidents.extensions import db
 from incidents.principle import service as principle_service
 from incidents.principle.models import ExclusionPrinciple
 from incidents.user.models import User
+from incidents.validation import KEEP
 
 MAX_CODE = 60  # the column's length
 
@@ -66,7 +67,8 @@ def add_principle() -> Response:
     _refuse_duplicate(body.code)
     with protocol.write_guard():
         try:
-            principle = principle_service.add_principle(code=body.code, wording=body.wording, actor=user)
+            principle = principle_service.add_principle(code=body.code, wording=body.wording, basis=body.basis,
+                                                        actor=user)
         except ValidationError:
             _refuse_duplicate(body.code)  # another request took it meanwhile
             raise
@@ -90,8 +92,9 @@ def update_principle(code: str) -> Response:
         # Reinstate before rewording and retire after it: a retired principle cannot be reworded.
         if data.get("retired") is False:
             principle_service.set_retired(principle=principle, retired=False, actor=user)
-        if "wording" in data:
-            principle_service.reword(principle=principle, wording=data["wording"], actor=user)
+        if "wording" in data or "basis" in data:
+            principle_service.reword(principle=principle, wording=data.get("wording", principle.current.wording),
+                                     basis=data.get("basis", KEEP), actor=user)
         if data.get("retired") is True:
             principle_service.set_retired(principle=principle, retired=True, actor=user)
         db.session.flush()

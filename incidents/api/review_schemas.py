@@ -12,7 +12,13 @@ from typing import Any
 
 from pydantic import Field
 
-from incidents.api.schemas import Day, Representation, RequestBody, Text, UtcInstant
+from incidents.api.schemas import (
+    Representation,
+    RequestBody,
+    TargetDay,
+    Text,
+    UtcInstant,
+)
 from incidents.incident.models import Incident as IncidentRow
 from incidents.report import service as report_service
 from incidents.report.models import Classification
@@ -73,7 +79,7 @@ class MinutedActionInput(RequestBody):
 
     reference: Text = Field(description="Numbered after the meeting: OPSG 97/04 at OPSG_97.", examples=["OPSG 97/04"])
     owner: Text = Field(description="The organisation that owns it (dcc, secas, opsg ...).", examples=["dcc"])
-    target_on: Day = Field(description="The target date, YYYY-MM-DD.")
+    target_on: TargetDay
     text: Text = Field(description="The action as minuted.")
 
 
@@ -261,7 +267,7 @@ class MinutedAction(Representation):
 
     reference: str
     owner: str
-    target_on: date
+    target_on: date | None = Field(description="null: TBC.")
     text: str
 
 

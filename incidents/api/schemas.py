@@ -12,10 +12,19 @@ defaults or, in a change, KEEP.
 """
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 
 from incidents import validation
 from incidents.audit.models import AuditEntry as AuditRow
@@ -69,6 +78,31 @@ def _plausible_day(value: date) -> date:
 
 # A calendar date a client sends, YYYY-MM-DD.
 Day = Annotated[date, AfterValidator(_plausible_day), Field(description="A date, YYYY-MM-DD.")]
+
+
+def _tbc_as_none(value: Any) -> Any:
+    """Read "TBC" as no date yet, and a YYYY-MM-DD text as its date; leave anything else for the date check."""
+    if value == "TBC":
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):
+        try:
+            # Read here: after a before-validator, a strict date field no longer reads JSON text itself.
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+# A target date as sent: a date, or "TBC" (or null) when it is still to be confirmed; the service receives None,
+# which is also all the type checker needs to know of it.
+if TYPE_CHECKING:
+    TargetDay = date | None
+else:
+    TargetDay = Annotated[
+        Day | None, BeforeValidator(_tbc_as_none),
+        WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"const": "TBC"}, {"type": "null"}]}),
+        Field(description='A date (YYYY-MM-DD), or "TBC" or null when it is still to be confirmed: no date '
+                          "reminders go, and the action is listed as needing a date.")]
 
 
 def drop_defaults(*names: str) -> Any:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from incidents import permissions
+from incidents.action import service as action_service
 from incidents.action.models import Action, ActionStatus
 from incidents.extensions import db
 from incidents.incident.models import Incident
@@ -94,6 +95,18 @@ class OverdueAction:
 
 
 @dataclass
+class UndatedAction:
+    """An open action whose target is TBC: someone has to give it a date."""
+
+    reference: str
+    slug: str
+    text: str
+    owner: str
+    raised_on: date
+    is_mine: bool
+
+
+@dataclass
 class PublishedRow:
     """A published report as the dashboard lists it."""
 
@@ -127,6 +140,8 @@ class Dashboard:
     measures: list[pmr_service.Measure] = field(default_factory=list)
     overdue_actions: list[OverdueAction] = field(default_factory=list)
     overdue_actions_total: int = 0
+    undated_actions: list[UndatedAction] = field(default_factory=list)
+    undated_actions_total: int = 0
     next_meeting: Meeting | None = None
     reviews_waiting: int = 0
     tasks_limit: int = TASKS_SHOWN
@@ -316,6 +331,19 @@ def overdue_actions(role: Role, *, today: date) -> tuple[list[OverdueAction], in
                            is_mine=o == role.value) for r, t, o, on in rows], int(total))
 
 
+def undated_actions(role: Role) -> tuple[list[UndatedAction], int]:
+    """Return the open actions whose target is TBC (the role's own first, oldest first) and how many in all."""
+    scope = (Action.status == ActionStatus.OPEN, Action.target_on.is_(None))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Action).where(*scope)) or 0
+    rows = db.session.execute(
+        sa.select(Action.reference, Action.text, Action.owner_org, Action.raised_on).where(*scope)
+        .order_by(sa.case((Action.owner_org == role.value, 0), else_=1), Action.raised_on, Action.reference)
+        .limit(OVERDUE_ACTIONS_SHOWN)).all()
+    owners = current_app.config["ORGANISATIONS"]
+    return ([UndatedAction(reference=r, slug=action_service.slug(r), text=t, owner=owners.get(o, o), raised_on=on,
+                           is_mine=o == role.value) for r, t, o, on in rows], int(total))
+
+
 def recent_publications(limit: int = PUBLISHED_SHOWN) -> list[PublishedRow]:
     """Return the newest editions (the latest per incident) as they were published, one query."""
     latest = sa.select(sa.func.max(Publication.id)).group_by(Publication.review_id).scalar_subquery()
@@ -338,6 +366,7 @@ def build(*, user: Any, now: datetime | None = None) -> Dashboard:
     rows = state_rows()
     reports, exclusions = state_counts(rows)
     actions, total = overdue_actions(role, today=today)
+    undated, undated_total = undated_actions(role)
     tasks = tasks_for(role, today=today, limit=TASKS_SHOWN, rows=rows)
     measures = pmr_service.measures(month, with_incidents=False)
     group = current_app.config["REMINDER_RULES"].get("opsg_decision", {}).get("group", "OPSG")
@@ -346,4 +375,5 @@ def build(*, user: Any, now: datetime | None = None) -> Dashboard:
         reviews_waiting=reviews_waiting(role, rows), report_counts=reports,
         exclusion_counts=exclusions, month=month, month_label=pmr_service.month_label(month),
         measures=measures, overdue_actions=actions,
-        overdue_actions_total=total, next_meeting=meeting_service.next_meeting(group, after=today))
+        overdue_actions_total=total, undated_actions=undated, undated_actions_total=undated_total,
+        next_meeting=meeting_service.next_meeting(group, after=today))

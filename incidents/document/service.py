@@ -328,7 +328,7 @@ def opsg_pack(reference: str, *, viewer: Any, now: datetime | None = None) -> Pa
                 items[review.id] = _item(incident, review, review_service.latest_frozen(review), None, now)
     actions = list(db.session.scalars(
         sa.select(Action).where(Action.group == meeting.group, Action.status == ActionStatus.OPEN)
-        .order_by(Action.target_on, Action.reference)))
+        .order_by(sa.case((Action.target_on.is_(None), 1), else_=0), Action.target_on, Action.reference)))
     overdue = {a.id for a in actions if action_service.is_overdue(a, today=today)}
     return Pack(meeting=meeting, is_past=is_past, items=list(items.values()), actions=actions, overdue=overdue,
                 owners=action_service.organisations(), prepared_at=now)

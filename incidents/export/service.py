@@ -16,7 +16,7 @@ from flask import current_app
 
 from incidents import permissions
 from incidents.action import service as action_service
-from incidents.action.models import Action, ActionStatus
+from incidents.action.models import Action
 from incidents.audit.models import AuditEntry
 from incidents.errors import NotFound, ValidationError
 from incidents.extensions import db
@@ -102,17 +102,10 @@ def _incident_rows(query: sa.Select[Incident, ExclusionState, ReportState]) -> I
 def action_query(filters: action_service.ActionFilters, *, today: date) -> sa.Select[Action, str]:
     """Build the actions register's query for the register's filters."""
     # Mirrors action_service.list_actions (which pages); the owner's email is joined to avoid a query per row.
-    query = sa.select(Action, User.email).outerjoin(User, User.id == Action.owner_user_id)
-    if filters.status:
-        query = query.where(Action.status == ActionStatus(filters.status))
-    if filters.overdue:
-        query = query.where(Action.status == ActionStatus.OPEN, Action.target_on < today)
-    if filters.owner:
-        query = query.where(Action.owner_org == filters.owner)
-    if filters.meeting:
-        group, number = filters.meeting.rsplit("_", 1)
-        query = query.where(Action.group == group, Action.meeting_number == int(number))
-    return query.order_by(Action.status, Action.target_on, Action.reference)
+    query = (sa.select(Action, User.email).outerjoin(User, User.id == Action.owner_user_id)
+             .where(*action_service.filter_conditions(filters, today=today)))
+    return query.order_by(Action.status, sa.case((Action.target_on.is_(None), 1), else_=0), Action.target_on,
+                          Action.reference)
 
 
 def action_rows(args: Any, *, viewer: Any, now: datetime | None = None) -> Iterator[Row]:
@@ -130,7 +123,8 @@ def _action_rows(query: sa.Select[Action, str], today: date) -> Iterator[Row]:
     for action, email in db.session.execute(query.execution_options(yield_per=BATCH)):
         yield [
             action.reference, action.text, owners.get(action.owner_org, action.owner_org), email or "",
-            action.raised_on.isoformat(), action.original_target_on.isoformat(), action.target_on.isoformat(),
+            action.raised_on.isoformat(), action_service.target_label(action.original_target_on),
+            action_service.target_label(action.target_on),
             len(action.revisions), action.status.value, _yes_no(action_service.is_overdue(action, today=today)),
             "; ".join(sorted(i.reference for i in action.incidents)), action.closing_note,
             local_iso(action.closed_at),

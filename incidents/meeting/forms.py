@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 
 from incidents.meeting.models import MeetingKind
+from incidents.meeting.service import KIND_LABELS
 from incidents.review.forms import DateTextField, ServiceErrors, choice
 
 
@@ -16,12 +17,12 @@ class MeetingForm(ServiceErrors, FlaskForm):
     reference = StringField("Meeting")
     held_on = DateTextField("Date", description="YYYY-MM-DD.")
     kind = SelectField("Kind", validate_choice=False, default=MeetingKind.MAIN.value,
-                       choices=[(MeetingKind.MAIN.value, "Main meeting"), (MeetingKind.REPORTING.value, "Reporting meeting")])
+                       choices=[(kind.value, label) for kind, label in KIND_LABELS.items()],
+                       description="The group holds main meetings and reporting meetings.")
 
     def setup(self, meeting_hint: str) -> None:
         """Show the configured meeting reference format."""
         self.reference.description = f"As {meeting_hint}."
-
 
     def meeting_kind(self) -> MeetingKind | None:
         """Return the kind chosen (None when the value sent names none)."""

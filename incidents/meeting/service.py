@@ -17,6 +17,13 @@ from incidents.reminder import service as reminder_service
 from incidents.timeutil import utcnow
 from incidents.user.models import User
 
+KIND_LABELS = {MeetingKind.MAIN: "Main meeting", MeetingKind.REPORTING: "Reporting meeting"}
+
+
+def kind_label(kind: MeetingKind) -> str:
+    """Name a meeting's kind for people: 'Main meeting' or 'Reporting meeting'."""
+    return KIND_LABELS[MeetingKind(kind)]
+
 
 def list_meetings(*, group: str | None = None) -> list[Meeting]:
     """Return meetings, newest first."""
@@ -59,7 +66,7 @@ def schedule(*, reference: str, held_on: date | None, actor: User, kind: Meeting
         errors["reference"] = [f"{reference} is already scheduled."]
     if held_on is None:
         errors["held_on"] = ["Meeting date is required (YYYY-MM-DD)."]
-    if kind is None:
+    if kind is None or kind not in set(MeetingKind):
         errors["kind"] = ["Kind must be main or reporting."]
     if errors:
         raise ValidationError(errors)

@@ -35,7 +35,7 @@ def _require_scheduler() -> None:
 
 def _render(form: forms.MeetingForm, status: int = 200) -> Html:
     page = render_template("meeting/list.html", meetings=meeting_service.list_meetings(), today=local_date(utcnow()),
-                           form=form, errors=form.errors_by_field(),
+                           form=form, errors=form.errors_by_field(), kind_labels=meeting_service.KIND_LABELS,
                            can_schedule=permissions.can_record_decision(current_user))
     return (page, status) if status != 200 else page
 

@@ -15,6 +15,8 @@ class AddPrincipleForm(ServiceErrors, FlaskForm):
     code = StringField("Code", description="3-60 lower-case letters, digits and hyphens, e.g. force-majeure. "
                                            "It cannot change later.")
     wording = TextAreaField("Wording", description="The words the DCC cites and SECAS reviews against.")
+    basis = TextAreaField("Rests on", description="Optional: what the principle rests on, e.g. Services Force "
+                                                  "Majeure (SEC Section M3), or that it is assumed.")
 
 
 class RewordForm(ServiceErrors, FlaskForm):
@@ -23,3 +25,4 @@ class RewordForm(ServiceErrors, FlaskForm):
     required = ("wording",)
 
     wording = TextAreaField("New wording", description="Proposals that cited the old wording keep it.")
+    basis = TextAreaField("Rests on", description="What the principle rests on; a change makes a new version too.")

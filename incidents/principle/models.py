@@ -41,6 +41,8 @@ class PrincipleVersion(Base):
     principle_id: Mapped[int] = mapped_column(sa.ForeignKey("exclusion_principle.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column()
     wording: Mapped[str] = mapped_column(sa.Text)
+    # What the principle rests on (a SEC Section, the minutes that asked for it ...), versioned with the wording.
+    basis: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
 

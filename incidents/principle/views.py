@@ -70,7 +70,7 @@ def add() -> Html | Response:
         return _render_index(form, 422)
     try:
         principle = principle_service.add_principle(code=form.code.data or "", wording=form.wording.data or "",
-                                                    actor=current_user)
+                                                    basis=form.basis.data or "", actor=current_user)
     except ValidationError as exc:
         db.session.rollback()
         form.apply_errors(exc.errors, exc.detail)
@@ -89,14 +89,15 @@ def reword(code: str) -> Html | Response:
     if principle.is_retired:
         flash(f"{principle.code} is retired; reinstate it before rewording it.", "error")
         return redirect(url_for(".index", _anchor=f"principle-{principle.code}"))
-    form = forms.RewordForm(data={"wording": principle.current.wording})
+    form = forms.RewordForm(data={"wording": principle.current.wording, "basis": principle.current.basis})
     if not form.is_submitted():
         return _render_reword(principle, form)
     if not form.validate():
         return _render_reword(principle, form, 422)
     before = principle.current.number
     try:
-        version = principle_service.reword(principle=principle, wording=form.wording.data or "", actor=current_user)
+        version = principle_service.reword(principle=principle, wording=form.wording.data or "",
+                                           basis=form.basis.data or "", actor=current_user)
     except ConflictError as exc:
         db.session.rollback()
         flash(exc.detail, "error")
@@ -107,7 +108,7 @@ def reword(code: str) -> Html | Response:
         return _render_reword(principle, form, 422)
     db.session.commit()
     if version.number == before:
-        flash(f"The wording of {code} is unchanged.", "info")
+        flash(f"The wording and basis of {code} are unchanged.", "info")
     else:
         flash(f"Reworded {code} (version {version.number}); earlier proposals keep the wording they cited.", "success")
     return redirect(url_for(".index", _anchor=f"principle-{code}"))

@@ -24,6 +24,7 @@ from incidents.audit import service as audit_service
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
+from incidents.meeting import service as meeting_service
 from incidents.meeting.models import Meeting
 from incidents.review import service as review_service
 from incidents.review.models import ExclusionState, ReportState, Review
@@ -118,17 +119,20 @@ def _secas_deadlines() -> list[Deadline]:
 
 
 def _meetings(today: date) -> list[Deadline]:
-    return [Deadline(_uid("meeting", m.id), m.held_on, m.reference, f"Meeting {m.reference}", "/meetings/")
+    return [Deadline(_uid("meeting", m.id), m.held_on, f"{m.reference} ({meeting_service.kind_label(m.kind)})",
+                     f"Meeting {m.reference}, a {meeting_service.kind_label(m.kind).lower()}", "/meetings/")
             for m in db.session.scalars(sa.select(Meeting).where(Meeting.held_on >= today).order_by(Meeting.held_on))]
 
 
 def _actions(org: str | None) -> list[Deadline]:
-    query = sa.select(Action).where(Action.status == ActionStatus.OPEN).order_by(Action.target_on, Action.reference)
+    # A TBC target has no day to put in a calendar.
+    query = (sa.select(Action).where(Action.status == ActionStatus.OPEN, Action.target_on.is_not(None))
+             .order_by(Action.target_on, Action.reference))
     if org is not None:
         query = query.where(Action.owner_org == org)
     return [Deadline(_uid("action", a.id), a.target_on, f"Action {a.reference} due", a.text,
                      "/actions/" + quote(action_service.slug(a.reference)))
-            for a in db.session.scalars(query)]
+            for a in db.session.scalars(query) if a.target_on is not None]
 
 
 def deadlines(user: User, *, now: datetime | None = None) -> list[Deadline]:

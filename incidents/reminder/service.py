@@ -261,8 +261,8 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
 
 def wanted_for_action(action: Action, *, now: datetime, since: date | None = None) -> list[Wanted]:
     """Return the reminders an open action calls for from ``since`` (default: today) on."""
-    if action.status != ActionStatus.OPEN:
-        return []
+    if action.status != ActionStatus.OPEN or action.target_on is None:
+        return []  # closed, or its target is TBC: no date to remind about (it is listed as needing a date)
     cal = rules_service.calendar()
     today = local_date(now)
     since = min(since or today, today)

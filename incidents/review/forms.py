@@ -206,7 +206,8 @@ def parse_actions(text: str) -> tuple[list[MinutedAction], list[str]]:
         parts = [part.strip() for part in line.split("|", 3)]
         if len(parts) != 4:
             problems.append(f"Action {number}: write it as reference | owner | target date | text, "
-                            "e.g. OPSG 97/04 | dcc | 2023-07-24 | DCC to confirm its principles.")
+                            "e.g. OPSG 97/04 | dcc | 2023-07-24 | DCC to confirm its principles (the target "
+                            "date may be TBC).")
             continue
         reference, owner, target, words = parts
         match = _DATE.match(target)
@@ -214,8 +215,8 @@ def parse_actions(text: str) -> tuple[list[MinutedAction], list[str]]:
             target_on = date(*(int(part) for part in match.groups())) if match else None
         except ValueError:
             target_on = None
-        if target_on is None:
-            problems.append(f"Action {number}: give the target date as YYYY-MM-DD, e.g. 2023-07-24.")
+        if target_on is None and target.upper() != "TBC":
+            problems.append(f"Action {number}: give the target date as YYYY-MM-DD, e.g. 2023-07-24, or TBC.")
         found.append(MinutedAction(reference=reference, owner=owner.lower(), target_on=target_on, text=words))
     return found, problems
 
@@ -239,7 +240,8 @@ class DecisionForm(ServiceErrors, FlaskForm):
     minute = TextAreaField("Minute")
     actions_text = TextAreaField("Actions raised", description=(
         "Optional. One a line: reference | owner | target date | text, e.g. "
-        "OPSG 97/04 | dcc | 2023-07-24 | DCC to confirm its principles. Each goes on the actions register."))
+        "OPSG 97/04 | dcc | 2023-07-24 | DCC to confirm its principles. The target date may be TBC. Each goes "
+        "on the actions register."))
 
     def setup(self, meetings: list[Meeting], version: int | None) -> None:
         """Offer the register's meetings held up to today, and name the version waiting for the decision."""

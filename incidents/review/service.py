@@ -316,7 +316,9 @@ def _raise_actions(decision: Decision, meeting: Meeting, incident: Incident, act
     for index, minuted in enumerate(actions):
         reference = minuted.reference.strip()
         prefix = f"{meeting.group} {meeting.number}/"
-        if not reference.startswith(prefix):
+        parsed = action_service.parse_reference(reference)
+        # Numbered after the meeting; a letter after the number (OPSG 38x/02) is the group's own numbering.
+        if parsed is not None and (parsed.group, parsed.number) != (meeting.group.upper(), meeting.number):
             errors[f"actions[{index}].reference"] = [
                 (f"Action {index + 1}: an action raised at {meeting.reference} is numbered {prefix}NN, e.g. "
                 f"{prefix}04 (not {reference!r}).")]

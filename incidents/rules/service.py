@@ -152,7 +152,8 @@ def settings_table(sources: dict[str, str], *, include_internal: bool) -> list[d
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value) or "none"
         rows.append({"key": rule.key, "label": rule.label, "value": value,
-                     "source": sources.get(rule.key, "default"), "origin": rule.origin})
+                     "source": sources.get(rule.key, "default"), "origin": rule.origin,
+                     "provenance": rule.provenance})
     return rows
 
 

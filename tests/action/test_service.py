@@ -73,7 +73,8 @@ def test_the_same_reference_raised_at_the_same_moment_elsewhere_is_a_field_error
             raced.append(True)
             with db.engine.begin() as other:
                 other.execute(sa.insert(Action).values(
-                    reference="OPSG 97/04", group="OPSG", meeting_number=97, text="First", owner_org="dcc",
+                    reference="OPSG 97/04", reference_key="OPSG 97/04", group="OPSG", meeting_number=97,
+                    text="First", owner_org="dcc",
                     raised_on=date(2023, 6, 26), target_on=date(2023, 7, 24), original_target_on=date(2023, 7, 24),
                     status="open", closing_note="", created_at=users["secas"].created_at,
                     updated_at=users["secas"].created_at, version=1))

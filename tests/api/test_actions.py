@@ -13,7 +13,7 @@ TARGET = TODAY + timedelta(days=40)
 ENCODED, SLUG = "/actions/OPSG%2097%2F04", "/actions/OPSG%2097-04"
 ACTION_FIELDS = {"reference", "slug", "text", "owner_org", "owner_user", "raised_on", "target_on",
                  "original_target_on", "status", "closing_note", "closed_at", "incidents", "decision_id",
-                 "is_overdue", "revisions", "reminders", "version"}
+                 "is_overdue", "needs_date", "revisions", "reminders", "version"}
 
 
 def _action(**overrides: Any) -> dict[str, Any]:

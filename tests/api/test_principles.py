@@ -10,7 +10,7 @@ THIRD_PARTY = "third-party-infrastructure"
 def test_principles_are_versioned_and_proposals_keep_the_wording_they_cited(api, tokens, principles):
     admin, party = api.as_(tokens["admin"]), api.as_(tokens["party"])
     listed = api.get("/exclusion-principles").get_json()["items"]
-    assert [p["code"] for p in listed] == sorted(code for code, _ in principle_service.DEFAULT_PRINCIPLES)
+    assert [p["code"] for p in listed] == sorted(p.code for p in principle_service.DEFAULT_PRINCIPLES)
     original = next(p for p in listed if p["code"] == THIRD_PARTY)
     assert (original["version"], original["is_retired"], original["retired_at"]) == (1, False, None)
     assert [v["number"] for v in original["versions"]] == [1]

@@ -218,7 +218,7 @@ def test_dcc_feed_has_report_due_dates_meetings_and_its_own_actions(client, auth
         (date(2023, 4, 6), "Summary Report due: INC000001001905"),
         (date(2023, 5, 5), "Review Report due: INC000001001905"),
         (date(2023, 5, 12), "Review Report due: INC000001001932"),
-        (date(2099, 6, 30), "OPSG_300"),
+        (date(2099, 6, 30), "OPSG_300 (Main meeting)"),
         (date(2099, 7, 24), "Action OPSG 97/04 due"),
     ]
 
@@ -229,7 +229,7 @@ def test_secas_feed_has_pending_exclusion_reviews_meetings_and_its_own_actions(c
     auth.logout()
     assert events(client, url) == [
         (date(2023, 4, 21), "Exclusion review: INC000001001932"),
-        (date(2099, 6, 30), "OPSG_300"),
+        (date(2099, 6, 30), "OPSG_300 (Main meeting)"),
         (date(2099, 8, 1), "Action OPSG 97/05 due"),
     ]
 

@@ -67,11 +67,11 @@ def _page(html: str) -> _Page:
 
 
 def _rules_by_key(html: str) -> dict[str, dict[str, str]]:
-    """Map each rule key to its label, value, source and origin as shown."""
+    """Map each rule key to its label, value, source, origin and provenance as shown (the rules table only)."""
     table = {}
-    for cells in _page(html).rows[1:]:
-        label, key, value, source, origin = cells
-        table[key] = {"label": label, "value": value, "source": source, "origin": origin}
+    for cells in _page(html.split('<h2 id="principles">', 1)[0]).rows[1:]:
+        label, key, value, source, origin, provenance = cells
+        table[key] = {"label": label, "value": value, "source": source, "origin": origin, "provenance": provenance}
     return table
 
 
@@ -114,6 +114,7 @@ def test_each_rule_shows_its_default_value_source_and_origin(client, auth, users
             assert row["value"], rule.key
         assert row["source"] == "default", rule.key
         assert row["origin"] and row["origin"] == rule.origin
+        assert row["provenance"] == rule.provenance.label, rule.key
 
 
 @pytest.mark.parametrize("role", ["dcc", "secas", "opsg", "admin"])
