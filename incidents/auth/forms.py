@@ -12,3 +12,7 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
     submit = SubmitField("Log in")
+
+
+class SignInForm(FlaskForm):
+    """A button that starts a sign-in with an identity provider (a form, so it carries the CSRF token)."""
