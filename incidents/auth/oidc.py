@@ -178,6 +178,17 @@ def client(name: str) -> Any:
     return current_app.extensions[EXTENSION].create_client(name)
 
 
+def claims_options(name: str) -> dict[str, Any]:
+    """Return the ID token checks beyond signature, nonce and expiry: issued by this provider, to this client.
+
+    Authlib checks the issuer against the metadata but the audience only through ``azp``; both are made explicit.
+    """
+    provider = providers()[name]
+    issuer = client(name).load_server_metadata().get("issuer")
+    return {"iss": {"essential": True, "values": [issuer]},
+            "aud": {"essential": True, "values": [provider.client_id]}}
+
+
 def end_session_endpoint(name: str) -> str | None:
     """Return the provider's RP-initiated logout address from its metadata, or None (also when it cannot answer)."""
     try:

@@ -146,10 +146,11 @@ def sso_start(provider: str) -> Any:
 
 @bp.route("/login/sso/<provider>/callback")
 def sso_callback(provider: str) -> Any:
-    """Finish a sign-in: Authlib checks state, swaps the code (with the PKCE verifier) and checks the ID token."""
+    """Finish a sign-in: Authlib checks state, swaps the code (with the PKCE verifier) and checks the ID token
+    (signature with the provider's keys, issuer, audience, nonce, expiry)."""
     chosen = _provider_or_404(provider)
     try:
-        token = oidc.client(chosen.name).authorize_access_token()
+        token = oidc.client(chosen.name).authorize_access_token(claims_options=oidc.claims_options(chosen.name))
     except RequestException as exc:
         current_app.logger.warning("OpenID provider %s did not answer: %s", chosen.name, exc)
         return _refused(chosen, f"{chosen.label} did not answer. Try again later.", status=502)
