@@ -13,6 +13,3 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
     submit = SubmitField("Log in")
 
-
-class SignInForm(FlaskForm):
-    """A button that starts a sign-in with an identity provider (a form, so it carries the CSRF token)."""

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response
 
 from incidents.auth import oidc
 from incidents.auth import service as auth_service
-from incidents.auth.forms import LoginForm, SignInForm
+from incidents.auth.forms import LoginForm
 from incidents.auth.models import LoginSession
 from incidents.extensions import db
 from incidents.user import service as user_service
@@ -112,6 +112,7 @@ def _sign_in_buttons() -> dict[str, Any]:
 
 def _log_in(user: User, *, address: str, provider: str | None = None) -> None:
     """Start a login session for ``user`` and commit; the cookie names only that session's key."""
+    auth_service.end_session(session_key())  # a sign-in over a live session (another person's) ends that one
     key = auth_service.start_session(user=user, user_agent=request.headers.get("User-Agent", ""),
                                      address=address, provider=provider)
     db.session.commit()
@@ -127,14 +128,17 @@ def _provider_or_404(name: str) -> oidc.Provider:
     return found
 
 
-@bp.route("/login/sso/<provider>", methods=["POST"])
+@bp.route("/login/sso/<provider>")
 def sso_start(provider: str) -> Any:
-    """Send the browser to the provider to sign in (authorization code flow with PKCE, state and nonce)."""
+    """Send the browser to the provider to sign in (authorization code flow with PKCE, state and nonce).
+
+    A link, not a form: the pages' Content-Security-Policy (form-action 'self') rightly stops a form's redirect to
+    another site. Starting a sign-in changes nothing here but the state kept for this browser, and a sign-in
+    someone else started cannot finish in this browser (its state is not this browser's).
+    """
     chosen = _provider_or_404(provider)
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.home"))
-    if not SignInForm().validate_on_submit():
-        abort(400)
     try:
         return oidc.client(chosen.name).authorize_redirect(url_for(".sso_callback", provider=chosen.name,
                                                                    _external=True))

@@ -50,7 +50,7 @@ def app_config(real_provider: RealProvider) -> dict[str, Any]:
 
 def _start(client: Any) -> str:
     """Press the provider's button on the login page; return the provider address the app sends the browser to."""
-    response = client.post("/login/sso/idp")
+    response = client.get("/login/sso/idp")
     assert response.status_code == 302, response.text
     return str(response.location)
 
