@@ -22,6 +22,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from joserfc.errors import JoseError
 from requests import RequestException
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from incidents.auth import oidc
@@ -167,7 +168,13 @@ def sso_callback(provider: str) -> Any:
     if not claims:
         return _refused(chosen, f"{chosen.label} sent no ID token. Start again from the login page.")
     try:
-        user = oidc.sign_in(provider=chosen, claims=dict(claims))
+        try:
+            user = oidc.sign_in(provider=chosen, claims=dict(claims))
+        except IntegrityError:
+            # The same person's first sign-in finishing at the same moment in another request (a double click)
+            # made the account or link first: this one finds it.
+            db.session.rollback()
+            user = oidc.sign_in(provider=chosen, claims=dict(claims))
     except oidc.SignInRefused as exc:
         db.session.rollback()
         return _refused(chosen, str(exc), status=403)
