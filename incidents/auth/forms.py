@@ -12,4 +12,3 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
     submit = SubmitField("Log in")
-
