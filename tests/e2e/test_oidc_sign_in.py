@@ -131,3 +131,29 @@ def test_the_sign_in_links_issuer_and_subject_and_the_role_comes_from_the_claims
         user = db.session.get(User, link.user_id)
         assert user is not None and user.email == "sam.ellis@secas.example"
         db.session.remove()
+
+
+def test_the_sign_in_pages_have_no_serious_accessibility_problems(browser: Any, site: Site) -> None:
+    """axe on the login page with its provider buttons, the refusal page and the page after logging out."""
+    from tests.e2e.test_accessibility import BLOCKING, describe, run_axe
+
+    blocking: list[str] = []
+    # A context per person: the provider remembers who signed in there.
+    for login in ("una", "dana"):
+        context = browser.new_context(base_url=site.url, locale="en-GB", bypass_csp=True)
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        try:
+            if login == "una":
+                page.goto("/login")
+                blocking += [describe("login with providers", v) for v in run_axe(page) if v["impact"] in BLOCKING]
+                _sign_in(page, login)
+                blocking += [describe("sign-in refused", v) for v in run_axe(page) if v["impact"] in BLOCKING]
+            else:
+                _sign_in(page, login)
+                with page.expect_navigation():
+                    page.get_by_role("button", name="Log out").click()
+                blocking += [describe("logged out", v) for v in run_axe(page) if v["impact"] in BLOCKING]
+        finally:
+            context.close()
+    assert not blocking, "\n".join(blocking)
