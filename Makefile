@@ -45,9 +45,10 @@ system-deps:
 browser-deps: $(AXE)
 	$(call apt_install,[ -x /usr/bin/chromium ],chromium,the browser tests)
 
-# axe-core (accessibility rules) from npm, at the version the lock file pins.
+# axe-core (accessibility rules) and oidc-provider (the real OpenID provider the sign-in tests start on loopback)
+# from npm, at the versions the lock file pins.
 $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
-	$(call apt_install,command -v npm >/dev/null,npm,the accessibility checks)
+	$(call apt_install,command -v npm >/dev/null,npm,the accessibility checks and the sign-in tests)
 	@if command -v npm >/dev/null; then \
 		npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error && touch $@; \
 	else \
@@ -89,7 +90,8 @@ test-sqlite: $(VENV)/.installed-test browser-deps bench-deps
 	@echo "== Test suite on SQLite (browser tests included)"
 	$(BIN)/pytest
 
-test-postgres: $(VENV)/.installed-test bench-deps
+# The sign-in tests run on both databases against the OpenID provider from npm.
+test-postgres: $(VENV)/.installed-test bench-deps $(AXE)
 	@if $(BIN)/python tests/pg_ready.py "$(PG_TEST_URL)"; then \
 		echo "== Test suite on PostgreSQL"; \
 		TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest; \

@@ -82,6 +82,11 @@ class Defaults:
     LOGIN_THROTTLE_WINDOW_SECONDS = 900
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 30
+    # Sign-in with organisations' OpenID Connect providers, by name (README, "Signing in with your organisation");
+    # client secrets only in instance/config.py or the environment.
+    OIDC_PROVIDERS: dict[str, dict[str, Any]] = {}
+    # Roles whose people must sign in with their organisation's provider: the password form refuses them.
+    PASSWORD_LOGIN_DISABLED_ROLES: list[str] = []
     # Werkzeug password hashing; scrypt is the modern default.
     PASSWORD_HASH_METHOD = "scrypt"
     PER_PAGE = 25
@@ -332,6 +337,12 @@ def check(app: Flask) -> None:
             raise RuntimeError(f"{key} must be a positive number (it is {value!r}); "
                                f"the default is {getattr(Defaults, key)}.")
     _check_action_reference_pattern(app.config.get("ACTION_REFERENCE_PATTERN"))
+    from incidents.auth import oidc
+
+    problems = oidc.config_problems(app.config.get("OIDC_PROVIDERS")) + oidc.password_roles_problems(
+        app.config.get("PASSWORD_LOGIN_DISABLED_ROLES"))
+    if problems:
+        raise RuntimeError("Sign-in settings cannot work:\n- " + "\n- ".join(problems))
     if app.config.get("ENV_NAME") == "production" and len(app.config["SECRET_KEY"]) < 32:
         # A short key can be guessed; the generated one has 64 hex digits.
         raise RuntimeError("Refusing to start in production with a SECRET_KEY shorter than 32 characters: set "

@@ -1,7 +1,7 @@
 """Import every model so metadata (and Alembic) sees the whole schema."""
 from incidents.action.models import Action, TargetRevision
 from incidents.audit.models import AuditEntry
-from incidents.auth.models import IssuedSecret, LoginFailure, LoginSession
+from incidents.auth.models import IdentityLink, IssuedSecret, LoginFailure, LoginSession
 from incidents.document.models import ReportPdf
 from incidents.idempotency.models import IdempotencyKey
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
@@ -29,6 +29,7 @@ __all__ = [
                                      "ExclusionProposal",
                                      "ExclusionReview",
                                      "IdempotencyKey",
+                                     "IdentityLink",
                                      "Incident",
                                      "IncidentCohort",
                                      "IssuedSecret",

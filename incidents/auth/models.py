@@ -41,6 +41,8 @@ class LoginSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
     address: Mapped[str] = mapped_column(sa.String(64), default="")
+    # The configured identity provider the session was signed in with (None: a password), for its logout.
+    provider: Mapped[str | None] = mapped_column(sa.String(40))
 
     user: Mapped[User] = relationship()
 
@@ -63,3 +65,24 @@ class IssuedSecret(Base):
     nonce: Mapped[str] = mapped_column(sa.String(32))
     sealed: Mapped[str] = mapped_column(sa.String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IdentityLink(Base):
+    """An account's identity at an OpenID Connect provider: the (issuer, subject) pair its ID tokens carry.
+
+    A person is recognised by this pair, never by email alone: an address can be reassigned, a subject cannot.
+    """
+
+    __tablename__ = "identity_link"
+    __table_args__ = (sa.UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    # The configured provider's name when the link was made (the issuer is what identifies it).
+    provider: Mapped[str] = mapped_column(sa.String(40))
+    issuer: Mapped[str] = mapped_column(sa.String(255))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_sign_in_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()

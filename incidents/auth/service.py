@@ -104,8 +104,12 @@ def _is_live(row: LoginSession, now: datetime) -> bool:
     return row.last_seen_at >= seen_since and row.created_at >= created_since
 
 
-def start_session(*, user: User, user_agent: str, address: str, now: datetime | None = None) -> str:
-    """Start a login session for ``user`` and return its key (for the cookie; the table keeps its hash)."""
+def start_session(*, user: User, user_agent: str, address: str, provider: str | None = None,
+                  now: datetime | None = None) -> str:
+    """Start a login session for ``user`` and return its key (for the cookie; the table keeps its hash).
+
+    ``provider`` names the identity provider the person signed in with (None: a password).
+    """
     now = now or utcnow()
     seen_since, created_since = _limits(now)
     # Lapsed sessions of everyone go as anyone logs in, so the table holds little more than the live ones.
@@ -113,7 +117,8 @@ def start_session(*, user: User, user_agent: str, address: str, now: datetime | 
         sa.or_(LoginSession.last_seen_at < seen_since, LoginSession.created_at < created_since)))
     key = secrets.token_urlsafe(KEY_BYTES)
     db.session.add(LoginSession(key_hash=_key_hash(key), user_id=user.id, created_at=now, last_seen_at=now,
-                                user_agent=(user_agent or "")[:255], address=(address or "")[:64]))
+                                user_agent=(user_agent or "")[:255], address=(address or "")[:64],
+                                provider=provider))
     return key
 
 

@@ -68,7 +68,7 @@ class Demo:
             "reference": OTHER_REFERENCES.get(rule.endpoint, incident), "entry_id": self.entry_id, "number": 1,
             "slug": ACTION_SLUG, "code": "third-party-infrastructure", "month": "2023-04",
             "user_id": self.target_user_id, "token": self.calendar_token, "filename": "style.css",
-            "session_id": self.session_id,
+            "session_id": self.session_id, "provider": "no-such-provider",
         }
         return app.url_map.bind("localhost").build(
             rule.endpoint, {name: values[name] for name in rule.arguments}, method=method)

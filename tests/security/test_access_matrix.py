@@ -66,6 +66,9 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     # --- Log in and the dashboard
     "auth.login": {"GET": (OK, OK, OK, OK, OK, OK), "POST": (OK, OK, OK, OK, OK, OK)},
     "auth.logout": {"POST": (OK, OK, OK, OK, OK, OK)},
+    # Sign-in with an identity provider: none is configured here, so every address names an unknown one.
+    "auth.sso_start": {"GET": (404,) * 6},
+    "auth.sso_callback": {"GET": (404,) * 6},
     "auth.sessions": {"GET": EVERYONE},
     # The session is the SEC Party's; for the others it is one already ended (nothing changes, nothing leaks).
     "auth.end_session": {"POST": EVERYONE},
