@@ -17,6 +17,12 @@ class ButtonForm(FlaskForm):
     """A button that changes something: its CSRF token only."""
 
 
+class RemoveWebhookForm(FlaskForm):
+    """Remove an endpoint, once the administrator confirms it."""
+
+    confirm = BooleanField("Yes, stop delivering to this endpoint")
+
+
 class PreferencesForm(ServiceErrors, FlaskForm):
     """One choice per kind of event the person may hear of (fields added by ``for_kinds``)."""
 

@@ -15,7 +15,12 @@ from incidents.errors import ValidationError
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.notification import service as notification_service
-from incidents.notification.forms import ButtonForm, PreferencesForm, WebhookForm
+from incidents.notification.forms import (
+    ButtonForm,
+    PreferencesForm,
+    RemoveWebhookForm,
+    WebhookForm,
+)
 
 bp = Blueprint("notification", __name__)
 
@@ -45,7 +50,7 @@ def preferences() -> Html | BaseResponse:
                 return redirect(url_for(".preferences"))
         return render_template("notification/preferences.html", form=form, kinds=kinds,
                                errors=form.errors_by_field(), followed=notification_service.followed(current_user),
-                               button=ButtonForm()), 400
+                               button=ButtonForm()), 422
     for kind, delivery in notification_service.preferences(current_user).items():
         getattr(form, kind.value).data = delivery.value
     return render_template("notification/preferences.html", form=form, kinds=kinds, errors={},
@@ -90,7 +95,7 @@ def webhooks() -> Html | BaseResponse:
     form = WebhookForm()
     status = 200
     if form.is_submitted():
-        status = 400
+        status = 422
         if not form.validate():
             form.apply_errors({}, "The form expired; reload the page and try again.")
         else:
@@ -124,7 +129,8 @@ def webhook(webhook_id: int) -> Response:
     if secret:
         db.session.commit()
     response = Response(render_template("notification/webhook.html", webhook=found, secret=secret,
-                                        deliveries=notification_service.deliveries(found), button=ButtonForm()))
+                                        deliveries=notification_service.deliveries(found), button=ButtonForm(),
+                                        remove_form=RemoveWebhookForm()))
     if secret:
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -149,8 +155,9 @@ def resend(webhook_id: int, delivery_id: int) -> BaseResponse:
 def remove(webhook_id: int) -> BaseResponse:
     """Stop delivering to an endpoint."""
     notification_service.get_webhook(webhook_id, actor=current_user)
-    if not ButtonForm().validate():
-        flash("The form expired; reload the page and try again.", "error")
+    form = RemoveWebhookForm()
+    if not form.validate() or not form.confirm.data:
+        flash("Tick the box to confirm the removal (or reload the page if the form expired).", "error")
         return redirect(url_for(".webhook", webhook_id=webhook_id))
     notification_service.remove_webhook(webhook_id, actor=current_user)
     db.session.commit()

@@ -49,7 +49,7 @@ def test_preferences_page_saves_choices_and_explains_mistakes(client: FlaskClien
     chosen = notification_service.preferences(users["secas"])
     assert chosen[EventKind.REPORT_SUBMITTED] == Delivery.DIGEST and chosen[EventKind.REPORT_PUBLISHED] == Delivery.NONE
     answer = client.post("/settings/notifications", data={**choices, "report_submitted": "weekly"})
-    assert answer.status_code == 400 and b"Choose immediate, digest or none." in answer.data
+    assert answer.status_code == 422 and b"Choose immediate, digest or none." in answer.data
 
 
 def test_a_party_chooses_only_publications(client: FlaskClient, auth: Auth, users: dict[str, Any]) -> None:
@@ -66,7 +66,7 @@ def test_an_administrator_registers_a_webhook_and_sees_its_secret_once(client: F
     answer = client.post("/admin/webhooks", data={"url": "https://hooks.example.org/incidents",
                                                   "events": ["report_published", "report_submitted"],
                                                   "payload_format": "standard"})
-    assert answer.status_code == 400 and b"mark it internal" in answer.data
+    assert answer.status_code == 422 and b"mark it internal" in answer.data
     answer = client.post("/admin/webhooks", data={"url": "https://hooks.example.org/incidents",
                                                   "events": ["report_published", "report_submitted"],
                                                   "is_internal": "y", "payload_format": "chat"})

@@ -129,6 +129,14 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     # The secret token in the address is the key: no login, whoever holds it.
     "reminder.calendar_feed": {"GET": (OK, OK, OK, OK, OK, OK)},
     "rules.settings": {"GET": EVERYONE},
+    # --- Notifications: each person's own preferences; follow what you can see; webhooks for administrators
+    "notification.preferences": {"GET": EVERYONE, "POST": EVERYONE},
+    "notification.follow": {"POST": READERS},
+    "notification.unfollow": {"POST": READERS},
+    "notification.webhooks": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+    "notification.webhook": {"GET": ADMIN_ONLY},
+    "notification.resend": {"POST": ADMIN_ONLY},
+    "notification.remove": {"POST": ADMIN_ONLY},
     # --- User administration
     "user.index": {"GET": ADMIN_ONLY},
     "user.detail": {"GET": ADMIN_ONLY},
