@@ -7,6 +7,7 @@ Who must act next is asked of ``review.workflow`` (``next_steps``); who may see 
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -349,6 +350,12 @@ def get_webhook(webhook_id: int, *, actor: User) -> Webhook:
     if found is None or not found.is_active:
         raise NotFound("No such webhook.")
     return found
+
+
+def webhook_etag(webhook: Webhook) -> str:
+    """Return an endpoint's ETag: it changes whenever what is delivered, where, changes."""
+    text = f"{webhook.id}|{webhook.url}|{','.join(webhook.events)}|{webhook.is_internal}|{webhook.payload_format.value}"
+    return '"webhook-' + hashlib.sha256(text.encode()).hexdigest()[:16] + '"'
 
 
 def remove_webhook(webhook_id: int, *, actor: User) -> None:
