@@ -188,7 +188,7 @@ def deliver_webhooks(*, now: datetime | None = None, limit: int = 200) -> SweepR
     return result
 
 
-def payload(event: Event, webhook: Webhook, *, sent_at: datetime) -> bytes:
+def payload(event: Event, webhook: Webhook) -> bytes:
     """Return the body posted for an event: everything for an internal endpoint, else what a party may see."""
     details = event.details
     if webhook.is_internal:
@@ -236,13 +236,22 @@ def _attempt(delivery_id: int, *, now: datetime, token: str, result: SweepResult
     delivery = db.session.get(WebhookDelivery, delivery_id)
     assert delivery is not None
     webhook, event = delivery.webhook, delivery.event
-    body = payload(event, webhook, sent_at=now)
+    body = payload(event, webhook)
     timestamp = int(now.timestamp())
     headers = {"Content-Type": "application/json", "User-Agent": "SEC-Major-Incident-Reviews-Webhooks",
                "webhook-id": delivery.message_id, "webhook-timestamp": str(timestamp),
                "webhook-signature": signature(webhook.secret, delivery.message_id, timestamp, body)}
-    url, attempts, give_up_at = webhook.url, delivery.attempts, delivery.give_up_at
+    url, attempts, give_up_at, message_id = webhook.url, delivery.attempts, delivery.give_up_at, delivery.message_id
     db.session.commit()
+    # Still ours? A process that took the row over (this one stalled past the lease) has a new token.
+    confirmed = cast(sa.CursorResult[Any], db.session.execute(
+        sa.update(WebhookDelivery).where(WebhookDelivery.id == delivery_id, WebhookDelivery.claim_token == token,
+                                         WebhookDelivery.state == SendState.SENDING)
+        .values(lease_until=now + reminder_jobs.lease()).execution_options(synchronize_session=False)))
+    db.session.commit()
+    if confirmed.rowcount != 1:
+        log.info("Webhook delivery %s was taken over by another process; this one leaves it", message_id)
+        return
     status: int | None = None
     error: str | None = None
     try:
@@ -258,7 +267,7 @@ def _attempt(delivery_id: int, *, now: datetime, token: str, result: SweepResult
                                    last_error=None, lease_until=None)
                            .execution_options(synchronize_session=False))
         db.session.commit()
-        result.sent.append(delivery.message_id)
+        result.sent.append(message_id)
         return
     retry_at = now + WEBHOOK_BACKOFF[min(attempts - 1, len(WEBHOOK_BACKOFF) - 1)]
     if now >= give_up_at:
@@ -270,5 +279,5 @@ def _attempt(delivery_id: int, *, now: datetime, token: str, result: SweepResult
                                last_error=error, lease_until=None, claim_token=None)
                        .execution_options(synchronize_session=False))
     db.session.commit()
-    log.warning("Webhook delivery %s to %s failed (attempt %s): %s", delivery.message_id, url, attempts, error)
-    result.failed.append(delivery.message_id)
+    log.warning("Webhook delivery %s to %s failed (attempt %s): %s", message_id, url, attempts, error)
+    result.failed.append(message_id)

@@ -257,3 +257,34 @@ def test_an_endpoint_not_marked_internal_cannot_ask_for_internal_events(app: Any
     with pytest.raises(PermissionDenied):
         notification_service.create_webhook(notification_service.WebhookDraft(
             url="https://hooks.example.org/x", events=["report_published"]), actor=users["secas"])
+
+
+def test_a_chat_endpoint_gets_one_line_of_text_signed_as_any_other(
+        app: Any, users: dict[str, Any], principles: None, now: datetime, receiver: Receiver) -> None:
+    webhook = notification_service.create_webhook(notification_service.WebhookDraft(
+        url=receiver.url, events=["exclusion_proposed"], is_internal=True, payload_format="chat"),
+        actor=users["admin"])
+    db.session.commit()
+    receiver.secret = webhook.secret
+    incident = factories.incident(actor=users["dcc"])
+    _propose(incident, users, now)
+    jobs.deliver_webhooks(now=now)
+    [delivery] = receiver.requests
+    assert delivery.is_valid and set(delivery.json) == {"text"}
+    assert delivery.json["text"].startswith(f"{incident.reference}: PMR treatment proposed by DCC. Next: SECAS:")
+    assert delivery.json["text"].endswith(f"/incidents/{incident.reference}/review")
+
+
+def test_two_processes_never_both_post_one_delivery(app: Any, users: dict[str, Any], principles: None,
+                                                    now: datetime, receiver: Receiver) -> None:
+    _webhook(users, receiver)
+    _propose(factories.incident(actor=users["dcc"]), users, now)
+    # The first process claims the delivery; a second one sweeping at the same moment finds nothing to claim.
+    assert jobs.claim_delivery(now=now, token="first") is not None
+    assert jobs.claim_delivery(now=now, token="second") is None
+    assert jobs.deliver_webhooks(now=now).sent == []
+    # Once the first one's lease has run out (it died), another takes the delivery over and posts it once.
+    later = now + timedelta(minutes=10)
+    assert len(jobs.deliver_webhooks(now=later).sent) == 1
+    assert jobs.deliver_webhooks(now=later).sent == []
+    assert len(receiver.requests) == 1
