@@ -64,20 +64,28 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(pending, abandoned)
 
 
+CLAIM_TRIES = 10
+
+
 def claim_batch(*, now: datetime, token: str) -> list[int]:
-    """Claim every due row of the oldest due batch (one email) under ``token``; return their ids."""
-    oldest = db.session.scalar(sa.select(Notification.batch_key).where(_due(now))
-                               .order_by(Notification.send_at, Notification.id).limit(1))
-    if oldest is None:
+    """Claim every due row of the oldest due batch (one email) under ``token``; return their ids (none when
+    nothing is due)."""
+    # Another sweep may claim the batch picked between the pick and the claim: then pick again.
+    for _ in range(CLAIM_TRIES):
+        oldest = db.session.scalar(sa.select(Notification.batch_key).where(_due(now))
+                                   .order_by(Notification.send_at, Notification.id).limit(1))
+        if oldest is None:
+            break
+        claimed = list(db.session.scalars(
+            sa.update(Notification).where(Notification.batch_key == oldest, _due(now))
+            .values(state=SendState.SENDING, lease_until=now + reminder_jobs.lease(), claim_token=token,
+                    attempts=Notification.attempts + 1)
+            .returning(Notification.id).execution_options(synchronize_session=False)))
         db.session.commit()
-        return []
-    claimed = list(db.session.scalars(
-        sa.update(Notification).where(Notification.batch_key == oldest, _due(now))
-        .values(state=SendState.SENDING, lease_until=now + reminder_jobs.lease(), claim_token=token,
-                attempts=Notification.attempts + 1)
-        .returning(Notification.id).execution_options(synchronize_session=False)))
+        if claimed:
+            return sorted(claimed)
     db.session.commit()
-    return sorted(claimed)
+    return []
 
 
 def sweep(*, now: datetime | None = None, limit: int | None = None) -> SweepResult:

@@ -288,3 +288,18 @@ def test_two_processes_never_both_post_one_delivery(app: Any, users: dict[str, A
     assert len(jobs.deliver_webhooks(now=later).sent) == 1
     assert jobs.deliver_webhooks(now=later).sent == []
     assert len(receiver.requests) == 1
+
+
+def test_an_email_claimed_by_one_sweep_is_sent_once_by_whoever_holds_it(
+        app: Any, users: dict[str, Any], principles: None, now: datetime, smtp: SmtpServer) -> None:
+    _propose(factories.incident(actor=users["dcc"]), users, now)
+    assert jobs.claim_batch(now=now, token="first") != []
+    # A second sweep at the same moment finds nothing to claim; once the first one's lease has run out (it died),
+    # the next sweep takes the email over and sends it, once.
+    assert jobs.sweep(now=now).sent == []
+    later = now + timedelta(minutes=10)
+    assert len(jobs.sweep(now=later).sent) == 1
+    assert jobs.sweep(now=later).sent == []
+    assert _recipients(smtp) == [users["secas"].email]
+    row = db.session.scalar(sa.select(Notification))
+    assert row is not None and row.state == SendState.SENT and row.attempts == 2
