@@ -6,6 +6,14 @@ from incidents.document.models import ReportPdf
 from incidents.idempotency.models import IdempotencyKey
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
+from incidents.notification.models import (
+    Event,
+    Follow,
+    Notification,
+    Preference,
+    Webhook,
+    WebhookDelivery,
+)
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
 from incidents.reminder.models import Reminder
 from incidents.report.models import ReportVersion
@@ -25,9 +33,11 @@ __all__ = [
                                      "AuditEntry",
                                      "Comment",
                                      "Decision",
+                                     "Event",
                                      "ExclusionPrinciple",
                                      "ExclusionProposal",
                                      "ExclusionReview",
+                                     "Follow",
                                      "IdempotencyKey",
                                      "IdentityLink",
                                      "Incident",
@@ -36,6 +46,8 @@ __all__ = [
                                      "LoginFailure",
                                      "LoginSession",
                                      "Meeting",
+                                     "Notification",
+                                     "Preference",
                                      "PrincipleVersion",
                                      "Publication",
                                      "Reminder",
@@ -45,4 +57,6 @@ __all__ = [
                                      "TargetRevision",
                                      "TimelineEntry",
                                      "User",
+                                     "Webhook",
+                                     "WebhookDelivery",
 ]

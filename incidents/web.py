@@ -58,6 +58,8 @@ def register(app: Flask) -> None:
     from incidents.extensions import csrf, login_manager
     from incidents.incident.views import bp as incident_bp
     from incidents.meeting.views import bp as meeting_bp
+    from incidents.notification.cli import notifications_cli
+    from incidents.notification.views import bp as notification_bp
     from incidents.ops.cli import backup, refresh_statistics, restore
     from incidents.pmr.cli import pmr_cli
     from incidents.pmr.views import bp as pmr_bp
@@ -83,6 +85,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(action_bp)
     app.register_blueprint(meeting_bp)
     app.register_blueprint(reminder_bp)
+    app.register_blueprint(notification_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(pmr_bp)
     app.register_blueprint(chart_bp)
@@ -93,6 +96,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(reminders_cli)
+    app.cli.add_command(notifications_cli)
     app.cli.add_command(pmr_cli)
     app.cli.add_command(backup)
     app.cli.add_command(restore)

@@ -38,6 +38,12 @@ app = create_app({"WTF_CSRF_ENABLED": False})
 print("database", app.config["SQLALCHEMY_DATABASE_URI"])
 with app.app_context():
     demo_service.seed()
+    # A webhook endpoint, so its page (and the delivery log's template) is served from the wheel too.
+    from incidents.notification import service as notification_service
+    from incidents.user import service as user_service
+    notification_service.create_webhook(notification_service.WebhookDraft(
+        url="https://hooks.example.org/incidents", events=["report_published"]),
+        actor=user_service.find_by_email("admin@demo.example"))
     db.session.commit()
 client = app.test_client()
 answer = client.get("/login")
@@ -47,7 +53,7 @@ print("GET", answer.status_code, "/no-such-page", b"Back to the start page" in a
 answer = client.post("/login", data={"email": "admin@demo.example", "password": demo_service.DEMO_PASSWORD})
 print("POST", answer.status_code, "/login", answer.location)
 values = {"reference": "INC000001001905", "entry_id": 1, "number": 1, "slug": "OPSG 97-04", "month": "2023-04",
-          "code": "third-party-infrastructure", "user_id": 1, "token": "unknown", "filename": "style.css",
+          "code": "third-party-infrastructure", "user_id": 1, "webhook_id": 1, "token": "unknown", "filename": "style.css",
           "provider": "no-such-provider"}
 meeting_pages = {"document.pack": "OPSG_97"}
 adapter = app.url_map.bind("localhost")

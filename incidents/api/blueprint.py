@@ -2,7 +2,7 @@
 
 The routes are listed here, one table per domain, and added to a blueprint
 built for each app by ``create_blueprint``. A view's module (``views``,
-``review_views``, ``principle_views``, ``action_views``, ``pmr_views``) is
+``review_views``, ``principle_views``, ``action_views``, ``pmr_views``, ``notification_views``) is
 imported on the first request to one of its routes: the request and response
 models (pydantic) would otherwise slow every command's start.
 """
@@ -83,7 +83,20 @@ MEETINGS: tuple[str, list[Route]] = ("incidents.api.meeting_views", [
 PMR: tuple[str, list[Route]] = ("incidents.api.pmr_views", [
     ("GET", "/pmr/<month>", "get_pmr"),
 ])
-DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, MEETINGS, PMR)
+WEBHOOK_URL = "/webhooks/<int:webhook_id>"
+NOTIFICATIONS: tuple[str, list[Route]] = ("incidents.api.notification_views", [
+    ("GET", "/me/notifications", "get_notification_settings"),
+    ("PUT", "/me/notifications", "update_notification_settings"),
+    ("PUT", "/incidents/<reference>/follow", "follow"),
+    ("DELETE", "/incidents/<reference>/follow", "unfollow"),
+    ("GET", "/webhooks", "list_webhooks"),
+    ("POST", "/webhooks", "create_webhook"),
+    ("GET", WEBHOOK_URL, "get_webhook"),
+    ("DELETE", WEBHOOK_URL, "delete_webhook"),
+    ("GET", WEBHOOK_URL + "/deliveries", "list_webhook_deliveries"),
+    ("POST", WEBHOOK_URL + "/deliveries/<int:delivery_id>/resend", "resend_webhook_delivery"),
+])
+DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, MEETINGS, PMR, NOTIFICATIONS)
 
 
 class LazyView:

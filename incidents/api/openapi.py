@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from incidents.api import (
     action_schemas,
     meeting_schemas,
+    notification_schemas,
     pmr_schemas,
     principle_schemas,
     review_schemas,
@@ -27,7 +28,8 @@ REQUEST_MODELS: tuple[type[schemas.RequestBody], ...] = (
     review_schemas.ExclusionProposalInput, review_schemas.ExclusionReviewInput, review_schemas.ReportInput,
     review_schemas.DecisionInput, review_schemas.PublicationInput,
     principle_schemas.PrincipleCreate, principle_schemas.PrinciplePatch,
-    action_schemas.ActionCreate, action_schemas.ActionPatch, meeting_schemas.MeetingInput)
+    action_schemas.ActionCreate, action_schemas.ActionPatch, meeting_schemas.MeetingInput,
+    notification_schemas.NotificationPreferencesInput, notification_schemas.WebhookInput)
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     schemas.Incident, schemas.IncidentSaved, schemas.IncidentPage, schemas.TimelineEntry,
     schemas.TimelineEntryList, schemas.AuditEntryList, schemas.Problem,
@@ -36,7 +38,9 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     review_schemas.Publication, review_schemas.PublishedReport, review_schemas.PublishedReportList,
     principle_schemas.Principle, principle_schemas.PrincipleList,
     action_schemas.Action, action_schemas.ActionPage, meeting_schemas.Meeting, meeting_schemas.MeetingList,
-    pmr_schemas.PmrMonth)
+    pmr_schemas.PmrMonth, notification_schemas.NotificationSettings, notification_schemas.Webhook,
+    notification_schemas.WebhookCreated, notification_schemas.WebhookList, notification_schemas.WebhookDelivery,
+    notification_schemas.WebhookDeliveryList)
 # Query parameters of GET /incidents, the same as the incident list page.
 LIST_QUERY = ("category", "status", "pmr_month", "cohort", "q", "page", "per_page")
 LIST_NUMERIC = ("category", "page", "per_page")
@@ -154,6 +158,7 @@ def _paths() -> dict[str, Any]:
         },
         **_review_paths(),
         **_register_paths(),
+        **_notification_paths(),
         "/openapi.json": {
             "get": {"operationId": "getOpenApi", "summary": "This document", "tags": ["meta"], "security": [],
                     "responses": {"200": {"description": "The OpenAPI document.",
@@ -325,6 +330,61 @@ def _register_paths() -> dict[str, Any]:
     }
 
 
+def _notification_paths() -> dict[str, Any]:
+    notifications, webhooks, webhook = ("notifications",), ("webhooks",), ("WebhookId",)
+    deleted = {"204": {"description": "Done."}}
+    return {
+        "/me/notifications": {
+            "get": _operation(
+                "getNotificationSettings", "Read how you hear of each kind of review change, and what you follow",
+                {"200": _json("NotificationSettings", "Your choices.")}, tags=notifications),
+            "put": _operation(
+                "updateNotificationSettings", "Choose immediate, digest or none for the kinds sent",
+                {"200": _json("NotificationSettings", "Saved."), **_errors("409", "422")},
+                body="NotificationPreferencesInput", tags=notifications),
+        },
+        "/incidents/{reference}/follow": {
+            "put": _operation(
+                "followIncident", "Follow an incident: hear of every change to its review",
+                {**deleted, **_errors("403", "404", "409")}, parameters=("Reference",), tags=notifications),
+            "delete": _operation(
+                "unfollowIncident", "Stop following an incident",
+                {**deleted, **_errors("403", "404", "409")}, parameters=("Reference",), tags=notifications),
+        },
+        "/webhooks": {
+            "get": _operation(
+                "listWebhooks", "List the webhook endpoints (administrators)",
+                {"200": _json("WebhookList", "The active endpoints."), **_errors("403")}, tags=webhooks),
+            "post": _operation(
+                "createWebhook", "Register an endpoint (administrators); the answer carries its secret, this once",
+                {"201": _json("WebhookCreated", "Registered.", ("Location", "ETag")), **_errors("403", "409", "422")},
+                body="WebhookInput", tags=webhooks),
+        },
+        "/webhooks/{webhook_id}": {
+            "get": _operation(
+                "getWebhook", "Read an endpoint (administrators)",
+                {"200": _json("Webhook", "The endpoint.", ("ETag",)), **_errors("403", "404")}, parameters=webhook,
+                tags=webhooks),
+            "delete": _operation(
+                "deleteWebhook", "Stop delivering to an endpoint (administrators); its log stays",
+                {**deleted, **_errors("403", "404", "409", "412", "428")}, parameters=(*webhook, "IfMatch"),
+                tags=webhooks),
+        },
+        "/webhooks/{webhook_id}/deliveries": {
+            "get": _operation(
+                "listWebhookDeliveries", "Read an endpoint's delivery log: status, attempts, last error",
+                {"200": _json("WebhookDeliveryList", "Newest first."), **_errors("403", "404")},
+                parameters=webhook, tags=webhooks),
+        },
+        "/webhooks/{webhook_id}/deliveries/{delivery_id}/resend": {
+            "post": _operation(
+                "resendWebhookDelivery", "Send a delivery again, retried for a day (administrators)",
+                {"200": _json("WebhookDelivery", "Queued again."), **_errors("403", "404", "409")},
+                parameters=(*webhook, "DeliveryId"), tags=webhooks),
+        },
+    }
+
+
 def _parameters() -> dict[str, Any]:
     config = current_app.config
 
@@ -366,6 +426,10 @@ def _parameters() -> dict[str, Any]:
             "name": "reference", "in": "path", "required": True, "schema": {"type": "string"},
             "description": "The action's reference URL-encoded (OPSG%2097%2F04) or its slug, the slash "
                            "written as a dash (OPSG%2097-04)."},
+        "WebhookId": {"name": "webhook_id", "in": "path", "required": True,
+                      "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
+        "DeliveryId": {"name": "delivery_id", "in": "path", "required": True,
+                       "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
         "Month": {"name": "month", "in": "path", "required": True,
                   "schema": {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"},
                   "description": "A UK calendar month, YYYY-MM; incidents count in the month they were resolved."},
@@ -431,7 +495,8 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "tags": [{"name": name} for name in ("incidents", "timeline", "audit", "review", "report", "published",
-                                             "principles", "actions", "pmr", "meta")],
+                                             "principles", "actions", "pmr", "notifications", "webhooks",
+                                             "meta")],
         "paths": _paths(),
         "components": {
             "schemas": component_schemas(),

@@ -37,6 +37,8 @@ from incidents.idempotency import forms as form_keys
 from incidents.incident import forms
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident, TimelineEntry
+from incidents.notification import forms as notification_forms
+from incidents.notification import service as notification_service
 from incidents.review import service as review_service
 from incidents.rules import service as rules_service
 from incidents.timeutil import format_local
@@ -104,6 +106,9 @@ def _render_detail(incident: Incident, entry_form: forms.TimelineEntryForm | Non
         errors=errors,
         can_edit=can_edit,
         needs_review=review_service.needs_review(incident),
+        can_follow=notification_service.can_follow(current_user, incident),
+        following=notification_service.is_following(current_user, incident),
+        follow_form=notification_forms.ButtonForm(),
     )
     return (page, status) if status != 200 else page
 

@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from incidents.extensions import db
+from incidents.notification import jobs as notification_jobs
 from incidents.ops import service as ops
 from incidents.reminder import jobs
 from incidents.reminder import service as reminder_service
@@ -87,6 +88,21 @@ def run(interval: int) -> None:
 
     scheduler.add_job(tick, "interval", seconds=interval, next_run_time=utcnow(), max_instances=1, coalesce=True,
                       id="reminder-sweep")
+
+    def notify() -> None:
+        with app.app_context():
+            try:
+                emails = notification_jobs.sweep(now=utcnow())
+                hooks = notification_jobs.deliver_webhooks(now=utcnow())
+                if emails.sent or emails.failed or hooks.sent or hooks.failed:
+                    app.logger.info("Notifications: %s sent, %s failed; webhooks: %s delivered, %s failed",
+                                    len(emails.sent), len(emails.failed), len(hooks.sent), len(hooks.failed))
+            finally:
+                db.session.remove()
+
+    # Review notifications and webhooks: after each commit they wait at most one interval.
+    scheduler.add_job(notify, "interval", seconds=interval, next_run_time=utcnow(), max_instances=1, coalesce=True,
+                      id="notification-sweep")
 
     def optimize() -> None:
         with app.app_context():

@@ -13,6 +13,7 @@ from incidents.errors import NotFound, StaleError, ValidationError
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
+from incidents.notification import service as notification_service
 from incidents.reminder import service as reminder_service
 from incidents.report import markdown
 from incidents.report.models import Classification, ReportVersion
@@ -129,6 +130,7 @@ def submit(*, incident: Incident, actor: User, expected: str | None = None,
     audit_service.record(actor=actor, action="update", entity_type="report", entity_id=review.id,
                          incident_id=incident.id, changes={"report_state": [before.value, "submitted"]},
                          summary=f"Submitted report version {current.number}", now=now)
+    notification_service.record(notification_service.EventKind.REPORT_SUBMITTED, incident=incident, actor=actor, now=now)
     reminder_service.plan_incident(incident, now=now)
     return current
 
@@ -152,6 +154,7 @@ def withdraw(*, incident: Incident, actor: User, now: datetime | None = None) ->
                          incident_id=incident.id, changes={"report_state": [before.value, "draft"],
                                                            "withdrawn_version": [None, version.number]},
                          summary=f"Withdrew report version {version.number} from the Operations Group", now=now)
+    notification_service.record(notification_service.EventKind.REPORT_WITHDRAWN, incident=incident, actor=actor, now=now)
     reminder_service.plan_incident(incident, now=now)
     return version
 

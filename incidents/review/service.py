@@ -28,6 +28,7 @@ from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
 from incidents.meeting import service as meeting_service
 from incidents.meeting.models import Meeting
+from incidents.notification import service as notification_service
 from incidents.principle import service as principle_service
 from incidents.reminder import service as reminder_service
 from incidents.report.models import Classification, ReportVersion
@@ -212,6 +213,7 @@ def propose(*, incident: Incident, exclude: bool | None, principle: str | None =
         changes={"exclusion_state": [before.value, review.exclusion_state.value],
                  "principle": [None, proposal.principle_code], "rationale": [None, rationale]},
         summary=f"Proposed PMR treatment, round {proposal.round}: {'exclude' if exclude else 'include'}", now=now)
+    notification_service.record(notification_service.kind_of_proposal(before), incident=incident, actor=actor, now=now)
     reminder_service.plan_incident(incident, now=now)
     return proposal
 
@@ -247,6 +249,7 @@ def review_exclusion(*, incident: Incident, outcome: ReviewOutcome | None, comme
         actor=actor, action="update", entity_type="review", entity_id=review.id, incident_id=incident.id,
         changes={"exclusion_state": [before.value, review.exclusion_state.value], "comment": [None, comment]},
         summary=f"SECAS review of round {proposal.round}: {result.value}", now=now)
+    notification_service.record(notification_service.kind_of_review(result), incident=incident, actor=actor, now=now)
     reminder_service.plan_incident(incident, now=now)
     return entry
 
@@ -398,6 +401,7 @@ def record_decision(*, incident: Incident, meeting: str, report_version: int | N
                  "report_version": [None, version.number], "classification": [None, level.value if level else None],
                  "minute": [None, minute]},
         summary=f"{decision.meeting}: {result.value.replace('_', ' ')} (report version {version.number})", now=now)
+    notification_service.record(notification_service.EventKind.DECISION_RECORDED, incident=incident, actor=actor, now=now)
     reminder_service.plan_incident(incident, now=now)
     return decision
 
@@ -444,6 +448,7 @@ def publish(*, incident: Incident, classification: Classification | None = None,
         actor=actor, action="update", entity_type="review", entity_id=review.id, incident_id=incident.id,
         changes={"report_state": ["agreed", "published"], "classification": [None, level.value]},
         summary=f"Published report version {agreed.report_version.number} to SEC Parties as {level.value}", now=now)
+    notification_service.record(notification_service.EventKind.REPORT_PUBLISHED, incident=incident, actor=actor, now=now)
     reminder_service.plan_incident(incident, now=now)
     return publication
 

@@ -16,7 +16,10 @@ from incidents.auth import service as auth_service
 from incidents.demo import service as demo_service
 from incidents.extensions import db
 from incidents.incident.models import Incident, TimelineEntry
+from incidents.notification import service as notification_service
+from incidents.notification.models import EventKind, WebhookDelivery
 from incidents.reminder import feed
+from incidents.timeutil import utcnow
 from incidents.user.models import User
 
 ROLES = ("anon", "dcc", "secas", "opsg", "party", "admin")
@@ -44,6 +47,9 @@ class Demo:
     calendar_token: str
     # A login session of the SEC Party user (target_user_id), which its owner and administrators may end.
     session_id: int
+    # A webhook endpoint and one delivery in its log.
+    webhook_id: int
+    delivery_id: int
 
     @classmethod
     def load(cls) -> Demo:
@@ -59,8 +65,9 @@ class Demo:
         db.session.commit()
         found = auth_service.load_session(key)
         assert found is not None
+        webhook_id, delivery_id = _webhook(emails)
         return cls(emails=emails, entry_id=entry_id, target_user_id=party.id, calendar_token=token,
-                   session_id=found.id)
+                   session_id=found.id, webhook_id=webhook_id, delivery_id=delivery_id)
 
     def url(self, app: Flask, rule: Rule, method: str = "GET", *, incident: str = PUBLISHED) -> str:
         """Build the rule's address from demo data; ``incident`` names the incident where it takes one."""
@@ -68,10 +75,26 @@ class Demo:
             "reference": OTHER_REFERENCES.get(rule.endpoint, incident), "entry_id": self.entry_id, "number": 1,
             "slug": ACTION_SLUG, "code": "third-party-infrastructure", "month": "2023-04",
             "user_id": self.target_user_id, "token": self.calendar_token, "filename": "style.css",
-            "session_id": self.session_id, "provider": "no-such-provider",
+            "session_id": self.session_id, "provider": "no-such-provider", "webhook_id": self.webhook_id,
+            "delivery_id": self.delivery_id,
         }
         return app.url_map.bind("localhost").build(
             rule.endpoint, {name: values[name] for name in rule.arguments}, method=method)
+
+
+def _webhook(emails: dict[str, str]) -> tuple[int, int]:
+    """Register a webhook endpoint and owe it one delivery (the publication of the published incident)."""
+    admin = db.session.scalar(sa.select(User).where(User.email == emails["admin"]))
+    secas = db.session.scalar(sa.select(User).where(User.email == emails["secas"]))
+    incident = db.session.scalar(sa.select(Incident).where(Incident.reference == PUBLISHED))
+    assert admin is not None and incident is not None
+    webhook = notification_service.create_webhook(notification_service.WebhookDraft(
+        url="https://hooks.example.org/incidents", events=["report_published"]), actor=admin)
+    notification_service.record(EventKind.REPORT_PUBLISHED, incident=incident, actor=secas, now=utcnow())
+    delivery = db.session.scalar(sa.select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
+    assert delivery is not None
+    db.session.commit()
+    return webhook.id, delivery.id
 
 
 def login(client: FlaskClient, email: str, password: str, csrf_token: str | None = None) -> None:

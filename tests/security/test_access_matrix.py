@@ -60,6 +60,7 @@ INCIDENT_WRITERS = (LOGIN, OK, 403, 403, 404, OK)  # the DCC (and administrators
 ACTION_KEEPERS = (LOGIN, 403, OK, OK, 404, OK)     # SECAS, OPSG members, administrators: actions, meetings, decisions
 API_READERS = (401, OK, OK, OK, 404, OK)
 API_DCC = (401, OK, 403, 403, 404, OK)
+API_ADMIN = (401, 403, 403, 403, 403, OK)
 
 #            anon    dcc    secas  opsg   party  admin
 TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
@@ -132,6 +133,14 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     # The secret token in the address is the key: no login, whoever holds it.
     "reminder.calendar_feed": {"GET": (OK, OK, OK, OK, OK, OK)},
     "rules.settings": {"GET": EVERYONE},
+    # --- Notifications: each person's own preferences; follow what you can see; webhooks for administrators
+    "notification.preferences": {"GET": EVERYONE, "POST": EVERYONE},
+    "notification.follow": {"POST": READERS},
+    "notification.unfollow": {"POST": READERS},
+    "notification.webhooks": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+    "notification.webhook": {"GET": ADMIN_ONLY},
+    "notification.resend": {"POST": ADMIN_ONLY},
+    "notification.remove": {"POST": ADMIN_ONLY},
     # --- User administration
     "user.index": {"GET": ADMIN_ONLY},
     "user.detail": {"GET": ADMIN_ONLY},
@@ -182,6 +191,16 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     "api.list_meetings": {"GET": API_READERS},
     "api.schedule_meeting": {"POST": (401, 403, OK, OK, 404, OK)},
     "api.get_pmr": {"GET": API_READERS},
+    "api.get_notification_settings": {"GET": (401, OK, OK, OK, OK, OK)},
+    "api.update_notification_settings": {"PUT": (401, OK, OK, OK, OK, OK)},
+    "api.follow": {"PUT": API_READERS},
+    "api.unfollow": {"DELETE": API_READERS},
+    "api.list_webhooks": {"GET": API_ADMIN},
+    "api.create_webhook": {"POST": API_ADMIN},
+    "api.get_webhook": {"GET": API_ADMIN},
+    "api.delete_webhook": {"DELETE": API_ADMIN},
+    "api.list_webhook_deliveries": {"GET": API_ADMIN},
+    "api.resend_webhook_delivery": {"POST": API_ADMIN},
 }
 
 def _rules(app: Flask) -> list[Rule]:
