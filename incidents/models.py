@@ -1,5 +1,6 @@
 """Import every model so metadata (and Alembic) sees the whole schema."""
 from incidents.action.models import Action, TargetRevision
+from incidents.attachment.models import Attachment, AttachmentContent
 from incidents.audit.models import AuditEntry
 from incidents.auth.models import IssuedSecret, LoginFailure, LoginSession
 from incidents.document.models import ReportPdf
@@ -7,6 +8,7 @@ from incidents.idempotency.models import IdempotencyKey
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
+from incidents.redaction.models import Redaction
 from incidents.reminder.models import Reminder
 from incidents.report.models import ReportVersion
 from incidents.review.models import (
@@ -22,6 +24,8 @@ from incidents.user.models import ApiToken, User
 __all__ = [
                                      "Action",
                                      "ApiToken",
+                                     "Attachment",
+                                     "AttachmentContent",
                                      "AuditEntry",
                                      "Comment",
                                      "Decision",
@@ -37,6 +41,7 @@ __all__ = [
                                      "Meeting",
                                      "PrincipleVersion",
                                      "Publication",
+                                     "Redaction",
                                      "Reminder",
                                      "ReportPdf",
                                      "ReportVersion",

@@ -80,10 +80,15 @@ MEETINGS: tuple[str, list[Route]] = ("incidents.api.meeting_views", [
     ("GET", "/meetings", "list_meetings"),
     ("POST", "/meetings", "schedule_meeting"),
 ])
+ATTACHMENTS: tuple[str, list[Route]] = ("incidents.api.attachment_views", [
+    ("GET", "/incidents/<reference>/attachments", "list_attachments"),
+    ("POST", "/incidents/<reference>/attachments", "upload_attachment"),
+    ("GET", "/incidents/<reference>/attachments/<int:attachment_id>", "download_attachment"),
+])
 PMR: tuple[str, list[Route]] = ("incidents.api.pmr_views", [
     ("GET", "/pmr/<month>", "get_pmr"),
 ])
-DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, MEETINGS, PMR)
+DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, MEETINGS, PMR, ATTACHMENTS)
 
 
 class LazyView:
