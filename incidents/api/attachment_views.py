@@ -51,7 +51,7 @@ def upload_attachment(reference: str) -> Response:
     return protocol.respond(answer, 201, location=answer.download_url)
 
 
-def download_attachment(reference: str, attachment_id: int) -> Response:
+def download_attachment(reference: str, attachment_id: int) -> Response:  # flask's Response, as send_file's
     """Download a file: always as an attachment, under a safe name, never to be run by a browser."""
     incident = load_incident(reference, auth.current_user())
     return send_attachment(attachment_service.get(incident, attachment_id))

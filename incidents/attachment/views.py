@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 
+import flask
 from flask import (
     Blueprint,
     flash,
