@@ -36,6 +36,7 @@ def upload_attachment(reference: str) -> Response:
     """Upload a file (multipart/form-data: ``target``, ``file``); refused whole, with a reason, if any check fails."""
     user = auth.current_user()
     incident = load_incident(reference, user)
+    attachment_service.require_attacher(user)
     allow_upload_size()
     if not request.mimetype == "multipart/form-data":
         raise ValidationError({"file": ["Send the file as multipart/form-data with the fields 'target' and 'file'."]})

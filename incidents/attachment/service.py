@@ -26,7 +26,7 @@ from incidents import permissions
 from incidents.attachment import content, storage
 from incidents.attachment.models import Attachment, Target
 from incidents.audit import service as audit_service
-from incidents.errors import ConflictError, NotFound, ValidationError
+from incidents.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from incidents.extensions import db
 from incidents.incident.models import Incident, TimelineEntry
 from incidents.report.models import ReportVersion
@@ -143,6 +143,12 @@ def _frozen_refusal(target: Target, item: Any) -> str | None:
         return (f"Version {item.number} of the report was submitted and is frozen with its attachments; "
                 "save a new draft version to attach more.")
     return None
+
+
+def require_attacher(user: Any) -> None:
+    """Raise PermissionDenied unless the user's role may add attachments to at least one kind of thing."""
+    if all(_role_refusal(target, user) is not None for target in Target):
+        raise PermissionDenied("Only the DCC adds and deletes evidence; you may read and download it.")
 
 
 def refusal(*, user: Any, target: Target, item: Any) -> workflow.Refusal | None:

@@ -82,6 +82,7 @@ def index(reference: str) -> str:
 def upload(reference: str) -> Response:
     """Keep an uploaded file as evidence, or say why it was refused; a refused file leaves nothing stored."""
     incident = _load(reference)
+    attachment_service.require_attacher(current_user)
     allow_upload_size()
     back = url_for(".index", reference=incident.reference)
     form = forms.UploadForm()
@@ -137,6 +138,7 @@ def send_attachment(attachment: attachment_service.Attachment) -> flask.Response
 def delete(reference: str, attachment_id: int) -> Response:
     """Delete an attachment; the audit trail keeps its name and SHA-256."""
     incident = _load(reference)
+    attachment_service.require_attacher(current_user)
     back = url_for(".index", reference=incident.reference)
     if not forms.DeleteForm().validate():
         flash("The form expired; reload the page and try again.", "error")

@@ -33,9 +33,10 @@ def take_snapshot(publication: Publication, *, incident: Incident, version: Repo
         # The passages the group's decision covered are withheld here, before anything is stored: the edition
         # parties read never holds them.
         text, generated = redaction_service.apply(version, text, generated)
+        title = redaction_service.apply(version, {"title": incident.title}, {})[0]["title"]
     facts = generated.setdefault("facts", {})
     facts.setdefault("reference", incident.reference)
-    facts.setdefault("title", redaction_service.apply(version, {"title": incident.title}, {})[0]["title"])
+    facts.setdefault("title", title)
     publication.reference = str(facts["reference"])
     publication.title = str(facts["title"])
     publication.version_number = number

@@ -12,11 +12,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
+from incidents.attachment import service as attachment_service
+from incidents.attachment.models import Target
 from incidents.auth import service as auth_service
 from incidents.demo import service as demo_service
 from incidents.extensions import db
 from incidents.incident.models import Incident, TimelineEntry
 from incidents.reminder import feed
+from incidents.report.models import ReportVersion
+from incidents.review.models import Review
 from incidents.user.models import User
 
 ROLES = ("anon", "dcc", "secas", "opsg", "party", "admin")
@@ -44,6 +48,8 @@ class Demo:
     calendar_token: str
     # A login session of the SEC Party user (target_user_id), which its owner and administrators may end.
     session_id: int
+    # A file attached to the published report's version 1, frozen with it: readers download it, nobody deletes it.
+    attachment_id: int = 0
 
     @classmethod
     def load(cls) -> Demo:
@@ -60,7 +66,7 @@ class Demo:
         found = auth_service.load_session(key)
         assert found is not None
         return cls(emails=emails, entry_id=entry_id, target_user_id=party.id, calendar_token=token,
-                   session_id=found.id)
+                   session_id=found.id, attachment_id=_frozen_attachment(dcc))
 
     def url(self, app: Flask, rule: Rule, method: str = "GET", *, incident: str = PUBLISHED) -> str:
         """Build the rule's address from demo data; ``incident`` names the incident where it takes one."""
@@ -68,10 +74,22 @@ class Demo:
             "reference": OTHER_REFERENCES.get(rule.endpoint, incident), "entry_id": self.entry_id, "number": 1,
             "slug": ACTION_SLUG, "code": "third-party-infrastructure", "month": "2023-04",
             "user_id": self.target_user_id, "token": self.calendar_token, "filename": "style.css",
-            "session_id": self.session_id,
+            "session_id": self.session_id, "attachment_id": self.attachment_id, "redaction_id": 1,
         }
         return app.url_map.bind("localhost").build(
             rule.endpoint, {name: values[name] for name in rule.arguments}, method=method)
+
+
+def _frozen_attachment(dcc: User) -> int:
+    """Attach a text file to the published report's version 1 (as if before it was submitted); return its id."""
+    incident = db.session.scalar(sa.select(Incident).where(Incident.reference == PUBLISHED))
+    attachment = attachment_service.upload(incident=incident, target=Target.INCIDENT, key=None,
+                                           filename="carrier-notice.txt", data=b"Carrier notice.\n", actor=dcc)
+    version = db.session.scalar(sa.select(ReportVersion).join(Review).where(
+        Review.incident_id == incident.id, ReportVersion.number == 1))
+    attachment.target, attachment.report_version_id = Target.REPORT_VERSION, version.id
+    db.session.commit()
+    return attachment.id
 
 
 def login(client: FlaskClient, email: str, password: str, csrf_token: str | None = None) -> None:
