@@ -105,6 +105,8 @@ def limits() -> Limits:
 def clean_filename(name: str) -> str:
     """Return the file name as kept and shown: no folders, control characters or surrounding space, bounded."""
     name = unicodedata.normalize("NFC", name or "")
+    # Format characters too: a right-to-left override would show "exe.txt" as "txt.exe".
+    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cf")
     name = _UNSAFE.sub(" ", name.replace("\\", "/").rsplit("/", 1)[-1]).strip().lstrip(".")
     if len(name) > MAX_FILENAME:
         stem, end = os.path.splitext(name)
