@@ -60,10 +60,15 @@ def allow_upload_size() -> None:
 def too_large(exc: RequestEntityTooLarge) -> Response | tuple[str, int]:
     """Answer an oversized request with a 413 that says the limit, as a page or a problem; nothing was stored."""
     db.session.rollback()
-    limit = attachment_service.limits().max_label
-    return error_response(413, "File too large",
-                          f"The upload is larger than the limit of {limit} for a file; nothing was stored. "
-                          "Choose a smaller file, or split it.")
+    if request.max_content_length is not None and request.max_content_length > FORM_OVERHEAD \
+            and request.endpoint in ("attachment.upload", "api.upload_attachment"):
+        detail = (f"The file is larger than the limit of {attachment_service.limits().max_label}; nothing was "
+                  "stored. Choose a smaller file, or split it.")
+    else:
+        limit = request.max_content_length or 0
+        detail = (f"The request is larger than the limit of {attachment_service.size_label(limit)}; nothing was "
+                  "saved. Send less at once.")
+    return error_response(413, "Too large", detail)
 
 
 @bp.route("/incidents/<reference>/attachments")

@@ -15,8 +15,10 @@ from incidents.attachment.models import Attachment, AttachmentContent
 from incidents.audit.models import AuditEntry
 from incidents.extensions import db
 from incidents.incident import service as incident_service
+from incidents.principle import service as principle_service
 from incidents.report import service as report_service
 from incidents.review import service as review_service
+from incidents.review.models import ReviewOutcome
 from incidents.user import service as user_service
 from tests import factories
 from tests.attachment import files
@@ -82,10 +84,19 @@ def test_a_file_over_the_limit_is_refused_with_a_message_and_nothing_stored(app,
     # A request larger than any upload may be is cut off before it is read: a 413 page that says the limit.
     huge = _upload(dcc, incident.reference, b"x" * (2000 + 70 * 1024), "log.txt")
     assert huge.status_code == 413
-    assert "larger than the limit of 2 kB" in huge.get_data(as_text=True)
+    assert "The file is larger than the limit of 2 kB; nothing was stored" in huge.get_data(as_text=True)
     assert _count() == (0, 0)
-    # Elsewhere the app's own limit stays as it was.
+    # Elsewhere the app's own limit stays as it was, and a request past it is a 413 that says so.
     assert app.config["MAX_CONTENT_LENGTH"] == 2 * 1024 * 1024
+    other = dcc.post(f"/incidents/{incident.reference}/report/withheld", data={"passage": "x" * (3 * 1024 * 1024)})
+    assert other.status_code == 413 and "larger than the limit of 2.1 MB" in other.get_data(as_text=True)
+    token = user_service.issue_token(user=users["dcc"])
+    db.session.commit()
+    api = app.test_client().post(f"/api/v1/incidents/{incident.reference}/attachments",
+                                 headers={"Authorization": f"Bearer {token}"}, content_type="multipart/form-data",
+                                 data={"target": "incident", "file": (io.BytesIO(b"x" * 80_000), "log.txt")})
+    assert api.status_code == 413 and api.mimetype == "application/problem+json"
+    assert "limit of 2 kB" in api.get_json()["detail"]
 
 
 @pytest.mark.parametrize(("data", "name", "message"), [
@@ -114,6 +125,22 @@ def test_a_malformed_upload_is_refused_with_a_message_and_nothing_stored(app, us
     _upload(dcc, incident.reference, data, name)
     assert message in _flashes(dcc, incident.reference)
     assert _count() == (0, 0)
+
+
+def test_evidence_on_a_proposal_round_is_fixed_once_secas_has_answered_it(app, users, now, incident):
+    principle_service.seed_defaults()
+    review_service.propose(incident=incident, exclude=True, principle="force-majeure", rationale="Storm.",
+                           actor=users["dcc"], now=now)
+    db.session.commit()
+    dcc = _client(app, users["dcc"])
+    assert _upload(dcc, incident.reference, files.pdf(), "carrier.pdf", "exclusion_proposal:1").status_code == 302
+    assert _count() == (1, 1)
+    review_service.review_exclusion(incident=incident, outcome=ReviewOutcome.INFORMATION_REQUESTED,
+                                    comment="Send the carrier's notice.", actor=users["secas"], now=now)
+    db.session.commit()
+    _upload(dcc, incident.reference, files.pdf(), "later.pdf", "exclusion_proposal:1")
+    assert "SECAS has answered proposal round 1" in _flashes(dcc, incident.reference)
+    assert _count() == (1, 1)
 
 
 def test_each_accepted_kind_is_kept(app, users, incident):
