@@ -53,6 +53,28 @@ def incident(users, now):
     return made
 
 
+def _form_fields(html, target):
+    """Return the hidden fields of the page's upload form for ``target``, as a browser would send them."""
+    for form in re.findall(r'<form method="post" enctype="multipart/form-data".*?</form>', html, re.DOTALL):
+        fields = []
+        for tag in re.findall(r"<input[^>]*>", form):
+            attrs = dict(re.findall(r'(\w+)="([^"]*)"', tag))
+            if attrs.get("type") == "hidden":
+                fields.append((attrs["name"], attrs.get("value", "")))
+        if ("target", target) in fields:
+            return fields
+    raise AssertionError(f"no upload form for {target}")
+
+
+def test_the_pages_upload_form_names_its_target_once(app, users, incident):
+    dcc = _client(app, users["dcc"])
+    fields = _form_fields(_flashes(dcc, incident.reference), "incident")
+    assert [name for name, _ in fields].count("target") == 1
+    answer = dcc.post(f"/incidents/{incident.reference}/attachments", content_type="multipart/form-data",
+                      data={**dict(fields), "file": (io.BytesIO(files.csv()), "cohorts.csv")})
+    assert answer.status_code == 302 and _count() == (1, 1)
+
+
 def test_an_upload_is_kept_with_its_sha256_shown_and_downloads_safely(app, users, incident):
     dcc = _client(app, users["dcc"])
     data = files.pdf()
