@@ -38,7 +38,7 @@ def upload_attachment(reference: str) -> Response:
     incident = load_incident(reference, user)
     attachment_service.require_attacher(user)
     allow_upload_size()
-    if not request.mimetype == "multipart/form-data":
+    if request.mimetype != "multipart/form-data":
         raise ValidationError({"file": ["Send the file as multipart/form-data with the fields 'target' and 'file'."]})
     target, key = attachment_service.parse_target(request.form.get("target"))
     sent = request.files.get("file")

@@ -79,7 +79,7 @@ class Holder:
     label: str
     item: Any
     attachments: list[Attachment] = field(default_factory=list)
-    refusal: str | None = None  # why the viewer may not add to it now (None: they may)
+    refusal: workflow.Refusal | None = None  # why the viewer may not add to it now (None: they may)
 
     @property
     def field_value(self) -> str:
@@ -362,8 +362,7 @@ def holders(incident: Incident, *, viewer: Any, describe_entry: Callable[[Timeli
                             f"Review Report version {version.number} ({state})", version))
     ids = {(h.target, getattr(h.item, "id", None)): h for h in found}
     for holder in found:
-        refused = refusal(user=viewer, target=holder.target, item=holder.item)
-        holder.refusal = refused.message if refused is not None else None
+        holder.refusal = refusal(user=viewer, target=holder.target, item=holder.item)
     for attachment in for_incident(incident):
         item_id = {Target.INCIDENT: incident.id, Target.TIMELINE_ENTRY: attachment.timeline_entry_id,
                    Target.EXCLUSION_PROPOSAL: attachment.exclusion_proposal_id,

@@ -27,7 +27,6 @@ from incidents.attachment import service as attachment_service
 from incidents.errors import (
     ConflictError,
     NotFound,
-    PermissionDenied,
     ValidationError,
     error_response,
 )
@@ -103,10 +102,8 @@ def upload(reference: str) -> Response:
             incident=incident, target=target, key=key, filename=sent.filename, data=sent.read(),
             actor=current_user)
         db.session.commit()
-    except (ValidationError, ConflictError, PermissionDenied, NotFound) as exc:
+    except (ValidationError, ConflictError, NotFound) as exc:
         db.session.rollback()
-        if isinstance(exc, PermissionDenied):
-            raise
         for messages in exc.errors.values():
             for message in messages:
                 flash(message, "error")
