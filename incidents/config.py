@@ -181,6 +181,17 @@ class Defaults:
     MARKDOWN_MAX_TABLE_COLUMNS = 10
     MARKDOWN_MAX_NESTING = 5  # lists and quotes within each other
     MAX_TITLE_LENGTH = 200
+    # Attachments (evidence kept with the record): the largest file accepted, in bytes, and the kinds accepted
+    # (incidents.attachment.content.KINDS: checked from the content, never the name). Only an upload's request
+    # may be this large; every other request keeps MAX_CONTENT_LENGTH.
+    ATTACHMENT_MAX_BYTES = 20 * 1000 * 1000
+    ATTACHMENT_TYPES = ["pdf", "png", "jpeg", "gif", "webp", "text", "csv", "docx", "xlsx", "pptx", "doc", "xls",
+                        "ppt"]
+    # Where the files are kept: "database" (a backup holds them; every web host sees them) or "s3", with
+    # ATTACHMENT_S3 = {"bucket": ..., "endpoint_url": ..., "region": ..., "access_key_id": ...,
+    # "secret_access_key": ..., "prefix": "attachments/"} (needs the s3 extra).
+    ATTACHMENT_STORAGE = "database"
+    ATTACHMENT_S3: dict[str, Any] = {}
     # The same timeline entry, comment or deferral sent again by the same person this soon is taken
     # for a double submission (a double click, a resent form) and saved once.
     DUPLICATE_SUBMISSION_SECONDS = 10
@@ -230,6 +241,10 @@ RULES = [
     Rule("REMINDER_SEND_TIME", "Reminders are sent at (UK local time, Working Days only)", "Product default: 09:00",
          is_internal=True),
     Rule("REMINDER_ADDRESSES", "Team addresses that receive reminders", "Set per deployment", is_internal=True),
+    Rule("ATTACHMENT_MAX_BYTES", "Largest attachment accepted (bytes)",
+         "Product default: 20 MB, enough for a Service Provider's report with screenshots"),
+    Rule("ATTACHMENT_TYPES", "Attachment kinds accepted (checked from the content)",
+         "Product default: PDF, images (PNG, JPEG, GIF, WebP), text, CSV, Office documents"),
     Rule("REFERENCE_PATTERN", "Incident reference pattern (regular expression)",
          "OPSG_97 minutes: INC000001001905 (INC and 12 digits)", provenance=Provenance.MINUTES),
 ]

@@ -1,5 +1,6 @@
 """Import every model so metadata (and Alembic) sees the whole schema."""
 from incidents.action.models import Action, TargetRevision
+from incidents.attachment.models import Attachment, AttachmentContent
 from incidents.audit.models import AuditEntry
 from incidents.auth.models import IdentityLink, IssuedSecret, LoginFailure, LoginSession
 from incidents.document.models import ReportPdf
@@ -15,6 +16,7 @@ from incidents.notification.models import (
     WebhookDelivery,
 )
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
+from incidents.redaction.models import Redaction
 from incidents.reminder.models import Reminder
 from incidents.report.models import ReportVersion
 from incidents.review.models import (
@@ -30,6 +32,8 @@ from incidents.user.models import ApiToken, User
 __all__ = [
                                      "Action",
                                      "ApiToken",
+                                     "Attachment",
+                                     "AttachmentContent",
                                      "AuditEntry",
                                      "Comment",
                                      "Decision",
@@ -50,6 +54,7 @@ __all__ = [
                                      "Preference",
                                      "PrincipleVersion",
                                      "Publication",
+                                     "Redaction",
                                      "Reminder",
                                      "ReportPdf",
                                      "ReportVersion",

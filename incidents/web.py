@@ -48,6 +48,7 @@ def register(app: Flask) -> None:
     from incidents.action.views import bp as action_bp
     from incidents.api import auth as api_auth
     from incidents.api.blueprint import create_blueprint as create_api_blueprint
+    from incidents.attachment.views import bp as attachment_bp
     from incidents.auth import service as auth_service
     from incidents.auth.views import bp as auth_bp
     from incidents.chart.views import bp as chart_bp
@@ -64,6 +65,7 @@ def register(app: Flask) -> None:
     from incidents.pmr.cli import pmr_cli
     from incidents.pmr.views import bp as pmr_bp
     from incidents.principle.views import bp as principle_bp
+    from incidents.redaction.views import bp as redaction_bp
     from incidents.reminder.cli import reminders_cli, scheduler_cli
     from incidents.reminder.views import bp as reminder_bp
     from incidents.report.views import bp as report_bp
@@ -91,6 +93,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(chart_bp)
     app.register_blueprint(document_bp)
     app.register_blueprint(export_bp)
+    app.register_blueprint(attachment_bp)
+    app.register_blueprint(redaction_bp)
     csrf.exempt(api_bp)
     app.session_interface = SessionInterface()
     app.cli.add_command(users_cli)

@@ -54,12 +54,14 @@ answer = client.post("/login", data={"email": "admin@demo.example", "password": 
 print("POST", answer.status_code, "/login", answer.location)
 values = {"reference": "INC000001001905", "entry_id": 1, "number": 1, "slug": "OPSG 97-04", "month": "2023-04",
           "code": "third-party-infrastructure", "user_id": 1, "webhook_id": 1, "token": "unknown", "filename": "style.css",
-          "provider": "no-such-provider"}
+          "provider": "no-such-provider", "attachment_id": 1}
 meeting_pages = {"document.pack": "OPSG_97"}
 adapter = app.url_map.bind("localhost")
 for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
     # PDFs are WeasyPrint's reading of the print pages, which are visited; the API renders no template.
-    if "GET" not in rule.methods or rule.endpoint.startswith("api.") or rule.rule.endswith(".pdf"):
+    # Attachment downloads send a stored file, and the demo keeps none.
+    if "GET" not in rule.methods or rule.endpoint.startswith("api.") or rule.rule.endswith(".pdf") \
+            or rule.endpoint == "attachment.download":
         continue
     args = {name: values[name] for name in rule.arguments}
     if rule.endpoint in meeting_pages:

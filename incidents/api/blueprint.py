@@ -80,6 +80,11 @@ MEETINGS: tuple[str, list[Route]] = ("incidents.api.meeting_views", [
     ("GET", "/meetings", "list_meetings"),
     ("POST", "/meetings", "schedule_meeting"),
 ])
+ATTACHMENTS: tuple[str, list[Route]] = ("incidents.api.attachment_views", [
+    ("GET", "/incidents/<reference>/attachments", "list_attachments"),
+    ("POST", "/incidents/<reference>/attachments", "upload_attachment"),
+    ("GET", "/incidents/<reference>/attachments/<int:attachment_id>", "download_attachment"),
+])
 PMR: tuple[str, list[Route]] = ("incidents.api.pmr_views", [
     ("GET", "/pmr/<month>", "get_pmr"),
 ])
@@ -96,7 +101,7 @@ NOTIFICATIONS: tuple[str, list[Route]] = ("incidents.api.notification_views", [
     ("GET", WEBHOOK_URL + "/deliveries", "list_webhook_deliveries"),
     ("POST", WEBHOOK_URL + "/deliveries/<int:delivery_id>/resend", "resend_webhook_delivery"),
 ])
-DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, MEETINGS, PMR, NOTIFICATIONS)
+DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, MEETINGS, PMR, NOTIFICATIONS, ATTACHMENTS)
 
 
 class LazyView:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from incidents.api import (
     action_schemas,
+    attachment_schemas,
     meeting_schemas,
     notification_schemas,
     pmr_schemas,
@@ -40,7 +41,7 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     action_schemas.Action, action_schemas.ActionPage, meeting_schemas.Meeting, meeting_schemas.MeetingList,
     pmr_schemas.PmrMonth, notification_schemas.NotificationSettings, notification_schemas.Webhook,
     notification_schemas.WebhookCreated, notification_schemas.WebhookList, notification_schemas.WebhookDelivery,
-    notification_schemas.WebhookDeliveryList)
+    notification_schemas.WebhookDeliveryList, attachment_schemas.Attachment, attachment_schemas.AttachmentList)
 # Query parameters of GET /incidents, the same as the incident list page.
 LIST_QUERY = ("category", "status", "pmr_month", "cohort", "q", "page", "per_page")
 LIST_NUMERIC = ("category", "page", "per_page")
@@ -159,6 +160,7 @@ def _paths() -> dict[str, Any]:
         **_review_paths(),
         **_register_paths(),
         **_notification_paths(),
+        **_attachment_paths(),
         "/openapi.json": {
             "get": {"operationId": "getOpenApi", "summary": "This document", "tags": ["meta"], "security": [],
                     "responses": {"200": {"description": "The OpenAPI document.",
@@ -385,6 +387,51 @@ def _notification_paths() -> dict[str, Any]:
     }
 
 
+def _attachment_paths() -> dict[str, Any]:
+    config = current_app.config
+    tags = ("attachments",)
+    upload = {
+        "type": "object", "required": ["target", "file"],
+        "properties": {
+            "target": {"type": "string", "pattern": r"^(incident|(timeline_entry|exclusion_proposal|report_version):"
+                                                    r"[1-9][0-9]{0,8})$",
+                       "description": "What the file is evidence for: incident, timeline_entry:<id>, "
+                                      "exclusion_proposal:<round> or report_version:<number>."},
+            "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                     "description": f"The file, at most {config['ATTACHMENT_MAX_BYTES']} bytes, of the kinds "
+                                    f"{', '.join(config['ATTACHMENT_TYPES'])}: the type is found from the content, "
+                                    "and a file whose content is not what its name says is refused (422)."},
+        },
+    }
+    too_large = _problem("The request is larger than the attachment limit; nothing was stored.")
+    download = {"description": "The file, as an attachment with a safe file name (Content-Disposition), "
+                               "X-Content-Type-Options: nosniff and a sandboxing Content-Security-Policy.",
+                "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                      "contentMediaType": "application/octet-stream"}}},
+                "headers": {"Content-Disposition": {"schema": {"type": "string"}}}}
+    return {
+        "/incidents/{reference}/attachments": {
+            "get": _operation(
+                "listAttachments", "List the incident's attachments with their SHA-256 and what each hangs on",
+                {"200": _json("AttachmentList", "The attachments, oldest first."), **_errors("404")},
+                parameters=("Reference",), tags=tags),
+            "post": {
+                **_operation("uploadAttachment", "Attach a file to the incident, a timeline entry, an exclusion "
+                             "proposal or a report version (not to a submitted version or an answered round)",
+                             {"201": _json("Attachment", "Kept.", ("Location",)),
+                              "413": too_large, **_errors("403", "404", "409", "422")},
+                             parameters=("Reference",), tags=tags),
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": upload}}},
+            },
+        },
+        "/incidents/{reference}/attachments/{attachment_id}": {
+            "get": _operation(
+                "downloadAttachment", "Download an attachment (checked against its SHA-256 first)",
+                {"200": download, **_errors("404", "409")}, parameters=("Reference", "AttachmentId"), tags=tags),
+        },
+    }
+
+
 def _parameters() -> dict[str, Any]:
     config = current_app.config
 
@@ -396,6 +443,8 @@ def _parameters() -> dict[str, Any]:
                       "description": "The incident's reference, e.g. INC000001001905."},
         "EntryId": {"name": "entry_id", "in": "path", "required": True,
                     "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
+        "AttachmentId": {"name": "attachment_id", "in": "path", "required": True,
+                         "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
         "IfMatch": {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"},
                     "description": "The ETag you read, in double quotes (weak W/\"...\" matches too). Without it: 428; "
                                    "if it is no longer current: 412; not an ETag: 400."},
@@ -496,7 +545,7 @@ def document() -> dict[str, Any]:
         "security": [{"bearerAuth": []}],
         "tags": [{"name": name} for name in ("incidents", "timeline", "audit", "review", "report", "published",
                                              "principles", "actions", "pmr", "notifications", "webhooks",
-                                             "meta")],
+                                             "attachments", "meta")],
         "paths": _paths(),
         "components": {
             "schemas": component_schemas(),

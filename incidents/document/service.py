@@ -25,6 +25,8 @@ from werkzeug.security import safe_join
 from incidents import permissions, validation
 from incidents.action import service as action_service
 from incidents.action.models import Action, ActionStatus
+from incidents.attachment import service as attachment_service
+from incidents.attachment.models import Attachment
 from incidents.chart import service as chart_service
 from incidents.document.models import ReportPdf
 from incidents.errors import NotFound
@@ -137,6 +139,9 @@ class ReportDocument:
     narrative: dict[str, Markup]
     generated: dict[str, Any]
     publication: Publication | None = None
+    # The version's attachments, each listed with its SHA-256 (none in a published edition: evidence stays with
+    # the record, which SEC Parties do not read).
+    attachments: list[Attachment] = field(default_factory=list)
 
     @property
     def reference(self) -> str:
@@ -185,6 +190,7 @@ class ReportDocument:
             "narrative": self.narrative, "section_labels": dict(report_service.SECTIONS),
             "classification": self.classification,
             "classification_note": CLASSIFICATION_NOTES[self.classification], "publication": self.publication,
+            "attachments": self.attachments, "size_label": attachment_service.size_label,
         }
 
 
@@ -193,7 +199,8 @@ def _document(incident: Incident, review: Review | None, version: ReportVersion)
     return ReportDocument(
         incident=incident, version=version, classification=model["classification"],
         narrative={key: render(model["sections"].get(key)) for key in report_service.SECTION_KEYS},
-        generated=report_service.for_display(model["generated"]))
+        generated=report_service.for_display(model["generated"]),
+        attachments=attachment_service.for_version(version))
 
 
 def report_document(reference: str, *, viewer: Any, number: int | None = None) -> ReportDocument:

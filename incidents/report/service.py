@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app
 
+from incidents.attachment import service as attachment_service
 from incidents.audit import service as audit_service
 from incidents.errors import NotFound, StaleError, ValidationError
 from incidents.extensions import db
@@ -94,6 +95,7 @@ def save_draft(*, incident: Incident, sections: dict[str, str], classification: 
     review.report_state = ReportState.DRAFT
     review.updated_at = now
     db.session.flush()
+    attachment_service.follow_draft(previous=current, version=version)
     audit_service.record(actor=actor, action="update", entity_type="report", entity_id=review.id,
                          incident_id=incident.id,
                          changes=_section_changes(current, version) | (

@@ -14,6 +14,7 @@ from typing import Any
 
 from incidents.extensions import db
 from incidents.incident.models import Incident
+from incidents.redaction import service as redaction_service
 from incidents.report.markdown import render
 from incidents.report.models import ReportVersion
 from incidents.review.models import Publication
@@ -29,9 +30,13 @@ def take_snapshot(publication: Publication, *, incident: Incident, version: Repo
         generated = copy.deepcopy(version.generated or {})
         text = dict(version.sections or {})
         number = version.number
+        # The passages the group's decision covered are withheld here, before anything is stored: the edition
+        # parties read never holds them.
+        text, generated = redaction_service.apply(version, text, generated)
+        title = redaction_service.apply(version, {"title": incident.title}, {})[0]["title"]
     facts = generated.setdefault("facts", {})
     facts.setdefault("reference", incident.reference)
-    facts.setdefault("title", incident.title)
+    facts.setdefault("title", title)
     publication.reference = str(facts["reference"])
     publication.title = str(facts["title"])
     publication.version_number = number

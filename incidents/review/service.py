@@ -30,6 +30,7 @@ from incidents.meeting import service as meeting_service
 from incidents.meeting.models import Meeting
 from incidents.notification import service as notification_service
 from incidents.principle import service as principle_service
+from incidents.redaction import service as redaction_service
 from incidents.reminder import service as reminder_service
 from incidents.report.models import Classification, ReportVersion
 from incidents.review import edition, workflow
@@ -395,11 +396,14 @@ def record_decision(*, incident: Incident, meeting: str, report_version: int | N
     _touch(review, now)
     db.session.flush()
     _raise_actions(decision, found, incident, actions, actor=actor, now=now)
+    # The group decides on the edition with its withheld passages: the decision records which it covered.
+    withheld = redaction_service.cover(decision=decision)
     audit_service.record(
         actor=actor, action="update", entity_type="review", entity_id=review.id, incident_id=incident.id,
         changes={"report_state": [before.value, review.report_state.value], "meeting": [None, decision.meeting],
                  "report_version": [None, version.number], "classification": [None, level.value if level else None],
-                 "minute": [None, minute]},
+                 "minute": [None, minute],
+                 **({"withheld_passages": [None, [r.reason for r in withheld]]} if withheld else {})},
         summary=f"{decision.meeting}: {result.value.replace('_', ' ')} (report version {version.number})", now=now)
     notification_service.record(notification_service.EventKind.DECISION_RECORDED, incident=incident, actor=actor, now=now)
     reminder_service.plan_incident(incident, now=now)

@@ -12,6 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
+from incidents.attachment import service as attachment_service
+from incidents.attachment.models import Target
 from incidents.auth import service as auth_service
 from incidents.demo import service as demo_service
 from incidents.extensions import db
@@ -19,6 +21,8 @@ from incidents.incident.models import Incident, TimelineEntry
 from incidents.notification import service as notification_service
 from incidents.notification.models import EventKind, WebhookDelivery
 from incidents.reminder import feed
+from incidents.report.models import ReportVersion
+from incidents.review.models import Review
 from incidents.timeutil import utcnow
 from incidents.user.models import User
 
@@ -50,6 +54,8 @@ class Demo:
     # A webhook endpoint and one delivery in its log.
     webhook_id: int
     delivery_id: int
+    # A file attached to the published report's version 1, frozen with it: readers download it, nobody deletes it.
+    attachment_id: int = 0
 
     @classmethod
     def load(cls) -> Demo:
@@ -67,7 +73,8 @@ class Demo:
         assert found is not None
         webhook_id, delivery_id = _webhook(emails)
         return cls(emails=emails, entry_id=entry_id, target_user_id=party.id, calendar_token=token,
-                   session_id=found.id, webhook_id=webhook_id, delivery_id=delivery_id)
+                   session_id=found.id, webhook_id=webhook_id, delivery_id=delivery_id,
+                   attachment_id=_frozen_attachment(dcc))
 
     def url(self, app: Flask, rule: Rule, method: str = "GET", *, incident: str = PUBLISHED) -> str:
         """Build the rule's address from demo data; ``incident`` names the incident where it takes one."""
@@ -76,7 +83,7 @@ class Demo:
             "slug": ACTION_SLUG, "code": "third-party-infrastructure", "month": "2023-04",
             "user_id": self.target_user_id, "token": self.calendar_token, "filename": "style.css",
             "session_id": self.session_id, "provider": "no-such-provider", "webhook_id": self.webhook_id,
-            "delivery_id": self.delivery_id,
+            "delivery_id": self.delivery_id, "attachment_id": self.attachment_id, "redaction_id": 1,
         }
         return app.url_map.bind("localhost").build(
             rule.endpoint, {name: values[name] for name in rule.arguments}, method=method)
@@ -95,6 +102,18 @@ def _webhook(emails: dict[str, str]) -> tuple[int, int]:
     assert delivery is not None
     db.session.commit()
     return webhook.id, delivery.id
+
+
+def _frozen_attachment(dcc: User) -> int:
+    """Attach a text file to the published report's version 1 (as if before it was submitted); return its id."""
+    incident = db.session.scalar(sa.select(Incident).where(Incident.reference == PUBLISHED))
+    attachment = attachment_service.upload(incident=incident, target=Target.INCIDENT, key=None,
+                                           filename="carrier-notice.txt", data=b"Carrier notice.\n", actor=dcc)
+    version = db.session.scalar(sa.select(ReportVersion).join(Review).where(
+        Review.incident_id == incident.id, ReportVersion.number == 1))
+    attachment.target, attachment.report_version_id = Target.REPORT_VERSION, version.id
+    db.session.commit()
+    return attachment.id
 
 
 def login(client: FlaskClient, email: str, password: str, csrf_token: str | None = None) -> None:

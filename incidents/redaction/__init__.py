@@ -1,0 +1,1 @@
+"""Passages of an agreed Review Report withheld from the edition SEC Parties read."""
