@@ -8,7 +8,7 @@
 - A principle's wording gains its basis (what it rests on), versioned with it; the default principles already
   entered, still in their first wording, get the basis the defaults name.
 
-Revision ID: 0016_minutes
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-03 10:40:00
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0016_minutes'
-down_revision = '0015'
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -5,8 +5,8 @@
 - notification_preference, incident_follow: how each person hears of each kind, and what they follow.
 - webhook, webhook_delivery: endpoints an administrator registered, and each event owed to each.
 
-Revision ID: 0016_notify
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-03 10:16:02.967676
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0016_notify'
-down_revision = '0015'
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

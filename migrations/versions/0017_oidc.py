@@ -5,8 +5,8 @@
 - login_session.provider: the provider a session was signed in with (empty for password logins), so logging
   out can offer the provider's own logout.
 
-Revision ID: 0016_oidc
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-03 10:40:00
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0016_oidc'
-down_revision = '0015'
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -6,8 +6,8 @@
 - ``redaction``: a passage of a submitted report version SECAS withholds from SEC Parties, with its reason, and
   the Operations Group decision that covered it.
 
-Revision ID: 0016_attach
-Revises: 0015
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-03 10:20:00
 
 """
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0016_attach'
-down_revision = '0015'
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
