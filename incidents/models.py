@@ -6,6 +6,7 @@ from incidents.document.models import ReportPdf
 from incidents.idempotency.models import IdempotencyKey
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
+from incidents.pmr.models import RecordedMonth
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
 from incidents.reminder.models import Reminder
 from incidents.report.models import ReportVersion
@@ -36,6 +37,7 @@ __all__ = [
                                      "LoginSession",
                                      "Meeting",
                                      "PrincipleVersion",
+                                     "RecordedMonth",
                                      "Publication",
                                      "Reminder",
                                      "ReportPdf",
