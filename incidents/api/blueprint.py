@@ -82,6 +82,7 @@ MEETINGS: tuple[str, list[Route]] = ("incidents.api.meeting_views", [
 ])
 PMR: tuple[str, list[Route]] = ("incidents.api.pmr_views", [
     ("GET", "/pmr/<month>", "get_pmr"),
+    ("GET", "/pmr/<month>/recordings", "list_pmr_recordings"),
 ])
 DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, MEETINGS, PMR)
 

@@ -546,8 +546,7 @@ def record_month(*, month: str, actor: Any, now: datetime) -> RecordedMonth:
     """Record the month's figures as the DCC reports them now (the CLI passes no actor), with an audit entry."""
     if actor is not None and not permissions.can_record_pmr(actor):
         raise PermissionDenied("Only the DCC records the PMR figures as reported.")
-    year, number = parse_month(month)
-    if now < month_bounds(year, number)[1]:
+    if not is_over(month, now=now):
         message = (f"{month_label(month)} is not over yet (UK time): record its figures as reported once the "
                    "month has ended.")
         raise ValidationError({"month": [message]}, message)
@@ -563,6 +562,16 @@ def record_month(*, month: str, actor: Any, now: datetime) -> RecordedMonth:
                          changes={"month": [None, month]}, now=now,
                          summary=f"Recorded the PMR figures for {month_label(month)} as reported: {said}")
     return recorded
+
+
+def is_over(month: str, *, now: datetime) -> bool:
+    """Tell whether the month has ended (UK time), so its figures can be recorded as reported."""
+    return now >= month_bounds(*parse_month(month))[1]
+
+
+def recorded_label(recorded: RecordedMonth) -> str:
+    """Say when and by whom a month was recorded."""
+    return f"recorded on {format_local(recorded.recorded_at)} by {recorded.recorded_by_name}"
 
 
 def _said(value: float | None) -> str:

@@ -84,7 +84,7 @@ def test_month_page_shows_the_hand_computed_figures(client, auth, users, may):
     for key in ("met", "agreed_outside", "agreed_inside", "pending", "disagreed"):
         assert may[key].reference in page
     assert may["not_dcc"].reference not in page
-    assert page.count("<strong>Excluded</strong>") == 2 and "Counted: exclusion pending" in page
+    assert page.count("<strong>Excluded</strong>") == 2 and "Excluded by the DCC, under SECAS&#39;s review" in page
     assert "<code>force-majeure</code>" in page and "SECAS: agreed" in page and "SECAS says agreed." in page
     assert "SECAS is reviewing the exclusion" in page
 

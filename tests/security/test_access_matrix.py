@@ -109,6 +109,7 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     "pmr.index": {"GET": READERS},
     "pmr.month": {"GET": READERS},
     "pmr.month_csv": {"GET": READERS},
+    "pmr.record": {"POST": INCIDENT_WRITERS},
     # --- Principles (the pages refuse SEC Parties with 403, the API with 404)
     "principle.index": {"GET": (LOGIN, OK, OK, OK, 403, OK)},
     "principle.add": {"POST": ADMIN_ONLY},
@@ -179,6 +180,7 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     "api.list_meetings": {"GET": API_READERS},
     "api.schedule_meeting": {"POST": (401, 403, OK, OK, 404, OK)},
     "api.get_pmr": {"GET": API_READERS},
+    "api.list_pmr_recordings": {"GET": API_READERS},
 }
 
 def _rules(app: Flask) -> list[Rule]:
