@@ -619,19 +619,37 @@ class AsReported:
     measures: list[ReportedMeasure]
 
 
-def as_reported(month: str) -> AsReported | None:
-    """Compare the latest recording of the month with today's figures (None when the month was never recorded)."""
+def as_reported(month: str, *, today: list[Measure] | None = None) -> AsReported | None:
+    """Compare the latest recording of the month with today's figures (``today``: the measures already computed,
+    if any) and today's incident lines; None when the month was never recorded."""
     found = recordings(month)
     if not found:
         return None
     latest = found[0]
-    today = measures(month)
+    today = today if today is not None else measures(month, with_incidents=False)
+    lines = _lines(month)
     kept = latest.figures.get("measures", {})
-    return AsReported(recorded=latest, recordings=len(found), measures=[
-        ReportedMeasure(code=m.code, reported=kept.get(m.code, {}), today=m,
-                        changes=changes_since(kept.get(m.code, {}).get("incidents", []), m.incidents,
-                                              recorded_at=latest.recorded_at))
-        for m in today])
+    compared = []
+    for m in today:
+        reported = kept.get(m.code, {})
+        now_lines = [row for row in lines if row["category"] in m.categories]
+        compared.append(ReportedMeasure(code=m.code, reported=reported, today=m, changes=changes_since(
+            reported.get("incidents", []), now_lines, recorded_at=latest.recorded_at)))
+    return AsReported(recorded=latest, recordings=len(found), measures=compared)
+
+
+def _lines(month: str) -> list[dict[str, Any]]:
+    """Return every incident line of the month that a comparison needs, from one query (no more columns)."""
+    start, end = month_bounds(*parse_month(month))
+    within, _, _ = _flags()
+    rows = db.session.execute(
+        sa.select(Incident.reference, Incident.title, Incident.category, within, Review.exclusion_state,
+                  Incident.created_at)
+        .select_from(Incident).outerjoin(Review, Review.incident_id == Incident.id)
+        .where(*_scope(_all_categories(), start, end)).order_by(Incident.resolved_at, Incident.id))
+    return [{"reference": reference, "title": title, "category": category, "within_target": bool(is_within),
+             "exclusion_state": (state or ExclusionState.NOT_PROPOSED).value, "logged_at": logged}
+            for reference, title, category, is_within, state, logged in rows]
 
 
 def changes_since(reported: list[dict[str, Any]], today: list[dict[str, Any]], *,

@@ -89,7 +89,7 @@ def month(month: str) -> str:
         targets=targets, status_labels=pmr_service.STATUS_LABELS, treatment_labels=pmr_service.TREATMENT_LABELS,
         standing_labels={state.value: label for state, label in pmr_service.STANDING_LABELS.items()},
         this_month=pmr_service.current_month(now), page_incidents=PAGE_INCIDENTS,
-        as_reported=pmr_service.as_reported(month),
+        as_reported=pmr_service.as_reported(month, today=report.measures),
         may_record=permissions.can_record_pmr(current_user) and pmr_service.is_over(month, now=now),
         record_form=ActionForm())
 
