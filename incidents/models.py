@@ -15,6 +15,7 @@ from incidents.notification.models import (
     Webhook,
     WebhookDelivery,
 )
+from incidents.pmr.models import RecordedMonth
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
 from incidents.redaction.models import Redaction
 from incidents.reminder.models import Reminder
@@ -54,6 +55,7 @@ __all__ = [
                                      "Preference",
                                      "PrincipleVersion",
                                      "Publication",
+                                     "RecordedMonth",
                                      "Redaction",
                                      "Reminder",
                                      "ReportPdf",

@@ -56,6 +56,11 @@ def can_propose_exclusion(user: Any) -> bool:
     return _role(user) in {Role.DCC, Role.ADMIN}
 
 
+def can_record_pmr(user: Any) -> bool:
+    """Tell whether the user may record a month's PMR figures as the DCC reported them (DCC)."""
+    return _role(user) in {Role.DCC, Role.ADMIN}
+
+
 def can_review_exclusion(user: Any) -> bool:
     """Tell whether the user may review an exclusion (SECAS)."""
     return _role(user) in {Role.SECAS, Role.ADMIN}

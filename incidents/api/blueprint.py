@@ -87,6 +87,7 @@ ATTACHMENTS: tuple[str, list[Route]] = ("incidents.api.attachment_views", [
 ])
 PMR: tuple[str, list[Route]] = ("incidents.api.pmr_views", [
     ("GET", "/pmr/<month>", "get_pmr"),
+    ("GET", "/pmr/<month>/recordings", "list_pmr_recordings"),
 ])
 WEBHOOK_URL = "/webhooks/<int:webhook_id>"
 NOTIFICATIONS: tuple[str, list[Route]] = ("incidents.api.notification_views", [

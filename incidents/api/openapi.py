@@ -41,7 +41,8 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     action_schemas.Action, action_schemas.ActionPage, meeting_schemas.Meeting, meeting_schemas.MeetingList,
     pmr_schemas.PmrMonth, notification_schemas.NotificationSettings, notification_schemas.Webhook,
     notification_schemas.WebhookCreated, notification_schemas.WebhookList, notification_schemas.WebhookDelivery,
-    notification_schemas.WebhookDeliveryList, attachment_schemas.Attachment, attachment_schemas.AttachmentList)
+    notification_schemas.WebhookDeliveryList, attachment_schemas.Attachment, attachment_schemas.AttachmentList,
+    pmr_schemas.PmrRecordingList)
 # Query parameters of GET /incidents, the same as the incident list page.
 LIST_QUERY = ("category", "status", "pmr_month", "cohort", "q", "page", "per_page")
 LIST_NUMERIC = ("category", "page", "per_page")
@@ -325,8 +326,17 @@ def _register_paths() -> dict[str, Any]:
         },
         "/pmr/{month}": {
             "get": _operation(
-                "getPmr", "Read a month's PMR incident measures, with and without exclusions",
+                "getPmr", "Read a month's PMR incident measures: without exclusions, with the DCC's exclusions "
+                "(the figure it reports) and with the exclusions SECAS agreed",
                 {"200": _json("PmrMonth", "The measures."), **_errors("404", "422")},
+                parameters=("Month",), tags=("pmr",)),
+        },
+        "/pmr/{month}/recordings": {
+            "get": _operation(
+                "listPmrRecordings", "Read a month's figures as reported (each recording, latest first) and what "
+                "changed since the latest",
+                {"200": _json("PmrRecordingList", "The recordings; an empty list when none."),
+                 **_errors("404", "422")},
                 parameters=("Month",), tags=("pmr",)),
         },
     }

@@ -25,6 +25,7 @@ GRID = "#d5dbe3"
 BAND = "#eef1f5"
 BAR = "#005ea5"
 LONGEST = "#b35c00"
+DCC_SERIES = "#6f3c8f"
 OPEN = "#8a5300"
 DEADLINE = "#b10e1e"
 TARGET = "#00703c"
@@ -81,12 +82,14 @@ class Restoration:
 
 @dataclass(frozen=True)
 class TrendPoint:
-    """One month of a measure: the percentage with and without exclusions (None: no incidents)."""
+    """One month of a measure: the percentage with the agreed exclusions, without exclusions and, when given, with
+    the DCC's exclusions (None: no incidents counted)."""
 
     month: str
     label: str
     with_exclusions: float | None
     without_exclusions: float | None
+    with_dcc_exclusions: float | None = None
 
 
 # --- Small helpers ----------------------------------------------------------------------
@@ -476,6 +479,9 @@ def trend_chart(*, code: str, label: str, points: list[TrendPoint], target: floa
                + "</g>")
 
     out.extend(_series(points, "without_exclusions", px, py, MUTED, dashed=True))
+    has_dcc = any(point.with_dcc_exclusions is not None for point in points)
+    if has_dcc:
+        out.extend(_dcc_series(points, px, py))
     out.extend(_series(points, "with_exclusions", px, py, BAR, dashed=False))
     for index, point in enumerate(points):
         if point.with_exclusions is None:
@@ -488,7 +494,11 @@ def trend_chart(*, code: str, label: str, points: list[TrendPoint], target: floa
 
     legend = [
         ((f'<line x1="0" y1="-4" x2="22" y2="-4" stroke="{BAR}" stroke-width="2.5"/>'
-          f'<circle cx="11" cy="-4" r="4" fill="{BAR}"/>'), "With exclusions applied"),
+          f'<circle cx="11" cy="-4" r="4" fill="{BAR}"/>'), "With agreed exclusions" if has_dcc else
+         "With exclusions applied"),
+        *([((f'<line x1="0" y1="-4" x2="22" y2="-4" stroke="{DCC_SERIES}" stroke-width="2" '
+             f'stroke-dasharray="1 3"/><path d="{_diamond(11, -4)}" fill="{DCC_SERIES}"/>'),
+            "With the DCC's exclusions")] if has_dcc else []),
         ((f'<line x1="0" y1="-4" x2="22" y2="-4" stroke="{MUTED}" stroke-width="2" stroke-dasharray="5 3"/>'
           f'<rect x="7" y="-8" width="8" height="8" fill="{MUTED}"/>'), "Without exclusions"),
         (f'<line x1="0" y1="-4" x2="22" y2="-4" stroke="{TARGET}" stroke-width="2" stroke-dasharray="8 4"/>',
@@ -548,6 +558,33 @@ def _series(points: list[TrendPoint], attribute: str, px: Callable[[int], float]
     return out
 
 
+def _diamond(x: float, y: float, size: float = 5) -> str:
+    return f"M{_num(x)},{_num(y - size)} L{_num(x + size)},{_num(y)} L{_num(x)},{_num(y + size)} L{_num(x - size)},{_num(y)} Z"
+
+
+def _dcc_series(points: list[TrendPoint], px: Callable[[int], float], py: Callable[[float], float]) -> list[str]:
+    """Draw the DCC's figure: a dotted line between neighbouring months that have one, a diamond per value."""
+    out = ['<g class="series with-dcc-exclusions">']
+    segment: list[str] = []
+    for index, point in enumerate([*points, None]):
+        value = point.with_dcc_exclusions if point is not None else None
+        if value is None:
+            if len(segment) > 1:
+                out.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{DCC_SERIES}" '
+                           'stroke-width="2" stroke-dasharray="1 3"/>')
+            segment = []
+            continue
+        segment.append(f"{_num(px(index))},{_num(py(value))}")
+    for index, point in enumerate(points):
+        if point.with_dcc_exclusions is None:
+            continue
+        tip = f"{point.label}: {percent(point.with_dcc_exclusions)} with the DCC's exclusions"
+        out.append(f'<path class="dcc-point" d="{_diamond(px(index), py(point.with_dcc_exclusions))}" '
+                   f'fill="{DCC_SERIES}"><title>{clean(tip)}</title></path>')
+    out.append("</g>")
+    return out
+
+
 def describe_trend(code: str, label: str, points: list[TrendPoint], target: float, minimum: float) -> str:
     """Say in words what the trend chart shows."""
     months = []
@@ -555,7 +592,10 @@ def describe_trend(code: str, label: str, points: list[TrendPoint], target: floa
         if point.with_exclusions is None and point.without_exclusions is None:
             months.append(f"{point.label}: no incidents")
         else:
-            months.append(f"{point.label}: {percent(point.with_exclusions)} with exclusions, "
-                          f"{percent(point.without_exclusions)} without")
+            said = (f"{point.label}: {percent(point.with_exclusions)} with exclusions, "
+                    f"{percent(point.without_exclusions)} without")
+            if point.with_dcc_exclusions is not None:
+                said += f", {percent(point.with_dcc_exclusions)} with the DCC's exclusions"
+            months.append(said)
     return (f"{code}, {label}. Target Service Level {percent(target)}, Minimum Service Level {percent(minimum)}. "
             + "; ".join(months) + ".")

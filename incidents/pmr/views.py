@@ -1,22 +1,25 @@
-"""The monthly Performance Measurement Report page, its CSV and the month picker.
+"""The monthly Performance Measurement Report page, its CSV, the month picker and recording a month as reported.
 
 Readers of incidents only (DCC, SECAS, OPSG, administrators); SEC Parties get
-404 as on every unpublished page. Every figure comes from the PMR service.
+404 as on every unpublished page. The DCC (and administrators) record a month's
+figures as reported. Every figure comes from the PMR service.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from incidents import permissions
 from incidents.chart import svg
-from incidents.errors import NotFound, ValidationError
+from incidents.errors import NotFound, PermissionDenied, ValidationError
 from incidents.export import writer
+from incidents.extensions import db
 from incidents.pmr import service as pmr_service
+from incidents.review.forms import ActionForm
 from incidents.rules import service as rules_service
 from incidents.timeutil import utcnow
 
@@ -44,7 +47,8 @@ PAGE_INCIDENTS = 50
 def _trend_charts(report: pmr_service.MonthReport) -> dict[str, Markup]:
     charts = {}
     for m in report.measures:
-        points = [svg.TrendPoint(t.month, t.label, t.percent_with_exclusions, t.percent_without_exclusions)
+        points = [svg.TrendPoint(t.month, t.label, t.percent_with_exclusions, t.percent_without_exclusions,
+                                 t.percent_with_dcc_exclusions)
                   for t in report.trend[m.code]]
         charts[m.code] = svg.trend_chart(code=m.code, label=m.label, points=points, target=m.target_percent,
                                          minimum=m.minimum_percent, selected=report.month,
@@ -83,7 +87,35 @@ def month(month: str) -> str:
     return render_template(
         "pmr/month.html", label=pmr_service.month_label(month), report=report, charts=_trend_charts(report),
         targets=targets, status_labels=pmr_service.STATUS_LABELS, treatment_labels=pmr_service.TREATMENT_LABELS,
-        this_month=pmr_service.current_month(now), page_incidents=PAGE_INCIDENTS)
+        standing_labels={state.value: label for state, label in pmr_service.STANDING_LABELS.items()},
+        this_month=pmr_service.current_month(now), page_incidents=PAGE_INCIDENTS,
+        as_reported=pmr_service.as_reported(month, today=report.measures),
+        may_record=permissions.can_record_pmr(current_user) and pmr_service.is_over(month, now=now),
+        record_form=ActionForm())
+
+
+@bp.route("/<month>/record", methods=["POST"])
+@login_required
+def record(month: str) -> Response:
+    """Record the month's figures as the DCC reports them now: a frozen copy with its date."""
+    _require_reader()
+    month = _month(month)
+    if not permissions.can_record_pmr(current_user):
+        raise PermissionDenied("Only the DCC records the PMR figures as reported.")
+    back = url_for(".month", month=month, _anchor="as-reported")
+    if not ActionForm().validate():
+        flash("The form expired; reload the page and try again.", "error")
+        return redirect(back)
+    try:
+        recorded = pmr_service.record_month(month=month, actor=current_user, now=utcnow())
+    except ValidationError as exc:
+        db.session.rollback()
+        flash(exc.detail, "error")
+        return redirect(back)
+    db.session.commit()
+    flash(f"Recorded the figures for {pmr_service.month_label(month)} as reported "
+          f"({pmr_service.recorded_label(recorded)}).", "success")
+    return redirect(back)
 
 
 @bp.route("/<month>.csv")

@@ -119,7 +119,7 @@ def pmr_treatment(review: Review | None) -> dict[str, Any]:
         "state": state.value,
         "label": EXCLUSION_LABELS[state],
         "excluded": state == ExclusionState.AGREED,
-        "exclusion_pending": state in (ExclusionState.PENDING, ExclusionState.INFORMATION_REQUESTED),
+        "exclusion_pending": state in workflow.EXCLUSION_UNDER_REVIEW,
         "principle_code": proposal.principle_code if proposal and proposal.exclude else None,
         "principle_wording": proposal.principle_wording if proposal and proposal.exclude else None,
         "rationale": proposal.rationale if proposal else None,

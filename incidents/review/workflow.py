@@ -22,6 +22,13 @@ from incidents.review.models import ExclusionState, ReportState, Review
 
 # The PMR treatments SECAS has settled: the Operations Group may decide once the exclusion is one of these.
 SETTLED = (ExclusionState.INCLUDED, ExclusionState.AGREED, ExclusionState.DISAGREED)
+# Where an exclusion stands in the PMR. The DCC applies its exclusion in the figure it reports from the moment it
+# proposes it, and keeps it there while SECAS reviews it or asks for more information; SECAS's disagreement takes it
+# out. The agreed figure leaves an incident out only once SECAS has agreed.
+EXCLUDED_BY_DCC = (ExclusionState.PENDING, ExclusionState.INFORMATION_REQUESTED, ExclusionState.AGREED)
+EXCLUDED_AS_AGREED = (ExclusionState.AGREED,)
+# The DCC's exclusions still under SECAS's review: in the DCC's figure, not yet in the agreed one.
+EXCLUSION_UNDER_REVIEW = tuple(state for state in EXCLUDED_BY_DCC if state not in EXCLUDED_AS_AGREED)
 # The PMR treatments from which the DCC may propose (again).
 PROPOSABLE = (ExclusionState.NOT_PROPOSED, ExclusionState.INCLUDED, ExclusionState.INFORMATION_REQUESTED,
               ExclusionState.DISAGREED)

@@ -157,3 +157,17 @@ def test_trend_chart_draws_both_series_targets_and_gaps():
     assert "Target 100 %" in texts and "Minimum 85 %" in texts and "66.67" in texts and texts.count("n/a") == 2
     assert len([r for r in root.iter(f"{NS}rect") if r.get("class") == "selected-month"]) == 1
     assert "style=" not in markup
+
+
+def test_trend_chart_draws_the_dccs_figure_when_given():
+    points = [svg.TrendPoint("2023-04", "Apr 2023", 33.33, 25.0, 100.0), svg.TrendPoint("2023-05", "May 2023", None,
+                                                                                       None, None)]
+    root = parse(svg.trend_chart(code="CPM4", label="Cat 1-2 within TRT", points=points, target=100.0,
+                                 minimum=85.0))
+    diamonds = [p for p in root.iter(f"{NS}path") if p.get("class") == "dcc-point"]
+    assert len(diamonds) == 1 and diamonds[0].find(f"{NS}title").text == (
+        "Apr 2023: 100 % with the DCC's exclusions")
+    assert "Apr 2023: 33.33 % with exclusions, 25 % without, 100 % with the DCC's exclusions" in root.find(
+        f"{NS}desc").text
+    texts = ["".join(t.itertext()) for t in root.iter(f"{NS}text")]
+    assert "With the DCC's exclusions" in texts and "With agreed exclusions" in texts

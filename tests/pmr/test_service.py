@@ -92,3 +92,69 @@ def test_demo_april_2023_is_66_67(app):
     assert cpm4.percent_with_exclusions == 66.67
     assert (cpm4.counted, cpm4.within_target, cpm4.excluded) == (3, 2, 1)
     assert cpm4.percent_without_exclusions == 50.0
+
+
+# --- The three figures: without exclusions, with the DCC's, with the agreed ones -----------------
+
+@pytest.fixture()
+def four(month, users, now):
+    """May 2023 by hand: four Category 1-2 incidents the DCC resolves, one within its TRT.
+
+    - met: 3 h at Cat 1, within 4 h; no treatment proposed.
+    - agreed: 6 h at Cat 1, outside; the DCC excluded it and SECAS agreed.
+    - pending: 5 h at Cat 1, outside; the DCC excluded it, SECAS has not answered.
+    - asked: 9 h at Cat 2, outside 8 h; the DCC excluded it, SECAS asked for more information.
+
+    Without exclusions 1 of 4 = 25 %. With the DCC's exclusions (agreed, pending, asked) 1 of 1 = 100 %.
+    With the agreed exclusion only 1 of 3 = 33.33 %.
+    """
+    made = {"met": _incident(users, now, hours=3), "agreed": _incident(users, now, hours=6),
+            "pending": _incident(users, now, hours=5), "asked": _incident(users, now, hours=9, category=2)}
+    _exclude(made["agreed"], users, now, "agreed")
+    _exclude(made["pending"], users, now, None)
+    _exclude(made["asked"], users, now, "information_requested")
+    db.session.commit()
+    return made
+
+
+def _figures(m):
+    return (m.percent_without_exclusions, m.percent_with_dcc_exclusions, m.percent_with_exclusions)
+
+
+def test_three_figures_on_a_hand_computed_month(four):
+    cpm4 = _cpm("CPM4")
+    assert _figures(cpm4) == (25.0, 100.0, 33.33)
+    assert (cpm4.total, cpm4.total_within_target) == (4, 1)
+    assert (cpm4.dcc_counted, cpm4.dcc_within_target, cpm4.dcc_excluded) == (1, 1, 3)
+    assert (cpm4.counted, cpm4.within_target, cpm4.excluded, cpm4.pending_exclusion) == (3, 1, 1, 2)
+    assert (cpm4.status_with_dcc_exclusions, cpm4.status) == ("met", "below_minimum")
+    lines = {row["reference"]: (row["exclusion_state"], row["excluded_by_dcc"], row["treatment"])
+             for row in cpm4.incidents}
+    assert lines == {four["met"].reference: ("not_proposed", False, "counted"),
+                     four["agreed"].reference: ("agreed", True, "excluded"),
+                     four["pending"].reference: ("pending", True, "exclusion_pending"),
+                     four["asked"].reference: ("information_requested", True, "exclusion_pending")}
+    # The trend's month is the same month, from its own grouped queries.
+    may = {t.month: t for t in pmr_service.trend("2023-05")["CPM4"]}["2023-05"]
+    assert (may.percent_without_exclusions, may.percent_with_dcc_exclusions, may.percent_with_exclusions) == (
+        25.0, 100.0, 33.33)
+
+
+def test_secas_disagreeing_takes_the_exclusion_out_of_the_dccs_figure(four, users, now):
+    review_service.review_exclusion(incident=four["pending"], outcome="disagreed", comment="Within the DCC's control.",
+                                    actor=users["secas"], now=now)
+    db.session.commit()
+    cpm4 = _cpm("CPM4")
+    # The DCC's figure now counts the disagreed one: 1 of 2 = 50 %; the other two figures are unchanged.
+    assert _figures(cpm4) == (25.0, 50.0, 33.33)
+    assert (cpm4.dcc_counted, cpm4.dcc_excluded, cpm4.pending_exclusion) == (2, 2, 1)
+    line = {row["reference"]: row for row in cpm4.incidents}[four["pending"].reference]
+    assert (line["exclusion_state"], line["excluded_by_dcc"], line["treatment"]) == ("disagreed", False, "counted")
+    assert pmr_service.standing("disagreed") == "Counted in every figure: SECAS disagreed with the DCC's exclusion"
+    # Answering SECAS's request puts that exclusion back under review: still in the DCC's figure.
+    review_service.propose(incident=four["asked"], exclude=True, principle="force-majeure", rationale="Storm.",
+                           response="The storm's report.", actor=users["dcc"], now=now)
+    db.session.commit()
+    assert _figures(_cpm("CPM4")) == (25.0, 50.0, 33.33)
+    may = {t.month: t for t in pmr_service.trend("2023-05")["CPM4"]}["2023-05"]
+    assert (may.dcc_excluded, may.percent_with_dcc_exclusions) == (2, 50.0)

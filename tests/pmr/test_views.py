@@ -84,7 +84,7 @@ def test_month_page_shows_the_hand_computed_figures(client, auth, users, may):
     for key in ("met", "agreed_outside", "agreed_inside", "pending", "disagreed"):
         assert may[key].reference in page
     assert may["not_dcc"].reference not in page
-    assert page.count("<strong>Excluded</strong>") == 2 and "Counted: exclusion pending" in page
+    assert page.count("<strong>Excluded</strong>") == 2 and "Excluded by the DCC, under SECAS&#39;s review" in page
     assert "<code>force-majeure</code>" in page and "SECAS: agreed" in page and "SECAS says agreed." in page
     assert "SECAS is reviewing the exclusion" in page
 
@@ -183,3 +183,27 @@ def test_demo_april_2023_page(client, auth, app):
     assert "INC000001001905" in page and "<code>third-party-infrastructure</code>" in page
     assert re.search(r"INC000001001905</a>\s*\(not resolved within TRT\) not been applied,\s*CPM4 would be "
                      r"<strong>50.00 %</strong>", page)
+
+
+def test_page_and_csv_carry_the_three_figures_and_where_each_exclusion_stands(client, auth, users, may):
+    # May by hand, the DCC's figure: the agreed two and the pending one left out, 1 of 2 within TRT = 50 %.
+    auth.login(users["dcc"])
+    page = client.get("/pmr/2023-05").text
+    assert figure(page, "CPM4", "dcc") == "50.00 %"
+    assert "1 of 2 counted incidents within TRT\n        (3 excluded by the DCC)" in page
+    assert 'data-state="disagreed">Counted in every figure: SECAS disagreed with the DCC&#39;s exclusion<' in page
+    assert 'data-state="pending">Excluded by the DCC, SECAS reviewing' in page
+    rows = read_csv(client.get("/pmr/2023-05.csv", buffered=True).data)
+    cpm4 = {r["measure"]: r for r in rows if r["row"] == "measure"}["CPM4"]
+    assert (cpm4["percent_without_exclusions"], cpm4["percent_with_dcc_exclusions"],
+            cpm4["percent_with_exclusions"]) == ("40.0", "50.0", "33.33")
+    assert (cpm4["dcc_counted"], cpm4["dcc_counted_within_trt"], cpm4["excluded_by_dcc"]) == ("2", "1", "3")
+    assert cpm4["status_with_dcc_exclusions"] == "below_minimum"
+    incidents = {r["reference"]: r for r in rows if r["row"] == "incident"}
+    assert (incidents[may["pending"].reference]["exclusion_state"],
+            incidents[may["pending"].reference]["excluded_by_dcc"]) == ("pending", "yes")
+    assert (incidents[may["disagreed"].reference]["exclusion_state"],
+            incidents[may["disagreed"].reference]["excluded_by_dcc"]) == ("disagreed", "no")
+    # The trend chart draws the DCC's figure beside the agreed one.
+    assert "May 2023: 33.33 % with exclusions, 40 % without, 50 % with the DCC&#39;s exclusions" in page
+    assert page.count('class="series with-dcc-exclusions"') == 2

@@ -122,6 +122,7 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     "pmr.index": {"GET": READERS},
     "pmr.month": {"GET": READERS},
     "pmr.month_csv": {"GET": READERS},
+    "pmr.record": {"POST": INCIDENT_WRITERS},
     # --- Principles (the pages refuse SEC Parties with 403, the API with 404)
     "principle.index": {"GET": (LOGIN, OK, OK, OK, 403, OK)},
     "principle.add": {"POST": ADMIN_ONLY},
@@ -213,6 +214,7 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     "api.list_attachments": {"GET": API_READERS},
     "api.upload_attachment": {"POST": API_DCC},
     "api.download_attachment": {"GET": API_READERS},
+    "api.list_pmr_recordings": {"GET": API_READERS},
 }
 
 def _rules(app: Flask) -> list[Rule]:
