@@ -1,7 +1,7 @@
 """A month's PMR figures as reported: a frozen copy per recording, with when and by whom.
 
-Revision ID: 0016_pmr
-Revises: 0015
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-03 10:30:00
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0016_pmr'
-down_revision = '0015'
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
