@@ -93,7 +93,8 @@ class Defaults:
     }
     REFERENCE_PATTERN = r"INC\d{12}"
     REFERENCE_HINT = "INC followed by 12 digits, e.g. INC000001001905"
-    # Categories whose incidents get a major incident review.
+    # Categories at which a newly logged incident is declared a Major Incident (the DCC can declare or undeclare
+    # any incident; the review and the Summary and Review Reports follow the declaration).
     REVIEW_CATEGORIES = [1, 2]
     MEETING_PATTERN = r"[A-Z]{2,10}_\d{1,4}"
     MEETING_HINT = "OPSG_97 (group, underscore, meeting number)"
@@ -172,8 +173,8 @@ RULES = [
          "DOMAIN: CSP N, CSP C&S, DSP, S1SP, SMKI"),
     Rule("CAUSE_CATEGORIES", "Cause categories",
          "DOMAIN: DCC, DCC Service Provider, third party, SEC Party/User, not yet known"),
-    Rule("REVIEW_CATEGORIES", "Categories that get a major incident review",
-         "DOMAIN: major incidents are normally Category 1 or 2"),
+    Rule("REVIEW_CATEGORIES", "Categories declared Major Incidents when logged (the DCC may declare or undeclare)",
+         "DOMAIN: OPSG_97 minutes report Major Incidents at Category 1 and 2"),
     Rule("MEETING_PATTERN", "Meeting reference pattern (regular expression)",
          "DOMAIN: meetings are numbered, e.g. OPSG_97"),
     Rule("PMR_MEASURES", "PMR measures (Target / Minimum Service Level)",

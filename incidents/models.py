@@ -16,6 +16,7 @@ from incidents.review.models import (
     ExclusionReview,
     Publication,
     Review,
+    SummaryReportVersion,
 )
 from incidents.user.models import ApiToken, User
 
@@ -41,6 +42,7 @@ __all__ = [
                                      "ReportPdf",
                                      "ReportVersion",
                                      "Review",
+                                     "SummaryReportVersion",
                                      "TargetRevision",
                                      "TimelineEntry",
                                      "User",
