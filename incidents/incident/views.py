@@ -96,7 +96,7 @@ def _render_detail(incident: Incident, entry_form: forms.TimelineEntryForm | Non
     if major_form is not None:
         errors = {**errors, **major_form.summary()}
     elif permissions.can_declare_major(current_user):
-        major_form = forms.MajorForm(formdata=None, data={"version": str(incident.version)}, prefix="major")
+        major_form = forms.MajorForm(formdata=None, data={"version": str(incident.version)})
     if can_edit and entry_form is None:
         entry_form = forms.timeline_form(incident, from_request=False)
     page = render_template(
@@ -230,7 +230,7 @@ def set_major(reference: str) -> Html | Response:
     incident = _load(reference)
     if not permissions.can_declare_major(current_user):
         raise PermissionDenied("Only the DCC declares or undeclares a Major Incident.")
-    form = forms.MajorForm(prefix="major")
+    form = forms.MajorForm()
     if not form.validate():
         return _render_detail(incident, status=422, major_form=form)
     is_major = not incident.is_major
