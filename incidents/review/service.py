@@ -258,6 +258,8 @@ def _check_summary(draft: SummaryDraft, *, incident: Incident,
                 errors["recipients"] = ["Say who the Summary Report went to before recording it as sent."]
     elif draft.sent_at is not None:
         errors["sent_at"] = ["A draft has no time sent: record it as sent, or leave the time empty."]
+    elif not any(sections.values()) and not recipients and not errors:
+        errors["sections.what_happened"] = ["Write at least one section before saving a draft."]
     if errors:
         raise ValidationError(errors, "The Summary Report needs fixing.")
     return sections, recipients, sent_at
