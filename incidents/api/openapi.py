@@ -203,7 +203,7 @@ def _review_paths() -> dict[str, Any]:
                 "Save a new version of the Summary Report (DCC), as a draft or recorded as sent (its reminders stop)",
                 {"201": _json("SummaryReport", "Saved (the same text adds no version).", ("ETag",)),
                  **_errors("403", "404", "409", "412", "422", "428")},
-                body="SummaryReportInput", parameters=(*reference, "IfMatchOnceWritten"), tags=review,
+                body="SummaryReportInput", parameters=(*reference, "IfMatchSummary"), tags=review,
                 body_description=f"Each of the sections: {report_service.markdown_limits().describe()} "
                                  "A time sent in the future, or a version sent without what happened or "
                                  "recipients: 422."),
@@ -372,6 +372,10 @@ def _parameters() -> dict[str, Any]:
             "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
             "description": "The report's ETag from GET .../report. Optional before the first version is saved; "
                            "after that: without it 428, and 412 if it is no longer current."},
+        "IfMatchSummary": {
+            "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "The Summary Report's ETag from GET .../summary-report. Optional before the first version "
+                           "is saved; after that: without it 428, and 412 if it is no longer current."},
         "IfMatchOptional": {
             "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
             "description": "The report's ETag: when sent, 412 unless it is still the latest version."},

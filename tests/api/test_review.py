@@ -138,6 +138,11 @@ def test_real_case_from_proposal_to_a_party_reading_the_published_report(api, to
     body = _ok(published, 201)
     assert published.headers["Location"] == f"/api/v1/published/{ref}"
     assert (body["classification"], body["version"]) == ("GREEN", 1)
+    # The DCC records the Summary Report it sent: it no longer waits on anyone.
+    summary = _ok(api.post(f"/incidents/{ref}/summary-report",
+                           json={**SUMMARY, "sent_at": "2023-04-05T16:00:00+01:00"}), 201)
+    assert summary["sent_at"] == "2023-04-05T15:00:00Z" and summary["versions"][0]["recipients"] == SUMMARY[
+        "recipients"]
     assert _ok(api.get(f"/incidents/{ref}/exclusion"))["next_steps"] == []
 
     # A SEC Party reads the published version, and nothing of the review behind it.
