@@ -457,7 +457,10 @@ def _incident(k: int, ctx: _Context, rows: dict[str, list[dict[str, Any]]]) -> N
         "cause": "" if cause_category == "unknown" else rng.choice(CAUSES), "impact": rng.choice(IMPACTS),
         "devices_affected": rng.choice((None, rng.randint(100, 5_000_000))),
         "dcc_responsible": in_pmr or rng.random() < 0.9, "target_deadline_at": deadline, "created_at": created_at,
-        "updated_at": updated_at, "created_by_id": ctx.dcc.id, "version": 1})
+        "updated_at": updated_at, "created_by_id": ctx.dcc.id, "version": 1,
+        # Declared a Major Incident when logged, as the default rule does for the configured Categories.
+        "is_major": category in ctx.review_categories,
+        "major_declared_at": created_at if category in ctx.review_categories else None, "major_reason": ""})
     rows["audit_entry"].append({
         "id": ctx.next_id("audit_entry"), "at": created_at, "actor_id": ctx.dcc.id, "actor_name": ctx.dcc.email,
         "incident_id": incident_id, "entity_type": "incident", "entity_id": incident_id, "action": "create",
@@ -654,7 +657,7 @@ def _review(k: int, rng: random.Random, ctx: _Context, facts: dict[str, Any],
             "created_at": steps.step(2)})
     rows["review"].append({
         "id": review_id, "incident_id": facts["id"], "incident_category": facts["category"],
-        "exclusion_state": exclusion, "report_state": report,
+        "incident_is_major": True, "exclusion_state": exclusion, "report_state": report,
         "summary_submitted_at": summary_at, "created_at": created_at, "updated_at": steps.at.replace(microsecond=0),
         "version": 1})
     _incident_reminders(rng, ctx, facts, exclusion=exclusion, report=report, summary_done=summary_at is not None,

@@ -701,7 +701,6 @@ def sweep_reminders(url: str, count: int, *, sweepers: int = 2) -> Sweep:
     from incidents.extensions import db
     from incidents.incident.models import Incident
     from incidents.reminder.models import Reminder, ReminderKind, ReminderState
-    from incidents.review import service as review_service
     from incidents.timeutil import utcnow
 
     now = utcnow()
@@ -714,7 +713,7 @@ def sweep_reminders(url: str, count: int, *, sweepers: int = 2) -> Sweep:
         # that was down for a while finds them. One per record: sending re-plans the record (as in
         # production), which cancels any other pending reminder of it that the rules no longer want.
         incidents = list(db.session.scalars(sa.select(Incident.id).where(
-            Incident.category.in_(review_service.review_categories())).order_by(Incident.id.desc()).limit(count)))
+            Incident.is_major.is_(True)).order_by(Incident.id.desc()).limit(count)))
         actions = list(db.session.scalars(sa.select(Action.id).where(Action.status == ActionStatus.OPEN)
                                           .order_by(Action.id.desc()).limit(count - len(incidents))))
         if len(incidents) + len(actions) < count:

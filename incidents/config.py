@@ -123,7 +123,8 @@ class Defaults:
     }
     REFERENCE_PATTERN = r"INC\d{12}"
     REFERENCE_HINT = "INC followed by 12 digits, e.g. INC000001001905"
-    # Categories whose incidents get a major incident review.
+    # Categories at which a newly logged incident is declared a Major Incident (the DCC can declare or undeclare
+    # any incident; the review and the Summary and Review Reports follow the declaration).
     REVIEW_CATEGORIES = [1, 2]
     MEETING_PATTERN = r"[A-Z]{2,10}_\d{1,4}"
     MEETING_HINT = "OPSG_97 (group, underscore, meeting number)"
@@ -224,7 +225,7 @@ RULES = [
          provenance=Provenance.SEC),
     Rule("CAUSE_CATEGORIES", "Cause categories",
          "Assumed: DCC, DCC Service Provider, third party, SEC Party/User, not yet known"),
-    Rule("REVIEW_CATEGORIES", "Categories that get a major incident review",
+    Rule("REVIEW_CATEGORIES", "Categories declared Major Incidents when logged (the DCC may declare or undeclare)",
          "OPSG_97 minutes: the Major Incidents reported were Category 1 and 2", provenance=Provenance.MINUTES),
     Rule("MEETING_PATTERN", "Meeting reference pattern (regular expression)",
          "OPSG_97 minutes: meetings are numbered, e.g. OPSG_97", provenance=Provenance.MINUTES),

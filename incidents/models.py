@@ -27,6 +27,7 @@ from incidents.review.models import (
     ExclusionReview,
     Publication,
     Review,
+    SummaryReportVersion,
 )
 from incidents.user.models import ApiToken, User
 
@@ -61,6 +62,7 @@ __all__ = [
                                      "ReportPdf",
                                      "ReportVersion",
                                      "Review",
+                                     "SummaryReportVersion",
                                      "TargetRevision",
                                      "TimelineEntry",
                                      "User",

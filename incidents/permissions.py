@@ -31,6 +31,11 @@ def can_edit_incidents(user: Any) -> bool:
     return _role(user) in INCIDENT_WRITERS
 
 
+def can_declare_major(user: Any) -> bool:
+    """Tell whether the user may declare or undeclare a Major Incident (DCC)."""
+    return _role(user) in {Role.DCC, Role.ADMIN}
+
+
 def can_manage_users(user: Any) -> bool:
     """Tell whether the user may administer users and tokens."""
     return _role(user) == Role.ADMIN

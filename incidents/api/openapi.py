@@ -25,8 +25,9 @@ from incidents.report import service as report_service
 
 REF = "#/components/schemas/{model}"
 REQUEST_MODELS: tuple[type[schemas.RequestBody], ...] = (
-    schemas.IncidentCreate, schemas.IncidentPatch, schemas.TimelineEntryCreate, schemas.TimelineEntryPatch,
-    review_schemas.ExclusionProposalInput, review_schemas.ExclusionReviewInput, review_schemas.ReportInput,
+    schemas.IncidentCreate, schemas.IncidentPatch, schemas.MajorInput, schemas.TimelineEntryCreate,
+    schemas.TimelineEntryPatch, review_schemas.ExclusionProposalInput, review_schemas.ExclusionReviewInput,
+    review_schemas.SummaryReportInput, review_schemas.ReportInput,
     review_schemas.DecisionInput, review_schemas.PublicationInput,
     principle_schemas.PrincipleCreate, principle_schemas.PrinciplePatch,
     action_schemas.ActionCreate, action_schemas.ActionPatch, meeting_schemas.MeetingInput,
@@ -34,7 +35,8 @@ REQUEST_MODELS: tuple[type[schemas.RequestBody], ...] = (
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     schemas.Incident, schemas.IncidentSaved, schemas.IncidentPage, schemas.TimelineEntry,
     schemas.TimelineEntryList, schemas.AuditEntryList, schemas.Problem,
-    review_schemas.Exclusion, review_schemas.ReviewStatus, review_schemas.Report, review_schemas.ReportVersion,
+    review_schemas.Exclusion, review_schemas.ReviewStatus, review_schemas.SummaryReport,
+    review_schemas.Report, review_schemas.ReportVersion,
     review_schemas.ReportVersionList, review_schemas.Decision, review_schemas.DecisionList,
     review_schemas.Publication, review_schemas.PublishedReport, review_schemas.PublishedReportList,
     principle_schemas.Principle, principle_schemas.PrincipleList,
@@ -44,7 +46,7 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     notification_schemas.WebhookDeliveryList, attachment_schemas.Attachment, attachment_schemas.AttachmentList,
     pmr_schemas.PmrRecordingList)
 # Query parameters of GET /incidents, the same as the incident list page.
-LIST_QUERY = ("category", "status", "pmr_month", "cohort", "q", "page", "per_page")
+LIST_QUERY = ("category", "major", "status", "pmr_month", "cohort", "q", "page", "per_page")
 LIST_NUMERIC = ("category", "page", "per_page")
 # Query parameters of GET /actions, the same as the actions register page.
 ACTION_LIST_QUERY = ("status", "overdue", "needs_date", "owner", "meeting", "page", "per_page")
@@ -127,6 +129,13 @@ def _paths() -> dict[str, Any]:
                  **_errors("403", "404", "409", "412", "422", "428")},
                 body="IncidentPatch", parameters=(*reference, "IfMatch")),
         },
+        "/incidents/{reference}/major": {
+            "post": _operation(
+                "setMajor", "Declare the incident a Major Incident, or undeclare it, with a reason (DCC)",
+                {"200": _json("Incident", "Changed.", ("ETag",)),
+                 **_errors("403", "404", "409", "412", "422", "428")},
+                body="MajorInput", parameters=(*reference, "IfMatch")),
+        },
         "/incidents/{reference}/timeline": {
             "get": _operation(
                 "listTimeline", "Read an incident's timeline",
@@ -193,10 +202,19 @@ def _review_paths() -> dict[str, Any]:
                 body="ExclusionReviewInput", parameters=reference, tags=review),
         },
         "/incidents/{reference}/summary-report": {
-            "post": _operation(
-                "markSummaryReport", "Record that the DCC sent the Major Incident Summary Report",
-                {"200": _json("ReviewStatus", "Recorded.", ("ETag",)), **_errors("403", "404", "409")},
+            "get": _operation(
+                "getSummaryReport", "Read the Major Incident Summary Report: every version, when it was sent",
+                {"200": _json("SummaryReport", "The Summary Report.", ("ETag",)), **_errors("404")},
                 parameters=reference, tags=review),
+            "post": _operation(
+                "recordSummaryReport",
+                "Save a new version of the Summary Report (DCC), as a draft or recorded as sent (its reminders stop)",
+                {"201": _json("SummaryReport", "Saved (the same text adds no version).", ("ETag",)),
+                 **_errors("403", "404", "409", "412", "422", "428")},
+                body="SummaryReportInput", parameters=(*reference, "IfMatchSummary"), tags=review,
+                body_description=f"Each of the sections: {report_service.markdown_limits().describe()} "
+                                 "A time sent in the future, or a version sent without what happened or "
+                                 "recipients: 422."),
         },
         "/incidents/{reference}/report": {
             "get": _operation(
@@ -473,6 +491,10 @@ def _parameters() -> dict[str, Any]:
             "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
             "description": "The report's ETag from GET .../report. Optional before the first version is saved; "
                            "after that: without it 428, and 412 if it is no longer current."},
+        "IfMatchSummary": {
+            "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "The Summary Report's ETag from GET .../summary-report. Optional before the first version "
+                           "is saved; after that: without it 428, and 412 if it is no longer current."},
         "IfMatchOptional": {
             "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
             "description": "The report's ETag: when sent, 412 unless it is still the latest version."},
@@ -494,6 +516,7 @@ def _parameters() -> dict[str, Any]:
                   "description": "A UK calendar month, YYYY-MM; incidents count in the month they were resolved."},
         "Query_category": query("category", {"type": "integer", "enum": list(config["INCIDENT_CATEGORIES"])},
                                 "Only this Category."),
+        "Query_major": query("major", {"type": "boolean"}, "true: only declared Major Incidents."),
         "Query_status": query("status", _ref("IncidentStatus"), "Only this status."),
         "Query_pmr_month": query("pmr_month", {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"},
                                  "Only incidents resolved in this UK calendar month (YYYY-MM)."),

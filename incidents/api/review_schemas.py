@@ -13,12 +13,14 @@ from typing import Any
 from pydantic import Field
 
 from incidents.api.schemas import (
+    Instant,
     Representation,
     RequestBody,
     TargetDay,
     Text,
     UtcInstant,
 )
+from incidents.incident import service as incident_service
 from incidents.incident.models import Incident as IncidentRow
 from incidents.report import service as report_service
 from incidents.report.models import Classification
@@ -55,6 +57,26 @@ class ExclusionReviewInput(RequestBody):
 
     outcome: ReviewOutcome
     comment: Text
+
+
+class SummarySectionsInput(RequestBody):
+    """The Summary Report's sections, as Markdown; a section left out is empty."""
+
+    what_happened: Text = ""
+    impact: Text = ""
+    current_status: Text = ""
+    next_steps: Text = ""
+
+
+class SummaryReportInput(RequestBody):
+    """A new version of the Major Incident Summary Report: a draft, or recorded as sent."""
+
+    sections: SummarySectionsInput
+    recipients: list[Text] = Field(default_factory=list, description="Who it went to (people, organisations or "
+                                                                     "distribution lists); at least one when sent.")
+    sent: bool = Field(default=False, description="true: this version went out (at sent_at); false: a draft.")
+    sent_at: Instant | None = Field(default=None, description="When it went out; now when left out. Never in "
+                                                              "the future; only with sent.")
 
 
 class ReportSectionsInput(RequestBody):
@@ -170,6 +192,39 @@ class ReviewStatus(Representation):
     exclusion_state: ExclusionState
     report_state: ReportState
     summary_submitted_at: UtcInstant | None = Field(description="When the DCC sent the Summary Report.")
+    next_steps: list[NextStep]
+
+
+class SummarySections(Representation):
+    """The Summary Report's sections, as Markdown."""
+
+    what_happened: str
+    impact: str
+    current_status: str
+    next_steps: str
+
+
+class SummaryReportVersion(Representation):
+    """One saved version of the Summary Report."""
+
+    number: int
+    sections: SummarySections
+    recipients: list[str]
+    sent_at: UtcInstant | None = Field(description="When this version went out, as the DCC entered it; null: a "
+                                                   "draft.")
+    has_contents: bool = Field(description="false: recorded as sent before the contents were kept (only its time "
+                                           "is known).")
+    created_at: UtcInstant
+    created_by: str
+
+
+class SummaryReport(Representation):
+    """The Major Incident Summary Report: when it is due, when it was first sent, every version (newest last)."""
+
+    reference: str
+    due_on: date | None = Field(description="When it is due (2 Working Days after resolution by default).")
+    sent_at: UtcInstant | None = Field(description="When it was first recorded as sent; null until then.")
+    versions: list[SummaryReportVersion]
     next_steps: list[NextStep]
 
 
@@ -383,6 +438,22 @@ def present_status(incident: IncidentRow, review: Review | None) -> ReviewStatus
         exclusion_state=review.exclusion_state if review else ExclusionState.NOT_PROPOSED,
         report_state=review.report_state if review else ReportState.NOT_STARTED,
         summary_submitted_at=review.summary_submitted_at if review else None,
+        next_steps=_steps(incident, review))
+
+
+def present_summary(incident: IncidentRow, review: Review | None) -> SummaryReport:
+    """Represent the Summary Report with every version."""
+    return SummaryReport(
+        reference=incident.reference,
+        due_on=incident_service.report_due_dates(incident)[0],
+        sent_at=review.summary_submitted_at if review else None,
+        versions=[SummaryReportVersion(
+            number=v.number,
+            sections=SummarySections.model_validate({key: (v.sections or {}).get(key) or ""
+                                                     for key, _ in review_service.SUMMARY_SECTIONS}),
+            recipients=list(v.recipients or []), sent_at=v.sent_at, has_contents=v.has_contents,
+            created_at=v.created_at, created_by=v.created_by_name) for v in (review.summary_versions if review
+                                                                             else [])],
         next_steps=_steps(incident, review))
 
 

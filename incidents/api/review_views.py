@@ -68,16 +68,30 @@ def review_exclusion(reference: str) -> Response:
     return protocol.respond(answer, 201, etag=etag, location=_exclusion_url(incident.reference))
 
 
-def mark_summary_report(reference: str) -> Response:
-    """Record that the DCC sent the Major Incident Summary Report (its reminders stop)."""
+def get_summary_report(reference: str) -> Response:
+    """Read the Major Incident Summary Report: every version, when it is due, when it was sent."""
+    incident = load_incident(reference, auth.current_user())
+    review = review_service.get_review(incident)
+    return protocol.respond(schemas.present_summary(incident, review), etag=review_service.summary_etag(review))
+
+
+def record_summary_report(reference: str) -> Response:
+    """Save a new version of the Summary Report (DCC), as a draft or recorded as sent (its reminders stop)."""
     user = auth.current_user()
     incident = load_incident(reference, user)
     workflow.require_role(Step.SUMMARY_REPORT, user)
+    review = review_service.get_review(incident)
+    expected = protocol.expected_etag(review_service.summary_etag(review), what="Summary Report",
+                                      required=review_service.latest_summary(review) is not None)
+    body = protocol.parse_body(schemas.SummaryReportInput)
+    draft = review_service.SummaryDraft(sections=body.sections.model_dump(), recipients=list(body.recipients),
+                                        is_sent=body.sent, sent_at=body.sent_at)
     with protocol.write_guard():
-        review = review_service.mark_summary_submitted(incident=incident, actor=user)
-        answer, etag = schemas.present_status(incident, review), review_service.review_etag(review)
+        review_service.record_summary_report(incident=incident, draft=draft, actor=user, expected=expected)
+        review = review_service.get_review(incident)
+        answer, etag = schemas.present_summary(incident, review), review_service.summary_etag(review)
         db.session.commit()
-    return protocol.respond(answer, etag=etag)
+    return protocol.respond(answer, 201, etag=etag)
 
 
 # --- The Review Report ------------------------------------------------------------------

@@ -253,6 +253,11 @@ class Incident(Representation):
     impact: str
     devices_affected: int | None
     dcc_responsible: bool
+    is_major: bool = _read_only("Declared a Major Incident: its review and Summary and Review Reports are asked for "
+                                "(the PMR measures count by Category). Change it with POST .../major.")
+    major_declared_at: UtcInstant | None = _read_only("When it was declared a Major Incident.")
+    major_reason: str = _read_only("The DCC's reason for its latest declaration or undeclaration; empty while the "
+                                   "default by Category stands.")
     duration_minutes: int | None = _read_only("Minutes from start to resolution.")
     target_resolution_minutes: int | None = _read_only("The Target Resolution Time of its Category, in minutes.")
     within_target_resolution_time: bool | None = _read_only("Whether it was resolved within its TRT.")
@@ -261,6 +266,13 @@ class Incident(Representation):
     review_report_due_on: date | None = _read_only("When the Major Incident Review Report is due.")
     longest_restoration: LongestRestoration | None = _read_only("The cohort that took longest to restore.")
     version: int = _read_only("Changes with every save; the ETag carries it.")
+
+
+class MajorInput(RequestBody):
+    """The DCC declares the incident a Major Incident, or undeclares it, with its reason."""
+
+    is_major: bool = Field(description="true: declare a Major Incident; false: undeclare it.")
+    reason: Text = Field(description="Why; required, kept in the audit trail.")
 
 
 class IncidentSaved(Incident):
@@ -391,6 +403,9 @@ def incident_fields(incident: IncidentRow) -> dict[str, Any]:
         "impact": incident.impact,
         "devices_affected": incident.devices_affected,
         "dcc_responsible": incident.dcc_responsible,
+        "is_major": incident.is_major,
+        "major_declared_at": incident.major_declared_at,
+        "major_reason": incident.major_reason,
         "duration_minutes": derived.duration_minutes,
         "target_resolution_minutes": derived.target_resolution_minutes,
         "within_target_resolution_time": derived.within_target_resolution_time,

@@ -143,6 +143,22 @@ def update_incident(reference: str) -> Response:
     return protocol.respond(body, etag=etag)
 
 
+def set_major(reference: str) -> Response:
+    """Declare the incident a Major Incident, or undeclare it, with the DCC's reason."""
+    user = auth.current_user()
+    incident = load_incident(reference, user)
+    if not permissions.can_declare_major(user):
+        raise PermissionDenied("Only the DCC declares or undeclares a Major Incident.")
+    expected = protocol.expected_version(incident_service.etag(incident), what="incident")
+    body = protocol.parse_body(schemas.MajorInput)
+    with protocol.write_guard():
+        incident_service.set_major(incident=incident, is_major=body.is_major, reason=body.reason, actor=user,
+                                   expected_version=expected)
+        answer, etag = schemas.present_incident(incident), incident_service.etag(incident)
+        db.session.commit()
+    return protocol.respond(answer, etag=etag)
+
+
 # --- Timeline -------------------------------------------------------------------
 
 def list_timeline(reference: str) -> Response:

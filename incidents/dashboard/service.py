@@ -22,7 +22,6 @@ from incidents.meeting import service as meeting_service
 from incidents.meeting.models import Meeting
 from incidents.pmr import service as pmr_service
 from incidents.report.models import Classification
-from incidents.review import service as review_service
 from incidents.review import workflow
 from incidents.review.models import (
     ExclusionState,
@@ -170,6 +169,7 @@ class Waiting:
     exclusion: frozenset[ExclusionState]
     report: frozenset[ReportState]
     unstarted: bool  # a major incident with no review yet
+    summary: bool = False  # a Summary Report not yet recorded as sent
 
     def matches(self, report: ReportState | None, exclusion: ExclusionState | None) -> bool:
         """Tell whether a review in these states (None, None: none yet) may wait on this party."""
@@ -180,8 +180,9 @@ class Waiting:
 
 def _waiting(party: str) -> Waiting:
     exclusion, report = workflow.waits_on(party)
-    unstarted = ExclusionState.NOT_PROPOSED in exclusion or ReportState.NOT_STARTED in report
-    return Waiting(exclusion, report, unstarted)
+    summary = workflow.waits_on_summary(party)
+    unstarted = ExclusionState.NOT_PROPOSED in exclusion or ReportState.NOT_STARTED in report or summary
+    return Waiting(exclusion, report, unstarted, summary)
 
 
 WAITING = {party: _waiting(party) for party in workflow.PARTIES}
@@ -198,12 +199,20 @@ def _task_scope(role: Role) -> tuple[sa.ColumnElement[bool] | None, bool]:
             clauses.append(Review.exclusion_state.in_(sorted(waiting.exclusion)))
         if waiting.report:
             clauses.append(Review.report_state.in_(sorted(waiting.report)))
+        if waiting.summary:
+            clauses.append(Review.summary_submitted_at.is_(None))
     return (sa.or_(*clauses) if clauses else None), unstarted
 
 
+def _summary_only(role: Role) -> bool:
+    """Tell whether, of a Major Incident with no review yet, only its Summary Report can wait on this role."""
+    return all(ExclusionState.NOT_PROPOSED not in WAITING[actor].exclusion
+               and ReportState.NOT_STARTED not in WAITING[actor].report for actor in ROLE_ACTORS.get(role, set()))
+
+
 def _major_ids() -> sa.Select[Any]:
-    """Return the ids of the incidents that need a review (read from the category index alone)."""
-    return sa.select(Incident.id).where(Incident.category.in_(review_service.review_categories()))
+    """Return the ids of the declared Major Incidents, which need a review (read from their index alone)."""
+    return sa.select(Incident.id).where(Incident.is_major.is_(True))
 
 
 # Up to this many reviews waiting on a role, its candidates are those waiting longest, read from the review
@@ -227,8 +236,7 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None,
         unstarted = unstarted and any(report is None for report, _, _ in rows)
     waiting = reviews_waiting(role, rows) if rows is not None else 0
     without_review = _major_ids().except_(sa.select(Review.incident_id))
-    categories = review_service.review_categories()
-    majors = Incident.category.in_(categories)
+    majors = Incident.is_major.is_(True)
     if waiting > REVIEW_DRIVEN_UP_TO:
         scope = [started] if started is not None else []
         if unstarted:
@@ -240,10 +248,14 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None,
         parts = []
         if started is not None:
             parts.append(sa.select(Review.incident_id.label("id"), Review.updated_at.label("since"))
-                         .where(started, Review.incident_category.in_(categories)))
+                         .where(started, Review.incident_is_major.is_(True)))
         if unstarted:
-            parts.append(sa.select(Incident.id, sa.func.coalesce(Incident.resolved_at, Incident.started_at))
-                         .where(Incident.id.in_(without_review)))
+            unstarted_rows = (sa.select(Incident.id, sa.func.coalesce(Incident.resolved_at, Incident.started_at))
+                              .where(Incident.id.in_(without_review)))
+            if _summary_only(role):
+                # Only the Summary Report can wait on this role before a review starts: it follows resolution.
+                unstarted_rows = unstarted_rows.where(Incident.resolved_at.is_not(None))
+            parts.append(unstarted_rows)
         if not parts:
             return []
         candidates = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
@@ -255,9 +267,10 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None,
     loaded = db.session.execute(
         sa.select(Incident, Review).outerjoin(Review, Review.incident_id == Incident.id)
         .where(Incident.id.in_(picked.scalar_subquery())).order_by(Incident.started_at, Incident.id)
-        .options(sa.orm.load_only(Incident.reference, Incident.title, Incident.category, Incident.started_at,
-                                  Incident.resolved_at, raiseload=True),
-                 sa.orm.load_only(Review.exclusion_state, Review.report_state, Review.updated_at, raiseload=True),
+        .options(sa.orm.load_only(Incident.reference, Incident.title, Incident.category, Incident.is_major,
+                                  Incident.started_at, Incident.resolved_at, raiseload=True),
+                 sa.orm.load_only(Review.exclusion_state, Review.report_state, Review.summary_submitted_at,
+                                  Review.updated_at, raiseload=True),
                  sa.orm.lazyload(Incident.cohorts)))
     tasks = []
     for incident, review in loaded:
@@ -283,14 +296,13 @@ def reviews_waiting(role: Role, rows: list[tuple[Any, Any, int]]) -> int:
 def state_rows() -> list[tuple[ReportState | None, ExclusionState | None, int]]:
     """Count the major incidents by (report state, PMR treatment) of their review (None, None: no review yet).
 
-    The reviews are counted from the review state index (which holds each one's incident category), and the
-    major incidents from the category index: those without a review are the difference.
+    The reviews are counted from the review state index (which holds whether each one's incident is declared a
+    Major Incident), and the Major Incidents from their index: those without a review are the difference.
     """
-    categories = review_service.review_categories()
     reviews = (sa.select(sa.literal(False).label("majors"), Review.report_state, Review.exclusion_state,
-                         sa.func.count()).where(Review.incident_category.in_(categories))
+                         sa.func.count()).where(Review.incident_is_major.is_(True))
                .group_by(Review.report_state, Review.exclusion_state))
-    majors = sa.select(sa.literal(True), sa.null(), sa.null(), sa.func.count()).where(Incident.category.in_(categories))
+    majors = sa.select(sa.literal(True), sa.null(), sa.null(), sa.func.count()).where(Incident.is_major.is_(True))
     rows: list[tuple[ReportState | None, ExclusionState | None, int]] = []
     majors_count = 0
     found: list[Any] = list(db.session.execute(sa.union_all(reviews, majors)))

@@ -451,6 +451,8 @@ class IncidentFilterForm(FlaskForm):
 
     q = SearchField("Reference or title contains")
     category = SelectField("Category", validate_choice=False)
+    major = SelectField("Major Incident", validate_choice=False,
+                        choices=[("", "Any"), ("true", "Major Incidents only")])
     status = SelectField("Status", validate_choice=False)
     pmr_month = StringField("PMR month", description="YYYY-MM, e.g. 2023-04")
     cohort = SelectField("Cohort affected", validate_choice=False)
@@ -488,6 +490,18 @@ def filter_form(args: Any) -> IncidentFilterForm:
     form = IncidentFilterForm(formdata=args)
     form.setup()
     return form
+
+
+class MajorForm(ServiceErrorsMixin, FlaskForm):
+    """Declare or undeclare a Major Incident: the DCC's reason, and the incident version it saw."""
+
+    reason = TextAreaField("Reason")
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        """Return the incident version the person saw (None when the field was tampered with)."""
+        raw = (self.version.data or "").strip()
+        return int(raw) if _VERSION.match(raw) else None
 
 
 # --- Stale edits --------------------------------------------------------------

@@ -47,6 +47,8 @@ class Incident(Base):
         sa.Index("ix_incident_category_status_started", "category", "status", "started_at", "id"),
         # Covers every PMR figure and the trend: they filter on these columns and read no others.
         sa.Index("ix_incident_pmr", "resolved_at", "category", "dcc_responsible", "target_deadline_at", "id"),
+        # The declared Major Incidents in start order: the dashboard and the "Major Incidents only" list.
+        sa.Index("ix_incident_major", "is_major", "started_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,6 +66,12 @@ class Incident(Base):
     dcc_responsible: Mapped[bool] = mapped_column(default=True)
     # When the Target Resolution Time runs out, stored so the PMR can be computed in SQL.
     target_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Declared a Major Incident (the review and the Summary and Review Reports follow the declaration, the PMR
+    # measures the Category): by default when logged at a configured Category, until the DCC decides otherwise.
+    is_major: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    major_declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The DCC's reason for its latest declaration or undeclaration ("" while the default by Category stands).
+    major_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))

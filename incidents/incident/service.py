@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from incidents import permissions, validation
 from incidents.audit import service as audit_service
 from incidents.errors import (
+    ConflictError,
     DuplicateError,
     NotFound,
     PermissionDenied,
@@ -73,6 +74,7 @@ class Filters:
     pmr_month: str | None = None
     cohort: str | None = None
     q: str | None = None
+    major: bool = False  # declared Major Incidents only
 
 
 @dataclass
@@ -309,6 +311,12 @@ def parse_filters(args: Any) -> Filters:
             filters.cohort = raw
         else:
             errors["cohort"] = ["Choose a cohort from " + ", ".join(current_app.config["COHORTS"]) + "."]
+    raw = (args.get("major") or "").strip().lower()
+    if raw:
+        if raw in ("1", "true", "yes", "on"):
+            filters.major = True
+        elif raw not in ("0", "false", "no", "off"):
+            errors["major"] = ["Major Incidents only takes true or false."]
     raw = (args.get("q") or "").strip()
     if raw:
         if len(raw) > 200:
@@ -383,6 +391,8 @@ def filtered(query: sa.Select[*Row], filters: Filters) -> sa.Select[*Row]:
         query = query.where(Incident.category == filters.category)
     if filters.status:
         query = query.where(Incident.status == IncidentStatus(filters.status))
+    if filters.major:
+        query = query.where(Incident.is_major.is_(True))
     if filters.pmr_month:
         year, month = (int(p) for p in filters.pmr_month.split("-"))
         start, end = month_bounds(year, month)
@@ -533,6 +543,7 @@ def create_incident(*, draft: IncidentDraft, actor: User, now: datetime | None =
     clean, warnings = _validate(draft, now=now, current=None)
     incident = Incident(created_by_id=actor.id, created_at=now, updated_at=now)
     _apply(incident, clean)
+    _follow_category(incident, now=now)
     db.session.add(incident)
     try:
         db.session.flush()
@@ -559,6 +570,7 @@ def update_incident(*, incident: Incident, changes: IncidentChanges, actor: User
     before = snapshot(incident)
     clean, warnings = _validate(_merged(incident, changes), now=now, current=incident)
     _apply(incident, clean)
+    _follow_category(incident, now=now)
     audited = audit_service.diff(before, snapshot(incident))
     if not audited:
         return Outcome(incident, warnings)
@@ -852,6 +864,79 @@ def set_category(incident: Incident, category: int) -> None:
         db.session.execute(sa.update(Review).where(Review.incident_id == incident.id)
                            .values(incident_category=category))
     incident.category = category
+
+
+def is_major_by_default(category: int) -> bool:
+    """Tell whether an incident logged at this Category is declared a Major Incident unless the DCC decides."""
+    return category in current_app.config["REVIEW_CATEGORIES"]
+
+
+def _mark_major(incident: Incident, is_major: bool, *, now: datetime) -> None:
+    """Set the declaration, its time, and the copy the incident's review keeps (in the same transaction)."""
+    from incidents.review.models import Review
+
+    if incident.is_major == is_major and (incident.major_declared_at is not None) == is_major:
+        return
+    incident.is_major = is_major
+    incident.major_declared_at = now if is_major else None
+    if incident.id is not None:
+        db.session.execute(sa.update(Review).where(Review.incident_id == incident.id)
+                           .values(incident_is_major=is_major))
+
+
+def _follow_category(incident: Incident, *, now: datetime) -> None:
+    """Declare or undeclare by the Category, while no decision of the DCC stands (it has given no reason)."""
+    if not incident.major_reason:
+        _mark_major(incident, is_major_by_default(incident.category), now=now)
+
+
+def set_major(*, incident: Incident, is_major: bool, reason: str, actor: User, now: datetime | None = None,
+              expected_version: int | None = None) -> Incident:
+    """Declare the incident a Major Incident, or undeclare it, with the DCC's reason and its audit entry.
+
+    The review, the Summary and Review Reports and their reminders follow the declaration; the PMR measures
+    still count by Category.
+    """
+    from incidents.review.models import ReportState, Review
+
+    if not permissions.can_declare_major(actor):
+        raise PermissionDenied("Only the DCC declares or undeclares a Major Incident.")
+    now = now or utcnow()
+    if expected_version is not None and expected_version != incident.version:
+        raise StaleError(f"{incident.reference} was changed by someone else since you opened it "
+                         f"(now version {incident.version}). Reload it and decide again.", current=incident)
+    errors: Errors = {}
+    clean = validation.check_text(errors, "reason", reason, limit=current_app.config["MAX_TEXT_LENGTH"],
+                                  required=True, label="Reason")
+    if errors:
+        raise ValidationError(errors, "Give the reason for the decision.")
+    if incident.is_major == is_major:
+        state = "already declared" if is_major else "not declared"
+        raise ConflictError(f"{incident.reference} is {state} a Major Incident; nothing to change.")
+    published = db.session.scalar(sa.select(Review.id).where(Review.incident_id == incident.id,
+                                                             Review.report_state == ReportState.PUBLISHED))
+    if not is_major and published is not None:
+        raise ConflictError(f"The Review Report of {incident.reference} is published to SEC Parties; "
+                            "a published Major Incident cannot be undeclared.")
+    before = {"is_major": incident.is_major, "major_declared_at": incident.major_declared_at,
+              "major_reason": incident.major_reason}
+    _mark_major(incident, is_major, now=now)
+    incident.major_reason = clean
+    incident.updated_at = now
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleError(f"{incident.reference} was changed by someone else while you saved. "
+                         "Reload it and decide again.") from None
+    after = {"is_major": incident.is_major, "major_declared_at": incident.major_declared_at,
+             "major_reason": incident.major_reason}
+    audit_service.record(actor=actor, action="update", entity_type="incident", entity_id=incident.id,
+                         incident_id=incident.id, changes=audit_service.diff(before, after),
+                         summary=("Declared a Major Incident" if is_major else "Undeclared as a Major Incident"),
+                         now=now)
+    reminder_service.plan_incident(incident, now=now)
+    return incident
 
 
 def _apply(incident: Incident, clean: IncidentDraft) -> None:

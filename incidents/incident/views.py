@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 from incidents import permissions, validation
 from incidents.audit import service as audit_service
 from incidents.errors import (
+    ConflictError,
     DuplicateError,
     NotFound,
     PermissionDenied,
@@ -46,7 +47,7 @@ from incidents.timeutil import format_local
 bp = Blueprint("incident", __name__, url_prefix="/incidents")
 
 Html = str | bytes | tuple[str, int]
-LIST_ARGS = ("q", "category", "status", "pmr_month", "cohort", "per_page")
+LIST_ARGS = ("q", "category", "major", "status", "pmr_month", "cohort", "per_page")
 AUDIT_LABELS = {
     "reference": "Reference", "title": "Title", "category": "Category", "status": "Status",
     "started_at": "Started", "detected_at": "Detected", "resolved_at": "Resolved",
@@ -88,11 +89,16 @@ def _flash_warnings(warnings: list[str]) -> None:
         flash(warning, "warning")
 
 
-def _render_detail(incident: Incident, entry_form: forms.TimelineEntryForm | None = None, status: int = 200) -> Html:
+def _render_detail(incident: Incident, entry_form: forms.TimelineEntryForm | None = None, status: int = 200,
+                   major_form: forms.MajorForm | None = None) -> Html:
     """Show the incident page; ``entry_form`` is a filled-in add-entry form to show again (None: a blank one)."""
     can_edit = permissions.can_edit_incidents(current_user)
     region = current_app.config["HOLIDAY_REGION"]
     errors = entry_form.summary() if entry_form is not None else {}
+    if major_form is not None:
+        errors = {**errors, **major_form.summary()}
+    elif permissions.can_declare_major(current_user):
+        major_form = forms.MajorForm(formdata=None, data={"version": str(incident.version)})
     if can_edit and entry_form is None:
         entry_form = forms.timeline_form(incident, from_request=False)
     page = render_template(
@@ -109,6 +115,8 @@ def _render_detail(incident: Incident, entry_form: forms.TimelineEntryForm | Non
         can_follow=notification_service.can_follow(current_user, incident),
         following=notification_service.is_following(current_user, incident),
         follow_form=notification_forms.ButtonForm(),
+        major_form=major_form,
+        major_categories=review_service.review_categories(),
     )
     return (page, status) if status != 200 else page
 
@@ -218,6 +226,31 @@ def edit(reference: str) -> Html | Response:
     flash(f"Saved {outcome.incident.reference}.", "success")
     _flash_warnings(outcome.warnings)
     return redirect(url_for(".detail", reference=outcome.incident.reference))
+
+
+@bp.route("/<reference>/major", methods=["POST"])
+@login_required
+def set_major(reference: str) -> Html | Response:
+    """Declare the incident a Major Incident, or undeclare it, with the DCC's reason."""
+    incident = _load(reference)
+    if not permissions.can_declare_major(current_user):
+        raise PermissionDenied("Only the DCC declares or undeclares a Major Incident.")
+    form = forms.MajorForm()
+    if not form.validate():
+        return _render_detail(incident, status=422, major_form=form)
+    is_major = not incident.is_major
+    try:
+        incident_service.set_major(incident=incident, is_major=is_major, reason=form.reason.data or "",
+                                   actor=current_user, expected_version=form.expected_version())
+    except (ValidationError, ConflictError, StaleError) as exc:
+        db.session.rollback()
+        form.apply_errors(exc.errors, exc.detail)
+        form.version.data = str(incident.version)
+        return _render_detail(incident, status=409 if not isinstance(exc, ValidationError) else 422,
+                              major_form=form)
+    db.session.commit()
+    flash(f"{incident.reference} is {'now declared' if is_major else 'no longer'} a Major Incident.", "success")
+    return redirect(url_for(".detail", reference=incident.reference))
 
 
 @bp.route("/<reference>/timeline", methods=["POST"])

@@ -80,7 +80,7 @@ def _report_deadlines() -> list[Deadline]:
     found: list[Deadline] = []
     rows = db.session.execute(
         sa.select(Incident, Review).outerjoin(Review, Review.incident_id == Incident.id)
-        .where(Incident.category.in_(review_service.review_categories()), Incident.resolved_at.is_not(None))
+        .where(Incident.is_major.is_(True), Incident.resolved_at.is_not(None))
         .where(sa.or_(Review.id.is_(None), Review.report_state != ReportState.PUBLISHED))
         .order_by(Incident.resolved_at))
     for incident, review in rows:

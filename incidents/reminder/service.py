@@ -404,8 +404,7 @@ def plan_awaiting_decision(*, now: datetime) -> None:
 def plan_all(*, now: datetime | None = None) -> int:
     """Re-plan every open record (after a rule change, or from the CLI); return how many."""
     now = now or utcnow()
-    categories = review_service.review_categories()
-    incidents = list(db.session.scalars(sa.select(Incident).where(Incident.category.in_(categories),
+    incidents = list(db.session.scalars(sa.select(Incident).where(Incident.is_major.is_(True),
                                                                   Incident.resolved_at.is_not(None))))
     actions = list(db.session.scalars(sa.select(Action).where(Action.status == ActionStatus.OPEN)))
     for start in range(0, len(incidents), PLAN_BATCH):

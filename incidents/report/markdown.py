@@ -60,6 +60,22 @@ class Limits:
                 f"lists and quotes nested at most {self.nesting} deep.")
 
 
+def check_sections(sections: dict[str, str], labels: list[tuple[str, str]],
+                   limits: Limits) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Return the named sections as stored (plain line ends, trimmed) and what to fix in each, by ``sections.key``."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, str] = {}
+    for key, label in labels:
+        value = sections.get(key, "").replace("\r\n", "\n").strip()
+        if "\x00" in value:
+            errors[f"sections.{key}"] = [f"{label} contains a null character; remove it."]
+        elif problems := check(value, limits):
+            # Refused here, not when drawn: a PDF of it would keep every reader waiting (parties included).
+            errors[f"sections.{key}"] = [f"{label} {problem}" for problem in problems]
+        clean[key] = value
+    return clean, errors
+
+
 def check(text: str, limits: Limits) -> list[str]:
     """Return what in ``text`` goes past ``limits``: one message a limit, naming it, to follow the field's name."""
     if len(text) > limits.characters:

@@ -229,17 +229,7 @@ def markdown_limits() -> markdown.Limits:
 
 def _validate(sections: dict[str, str], classification: Classification | None) -> tuple[dict[str, str],
                                                                                       Classification]:
-    errors: dict[str, list[str]] = {}
-    limits = markdown_limits()
-    clean: dict[str, str] = {}
-    for key, label in SECTIONS:
-        value = sections.get(key, "").replace("\r\n", "\n").strip()
-        if "\x00" in value:
-            errors[f"sections.{key}"] = [f"{label} contains a null character; remove it."]
-        elif problems := markdown.check(value, limits):
-            # Refused here, not when drawn: a PDF of it would keep every reader waiting (parties included).
-            errors[f"sections.{key}"] = [f"{label} {problem}" for problem in problems]
-        clean[key] = value
+    clean, errors = markdown.check_sections(sections, SECTIONS, markdown_limits())
     if classification is None:
         errors["classification"] = ["Classification must be RED, AMBER, GREEN or WHITE."]
     if errors:

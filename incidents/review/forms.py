@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 
 from flask_wtf import FlaskForm
@@ -19,20 +19,23 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectField,
+    StringField,
     TextAreaField,
 )
 from wtforms.validators import ValidationError as WTFormsValidationError
 from wtforms.widgets import DateInput
 
 from incidents.idempotency import forms as form_keys
+from incidents.incident.forms import LocalDateTimeField
 from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple
 from incidents.report.models import Classification
 from incidents.review.models import (
     DecisionOutcome,
     ReviewOutcome,
+    SummaryReportVersion,
 )
-from incidents.review.service import MinutedAction
+from incidents.review.service import SUMMARY_SECTIONS, MinutedAction, SummaryDraft
 
 GENERAL = "form"
 _Choice = TypeVar("_Choice", bound=enum.Enum)
@@ -285,3 +288,39 @@ class CommentForm(ServiceErrors, FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+class SummaryReportForm(ServiceErrors, FlaskForm):
+    """A Summary Report version: its sections (Markdown), who it went to and when, saved as a draft or as sent."""
+
+    what_happened = TextAreaField("What happened")
+    impact = TextAreaField("Impact")
+    current_status = TextAreaField("Current status")
+    next_steps = TextAreaField("Next steps")
+    recipients = TextAreaField("Sent to")
+    sent_at = LocalDateTimeField("Time sent")
+    intent = StringField(default="draft")  # the button pressed: "draft" or "sent"
+    etag = HiddenField()
+
+    def field_for(self, key: str) -> Field | None:
+        """Map ``sections.impact`` to the impact field."""
+        return super().field_for(key.removeprefix("sections."))
+
+    def section_fields(self) -> list[Field]:
+        """Return the section fields in report order."""
+        return [getattr(self, key) for key, _ in SUMMARY_SECTIONS]
+
+    def to_draft(self, *, is_sent: bool) -> SummaryDraft:
+        """Return the version as the review service takes it (a draft keeps no time sent)."""
+        recipients = [line.strip() for line in (self.recipients.data or "").splitlines() if line.strip()]
+        return SummaryDraft(sections={key: getattr(self, key).data or "" for key, _ in SUMMARY_SECTIONS},
+                            recipients=recipients, is_sent=is_sent, sent_at=self.sent_at.data if is_sent else None)
+
+
+def summary_initial(version: SummaryReportVersion | None, etag: str, now: datetime) -> dict[str, Any]:
+    """Return the Summary Report form's starting values: the latest version's text, the time sent now."""
+    data: dict[str, Any] = {"etag": etag, "sent_at": now}
+    if version is not None:
+        data.update(version.sections)
+        data["recipients"] = "\n".join(version.recipients)
+    return data

@@ -66,15 +66,19 @@ class Review(Base):
     # The incident id and category too: the reviews in given states are listed, and those of major incidents
     # counted, from the index alone (dashboard, PMR).
     __table_args__ = (sa.Index("ix_review_states", "exclusion_state", "report_state", "incident_id",
-                               "incident_category"),)
+                               "incident_is_major"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incident.id", ondelete="CASCADE"), unique=True)
     # The incident's category, kept in step by the incident service (``incident_service.set_category``): the
     # dashboard counts the reviews of major incidents without looking up each incident.
     incident_category: Mapped[int] = mapped_column()
+    # Whether the incident is a declared Major Incident, kept in step by ``incident_service.set_major``: the
+    # dashboard counts the reviews that ask for something without looking up each incident.
+    incident_is_major: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     exclusion_state: Mapped[ExclusionState] = mapped_column(_enum(ExclusionState), default=ExclusionState.NOT_PROPOSED)
     report_state: Mapped[ReportState] = mapped_column(_enum(ReportState), default=ReportState.NOT_STARTED)
+    # When the Summary Report was first recorded as sent (its versions: ``summary_versions``).
     summary_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -90,8 +94,32 @@ class Review(Base):
         back_populates="review", order_by="Publication.id", cascade="all, delete-orphan")
     comments: Mapped[list[Comment]] = relationship(
         back_populates="review", order_by="(Comment.created_at, Comment.id)", cascade="all, delete-orphan")
+    summary_versions: Mapped[list[SummaryReportVersion]] = relationship(
+        back_populates="review", order_by="SummaryReportVersion.number", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, when SQLAlchemy maps the class)
+
+
+class SummaryReportVersion(Base):
+    """One saved version of the Major Incident Summary Report: its sections, who it went to, when it was sent."""
+
+    __tablename__ = "summary_report_version"
+    __table_args__ = (sa.UniqueConstraint("review_id", "number", name="uq_summary_report_version_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column()
+    sections: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    recipients: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # When the DCC sent this version, as it entered it (None: a draft, not sent).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # False for a sending recorded before the Summary Report's contents were kept (only its time is known).
+    has_contents: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_by_name: Mapped[str] = mapped_column(sa.String(254), default="")
+
+    review: Mapped[Review] = relationship(back_populates="summary_versions")
 
 
 class ExclusionProposal(Base):

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from incidents import permissions
+from incidents import permissions, validation
 from incidents.action import service as action_service
 from incidents.audit import service as audit_service
 from incidents.errors import (
@@ -32,6 +32,7 @@ from incidents.notification import service as notification_service
 from incidents.principle import service as principle_service
 from incidents.redaction import service as redaction_service
 from incidents.reminder import service as reminder_service
+from incidents.report import markdown
 from incidents.report.models import Classification, ReportVersion
 from incidents.review import edition, workflow
 from incidents.review.models import (
@@ -45,6 +46,7 @@ from incidents.review.models import (
     ReportState,
     Review,
     ReviewOutcome,
+    SummaryReportVersion,
 )
 from incidents.review.workflow import (  # noqa: F401  (names the review's callers read from here)
     EXCLUSION_LABELS,
@@ -60,6 +62,27 @@ from incidents.timeutil import local_date, utcnow
 from incidents.user.models import User
 
 MAX_LINKS = 10
+# The Major Incident Summary Report's sections, in order.
+SUMMARY_SECTIONS = [
+    ("what_happened", "What happened"),
+    ("impact", "Impact"),
+    ("current_status", "Current status"),
+    ("next_steps", "Next steps"),
+]
+MAX_RECIPIENTS = 50
+MAX_RECIPIENT_LENGTH = 200
+MIN_SENT_YEAR, MAX_SENT_YEAR = 1990, 2999
+
+
+@dataclass(frozen=True)
+class SummaryDraft:
+    """A Summary Report version as a form or the API sends it (the time sent aware)."""
+
+    sections: dict[str, str]
+    recipients: list[str]
+    is_sent: bool = False
+    sent_at: datetime | None = None  # when it went out; None when sent: now
+    has_contents: bool = True  # False only for a sending recorded without its contents
 URL_RE = re.compile(r"^https?://[^\s<>\"']{3,500}$")
 PUBLISHABLE = (Classification.GREEN, Classification.WHITE)
 
@@ -77,7 +100,8 @@ def ensure_review(incident: Incident, *, now: datetime) -> Review:
         raise ConflictError(workflow.no_review_message(incident))
     review = get_review(incident)
     if review is None:
-        review = Review(incident_id=incident.id, incident_category=incident.category, created_at=now, updated_at=now)
+        review = Review(incident_id=incident.id, incident_category=incident.category,
+                        incident_is_major=incident.is_major, created_at=now, updated_at=now)
         db.session.add(review)
         db.session.flush()
     return review
@@ -126,19 +150,121 @@ def pmr_treatment(review: Review | None) -> dict[str, Any]:
     }
 
 
-def mark_summary_submitted(*, incident: Incident, actor: User, now: datetime | None = None) -> Review:
-    """Record that the DCC sent the Major Incident Summary Report (its reminders stop)."""
-    workflow.require(Step.SUMMARY_REPORT, user=actor, incident=incident, review=get_review(incident))
+def latest_summary(review: Review | None) -> SummaryReportVersion | None:
+    """Return the newest Summary Report version, draft or sent."""
+    return review.summary_versions[-1] if review and review.summary_versions else None
+
+
+def summary_etag(review: Review | None) -> str:
+    """Return the Summary Report's ETag: it changes with every new version."""
+    version = latest_summary(review)
+    if review is None or version is None:
+        return '"summary-none"'
+    return f'"summary-{review.id}-v{version.number}"'
+
+
+def get_summary_version(review: Review | None, number: int) -> SummaryReportVersion:
+    """Return version ``number`` of the Summary Report, or raise NotFound."""
+    for version in (review.summary_versions if review else []):
+        if version.number == number:
+            return version
+    raise NotFound(f"There is no Summary Report version {number}.")
+
+
+def record_summary_report(*, incident: Incident, draft: SummaryDraft, actor: User, expected: str | None = None,
+                          now: datetime | None = None) -> SummaryReportVersion:
+    """Save a new version of the Summary Report, recorded as sent when it was (its reminders then stop).
+
+    A save that changes nothing adds no version. The Summary Report counts as sent from the first version
+    recorded as sent; a later version is a revision, sent again or not.
+    """
+    workflow.require_role(Step.SUMMARY_REPORT, actor)
     now = now or utcnow()
-    review = ensure_review(incident, now=now)
-    review.summary_submitted_at = now
+    existing = get_review(incident)
+    if expected is not None and expected.strip().removeprefix("W/") != summary_etag(existing):
+        raise StaleError("The Summary Report was saved by someone else since you opened it. Reload it to see their "
+                         "version; your text is kept in the form.")
+    workflow.require(Step.SUMMARY_REPORT, user=actor, incident=incident, review=existing)
+    sections, recipients, sent_at = _check_summary(draft, incident=incident, now=now)
+    review = existing or ensure_review(incident, now=now)
+    current = latest_summary(review)
+    if current is not None and (current.sections, current.recipients, current.sent_at, current.has_contents) == (
+            sections, recipients, sent_at, draft.has_contents):
+        return current
+    version = SummaryReportVersion(review=review, number=(current.number + 1) if current else 1, sections=sections,
+                                   recipients=recipients, sent_at=sent_at, has_contents=draft.has_contents,
+                                   created_at=now, created_by_id=getattr(actor, "id", None),
+                                   created_by_name=getattr(actor, "email", ""))
+    db.session.add(version)
+    changes: dict[str, list[Any]] = {}
+    for key, _ in SUMMARY_SECTIONS:
+        before = current.sections.get(key, "") if current else ""
+        if before != sections.get(key, ""):
+            changes[f"section {key}"] = [before, sections.get(key, "")]
+    if (current.recipients if current else []) != recipients:
+        changes["recipients"] = [current.recipients if current else [], recipients]
+    changes["sent_at"] = [None, sent_at.isoformat() if sent_at else None]
+    if sent_at is not None and review.summary_submitted_at is None:
+        changes["summary_submitted_at"] = [None, sent_at.isoformat()]
+        review.summary_submitted_at = sent_at
     _touch(review, now)
     db.session.flush()
-    audit_service.record(actor=actor, action="update", entity_type="review", entity_id=review.id,
-                         incident_id=incident.id, changes={"summary_submitted_at": [None, now.isoformat()]},
-                         summary="Summary Report submitted", now=now)
+    what = "recorded as sent" if sent_at is not None else "saved as a draft"
+    audit_service.record(actor=actor, action="update", entity_type="summary_report", entity_id=review.id,
+                         incident_id=incident.id, changes=changes,
+                         summary=f"Summary Report version {version.number} {what}", now=now)
     reminder_service.plan_incident(incident, now=now)
+    return version
+
+
+def mark_summary_submitted(*, incident: Incident, actor: User, now: datetime | None = None) -> Review:
+    """Record that the DCC sent the Summary Report at ``now``, without its contents (as before they were kept)."""
+    record_summary_report(incident=incident, actor=actor, now=now,
+                          draft=SummaryDraft(sections={}, recipients=[], is_sent=True, sent_at=now,
+                                             has_contents=False))
+    review = get_review(incident)
+    assert review is not None
     return review
+
+
+def _check_summary(draft: SummaryDraft, *, incident: Incident,
+                   now: datetime) -> tuple[dict[str, str], list[str], datetime | None]:
+    """Check a Summary Report version's sections, recipients and time sent; return them as stored."""
+    limits = markdown.Limits.from_config(current_app.config)
+    sections, errors = markdown.check_sections(draft.sections, SUMMARY_SECTIONS, limits)
+    recipients: list[str] = []
+    if len(draft.recipients) > MAX_RECIPIENTS:
+        errors["recipients"] = [f"List at most {MAX_RECIPIENTS} recipients; name a distribution list instead."]
+    for index, raw in enumerate(draft.recipients[:MAX_RECIPIENTS]):
+        recipient = validation.check_text(errors, "recipients", raw, limit=MAX_RECIPIENT_LENGTH,
+                                          label=f"Recipient {index + 1}")
+        if recipient and recipient not in recipients:
+            recipients.append(recipient)
+    if not draft.has_contents and (any(sections.values()) or recipients or not draft.is_sent):
+        raise ValueError("a sending recorded without contents has no sections nor recipients")
+    sent_at = None
+    if draft.is_sent:
+        sent_at = draft.sent_at or now
+        if not MIN_SENT_YEAR <= sent_at.year <= MAX_SENT_YEAR:
+            errors["sent_at"] = [f"The time sent must be between {MIN_SENT_YEAR} and {MAX_SENT_YEAR}."]
+        elif sent_at > now:
+            errors["sent_at"] = [("The time sent is in the future; enter the time the Summary Report went out "
+                                  "(UK time), or leave it empty for now.")]
+        elif sent_at < incident.started_at:
+            errors["sent_at"] = ["The time sent is before the incident started; check the date and time."]
+        if draft.has_contents:
+            if not sections.get("what_happened"):
+                errors.setdefault("sections.what_happened", []).append(
+                    "What happened is required before recording the Summary Report as sent.")
+            if not recipients and "recipients" not in errors:
+                errors["recipients"] = ["Say who the Summary Report went to before recording it as sent."]
+    elif draft.sent_at is not None:
+        errors["sent_at"] = ["A draft has no time sent: record it as sent, or leave the time empty."]
+    elif not any(sections.values()) and not recipients and not errors:
+        errors["sections.what_happened"] = ["Write at least one section before saving a draft."]
+    if errors:
+        raise ValidationError(errors, "The Summary Report needs fixing.")
+    return sections, recipients, sent_at
 
 
 # --- Exclusion ------------------------------------------------------------------

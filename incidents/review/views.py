@@ -17,6 +17,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -39,6 +40,7 @@ from incidents.meeting import service as meeting_service
 from incidents.principle import service as principle_service
 from incidents.report import forms as report_forms
 from incidents.report import service as report_service
+from incidents.report.markdown import render as render_markdown
 from incidents.review import forms, workflow
 from incidents.review import service as review_service
 from incidents.review.models import (
@@ -210,22 +212,58 @@ def propose(reference: str) -> Html | Response:
     return _to_review(incident, "pmr")
 
 
-@bp.route("/incidents/<reference>/review/summary-report", methods=["POST"])
+@bp.route("/incidents/<reference>/summary-report", methods=["GET", "POST"])
 @login_required
-def summary_report(reference: str) -> Response:
-    """Record that the DCC sent the Major Incident Summary Report."""
+def summary_report(reference: str) -> Html | Response:
+    """Show the Major Incident Summary Report's versions; the DCC saves a version, as a draft or as sent."""
     incident = _load(reference)
+    if request.method == "GET":
+        return _render_summary(incident)
     workflow.require_role(Step.SUMMARY_REPORT, current_user)
-    if not forms.ActionForm().validate():
-        flash("The form expired; reload the page and try again.", "error")
-        return _to_review(incident)
+    form = forms.SummaryReportForm()
+    if not form.validate():
+        return _render_summary(incident, 422, form)
+    is_sent = form.intent.data == "sent"
     try:
-        review_service.mark_summary_submitted(incident=incident, actor=current_user)
+        version = review_service.record_summary_report(incident=incident, draft=form.to_draft(is_sent=is_sent),
+                                                       actor=current_user, expected=form.etag.data or None)
     except ConflictError as exc:
-        return _refused(exc, url_for(".show", reference=reference))
+        return _refused(exc, url_for(".summary_report", reference=reference))
+    except (StaleError, StaleDataError) as exc:
+        db.session.rollback()
+        form.apply_errors({}, exc.detail if isinstance(exc, StaleError) else (
+            "Someone else saved the Summary Report at the same moment, so nothing of yours was saved. "
+            "Your text is kept in the form."))
+        form.etag.data = review_service.summary_etag(review_service.get_review(incident))
+        return _render_summary(incident, 409, form)
+    except ValidationError as exc:
+        db.session.rollback()
+        form.apply_errors(exc.errors, exc.detail)
+        return _render_summary(incident, 422, form)
     db.session.commit()
-    flash("Recorded the Major Incident Summary Report as sent.", "success")
-    return _to_review(incident)
+    if version.sent_at is not None:
+        flash(f"Recorded Summary Report version {version.number} as sent.", "success")
+    else:
+        flash(f"Saved Summary Report version {version.number} as a draft.", "success")
+    return redirect(url_for(".summary_report", reference=reference))
+
+
+def _render_summary(incident: Incident, status: int = 200, form: forms.SummaryReportForm | None = None) -> Html:
+    """Render the Summary Report page; ``form`` is a form sent back with its messages."""
+    review = review_service.get_review(incident)
+    latest = review_service.latest_summary(review)
+    form = form or forms.SummaryReportForm(
+        formdata=None, data=forms.summary_initial(latest, review_service.summary_etag(review), utcnow()))
+    versions = [(version, {key: render_markdown(version.sections.get(key)) for key, _ in
+                           review_service.SUMMARY_SECTIONS})
+                for version in reversed(review.summary_versions if review else [])]
+    page = render_template(
+        "review/summary.html", incident=incident, review=review, versions=versions, form=form,
+        errors=form.errors_by_field(), offers=_offers(incident, review),
+        needs_review=review_service.needs_review(incident),
+        sections=review_service.SUMMARY_SECTIONS,
+        summary_due_on=incident_service.derive(incident).summary_report_due_on)
+    return (page, status) if status != 200 else page
 
 
 @bp.route("/incidents/<reference>/review/exclusion-review", methods=["POST"])

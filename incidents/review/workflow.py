@@ -74,6 +74,12 @@ REPORT_WAITS_ON = {
     ReportState.DEFERRED: ("OPSG", "Decide at a meeting whether the report may be published"),
     ReportState.AGREED: ("SECAS", "Publish the agreed report to SEC Parties"),
 }
+# From resolution until the DCC records the Summary Report as sent, it waits on the DCC (to send it) and on SECAS
+# (to receive it, and chase it when late): the tightest deadline of the review.
+SUMMARY_WAITS_ON = {
+    "DCC": "Send the Major Incident Summary Report and record it as sent",
+    "SECAS": "Expect the DCC's Major Incident Summary Report; chase it if it is late",
+}
 DECISION_WAITS_FOR_SECAS = "Decide on publication once SECAS has settled the exclusion"
 PARTIES = ("DCC", "SECAS", "OPSG")
 
@@ -132,20 +138,19 @@ ROLE_RULES: dict[Step, tuple[Callable[[Any], bool], str]] = {
 # --- Which incidents have a review -------------------------------------------------------
 
 def review_categories() -> list[int]:
-    """Return the Categories that get a review (1 and 2 by default)."""
+    """Return the Categories at which a newly logged incident is declared a Major Incident (1 and 2 by default)."""
     return list(current_app.config["REVIEW_CATEGORIES"])
 
 
 def needs_review(incident: Incident) -> bool:
-    """Tell whether the incident is a major incident that gets a review."""
-    return incident.category in review_categories()
+    """Tell whether the incident is a declared Major Incident, which gets a review and both reports."""
+    return bool(incident.is_major)
 
 
 def no_review_message(incident: Incident) -> str:
-    """Return why an incident of a Category without reviews has no review steps."""
-    cats = ", ".join(str(c) for c in review_categories())
-    return (f"{incident.reference} is Category {incident.category}; only Category {cats} "
-            "incidents have a major incident review.")
+    """Return why an incident not declared a Major Incident has no review steps."""
+    return (f"{incident.reference} (Category {incident.category}) is not declared a Major Incident; "
+            "only declared Major Incidents have a review and Summary and Review Reports.")
 
 
 # --- The state rules, one per step ----------------------------------------------------------
@@ -186,13 +191,18 @@ def _review_exclusion_now(incident: Incident, review: Review | None) -> str | No
 
 
 def _summary_now(incident: Incident, review: Review | None) -> str | None:
+    # Once sent, a new version is a revision (sent again or not); every version is kept.
     if not needs_review(incident):
         return no_review_message(incident)
     if incident.resolved_at is None:
         return "The incident is not resolved yet; the Summary Report follows resolution."
-    if review is not None and review.summary_submitted_at is not None:
-        return "The Summary Report is already recorded as submitted."
     return None
+
+
+def summary_pending(incident: Incident, review: Review | None) -> bool:
+    """Tell whether the Summary Report is due and not yet recorded as sent."""
+    return (needs_review(incident) and incident.resolved_at is not None
+            and (review is None or review.summary_submitted_at is None))
 
 
 def _write_now(incident: Incident, review: Review | None) -> str | None:
@@ -354,6 +364,8 @@ def next_steps(incident: Incident, review: Review | None) -> list[NextStep]:
         return []
     summary_due_on, review_due_on = incident_service.report_due_dates(incident)
     found: list[NextStep] = []
+    if summary_pending(incident, review):
+        found.extend(NextStep(who, what, summary_due_on) for who, what in SUMMARY_WAITS_ON.items())
     exclusion, report = _exclusion(review), _report(review)
     if exclusion in EXCLUSION_WAITS_ON:
         who, what = EXCLUSION_WAITS_ON[exclusion]
@@ -364,6 +376,11 @@ def next_steps(incident: Incident, review: Review | None) -> list[NextStep]:
             what = DECISION_WAITS_FOR_SECAS
         found.append(NextStep(who, what, review_due_on if who == "DCC" else None))
     return found
+
+
+def waits_on_summary(party: str) -> bool:
+    """Tell whether a Summary Report not yet sent waits on this party."""
+    return party in SUMMARY_WAITS_ON
 
 
 def waits_on(party: str) -> tuple[frozenset[ExclusionState], frozenset[ReportState]]:

@@ -22,6 +22,8 @@ ACTION_9704 = {"reference": "OPSG 97/04", "owner": "dcc", "target_on": "2023-07-
                "text": "DCC to confirm its principles for third-party Major Incidents."}
 PROPOSAL = {"exclude": True, "principle": THIRD_PARTY, "rationale": RATIONALE,
             "evidence_links": ["https://example.org/carrier-incident-report"]}
+SUMMARY = {"sections": {"what_happened": "A national carrier outage."}, "recipients": ["SECAS", "OPSG members"],
+           "sent": True}
 PUBLISHED_FIELDS = {"reference", "title", "classification", "published_at", "version", "edition", "supersedes",
                     "sections", "sections_html", "generated"}
 
@@ -66,7 +68,8 @@ def test_real_case_from_proposal_to_a_party_reading_the_published_report(api, to
     assert _ok(start)["treatment"]["state"] == "not_proposed"
     assert start.headers["ETag"] == '"review-none"'
     assert [(s["who"], s["due_on"]) for s in start.get_json()["next_steps"]] == [
-        ("DCC", "2023-04-06"), ("DCC", "2023-05-05")]  # Summary 2 and Review 20 Working Days after resolution
+        ("DCC", "2023-04-06"), ("SECAS", "2023-04-06"),  # the Summary Report, 2 Working Days after resolution
+        ("DCC", "2023-04-06"), ("DCC", "2023-05-05")]  # the PMR treatment, then the Review Report (20 WD)
 
     # The DCC excludes the incident citing the third-party principle; no review yet, so no If-Match needed.
     first = api.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL)
@@ -77,7 +80,7 @@ def test_real_case_from_proposal_to_a_party_reading_the_published_report(api, to
     assert body["current_proposal"]["round"] == 1
     assert body["current_proposal"]["evidence_links"] == PROPOSAL["evidence_links"]
     assert body["current_proposal"]["proposed_by"] == users["dcc"].email
-    assert body["next_steps"][0] == {"who": "SECAS", "what": "Review the proposed exclusion", "due_on": None}
+    assert {"who": "SECAS", "what": "Review the proposed exclusion", "due_on": None} in body["next_steps"]
     assert api.get(f"/incidents/{ref}/exclusion").headers["ETag"] == first.headers["ETag"]
 
     # SECAS asks for the principles the DCC applies.
@@ -135,6 +138,11 @@ def test_real_case_from_proposal_to_a_party_reading_the_published_report(api, to
     body = _ok(published, 201)
     assert published.headers["Location"] == f"/api/v1/published/{ref}"
     assert (body["classification"], body["version"]) == ("GREEN", 1)
+    # The DCC records the Summary Report it sent: it no longer waits on anyone.
+    summary = _ok(api.post(f"/incidents/{ref}/summary-report",
+                           json={**SUMMARY, "sent_at": "2023-04-05T16:00:00+01:00"}), 201)
+    assert summary["sent_at"] == "2023-04-05T15:00:00Z" and summary["versions"][0]["recipients"] == SUMMARY[
+        "recipients"]
     assert _ok(api.get(f"/incidents/{ref}/exclusion"))["next_steps"] == []
 
     # A SEC Party reads the published version, and nothing of the review behind it.
@@ -167,7 +175,7 @@ def test_every_role_on_every_step(api, tokens, ref):
     refused("POST", f"/incidents/{ref}/decisions", {"dcc": 403, "party": 404})
     refused("POST", f"/incidents/{ref}/publish", {"dcc": 403, "opsg": 403, "party": 404})
 
-    _ok(roles["admin"].post(f"/incidents/{ref}/summary-report"))
+    _ok(roles["admin"].post(f"/incidents/{ref}/summary-report", json=SUMMARY), 201)
     _ok(roles["dcc"].request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL,
                              etag=roles["dcc"].get(f"/incidents/{ref}/exclusion").headers["ETag"]))
     _ok(roles["secas"].post(f"/incidents/{ref}/exclusion/reviews", json={"outcome": "agreed", "comment": "Ok."}),
@@ -211,14 +219,13 @@ def test_steps_out_of_order_are_409_saying_what_must_happen_first(api, tokens, r
     conflict(api.post(f"/incidents/{ref}/report/submit"), "version 1 is waiting for the Operations Group's decision")
     conflict(opsg.post(f"/incidents/{ref}/decisions", json=DECISION), "the decision must wait for it")
 
-    _ok(api.post(f"/incidents/{ref}/summary-report"))
-    conflict(api.post(f"/incidents/{ref}/summary-report"), "already recorded")
+    _ok(api.post(f"/incidents/{ref}/summary-report", json=SUMMARY), 201)
 
     minor = api.create(category=3).get_json()["reference"]
-    conflict(api.request("PUT", f"/incidents/{minor}/exclusion", json=PROPOSAL), "have a major incident review")
+    conflict(api.request("PUT", f"/incidents/{minor}/exclusion", json=PROPOSAL), "not declared a Major Incident")
     assert _ok(api.get(f"/incidents/{minor}/exclusion"))["next_steps"] == []
     unresolved = api.create(resolved_at=None, status="open", cohorts=[]).get_json()["reference"]
-    conflict(api.post(f"/incidents/{unresolved}/summary-report"), "not resolved yet")
+    conflict(api.post(f"/incidents/{unresolved}/summary-report", json=SUMMARY), "not resolved yet")
 
 
 def test_frozen_agreed_and_published_versions_cannot_be_edited(api, tokens, ref):

@@ -30,6 +30,8 @@ def board(app, users, now):
     made["agreed"] = builders.submitted(users, now)
     builders.decided(made["agreed"], users, now)
     made["published"] = builders.published(users, now)
+    for key in ("pending", "submitted", "agreed", "published"):  # the fresh one's Summary Report is still to send
+        review_service.mark_summary_submitted(incident=made[key], actor=users["dcc"], now=now)
     action_service.create_action(actor=users["secas"], now=now, draft=action_service.ActionDraft(
         reference="OPSG 96/01", text="DCC to report NTE reset times.", owner_org="dcc",
         raised_on=date(2023, 5, 1), target_on=date(2023, 5, 20)))
@@ -58,8 +60,9 @@ def test_dcc_sees_its_overdue_steps_with_due_dates(client, auth, users, board):
     assert board["fresh"].reference in tasks
     assert "Propose the PMR treatment" in tasks and "Write and submit the Major Incident Review Report" in tasks
     # Logged in 2023, so the due dates have passed.
-    # fresh: propose and write; pending: write (SECAS has the exclusion).
-    assert "Overdue (3)" in tasks and "was due Thu 6 Apr 2023" in tasks
+    # fresh: send the Summary Report, propose and write; pending: write (SECAS has the exclusion).
+    assert "Overdue (4)" in tasks and "was due Thu 6 Apr 2023" in tasks
+    assert tasks.count("Send the Major Incident Summary Report") == 1
     assert "Review the proposed exclusion" not in tasks and "Decide at a meeting" not in tasks
     assert "Fresh &lt;b&gt;incident&lt;/b&gt;" in tasks
 
@@ -69,6 +72,8 @@ def test_secas_sees_exclusions_to_review_and_reports_to_publish(client, auth, us
     assert board["pending"].reference in tasks and "Review the proposed exclusion" in tasks
     assert board["agreed"].reference in tasks and "Publish the agreed report to SEC Parties" in tasks
     assert "Propose the PMR treatment" not in tasks and board["published"].reference not in tasks
+    # SECAS expects the Summary Report the DCC has not yet recorded as sent (the fresh incident's only).
+    assert board["fresh"].reference in tasks and tasks.count("Expect the DCC&#39;s Major Incident Summary Report") == 1
 
 
 def test_opsg_sees_reviews_awaiting_a_decision_and_the_next_meeting(client, auth, users, board):

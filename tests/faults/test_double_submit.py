@@ -62,7 +62,9 @@ PAGES: dict[str, tuple[str, str, Any, str]] = {
         "etag": _report_etag(DRAFT)}, "report_version"),
     "submit the report": ("dcc", f"/incidents/{DRAFT}/report/submit", lambda: {"etag": _report_etag(DRAFT)},
                           "audit_entry"),
-    "mark the summary report sent": ("dcc", f"/incidents/{PUBLISHED}/review/summary-report", {}, "audit_entry"),
+    "record the summary report sent": ("dcc", f"/incidents/{PUBLISHED}/summary-report", lambda: {
+        "what_happened": "A national carrier outage.", "recipients": "SECAS", "sent_at": "2023-04-05 16:00",
+        "intent": "sent", "etag": _summary_etag(PUBLISHED)}, "summary_report_version"),
     "raise an action": ("secas", "/actions/new", {
         "reference": "OPSG 97/09", "text": "Check the NTE reset route.", "owner_org": "dcc",
         "raised_on": "2023-06-26", "target_on": "2030-01-31"}, "action"),
@@ -72,6 +74,12 @@ PAGES: dict[str, tuple[str, str, Any, str]] = {
     "create a user": ("admin", "/admin/users/new", {
         "email": "new@example.org", "name": "New", "role": "dcc", "password": "correct-horse-battery"}, "user"),
 }
+
+
+def _summary_etag(reference: str) -> str:
+    db.session.rollback()
+    incident = db.session.scalar(sa.select(Incident).where(Incident.reference == reference))
+    return review_service.summary_etag(review_service.get_review(incident))
 
 
 def _report_etag(reference: str) -> str:

@@ -128,20 +128,23 @@ def test_a_step_out_of_order_is_refused_for_now_saying_what_comes_first(app, use
     assert isinstance(refused.error(), ConflictError)
 
 
-def test_the_summary_report_waits_for_resolution_and_is_recorded_once(app, users, now):
+def test_the_summary_report_waits_for_resolution_and_may_be_revised_once_sent(app, users, now):
     open_incident = factories.incident(actor=users["dcc"], now=now, resolved_at=None, status="open", cohorts=[])
     assert "not resolved yet" in _refusal(Step.SUMMARY_REPORT, users["dcc"], open_incident).message
+    assert not workflow.summary_pending(open_incident, None)
     incident = factories.incident(actor=users["dcc"], now=now)
     assert _refusal(Step.SUMMARY_REPORT, users["dcc"], incident) is None
+    assert workflow.summary_pending(incident, None)
     review_service.mark_summary_submitted(incident=incident, actor=users["dcc"], now=now)
-    assert "already recorded" in _refusal(Step.SUMMARY_REPORT, users["dcc"], incident).message
+    assert not workflow.summary_pending(incident, review_service.get_review(incident))
+    assert _refusal(Step.SUMMARY_REPORT, users["dcc"], incident) is None  # a revision is a new version
 
 
 def test_an_incident_without_a_review_offers_no_review_step(app, users, now):
     minor = factories.incident(actor=users["dcc"], now=now, category=3)
     for step in (Step.PROPOSE, Step.SUMMARY_REPORT, Step.WRITE_REPORT, Step.SUBMIT_REPORT, Step.COMMENT):
         refused = _refusal(step, users["admin"], minor)
-        assert refused is not None and "have a major incident review" in refused.message, step
+        assert refused is not None and "is not declared a Major Incident" in refused.message, step
     assert workflow.next_steps(minor, None) == []
 
 
@@ -223,7 +226,7 @@ def test_each_service_refuses_exactly_when_the_workflow_does_with_its_message(ap
 
 # What a page shows for each offered step (a form posting there, or a link to the editor).
 PAGE_MARKS = {
-    "propose": "/review/proposal", "review": "/review/exclusion-review", "summary": "/review/summary-report",
+    "propose": "/review/proposal", "review": "/review/exclusion-review", "summary": "/summary-report#write-heading",
     "decide": "/review/decision", "publish": "/review/publication", "comment": "/review/comments",
     "write": "/report/edit", "submit": "/report/submit",
 }
@@ -257,7 +260,6 @@ def test_the_report_editor_closes_with_the_workflows_message(app, client, auth, 
 @pytest.mark.parametrize(("method", "path", "body", "step"), [
     ("PUT", "exclusion", {"exclude": False}, Step.PROPOSE),
     ("POST", "exclusion/reviews", {"outcome": "agreed", "comment": "Ok."}, Step.REVIEW_EXCLUSION),
-    ("POST", "summary-report", None, Step.SUMMARY_REPORT),
     ("POST", "report/submit", None, Step.SUBMIT_REPORT),
     ("POST", "report/withdraw", None, Step.WITHDRAW_REPORT),
     ("POST", "decisions", {"meeting": "OPSG_98", "report_version": 1, "outcome": "agreed", "classification": "GREEN",
@@ -288,11 +290,16 @@ def test_the_api_answers_403_for_may_not_and_409_for_not_now_with_the_workflows_
 def test_the_dashboard_looks_for_a_partys_steps_exactly_where_the_workflow_has_them(app, users, now, exclusion,
                                                                                      report):
     incident = factories.incident(actor=users["dcc"], now=now)
-    steps = workflow.next_steps(incident, Review(exclusion_state=exclusion, report_state=report))
+    sent = Review(exclusion_state=exclusion, report_state=report, summary_submitted_at=now)
+    steps = workflow.next_steps(incident, sent)
     for party in workflow.PARTIES:
         assert dashboard_service.WAITING[party].matches(report, exclusion) == any(s.who == party for s in steps)
+    # Until the Summary Report is recorded as sent, it waits on the DCC and SECAS whatever the review's states.
+    unsent = workflow.next_steps(incident, Review(exclusion_state=exclusion, report_state=report))
+    assert [s.who for s in unsent if s not in steps] == ["DCC", "SECAS"]
+    assert all(dashboard_service.WAITING[party].summary for party in ("DCC", "SECAS"))
     assert dashboard_service.WAITING["DCC"].matches(None, None)
-    assert [s.who for s in workflow.next_steps(incident, None)] == ["DCC", "DCC"]
+    assert [s.who for s in workflow.next_steps(incident, None)] == ["DCC", "SECAS", "DCC", "DCC"]
 
 
 def test_the_dashboard_lists_each_roles_next_steps_as_the_workflow_gives_them(app, users, now):
