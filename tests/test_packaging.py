@@ -48,15 +48,16 @@ answer = client.post("/login", data={"email": "admin@demo.example", "password": 
 print("POST", answer.status_code, "/login", answer.location)
 values = {"reference": "INC000001001905", "entry_id": 1, "number": 1, "slug": "OPSG 97-04", "month": "2023-04",
           "code": "third-party-infrastructure", "user_id": 1, "token": "unknown", "filename": "style.css"}
-meeting_pages = {"document.pack": "OPSG_97"}
+# The pack of the real case's meeting; a published report of the demo's live part.
+other_references = {"document.pack": "OPSG_97", "report.published_report": "INC000001002401"}
 adapter = app.url_map.bind("localhost")
 for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
     # PDFs are WeasyPrint's reading of the print pages, which are visited; the API renders no template.
     if "GET" not in rule.methods or rule.endpoint.startswith("api.") or rule.rule.endswith(".pdf"):
         continue
     args = {name: values[name] for name in rule.arguments}
-    if rule.endpoint in meeting_pages:
-        args["reference"] = meeting_pages[rule.endpoint]
+    if rule.endpoint in other_references:
+        args["reference"] = other_references[rule.endpoint]
     path = adapter.build(rule.endpoint, args)
     answer = client.get(path)
     page = answer.status_code == 200 and answer.mimetype == "text/html"

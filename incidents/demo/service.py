@@ -276,6 +276,7 @@ def _history() -> list[tuple[IncidentDraft, list[DemoEntry]]]:
 
 # --- The live part --------------------------------------------------------------------------------------------
 
+LIVE_FROM = date(2023, 9, 1)  # the first "last month" of a live part: after the history's meetings
 LIVE_REFERENCES = ("INC000001002401", "INC000001002402", "INC000001002403", "INC000001002404",
                    "INC000001002405", "INC000001002406", "INC000001002407", "INC000001002417")
 
@@ -370,7 +371,8 @@ def seed(*, now: datetime | None = None) -> SeedResult:
     if _create(_history(), result, now=now):
         _schedule(HISTORY_MEETINGS, now=now)
         created_actions += _history_reviews(now=now)
-    if _create(_live(window), result, now=now):
+    # Before September 2023 the live months would overlap the history's meetings: the history alone then.
+    if window.last >= LIVE_FROM and _create(_live(window), result, now=now):
         meetings = _live_meetings(window)
         _schedule([m for m in meetings if not _meeting_exists(m[0])], now=now)
         created_actions += _live_reviews(window, meetings)
