@@ -70,6 +70,6 @@ def test_demo_seed_after_migration_is_idempotent(migrated_app):
     db.session.commit()
     second = demo_service.seed()
     db.session.commit()
-    assert first.incidents_created == 8 and first.users_created == 5
+    assert first.incidents_created == 15 and first.users_created == 5
     assert second.incidents_created == 0 and second.users_created == 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Incident)) == 8
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Incident)) == 15

@@ -55,7 +55,8 @@ print("POST", answer.status_code, "/login", answer.location)
 values = {"reference": "INC000001001905", "entry_id": 1, "number": 1, "slug": "OPSG 97-04", "month": "2023-04",
           "code": "third-party-infrastructure", "user_id": 1, "webhook_id": 1, "token": "unknown", "filename": "style.css",
           "provider": "no-such-provider", "attachment_id": 1}
-meeting_pages = {"document.pack": "OPSG_97"}
+# The pack of the real case's meeting; a published report of the demo's live part.
+other_references = {"document.pack": "OPSG_97", "report.published_report": "INC000001002401"}
 adapter = app.url_map.bind("localhost")
 for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
     # PDFs are WeasyPrint's reading of the print pages, which are visited; the API renders no template.
@@ -64,8 +65,8 @@ for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
             or rule.endpoint == "attachment.download":
         continue
     args = {name: values[name] for name in rule.arguments}
-    if rule.endpoint in meeting_pages:
-        args["reference"] = meeting_pages[rule.endpoint]
+    if rule.endpoint in other_references:
+        args["reference"] = other_references[rule.endpoint]
     path = adapter.build(rule.endpoint, args)
     answer = client.get(path)
     page = answer.status_code == 200 and answer.mimetype == "text/html"

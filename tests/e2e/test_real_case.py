@@ -4,6 +4,11 @@ DCC logs the incident through the form (keyboard only), SECAS asks for
 information, the DCC answers, SECAS agrees the exclusion, the DCC writes and
 submits the Review Report, the Operations Group agrees publication at OPSG_97,
 SECAS publishes it GREEN and a SEC Party reads it and downloads the PDF.
+
+The whole workflow, played on the real case's reference on an empty database:
+beyond what the OPSG_97 minutes state (the demo data keeps only that), the
+DCC's answer, SECAS's agreement, the times and the action's target date are
+the walkthrough's own.
 """
 from __future__ import annotations
 

@@ -16,8 +16,9 @@ from incidents.incident.models import Incident
 from incidents.review import service as review_service
 from tests.fuzz.strategies import assert_api_answer, assert_html_answer
 
-PUBLISHED, INCLUDED, PENDING, DRAFT, INFO_REQUESTED = (
-    "INC000001001905", "INC000001001877", "INC000001001932", "INC000001001966", "INC000001001958")
+# The demo's reviews: the real case (SECAS asked for information), and live ones in the other states.
+CASE, INCLUDED, PENDING, DRAFT = ("INC000001001905", "INC000001002403", "INC000001002405", "INC000001002404")
+INFO_REQUESTED = CASE
 
 
 def _count(table: str) -> int:
@@ -38,7 +39,7 @@ INCIDENT_FORM = {
 PAGES: dict[str, tuple[str, str, Any, str]] = {
     # name: (role, path, form (or a function of nothing returning it), table whose rows it adds)
     "log an incident": ("dcc", "/incidents/new", INCIDENT_FORM, "incident"),
-    "add a timeline entry": ("dcc", f"/incidents/{PUBLISHED}/timeline", {
+    "add a timeline entry": ("dcc", f"/incidents/{CASE}/timeline", {
         "occurred_at": "2023-04-04 10:40", "kind": "restored", "cohort": "CSP N", "text": "NTE reset."},
         "timeline_entry"),
     "propose an exclusion again": ("dcc", f"/incidents/{INFO_REQUESTED}/review/proposal", lambda: {
@@ -54,7 +55,7 @@ PAGES: dict[str, tuple[str, str, Any, str]] = {
         "decision-meeting": "OPSG_97", "decision-report_version": "1", "decision-outcome": "agreed",
         "decision-classification": "GREEN",
         "decision-minute": "Agreed for publication."}, "decision"),
-    "comment": ("opsg", f"/incidents/{PUBLISHED}/review/comments", {"comment-body": "How long did CSP N take?"},
+    "comment": ("opsg", f"/incidents/{CASE}/review/comments", {"comment-body": "How long did CSP N take?"},
                 "review_comment"),
     "save the report": ("dcc", f"/incidents/{DRAFT}/report/edit", lambda: {
         "summary": "Supplier-side fault.", "root_cause": "Supplier system.", "impact": "Meters.",
@@ -62,9 +63,9 @@ PAGES: dict[str, tuple[str, str, Any, str]] = {
         "etag": _report_etag(DRAFT)}, "report_version"),
     "submit the report": ("dcc", f"/incidents/{DRAFT}/report/submit", lambda: {"etag": _report_etag(DRAFT)},
                           "audit_entry"),
-    "record the summary report sent": ("dcc", f"/incidents/{PUBLISHED}/summary-report", lambda: {
+    "record the summary report sent": ("dcc", f"/incidents/{CASE}/summary-report", lambda: {
         "what_happened": "A national carrier outage.", "recipients": "SECAS", "sent_at": "2023-04-05 16:00",
-        "intent": "sent", "etag": _summary_etag(PUBLISHED)}, "summary_report_version"),
+        "intent": "sent", "etag": _summary_etag(CASE)}, "summary_report_version"),
     "raise an action": ("secas", "/actions/new", {
         "reference": "OPSG 97/09", "text": "Check the NTE reset route.", "owner_org": "dcc",
         "raised_on": "2023-06-26", "target_on": "2030-01-31"}, "action"),
@@ -120,7 +121,7 @@ API: dict[str, tuple[str, str, str, dict[str, Any], str]] = {
     "log an incident": ("dcc", "POST", "/incidents", {
         "reference": "INC000000009998", "title": "Carrier outage", "category": 1,
         "started_at": "2023-04-04T05:15:00Z", "resolved_at": "2023-04-04T09:40:00Z"}, "incident"),
-    "add a timeline entry": ("dcc", "POST", f"/incidents/{PUBLISHED}/timeline", {
+    "add a timeline entry": ("dcc", "POST", f"/incidents/{CASE}/timeline", {
         "occurred_at": "2023-04-04T10:40:00+01:00", "kind": "restored", "cohort": "CSP N", "text": "NTE reset."},
         "timeline_entry"),
     "defer a decision": ("secas", "POST", f"/incidents/{INCLUDED}/decisions", {

@@ -84,14 +84,24 @@ def test_month_is_uk_local_and_status_levels(month, users, now):
         pmr_service.measures("2023-13")
 
 
-def test_demo_april_2023_is_66_67(app):
+def test_demo_april_2023_as_the_dcc_reported_it(app):
+    """Four Category 1-2 incidents, two within TRT; the DCC excluded INC000001001905, SECAS has not agreed it.
+
+    By hand: without exclusions 2/4 = 50 %; with the DCC's exclusion 2/3 = 66.67 % (what it reported); with only the
+    exclusions SECAS agreed (none) 2/4 = 50 %.
+    """
     from incidents.demo import service as demo_service
     demo_service.seed()
     db.session.commit()
     cpm4 = _cpm("CPM4", "2023-04")
-    assert cpm4.percent_with_exclusions == 66.67
-    assert (cpm4.counted, cpm4.within_target, cpm4.excluded) == (3, 2, 1)
+    assert (cpm4.total, cpm4.total_within_target) == (4, 2)
     assert cpm4.percent_without_exclusions == 50.0
+    assert (cpm4.counted, cpm4.within_target, cpm4.excluded, cpm4.pending_exclusion) == (4, 2, 0, 1)
+    assert cpm4.percent_with_exclusions == 50.0
+    assert (cpm4.percent_with_dcc_exclusions, cpm4.dcc_counted, cpm4.dcc_within_target) == (66.67, 3, 2)
+    pending = [row for row in cpm4.incidents if row["treatment"] == "exclusion_pending"]
+    assert [(row["reference"], row["within_target"]) for row in pending] == [("INC000001001905", False)]
+    assert round(100 * (cpm4.total_within_target - 0) / (cpm4.total - len(pending)), 2) == 66.67
 
 
 # --- The three figures: without exclusions, with the DCC's, with the agreed ones -----------------

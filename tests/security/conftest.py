@@ -17,8 +17,8 @@ from incidents.user import service as user_service
 from incidents.user.models import User
 from tests.security.support import ROLES, Demo, login
 
-# The demo as it stood a week after OPSG_97: INC000001001905 published, OPSG_97 to OPSG_100 scheduled.
-SEED_NOW = datetime(2023, 7, 3, 8, 0, tzinfo=UTC)
+# The demo seeded on a fixed day: the 2023 history and a live part around March 2031 (INC000001002401 published).
+SEED_NOW = datetime(2031, 3, 14, 10, 0, tzinfo=UTC)
 
 
 # SQLite: the demo is seeded once per run and each test starts from a copy (seeding takes seconds).

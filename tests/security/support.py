@@ -27,9 +27,9 @@ from incidents.timeutil import utcnow
 from incidents.user.models import User
 
 ROLES = ("anon", "dcc", "secas", "opsg", "party", "admin")
-PUBLISHED = "INC000001001905"  # published to SEC Parties as GREEN after OPSG_97
-AWAITING_SECAS = "INC000001001932"  # exclusion proposed, SECAS has not answered; never published
-DRAFT_REPORT = "INC000001001966"  # Review Report saved as a draft, still editable by the DCC
+PUBLISHED = "INC000001002401"  # the demo's live part: published to SEC Parties as GREEN
+AWAITING_SECAS = "INC000001002405"  # exclusion proposed, SECAS has not answered; never published
+DRAFT_REPORT = "INC000001002404"  # Review Report saved as a draft, still editable by the DCC
 MEETING = "OPSG_97"
 ACTION_SLUG = "OPSG 97-04"  # action OPSG 97/04 in an address
 # Rules whose <reference> is not an incident's, and what it is there.

@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from incidents.demo import service as demo_service
-from tests.security.support import DRAFT_REPORT, ROLES, Demo, inline_code
+from tests.security.support import DRAFT_REPORT, PUBLISHED, ROLES, Demo, inline_code
 
 DOWNLOAD_SUFFIXES = (".pdf", ".csv", ".ics", ".svg")
 PAGES_PER_ENDPOINT = 3
@@ -147,7 +147,7 @@ def test_what_a_signed_in_person_sees_is_stored_in_no_cache(
         "admin page refused": dcc.get("/admin/users/"),
         "report page": dcc.get("/incidents/INC000001001905/report"),
         "PDF": dcc.get("/incidents/INC000001001905/report.pdf"),
-        "published PDF": party.get("/published/INC000001001905.pdf"),
+        "published PDF": party.get(f"/published/{PUBLISHED}.pdf"),
         "published list": party.get("/published"),
         "SVG": dcc.get("/incidents/INC000001001905/restoration.svg"),
         "CSV": dcc.get("/incidents/export.csv", buffered=True),
