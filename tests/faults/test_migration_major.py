@@ -16,7 +16,7 @@ from incidents.extensions import db
 from tests.faults.test_migrations_data import _insert
 from tests.test_migrations import migrated_app  # noqa: F401  (fixture)
 
-BEFORE, THIS = "0015", "0016_major"
+BEFORE, THIS = "0020", "0021"
 LOGGED = datetime(2023, 4, 4, 9, 0)  # naive UTC, as stored
 SENT = datetime(2023, 4, 5, 15, 0)
 

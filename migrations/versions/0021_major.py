@@ -7,8 +7,8 @@
 - The Summary Report has versions: sections, recipients and the time sent. A Summary Report already recorded as
   sent becomes version 1, sent at the recorded time, marked as recorded before contents were kept.
 
-Revision ID: 0016_major
-Revises: 0015
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-03 10:20:00
 
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0016_major'
-down_revision = '0015'
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
