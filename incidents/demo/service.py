@@ -22,7 +22,6 @@ import sqlalchemy as sa
 
 from incidents.action import service as action_service
 from incidents.action.models import Action
-from incidents.audit import service as audit_service
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident, IncidentStatus, TimelineKind
@@ -36,9 +35,7 @@ from incidents.report import service as report_service
 from incidents.report.models import Classification
 from incidents.review import service as review_service
 from incidents.review.models import (
-    Decision,
     DecisionOutcome,
-    ReportState,
     ReviewOutcome,
 )
 from incidents.timeutil import UTC, local_date, utcnow
@@ -59,8 +56,8 @@ NON_MAJOR_REFERENCES = ("INC000001001932", "INC000001001966")
 OPSG_97_04 = ("principles for excluding Major Incidents caused by 3rd Party Service Providers that are out of the "
               "DCC's control, and therefore causing exclusion from the PMR")
 OPSG_97_04_RAISED_ON = date(2023, 6, 26)
-# The minutes give OPSG 97/04 no target date ("TBC"); the action register still asks for one, so this stands in.
-OPSG_97_04_TARGET_ON: date | None = date(2023, 7, 11)
+# The minutes give OPSG 97/04 no target date: it is on the register as TBC.
+OPSG_97_04_TARGET_ON: date | None = None
 
 # (reference, held on, kind) as the minutes list them; OPSG_98/99 are numbered in order, OPSG_100's day (the
 # minutes say only "August") follows the live meetings' rule: main on the second Tuesday.
@@ -397,6 +394,9 @@ def _create(incidents: list[tuple[IncidentDraft, list[DemoEntry]]], result: Seed
             incident_service.add_timeline_entry(
                 incident=incident, actor=author, now=now,
                 draft=TimelineEntryDraft(occurred_at=at, kind=TimelineKind(kind), cohort=cohort, text=text))
+        if draft.reference in NON_MAJOR_REFERENCES:
+            incident_service.set_major(incident=incident, is_major=False, actor=author, now=now, reason=illustrative(
+                "not declared a Major Incident; CPM4 counts it all the same, by its Category."))
         result.incidents_created += 1
         result.created.append(incident)
     return True
@@ -447,7 +447,7 @@ def _history_reviews(*, now: datetime) -> list[Action]:
     """Replay the 2023 reviews: INC000001001905 as minuted, the other April Major Incidents settled."""
     dcc, secas = _user("dcc@demo.example"), _user("secas@demo.example")
     case = _incident(REAL_CASE)
-    review_service.mark_summary_submitted(incident=case, actor=dcc, now=uk("2023-04-05 12:00"))
+    _summary_sent(incident=case, actor=dcc, now=uk("2023-04-05 12:00"))
     review_service.propose(
         incident=case, exclude=True, principle="third-party-infrastructure", actor=dcc, now=uk("2023-05-10 10:00"),
         rationale=("Restoration was outside the control of the DCC and its Service Providers: an outage of a "
@@ -469,7 +469,7 @@ def _history_reviews(*, now: datetime) -> list[Action]:
                                          ("INC000001001958", "2023-04-21", "OPSG_98")):
         incident = _incident(reference)
         assert incident.resolved_at is not None
-        review_service.mark_summary_submitted(incident=incident, actor=dcc, now=incident.resolved_at + timedelta(days=1))
+        _summary_sent(incident=incident, actor=dcc, now=incident.resolved_at + timedelta(days=1))
         review_service.propose(incident=incident, exclude=False, actor=dcc, now=uk(f"{proposed} 10:00"),
                                rationale=illustrative("caused within a DCC Service Provider; no exclusion applies."))
         report_service.save_draft(incident=incident, sections=brief, classification=Classification.GREEN, actor=dcc,
@@ -491,38 +491,36 @@ OPSG_97_MINUTE = ("The group noted the review of INC000001001905 and agreed the 
 def _minute_opsg_97(case: Incident, *, actor: User) -> Action:
     """Record the OPSG_97 decision on INC000001001905 as minuted, and raise OPSG 97/04 with it.
 
-    At OPSG_97 the group agreed publication while SECAS still questioned the exclusion; the review workflow asks
-    for a settled exclusion before a decision, so this one decision, as the minutes record it, is entered here
-    through the same records ``review_service.record_decision`` writes.
+    The group agreed publication while SECAS still questioned the DCC's exclusion, as the workflow allows.
     """
     review = review_service.get_review(case)
-    meeting = meeting_service.find("OPSG_97")
-    assert review is not None and meeting is not None
+    assert review is not None
     version = review_service.awaiting_version(review)
     assert version is not None
-    at = _at(meeting.held_on, "16:00")
-    minuted = review_service.MinutedAction(reference="OPSG 97/04", owner="dcc", target_on=OPSG_97_04_TARGET_ON,
-                                           text=OPSG_97_04)
-    decision = Decision(review=review, meeting_id=meeting.id, meeting=meeting.reference, meeting_on=meeting.held_on,
-                        outcome=DecisionOutcome.AGREED, classification=Classification.GREEN, minute=OPSG_97_MINUTE,
-                        actions_text=f"OPSG 97/04 (dcc, by {OPSG_97_04_TARGET_ON or 'TBC'}): {OPSG_97_04}",
-                        report_version_id=version.id, recorded_by_id=actor.id, recorded_by_name=actor.name or "",
-                        recorded_at=at)
-    db.session.add(decision)
-    review.report_state = ReportState.AGREED
-    review.updated_at = at
-    db.session.flush()
-    action = action_service.create_action(actor=actor, now=at, draft=action_service.ActionDraft(
-        reference=minuted.reference, text=minuted.text, owner_org=minuted.owner, owner_user="dcc@demo.example",
-        raised_on=OPSG_97_04_RAISED_ON, target_on=minuted.target_on, incidents=[REAL_CASE],
-        decision_id=decision.id))
-    audit_service.record(
-        actor=actor, action="update", entity_type="review", entity_id=review.id, incident_id=case.id,
-        changes={"report_state": ["submitted", "agreed"], "meeting": [None, meeting.reference],
-                 "report_version": [None, version.number], "classification": [None, "GREEN"],
-                 "minute": [None, OPSG_97_MINUTE]},
-        summary=f"{meeting.reference}: agreed (report version {version.number})", now=at)
+    meeting = meeting_service.find("OPSG_97")
+    assert meeting is not None
+    decision = review_service.record_decision(
+        incident=case, meeting=meeting.reference, report_version=version.number, outcome=DecisionOutcome.AGREED,
+        classification=Classification.GREEN, minute=OPSG_97_MINUTE, actor=actor, now=_at(meeting.held_on, "16:00"),
+        actions=[review_service.MinutedAction(reference="OPSG 97/04", owner="dcc", target_on=OPSG_97_04_TARGET_ON,
+                                              text=OPSG_97_04)])
+    action = db.session.scalar(sa.select(Action).where(Action.decision_id == decision.id))
+    assert action is not None
     return action
+
+
+SUMMARY_SECTIONS = {
+    "what_happened": illustrative("the Summary Report of this demo is invented; the minutes do not quote it."),
+    "impact": "As recorded on the incident.",
+    "current_status": "Service restored for every cohort.",
+    "next_steps": "The Major Incident Review Report follows within 20 Working Days.",
+}
+
+
+def _summary_sent(*, incident: Incident, actor: User, now: datetime) -> None:
+    """Record the DCC's Summary Report as sent at ``now``, with illustrative contents."""
+    review_service.record_summary_report(incident=incident, actor=actor, now=now, draft=review_service.SummaryDraft(
+        sections=SUMMARY_SECTIONS, recipients=["SECAS", "Operations Group members"], is_sent=True, sent_at=now))
 
 
 def _live_reviews(window: Window, meetings: list[tuple[str, date, MeetingKind]]) -> list[Action]:
@@ -537,7 +535,7 @@ def _live_reviews(window: Window, meetings: list[tuple[str, date, MeetingKind]])
     def step(reference: str) -> tuple[Incident, datetime]:
         incident = _incident(reference)
         assert incident.resolved_at is not None
-        review_service.mark_summary_submitted(incident=incident, actor=dcc,
+        _summary_sent(incident=incident, actor=dcc,
                                               now=incident.resolved_at + timedelta(hours=2))
         return incident, incident.resolved_at
 
@@ -595,7 +593,7 @@ def _live_reviews(window: Window, meetings: list[tuple[str, date, MeetingKind]])
     # This month: an exclusion waiting for SECAS; a Summary Report still to send.
     pending = _incident("INC000001002405")
     assert pending.resolved_at is not None
-    review_service.mark_summary_submitted(incident=pending, actor=dcc, now=window.in_this_month(0.3))
+    _summary_sent(incident=pending, actor=dcc, now=window.in_this_month(0.3))
     review_service.propose(incident=pending, exclude=True, principle="planned-maintenance", actor=dcc,
                            now=window.in_this_month(0.5),
                            rationale=illustrative("the upgrade was planned and notified to SEC Parties in advance."))

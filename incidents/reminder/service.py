@@ -241,7 +241,7 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
                 _address("secas"), tag=f"r{proposal.round}:", since_on=proposed_on)
 
     ready = review is not None and review.report_state in workflow.AWAITING_DECISION \
-        and review.exclusion_state in workflow.SETTLED
+        and review.exclusion_state in workflow.DECIDABLE
     if ready:
         rule = config["opsg_decision"]
         meeting = meeting_service.next_meeting(rule["group"], after=today)

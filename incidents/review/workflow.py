@@ -20,8 +20,12 @@ from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
 from incidents.review.models import ExclusionState, ReportState, Review
 
-# The PMR treatments SECAS has settled: the Operations Group may decide once the exclusion is one of these.
+# The PMR treatments SECAS has settled.
 SETTLED = (ExclusionState.INCLUDED, ExclusionState.AGREED, ExclusionState.DISAGREED)
+# The Operations Group may decide on publication once the DCC has stated the PMR treatment, settled by SECAS or
+# not: at OPSG_97 it agreed the Review Report of INC000001001905 for publication while SECAS still questioned the
+# DCC's exclusion. The exclusion is a matter of the PMR; publication is a matter of the report.
+DECIDABLE = tuple(state for state in ExclusionState if state != ExclusionState.NOT_PROPOSED)
 # Where an exclusion stands in the PMR. The DCC applies its exclusion in the figure it reports from the moment it
 # proposes it, and keeps it there while SECAS reviews it or asks for more information; SECAS's disagreement takes it
 # out. The agreed figure leaves an incident out only once SECAS has agreed.
@@ -80,7 +84,7 @@ SUMMARY_WAITS_ON = {
     "DCC": "Send the Major Incident Summary Report and record it as sent",
     "SECAS": "Expect the DCC's Major Incident Summary Report; chase it if it is late",
 }
-DECISION_WAITS_FOR_SECAS = "Decide on publication once SECAS has settled the exclusion"
+DECISION_WAITS_FOR_DCC = "Decide on publication once the DCC has stated the PMR treatment"
 PARTIES = ("DCC", "SECAS", "OPSG")
 
 
@@ -247,8 +251,8 @@ def _decide_now(incident: Incident, review: Review | None) -> str | None:
     if _report(review) not in AWAITING_DECISION:
         return (f"There is no submitted report waiting for a decision (report: {_report(review).value}); "
                 "the DCC must submit the Review Report first.")
-    if _exclusion(review) not in SETTLED:
-        return ("SECAS has not settled the PMR treatment yet "
+    if _exclusion(review) not in DECIDABLE:
+        return ("The DCC has not stated the PMR treatment yet "
                 f"({EXCLUSION_LABELS[_exclusion(review)]}); the decision must wait for it.")
     return None
 
@@ -372,8 +376,8 @@ def next_steps(incident: Incident, review: Review | None) -> list[NextStep]:
         found.append(NextStep(who, what, summary_due_on if exclusion == ExclusionState.NOT_PROPOSED else None))
     if report in REPORT_WAITS_ON:
         who, what = REPORT_WAITS_ON[report]
-        if report in AWAITING_DECISION and exclusion not in SETTLED:
-            what = DECISION_WAITS_FOR_SECAS
+        if report in AWAITING_DECISION and exclusion not in DECIDABLE:
+            what = DECISION_WAITS_FOR_DCC
         found.append(NextStep(who, what, review_due_on if who == "DCC" else None))
     return found
 

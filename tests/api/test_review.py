@@ -210,14 +210,15 @@ def test_steps_out_of_order_are_409_saying_what_must_happen_first(api, tokens, r
     conflict(secas.post(f"/incidents/{ref}/publish", json={"classification": "GREEN"}),
              "record an 'agreed' decision first")
 
-    _ok(api.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL))
-    etag = api.get(f"/incidents/{ref}/exclusion").headers["ETag"]
-    conflict(api.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL, etag=etag),
-             "wait for its outcome before proposing again")
     _ok(api.request("PUT", f"/incidents/{ref}/report", json={"classification": "AMBER", "sections": SECTIONS}))
     _ok(api.post(f"/incidents/{ref}/report/submit"))
     conflict(api.post(f"/incidents/{ref}/report/submit"), "version 1 is waiting for the Operations Group's decision")
-    conflict(opsg.post(f"/incidents/{ref}/decisions", json=DECISION), "the decision must wait for it")
+    conflict(opsg.post(f"/incidents/{ref}/decisions", json=DECISION), "The DCC has not stated the PMR treatment yet")
+    _ok(api.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL,
+                    etag=api.get(f"/incidents/{ref}/exclusion").headers["ETag"]))
+    etag = api.get(f"/incidents/{ref}/exclusion").headers["ETag"]
+    conflict(api.request("PUT", f"/incidents/{ref}/exclusion", json=PROPOSAL, etag=etag),
+             "wait for its outcome before proposing again")
 
     _ok(api.post(f"/incidents/{ref}/summary-report", json=SUMMARY), 201)
 

@@ -113,16 +113,16 @@ def test_steps_out_of_order_say_what_comes_first(case, users, now):
                                        outcome="agreed", minute="x", actor=users["opsg"], now=now)
     with pytest.raises(ConflictError, match="no draft to submit"):
         report_service.submit(incident=case, actor=users["dcc"], now=now)
-    _propose(case, users, now)
-    with pytest.raises(ConflictError, match="SECAS is reviewing"):
-        _propose(case, users, now)
     report_service.save_draft(incident=case, sections=SECTIONS, classification="AMBER", actor=users["dcc"], now=now)
     report_service.submit(incident=case, actor=users["dcc"], now=now)
     with pytest.raises(ConflictError, match="waiting for the Operations Group's decision"):
         report_service.submit(incident=case, actor=users["dcc"], now=now)
-    with pytest.raises(ConflictError, match="has not settled"):
+    with pytest.raises(ConflictError, match="has not stated the PMR treatment"):
         review_service.record_decision(incident=case, meeting="OPSG_97", report_version=1,
                                        outcome="agreed", minute="x", actor=users["opsg"], now=now)
+    _propose(case, users, now)
+    with pytest.raises(ConflictError, match="SECAS is reviewing"):
+        _propose(case, users, now)
 
 
 def test_disagreement_stands_until_a_new_proposal(case, users, now):

@@ -320,19 +320,20 @@ def test_steps_out_of_order_say_what_must_happen_first(client, case, as_role):
     as_role("dcc")
     page = follow_flash(client, client.post(url(case, "report/submit"), data={}))
     assert "no draft to submit; write the report first" in page
-    assert propose(client, case, client.get(url(case)).text).status_code == 302
-    page = follow_flash(client, propose(client, case, client.get(url(case)).text))
-    assert "SECAS is reviewing the current proposal" in page
-    # A submitted report waits for SECAS to settle the exclusion before the decision.
+    # A submitted report waits for the DCC to state the PMR treatment before the decision.
     assert save_report(client, case).status_code == 302
     assert submit_report(client, case).status_code == 302
     as_role("opsg")
     page = client.get(url(case)).text
-    assert "SECAS has not settled the PMR treatment yet" in page and "review/decision" not in page
+    assert "The DCC has not stated the PMR treatment yet" in page and "review/decision" not in page
     page = follow_flash(client, record_decision(client, case))
-    assert "SECAS has not settled the PMR treatment yet" in page
+    assert "The DCC has not stated the PMR treatment yet" in page
     refetch()
     assert review_service.get_review(case).report_state == ReportState.SUBMITTED
+    as_role("dcc")
+    assert propose(client, case, client.get(url(case)).text).status_code == 302
+    page = follow_flash(client, propose(client, case, client.get(url(case)).text))
+    assert "SECAS is reviewing the current proposal" in page
 
 
 def test_published_report_cannot_be_edited(client, case, as_role):

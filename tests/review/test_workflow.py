@@ -112,8 +112,11 @@ def test_a_role_that_may_never_take_a_step_is_forbidden_with_the_steps_message(a
     (Step.WITHDRAW_REPORT, ExclusionState.INCLUDED, ReportState.AGREED, "there is nothing to withdraw"),
     (Step.WITHDRAW_REPORT, ExclusionState.INCLUDED, ReportState.DEFERRED, None),
     (Step.RECORD_DECISION, ExclusionState.INCLUDED, ReportState.DRAFT, "the DCC must submit the Review Report first"),
-    (Step.RECORD_DECISION, ExclusionState.PENDING, ReportState.SUBMITTED,
-     "SECAS has not settled the PMR treatment yet (Exclusion proposed, waiting for SECAS)"),
+    (Step.RECORD_DECISION, ExclusionState.NOT_PROPOSED, ReportState.SUBMITTED,
+     "The DCC has not stated the PMR treatment yet"),
+    # As at OPSG_97: the group decides on publication while SECAS still questions the DCC's exclusion.
+    (Step.RECORD_DECISION, ExclusionState.INFORMATION_REQUESTED, ReportState.SUBMITTED, None),
+    (Step.RECORD_DECISION, ExclusionState.PENDING, ReportState.SUBMITTED, None),
     (Step.PUBLISH, ExclusionState.INCLUDED, ReportState.DEFERRED, "record an 'agreed' decision first"),
     (Step.SUMMARY_REPORT, ExclusionState.INCLUDED, ReportState.DRAFT, None),
 ])
@@ -245,7 +248,7 @@ def test_the_review_page_offers_exactly_the_allowed_steps(app, client, auth, use
         for name, mark in PAGE_MARKS.items():
             assert (f'action="/incidents/{reference}{mark}"' in page or f'href="/incidents/{reference}{mark}"'
                     in page) == getattr(offers, name), (role, name)
-        assert bool(offers.decision_waits) == ("SECAS has not settled the PMR treatment yet" in page), role
+        assert bool(offers.decision_waits) == ("The DCC has not stated the PMR treatment yet" in page), role
 
 
 def test_the_report_editor_closes_with_the_workflows_message(app, client, auth, users, now):
