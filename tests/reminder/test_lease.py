@@ -23,7 +23,7 @@ from tests.reminder.test_delivery import plan_due_reminders
 
 LEASE = 2.0  # seconds
 DELAY = 0.4  # seconds the server takes over each message
-COUNT = 10  # so the first sweep sends for about 4 s, twice its lease
+COUNT = 20  # so the first sweep sends for about 8 s, four times its lease (room for a slow start of the second)
 
 
 @pytest.fixture()
