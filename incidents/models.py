@@ -3,6 +3,7 @@ from incidents.action.models import Action, TargetRevision
 from incidents.audit.models import AuditEntry
 from incidents.auth.models import IssuedSecret, LoginFailure, LoginSession
 from incidents.document.models import ReportPdf
+from incidents.extensions import Base
 from incidents.idempotency.models import IdempotencyKey
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
@@ -17,7 +18,11 @@ from incidents.review.models import (
     Publication,
     Review,
 )
+from incidents.search import ddl as search_ddl
 from incidents.user.models import ApiToken, User
+
+# The full-text indexes are no model: built beside the tables by create_all (tests) as migration 0016 builds them.
+search_ddl.install(Base.metadata)
 
 __all__ = [
                                      "Action",

@@ -67,6 +67,7 @@ def register(app: Flask) -> None:
     from incidents.report.views import bp as report_bp
     from incidents.review.views import bp as review_bp
     from incidents.rules.views import bp as rules_bp
+    from incidents.search.views import bp as search_bp
     from incidents.user.cli import users_cli
     from incidents.user.views import bp as user_bp
 
@@ -88,6 +89,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(chart_bp)
     app.register_blueprint(document_bp)
     app.register_blueprint(export_bp)
+    app.register_blueprint(search_bp)
     csrf.exempt(api_bp)
     app.session_interface = SessionInterface()
     app.cli.add_command(users_cli)

@@ -83,7 +83,10 @@ MEETINGS: tuple[str, list[Route]] = ("incidents.api.meeting_views", [
 PMR: tuple[str, list[Route]] = ("incidents.api.pmr_views", [
     ("GET", "/pmr/<month>", "get_pmr"),
 ])
-DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, MEETINGS, PMR)
+SEARCH: tuple[str, list[Route]] = ("incidents.api.search_views", [
+    ("GET", "/search", "search"),
+])
+DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, MEETINGS, PMR, SEARCH)
 
 
 class LazyView:
