@@ -100,8 +100,8 @@ def _sqlite_create(source: Source) -> list[str]:
         f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {_q(table)} BEGIN {remove} END",
         f"CREATE TRIGGER {fts}_au AFTER UPDATE OF {watched} ON {_q(table)} BEGIN {remove} {insert} END",
         # Rows already there (a migrated database) are indexed once.
-        f"INSERT INTO {fts} (rowid, {names}) SELECT id, {', '.join(_sqlite_values(source, _q(table)))} "
-        f"FROM {_q(table)}",
+        (f"INSERT INTO {fts} (rowid, {names}) SELECT id, {', '.join(_sqlite_values(source, _q(table)))} "
+         f"FROM {_q(table)}"),
     ]
 
 

@@ -27,7 +27,14 @@ from incidents.errors import ValidationError
 from incidents.extensions import db
 from incidents.incident.models import Incident, TimelineEntry
 from incidents.report.models import ReportVersion
-from incidents.review.models import Comment, Decision, ExclusionProposal, ExclusionReview, Publication, Review
+from incidents.review.models import (
+    Comment,
+    Decision,
+    ExclusionProposal,
+    ExclusionReview,
+    Publication,
+    Review,
+)
 from incidents.search import ddl
 from incidents.timeutil import format_local
 
@@ -242,10 +249,12 @@ def _describe(found: list[tuple[str, int, float, str]], *, viewer: Any) -> list[
     described: dict[tuple[str, int], Hit | None] = {}
 
     def rows(model: Any, *joins: Any, kind: str) -> list[tuple[Any, Incident]]:
+        if kind not in ids:
+            return []
         query = sa.select(model, Incident).select_from(model)
         for join in joins:
             query = query.join(join)
-        return [(row[0], row[1]) for row in db.session.execute(query.where(model.id.in_(ids.get(kind, []))))]
+        return [(row[0], row[1]) for row in db.session.execute(query.where(model.id.in_(ids[kind])))]
 
     snippets = {(kind, row_id): (snippet, rank) for kind, row_id, rank, snippet in found}
 
