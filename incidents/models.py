@@ -5,6 +5,7 @@ from incidents.auth.models import IssuedSecret, LoginFailure, LoginSession
 from incidents.document.models import ReportPdf
 from incidents.extensions import Base
 from incidents.idempotency.models import IdempotencyKey
+from incidents.importer.models import ImportRecord
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple, PrincipleVersion
@@ -34,6 +35,7 @@ __all__ = [
                                      "ExclusionProposal",
                                      "ExclusionReview",
                                      "IdempotencyKey",
+                                     "ImportRecord",
                                      "Incident",
                                      "IncidentCohort",
                                      "IssuedSecret",

@@ -57,6 +57,7 @@ def register(app: Flask) -> None:
     from incidents.export.views import bp as export_bp
     from incidents.extensions import csrf, login_manager
     from incidents.incident.views import bp as incident_bp
+    from incidents.importer.cli import incidents_cli
     from incidents.meeting.views import bp as meeting_bp
     from incidents.ops.cli import backup, refresh_statistics, restore
     from incidents.pmr.cli import pmr_cli
@@ -100,6 +101,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(restore)
     app.cli.add_command(refresh_statistics)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(incidents_cli)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
