@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 GOAL_SEARCH_MS = 100.0
 # Queries a reader would type, from rare to common in the generated text (one hits most timeline entries).
-QUERIES = ("INC90000012345", "expired certificate", "carrier core router", '"network terminating equipment" reset',
+QUERIES = ("INC900000012345", "expired certificate", "carrier core router", '"network terminating equipment" reset',
            "tariff -prepayment", "national carrier", "service")
 ROLES = {"dcc": "dcc@demo.example", "party": "party@demo.example"}
 

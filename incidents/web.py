@@ -56,8 +56,9 @@ def register(app: Flask) -> None:
     from incidents.document.views import bp as document_bp
     from incidents.export.views import bp as export_bp
     from incidents.extensions import csrf, login_manager
-    from incidents.incident.views import bp as incident_bp
     from incidents.importer.cli import incidents_cli
+    from incidents.importer.views import bp as importer_bp
+    from incidents.incident.views import bp as incident_bp
     from incidents.meeting.views import bp as meeting_bp
     from incidents.ops.cli import backup, refresh_statistics, restore
     from incidents.pmr.cli import pmr_cli
@@ -91,6 +92,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(document_bp)
     app.register_blueprint(export_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(importer_bp)
     csrf.exempt(api_bp)
     app.session_interface = SessionInterface()
     app.cli.add_command(users_cli)

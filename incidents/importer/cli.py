@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from incidents.errors import ValidationError
+from incidents.errors import ServiceError
 from incidents.extensions import db
 from incidents.importer import service as import_service
 from incidents.user import service as user_service
@@ -29,7 +29,7 @@ def import_command(file: Path, dry_run: bool, mapping: Path | None, actor: str) 
         columns = import_service.read_mapping(mapping.read_text(encoding="utf-8")) if mapping else None
         rows, notes = import_service.read_file(file.read_bytes(), name=file.name, mapping=columns)
         report = import_service.run(rows, actor=user, dry_run=dry_run, source=file.name, notes=notes)
-    except ValidationError as exc:
+    except ServiceError as exc:
         db.session.rollback()
         raise click.ClickException("; ".join(m for messages in exc.errors.values() for m in messages)
                                    or exc.detail) from None

@@ -27,7 +27,12 @@ from incidents.errors import PermissionDenied, ServiceError, ValidationError
 from incidents.extensions import db
 from incidents.importer.models import ImportRecord
 from incidents.incident import service as incident_service
-from incidents.incident.models import Incident, IncidentStatus, TimelineEntry, TimelineKind
+from incidents.incident.models import (
+    Incident,
+    IncidentStatus,
+    TimelineEntry,
+    TimelineKind,
+)
 from incidents.timeutil import UTC, parse_local, utcnow
 from incidents.user.models import User
 
@@ -104,8 +109,8 @@ def read_mapping(text: str) -> dict[str, str]:
         raise ValidationError({"mapping": ['Give a JSON object of "their column": "our column" pairs.']})
     unknown = sorted(v for v in mapping.values() if v not in COLUMNS)
     if unknown:
-        raise ValidationError({"mapping": [f"Unknown target column {', '.join(unknown)}; use "
-                                           f"{', '.join(COLUMNS)}."]})
+        message = f"Unknown target column {', '.join(unknown)}; use {', '.join(COLUMNS)}."
+        raise ValidationError({"mapping": [message]})
     return mapping
 
 

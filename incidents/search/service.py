@@ -45,6 +45,9 @@ MAX_LIMIT = 50
 # and only our own marks become <mark> (text that contains them still cannot open or close a tag).
 START, STOP = "\ue000", "\ue001"
 SNIPPET_WORDS = 16
+# How many of the newest matches of each kind are ranked: a word in nearly every row (a million timeline entries
+# say "service") would otherwise be ranked row by row, seconds; among the newest thousand it takes milliseconds.
+RANK_CAP = 1000
 INTERNAL_KINDS = ("incident", "timeline", "rationale", "secas_comment", "comment", "report", "decision")
 
 
@@ -183,12 +186,22 @@ def _sqlite_extra(source: ddl.Source) -> str:
 
 def _sqlite_matches(source: ddl.Source, text: str, count: int) -> list[Any]:
     fts = source.fts
-    snippet = f"snippet({fts}, -1, '{START}', '{STOP}', '…', {SNIPPET_WORDS})"
     extra = _sqlite_extra(source)
     join = f'JOIN "{source.table}" AS t ON t.id = {fts}.rowid' if extra else ""
-    sql = (f"SELECT {fts}.rowid, -{fts}.rank, {snippet} FROM {fts} {join} "
-           f"WHERE {fts} MATCH :q {extra} ORDER BY {fts}.rank LIMIT :n")
-    return list(db.session.execute(sa.text(sql), {"q": fts5_query(text), "n": count}))
+    # The newest RANK_CAP matches are ranked (FTS5 walks them in rowid order and stops); the best ``count`` of
+    # them get a snippet, in a second statement that reads only those rows.
+    ranked = list(db.session.execute(sa.text(
+        f"SELECT id, score FROM (SELECT {fts}.rowid AS id, -bm25({fts}) AS score FROM {fts} {join} "
+        f"WHERE {fts} MATCH :q {extra} ORDER BY {fts}.rowid DESC LIMIT :cap) ORDER BY score DESC, id LIMIT :n"),
+        {"q": fts5_query(text), "cap": RANK_CAP, "n": count}))
+    if not ranked:
+        return []
+    ids = ", ".join(str(int(row[0])) for row in ranked)
+    snippet = f"snippet({fts}, -1, '{START}', '{STOP}', '…', {SNIPPET_WORDS})"
+    found = db.session.execute(sa.text(f"SELECT rowid, {snippet} FROM {fts} WHERE {fts} MATCH :q AND rowid IN ({ids})"),
+                               {"q": fts5_query(text)})
+    snippets = {int(row[0]): str(row[1]) for row in found}
+    return [(row[0], row[1], snippets.get(row[0], "")) for row in ranked]
 
 
 def _pg_headline_text(source: ddl.Source) -> str:
@@ -208,12 +221,16 @@ def _pg_matches(source: ddl.Source, text: str, count: int) -> list[Any]:
     config = ddl.PG_CONFIG
     options = (f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS + 8}, MinWords=6, "
                f"MaxFragments=2, FragmentDelimiter=\" … \"")
+    table = f'"{source.table}"'
+    # The newest RANK_CAP matches (found through the GIN index) are ranked; the best ``count`` get a headline.
     sql = (f"SELECT best.id, best.rank, ts_headline('{config}', {_pg_headline_text(source)}, best.query, :options) "
            f"FROM (SELECT t.id, ts_rank({vector}, query) AS rank, query "
-           f"FROM \"{source.table}\" AS t, websearch_to_tsquery('{config}', :q) AS query "
-           f"WHERE {vector} @@ query {extra} ORDER BY rank DESC, t.id LIMIT :n) AS best "
-           f"JOIN \"{source.table}\" AS t ON t.id = best.id ORDER BY best.rank DESC, best.id")
-    return list(db.session.execute(sa.text(sql), {"q": text, "n": count, "options": options}))
+           f"FROM (SELECT t.id FROM {table} AS t, websearch_to_tsquery('{config}', :q) AS query "
+           f"WHERE {vector} @@ query {extra} ORDER BY t.id DESC LIMIT :cap) AS newest "
+           f"JOIN {table} AS t ON t.id = newest.id, websearch_to_tsquery('{config}', :q) AS query "
+           f"ORDER BY rank DESC, t.id LIMIT :n) AS best "
+           f"JOIN {table} AS t ON t.id = best.id ORDER BY best.rank DESC, best.id")
+    return list(db.session.execute(sa.text(sql), {"q": text, "n": count, "options": options, "cap": RANK_CAP}))
 
 
 def highlight(raw: str) -> Markup:

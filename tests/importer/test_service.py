@@ -28,7 +28,7 @@ def ref(n: int) -> str:
 def incident_rows(n: int, *, title: str | None = None, cause: str = "Carrier outage.",
                   start: datetime = START) -> list[dict[str, str]]:
     """One incident's rows: the incident, three cohorts, six timeline entries (times in UTC, Z)."""
-    iso = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
+    iso = lambda t: t.isoformat().replace("+00:00", "Z")
     rows = [{"record": "incident", "reference": ref(n), "title": title or f"Outage {n}", "category": "2",
              "started_at": iso(start), "detected_at": iso(start + timedelta(minutes=5)),
              "resolved_at": iso(start + timedelta(hours=3)), "cause_category": "third_party", "cause": cause,
