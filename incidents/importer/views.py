@@ -44,13 +44,13 @@ def upload() -> Html:
         except ValidationError as exc:
             db.session.rollback()
             form.apply_errors(exc.errors, exc.detail)
-            status = 400
+            status = 422
         else:
             if report.dry_run:
                 db.session.rollback()
             else:
                 db.session.commit()
     elif form.is_submitted():
-        status = 400
+        status = 422
     page = render_template("importer/upload.html", form=form, errors=form.errors_by_field(), report=report)
     return (page, status) if status != 200 else page

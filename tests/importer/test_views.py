@@ -39,9 +39,9 @@ def test_the_dcc_tries_then_imports_an_export(app, users, auth, client):
 def test_a_bad_file_is_refused_with_a_message(app, users, auth, client):
     auth.login(users["dcc"])
     answer = _post(client, b"\xff\xfe\x00", dry_run=True)
-    assert answer.status_code == 400
+    assert answer.status_code == 422
     assert "not UTF-8" in answer.get_data(as_text=True)
-    assert client.post("/incidents/import", data={}).status_code == 400
+    assert client.post("/incidents/import", data={}).status_code == 422
 
 
 def test_other_roles_may_not_import(app, users, auth, client):
