@@ -4,7 +4,9 @@ from incidents.attachment.models import Attachment, AttachmentContent
 from incidents.audit.models import AuditEntry
 from incidents.auth.models import IdentityLink, IssuedSecret, LoginFailure, LoginSession
 from incidents.document.models import ReportPdf
+from incidents.extensions import Base
 from incidents.idempotency.models import IdempotencyKey
+from incidents.importer.models import ImportRecord
 from incidents.incident.models import Incident, IncidentCohort, TimelineEntry
 from incidents.meeting.models import Meeting
 from incidents.notification.models import (
@@ -29,7 +31,11 @@ from incidents.review.models import (
     Review,
     SummaryReportVersion,
 )
+from incidents.search import ddl as search_ddl
 from incidents.user.models import ApiToken, User
+
+# The full-text indexes are no model: built beside the tables by create_all (tests) as migration 0016 builds them.
+search_ddl.install(Base.metadata)
 
 __all__ = [
                                      "Action",
@@ -46,6 +52,7 @@ __all__ = [
                                      "Follow",
                                      "IdempotencyKey",
                                      "IdentityLink",
+                                     "ImportRecord",
                                      "Incident",
                                      "IncidentCohort",
                                      "IssuedSecret",

@@ -57,6 +57,8 @@ def register(app: Flask) -> None:
     from incidents.document.views import bp as document_bp
     from incidents.export.views import bp as export_bp
     from incidents.extensions import csrf, login_manager
+    from incidents.importer.cli import incidents_cli
+    from incidents.importer.views import bp as importer_bp
     from incidents.incident.views import bp as incident_bp
     from incidents.meeting.views import bp as meeting_bp
     from incidents.notification.cli import notifications_cli
@@ -71,6 +73,7 @@ def register(app: Flask) -> None:
     from incidents.report.views import bp as report_bp
     from incidents.review.views import bp as review_bp
     from incidents.rules.views import bp as rules_bp
+    from incidents.search.views import bp as search_bp
     from incidents.user.cli import users_cli
     from incidents.user.views import bp as user_bp
 
@@ -95,6 +98,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(export_bp)
     app.register_blueprint(attachment_bp)
     app.register_blueprint(redaction_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(importer_bp)
     csrf.exempt(api_bp)
     app.session_interface = SessionInterface()
     app.cli.add_command(users_cli)
@@ -106,6 +111,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(restore)
     app.cli.add_command(refresh_statistics)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(incidents_cli)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."

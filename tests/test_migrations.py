@@ -11,6 +11,7 @@ from flask_migrate import downgrade, upgrade
 
 from incidents import create_app
 from incidents.extensions import db
+from incidents.search import ddl as search_ddl
 from tests.helpers import PG_URL
 
 
@@ -40,10 +41,16 @@ def migrated_app(tmp_path, monkeypatch):
         engine.dispose()
 
 
+def _not_search(name, type_, parent_names):
+    return not search_ddl.is_search_object(name)
+
+
 def test_upgrade_matches_models_and_downgrades(migrated_app):
     upgrade()
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        # The full-text indexes (FTS5 tables and their shadow tables, GIN expression indexes) are no model's:
+        # migration 0016 and create_all build them from the same statements (incidents.search.ddl).
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": _not_search})
         differences = compare_metadata(context, db.metadata)
     assert differences == []
     tables = set(sa.inspect(db.engine).get_table_names())

@@ -104,7 +104,10 @@ NOTIFICATIONS: tuple[str, list[Route]] = ("incidents.api.notification_views", [
     ("GET", WEBHOOK_URL + "/deliveries", "list_webhook_deliveries"),
     ("POST", WEBHOOK_URL + "/deliveries/<int:delivery_id>/resend", "resend_webhook_delivery"),
 ])
-DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, MEETINGS, PMR, NOTIFICATIONS, ATTACHMENTS)
+SEARCH: tuple[str, list[Route]] = ("incidents.api.search_views", [
+    ("GET", "/search", "search"),
+])
+DOMAINS = (INCIDENTS, REVIEWS, PRINCIPLES, ACTIONS, MEETINGS, PMR, NOTIFICATIONS, ATTACHMENTS, SEARCH)
 
 
 class LazyView:

@@ -20,6 +20,7 @@ from incidents.api import (
     principle_schemas,
     review_schemas,
     schemas,
+    search_schemas,
 )
 from incidents.report import service as report_service
 
@@ -44,13 +45,15 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     pmr_schemas.PmrMonth, notification_schemas.NotificationSettings, notification_schemas.Webhook,
     notification_schemas.WebhookCreated, notification_schemas.WebhookList, notification_schemas.WebhookDelivery,
     notification_schemas.WebhookDeliveryList, attachment_schemas.Attachment, attachment_schemas.AttachmentList,
-    pmr_schemas.PmrRecordingList)
+    pmr_schemas.PmrRecordingList, search_schemas.SearchResults)
 # Query parameters of GET /incidents, the same as the incident list page.
 LIST_QUERY = ("category", "major", "status", "pmr_month", "cohort", "q", "page", "per_page")
 LIST_NUMERIC = ("category", "page", "per_page")
 # Query parameters of GET /actions, the same as the actions register page.
 ACTION_LIST_QUERY = ("status", "overdue", "needs_date", "owner", "meeting", "page", "per_page")
 ACTION_LIST_NUMERIC = ("page", "per_page")
+# Query parameters of GET /search, the same as the search page.
+SEARCH_QUERY = ("q", "limit")
 
 
 def component_schemas() -> dict[str, Any]:
@@ -342,6 +345,13 @@ def _register_paths() -> dict[str, Any]:
                 {"201": _json("Meeting", "Entered.", ("Location",)), **_errors("403", "409", "422")},
                 body="MeetingInput", tags=("meetings",)),
         },
+        "/search": {
+            "get": _operation(
+                "search", "Search the record, ranked, matched words highlighted (a SEC Party: published reports only)",
+                {"200": _json("SearchResults", "The best matches the caller may open, best first."),
+                 **_errors("422")},
+                parameters=("SearchQuery_q", "SearchQuery_limit"), tags=("search",)),
+        },
         "/pmr/{month}": {
             "get": _operation(
                 "getPmr", "Read a month's PMR incident measures: without exclusions, with the DCC's exclusions "
@@ -526,6 +536,12 @@ def _parameters() -> dict[str, Any]:
         "Query_page": query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number."),
         "Query_per_page": query("per_page", {"type": "integer", "minimum": 1, "maximum": config["MAX_PER_PAGE"],
                                              "default": config["PER_PAGE"]}, "Items per page."),
+        "SearchQuery_q": {"name": "q", "in": "query", "required": True,
+                          "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                          "description": 'Words to find (stemmed: reset finds resets); "a phrase" in quotes, -word '
+                                         "to leave a word out, or between alternatives."},
+        "SearchQuery_limit": query("limit", {"type": "integer", "minimum": 1, "maximum": 50, "default": 20},
+                                   "How many results at most."),
         "ActionQuery_status": query("status", _ref("ActionStatus"), "Only open or only closed actions."),
         "ActionQuery_overdue": query("overdue", {"type": "boolean"}, "Only open actions past their target date."),
         "ActionQuery_needs_date": query("needs_date", {"type": "boolean"},
@@ -578,7 +594,7 @@ def document() -> dict[str, Any]:
         "security": [{"bearerAuth": []}],
         "tags": [{"name": name} for name in ("incidents", "timeline", "audit", "review", "report", "published",
                                              "principles", "actions", "pmr", "notifications", "webhooks",
-                                             "attachments", "meta")],
+                                             "attachments", "search", "meta")],
         "paths": _paths(),
         "components": {
             "schemas": component_schemas(),
