@@ -10,8 +10,8 @@ hold the same indexes.
 The import record keeps, per imported incident, the values the last import left it with (the next import compares
 with them to tell a field edited in the tool).
 
-Revision ID: 0016_search
-Revises: 0015
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-03 10:50:00
 
 """
@@ -21,8 +21,8 @@ from alembic import op
 from incidents.search import ddl
 
 # revision identifiers, used by Alembic.
-revision = '0016_search'
-down_revision = '0015'
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
