@@ -271,7 +271,8 @@ def test_a_chat_endpoint_gets_one_line_of_text_signed_as_any_other(
     jobs.deliver_webhooks(now=now)
     [delivery] = receiver.requests
     assert delivery.is_valid and set(delivery.json) == {"text"}
-    assert delivery.json["text"].startswith(f"{incident.reference}: PMR treatment proposed by DCC. Next: SECAS:")
+    text = delivery.json["text"]
+    assert text.startswith(f"{incident.reference}: PMR treatment proposed by DCC. Next: ") and "; SECAS: " in text
     assert delivery.json["text"].endswith(f"/incidents/{incident.reference}/review")
 
 
