@@ -28,6 +28,7 @@ from incidents.incident.models import Incident, IncidentStatus, TimelineKind
 from incidents.incident.service import CohortDraft, IncidentDraft, TimelineEntryDraft
 from incidents.meeting import service as meeting_service
 from incidents.meeting.models import Meeting, MeetingKind
+from incidents.notification.models import Event, Notification, WebhookDelivery
 from incidents.principle import service as principle_service
 from incidents.reminder import service as reminder_service
 from incidents.reminder.models import Reminder
@@ -365,6 +366,7 @@ def seed(*, now: datetime | None = None) -> SeedResult:
     db.session.flush()
     window = Window.around(now)
     created_actions: list[Action] = []
+    events_before = db.session.scalar(sa.select(sa.func.max(Event.id))) or 0
     if _create(_history(), result, now=now):
         _schedule(HISTORY_MEETINGS, now=now)
         created_actions += _history_reviews(now=now)
@@ -374,6 +376,10 @@ def seed(*, now: datetime | None = None) -> SeedResult:
         _schedule([m for m in meetings if not _meeting_exists(m[0])], now=now)
         created_actions += _live_reviews(window, meetings)
     _replan(result.created, created_actions, window=window)
+    # The replayed steps recorded their review events (the record keeps them), but nobody is told of a replay:
+    # the first start would otherwise mail 2023's steps as news.
+    db.session.execute(sa.delete(Notification).where(Notification.event_id > events_before))
+    db.session.execute(sa.delete(WebhookDelivery).where(WebhookDelivery.event_id > events_before))
     return result
 
 

@@ -13,6 +13,7 @@ from incidents.demo import service as demo_service
 from incidents.extensions import db
 from incidents.incident.models import Incident, TimelineEntry
 from incidents.meeting.models import Meeting, MeetingKind
+from incidents.notification.models import Event, Notification, WebhookDelivery
 from incidents.pmr import service as pmr_service
 from incidents.reminder.models import Reminder
 from incidents.review import service as review_service
@@ -185,6 +186,13 @@ def test_no_reminder_is_planned_for_a_2023_deadline(seeded):
         assert reminder.send_at >= LATER.replace(hour=0), reminder.subject
         assert (reminder.deadline_on or reminder.since_on or LATER.date()).year == 2031, reminder.subject
         assert "2023" not in reminder.subject and "INC000001001" not in reminder.subject
+
+
+def test_the_replayed_steps_are_on_record_and_notify_nobody(seeded):
+    # Each replayed step recorded its review event, and no one is told of it (nor is any webhook owed).
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) > 10
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookDelivery)) == 0
 
 
 def _snapshot() -> dict[str, int]:
