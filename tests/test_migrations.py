@@ -48,8 +48,8 @@ def _not_search(name, type_, parent_names):
 def test_upgrade_matches_models_and_downgrades(migrated_app):
     upgrade()
     with db.engine.connect() as conn:
-        # The full-text indexes (FTS5 tables and their shadow tables, GIN expression indexes) are no model's:
-        # migration 0016 and create_all build them from the same statements (incidents.search.ddl).
+        # The full-text objects (FTS5 tables and their shadow tables; tsvector columns and their GIN indexes) are no
+        # model's: migration 0022 and create_all build the same ones (tests/search/test_ddl.py).
         context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": _not_search})
         differences = compare_metadata(context, db.metadata)
     assert differences == []

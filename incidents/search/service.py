@@ -216,19 +216,19 @@ def _pg_headline_text(source: ddl.Source) -> str:
 
 
 def _pg_matches(source: ddl.Source, text: str, count: int) -> list[Any]:
-    vector = ddl.pg_vector(source, "t")
     extra = _sqlite_extra(source)  # the same SQL holds on PostgreSQL
     config = ddl.PG_CONFIG
     options = (f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS + 8}, MinWords=6, "
                f"MaxFragments=2, FragmentDelimiter=\" … \"")
     table = f'"{source.table}"'
-    # The newest RANK_CAP matches (found through the GIN index) are ranked; the best ``count`` get a headline.
-    sql = (f"SELECT best.id, best.rank, ts_headline('{config}', {_pg_headline_text(source)}, best.query, :options) "
-           f"FROM (SELECT t.id, ts_rank({vector}, query) AS rank, query "
-           f"FROM (SELECT t.id FROM {table} AS t, websearch_to_tsquery('{config}', :q) AS query "
-           f"WHERE {vector} @@ query {extra} ORDER BY t.id DESC LIMIT :cap) AS newest "
-           f"JOIN {table} AS t ON t.id = newest.id, websearch_to_tsquery('{config}', :q) AS query "
-           f"ORDER BY rank DESC, t.id LIMIT :n) AS best "
+    query = f"websearch_to_tsquery('{config}', :q)"
+    # The newest RANK_CAP matches (through the GIN index on the stored vector, or walking the newest rows when the
+    # words are in most of them) are ranked on their stored vectors; only the best ``count`` get a headline.
+    sql = (f"SELECT best.id, best.rank, ts_headline('{config}', {_pg_headline_text(source)}, {query}, :options) "
+           f"FROM (SELECT newest.id, ts_rank(newest.vector, {query}) AS rank "
+           f"FROM (SELECT t.id, t.{ddl.PG_COLUMN} AS vector FROM {table} AS t "
+           f"WHERE t.{ddl.PG_COLUMN} @@ {query} {extra} ORDER BY t.id DESC LIMIT :cap) AS newest "
+           f"ORDER BY rank DESC, newest.id LIMIT :n) AS best "
            f"JOIN {table} AS t ON t.id = best.id ORDER BY best.rank DESC, best.id")
     return list(db.session.execute(sa.text(sql), {"q": text, "n": count, "options": options, "cap": RANK_CAP}))
 
