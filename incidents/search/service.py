@@ -46,8 +46,12 @@ MAX_LIMIT = 50
 START, STOP = "\ue000", "\ue001"
 SNIPPET_WORDS = 16
 # How many of the newest matches of each kind are ranked: a word in nearly every row (a million timeline entries
-# say "service") would otherwise be ranked row by row, seconds; among the newest thousand it takes milliseconds.
-RANK_CAP = 1000
+# say "service") would otherwise be ranked row by row, seconds; among the newest few hundred it takes milliseconds.
+RANK_CAP = 50
+# PostgreSQL looks for them first among the newest RECENT_ROWS rows of a table, walking its primary key (a common
+# word fills the cap there); only a rarer word is looked up in the GIN index, which then finds few rows: fewer
+# than RANK_CAP in RECENT_ROWS means at most about one row in a hundred matches.
+RECENT_ROWS = 5_000
 INTERNAL_KINDS = ("incident", "timeline", "rationale", "secas_comment", "comment", "report", "decision")
 
 
@@ -218,19 +222,33 @@ def _pg_headline_text(source: ddl.Source) -> str:
 def _pg_matches(source: ddl.Source, text: str, count: int) -> list[Any]:
     extra = _sqlite_extra(source)  # the same SQL holds on PostgreSQL
     config = ddl.PG_CONFIG
+    table = f'"{source.table}"'
+    vector = f"t.{ddl.PG_COLUMN}"
+    query = f"websearch_to_tsquery('{config}', :q)"
+    floor = f"(SELECT max(id) FROM {table}) - :recent"
+    # The newest RANK_CAP matches are sought among the newest rows first, walking the primary key (``coalesce``
+    # keeps the GIN index out of that walk: a planner misjudging a word would otherwise fetch every match), and
+    # through the GIN index below them only when the newest rows hold too few (``id + 0`` keeps the primary key
+    # out of that one: walked backwards for a rare word it would read the whole table).
+    params = {"q": text, "cap": RANK_CAP, "recent": RECENT_ROWS}
+    ids = list(db.session.scalars(sa.text(
+        f"SELECT t.id FROM {table} AS t WHERE t.id > {floor} AND coalesce({vector}, ''::tsvector) @@ {query} "
+        f"{extra} ORDER BY t.id DESC LIMIT :cap"), params))
+    if len(ids) < RANK_CAP:
+        ids += db.session.scalars(sa.text(
+            f"SELECT t.id FROM {table} AS t WHERE t.id <= {floor} AND {vector} @@ {query} {extra} "
+            f"ORDER BY t.id + 0 DESC LIMIT :cap"), {**params, "cap": RANK_CAP - len(ids)})
+    if not ids:
+        return []
+    # They are ranked on their stored vectors; only the best ``count`` get a headline.
     options = (f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS + 8}, MinWords=6, "
                f"MaxFragments=2, FragmentDelimiter=\" … \"")
-    table = f'"{source.table}"'
-    query = f"websearch_to_tsquery('{config}', :q)"
-    # The newest RANK_CAP matches (through the GIN index on the stored vector, or walking the newest rows when the
-    # words are in most of them) are ranked on their stored vectors; only the best ``count`` get a headline.
+    listed = ", ".join(str(int(row_id)) for row_id in ids)
     sql = (f"SELECT best.id, best.rank, ts_headline('{config}', {_pg_headline_text(source)}, {query}, :options) "
-           f"FROM (SELECT newest.id, ts_rank(newest.vector, {query}) AS rank "
-           f"FROM (SELECT t.id, t.{ddl.PG_COLUMN} AS vector FROM {table} AS t "
-           f"WHERE t.{ddl.PG_COLUMN} @@ {query} {extra} ORDER BY t.id DESC LIMIT :cap) AS newest "
-           f"ORDER BY rank DESC, newest.id LIMIT :n) AS best "
+           f"FROM (SELECT t.id, ts_rank({vector}, {query}) AS rank FROM {table} AS t WHERE t.id IN ({listed}) "
+           f"ORDER BY rank DESC, t.id LIMIT :n) AS best "
            f"JOIN {table} AS t ON t.id = best.id ORDER BY best.rank DESC, best.id")
-    return list(db.session.execute(sa.text(sql), {"q": text, "n": count, "options": options, "cap": RANK_CAP}))
+    return list(db.session.execute(sa.text(sql), {"q": text, "n": count, "options": options}))
 
 
 def highlight(raw: str) -> Markup:
