@@ -28,6 +28,7 @@ class WorkingCalendar:
         # incident resolved on a day has the same due dates), so they are remembered, within bounds.
         self._working: dict[date, bool] = {}
         self._added: dict[tuple[date, int], date] = {}
+        self._off_by_year: dict[int, set[date]] = {}
 
     def holiday_name(self, day: date) -> str | None:
         """Return the bank holiday's name for ``day``, or None."""
@@ -69,13 +70,25 @@ class WorkingCalendar:
         """Count Working Days after ``start`` up to and including ``end``."""
         if end <= start:
             return -self.working_days_between(end, start) if end < start else 0
-        count = 0
-        day = start
-        while day < end:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                count += 1
-        return count
+        # Weekdays counted by whole weeks (an incident years old is otherwise walked day by day, for each of its
+        # deadlines), less the bank holidays and extra days that fall on a weekday in between.
+        weeks, rest = divmod((end - start).days, 7)
+        count = weeks * 5 + sum(1 for offset in range(1, rest + 1)
+                                if (start + timedelta(days=weeks * 7 + offset)).weekday() < 5)
+        return count - sum(1 for day in self._weekdays_off(start.year, end.year) if start < day <= end)
+
+    def _weekdays_off(self, first_year: int, last_year: int) -> set[date]:
+        """Return the bank holidays and extra days that fall on a weekday, in these years."""
+        days: set[date] = set()
+        for year in range(first_year, last_year + 1):
+            known = self._off_by_year.get(year)
+            if known is None:
+                self._holidays.get(date(year, 1, 1))  # the calendar fills in a year when asked about it
+                known = {day for day in [*self._holidays.keys(), *self._extra]
+                         if day.year == year and day.weekday() < 5}
+                self._off_by_year[year] = known
+            days |= known
+        return days
 
 
 @lru_cache(maxsize=16)

@@ -1,7 +1,7 @@
 """Working Days and Target Resolution Times."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -44,3 +44,14 @@ def test_configured_targets(app):
     # Three Working Days from Thursday 6 April: 11, 12, 13 April at the same wall-clock time.
     assert deadline == datetime(2023, 4, 13, 12, 0, tzinfo=UTC)
     assert rules_service.target_deadline(5, start) is None
+
+
+@pytest.mark.parametrize("region", ["ENG", "SCT", "NIR"])
+def test_working_days_between_counts_as_walking_day_by_day(region):
+    cal = WorkingCalendar(region, (date(2024, 5, 7), date(2025, 12, 27)))
+    start = date(2019, 12, 20)
+    for offset in (-400, -9, -1, 0, 1, 3, 6, 7, 8, 13, 365, 1500):
+        end = start + timedelta(days=offset)
+        low, high = min(start, end), max(start, end)
+        walked = sum(cal.is_working_day(low + timedelta(days=n)) for n in range(1, (high - low).days + 1))
+        assert cal.working_days_between(start, end) == (walked if end >= start else -walked), (region, offset)
