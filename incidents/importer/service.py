@@ -495,7 +495,10 @@ def _write_timeline(incident: Incident, rows: list[tuple[int, SourceRow]], outco
         # No savepoint of its own: the service checks the entry before it writes anything, so a refused row has
         # left nothing to undo (a savepoint a row was a third of the import's time).
         try:
-            incident_service.add_timeline_entry(incident=incident, draft=draft, actor=actor, now=now)
+            # The service's own flush writes the entry (and the previous entry's audit row) in one go; its
+            # look-up of a double submission needs no flush before it (the audit trail is not what it reads).
+            with db.session.no_autoflush:
+                incident_service.add_timeline_entry(incident=incident, draft=draft, actor=actor, now=now)
         except ServiceError as exc:
             reasons = [f"{name}: {'; '.join(messages)}" for name, messages in exc.errors.items()] or [exc.detail]
             outcomes[index] = RowOutcome(row.where, reference, "timeline", "refused", reasons)
