@@ -52,6 +52,8 @@ RANK_CAP = 50
 # word fills the cap there); only a rarer word is looked up in the GIN index, which then finds few rows: fewer
 # than RANK_CAP in RECENT_ROWS means at most about one row in a hundred matches.
 RECENT_ROWS = 5_000
+# Only a table of more rows than this (as the planner last counted them) is walked so.
+WALK_ROWS = 4 * RECENT_ROWS
 INTERNAL_KINDS = ("incident", "timeline", "rationale", "secas_comment", "comment", "report", "decision")
 
 
@@ -230,13 +232,20 @@ def _pg_matches(source: ddl.Source, text: str, count: int) -> list[Any]:
     # keeps the GIN index out of that walk: a planner misjudging a word would otherwise fetch every match), and
     # through the GIN index below them only when the newest rows hold too few (``id + 0`` keeps the primary key
     # out of that one: walked backwards for a rare word it would read the whole table).
+    # A table of a few thousand rows goes to the GIN index at once (the walk would read all of it).
     params = {"q": text, "cap": RANK_CAP, "recent": RECENT_ROWS}
-    ids = list(db.session.scalars(sa.text(
-        f"SELECT t.id FROM {table} AS t WHERE t.id > {floor} AND coalesce({vector}, ''::tsvector) @@ {query} "
-        f"{extra} ORDER BY t.id DESC LIMIT :cap"), params))
+    rows = db.session.scalar(sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"),
+                             {"table": table})
+    ids: list[int] = []
+    below = ""
+    if float(rows or 0) > WALK_ROWS:
+        ids = list(db.session.scalars(sa.text(
+            f"SELECT t.id FROM {table} AS t WHERE t.id > {floor} AND coalesce({vector}, ''::tsvector) @@ {query} "
+            f"{extra} ORDER BY t.id DESC LIMIT :cap"), params))
+        below = f"AND t.id <= {floor}"
     if len(ids) < RANK_CAP:
         ids += db.session.scalars(sa.text(
-            f"SELECT t.id FROM {table} AS t WHERE t.id <= {floor} AND {vector} @@ {query} {extra} "
+            f"SELECT t.id FROM {table} AS t WHERE {vector} @@ {query} {below} {extra} "
             f"ORDER BY t.id + 0 DESC LIMIT :cap"), {**params, "cap": RANK_CAP - len(ids)})
     if not ids:
         return []

@@ -160,3 +160,17 @@ def test_a_phrase_and_an_excluded_word(app, users):
     assert [h.reference for h in search_service.search("carrier -south", viewer=dcc).hits] == [both.reference]
     assert {h.reference for h in search_service.search("north or south", viewer=dcc).hits} == {both.reference,
                                                                                                 other.reference}
+
+
+def test_only_the_newest_matches_are_ranked_whichever_way_they_are_found(app, users, monkeypatch):
+    dcc = users["dcc"]
+    made = [factories.incident(actor=dcc, title=f"Gateway reboot {n}", cause="A gateway reboot.") for n in range(4)]
+    db.session.commit()
+    # Two ranked, found among the newest row (walking the table) and below it (the index): the two newest.
+    monkeypatch.setattr(search_service, "RANK_CAP", 2)
+    monkeypatch.setattr(search_service, "RECENT_ROWS", 1)
+    monkeypatch.setattr(search_service, "WALK_ROWS", -2)
+
+    hits = search_service.search("gateway", viewer=dcc).hits
+
+    assert {hit.reference for hit in hits if hit.kind == "incident"} == {made[2].reference, made[3].reference}
