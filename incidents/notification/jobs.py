@@ -287,5 +287,6 @@ def _attempt(delivery_id: int, *, now: datetime, token: str, result: SweepResult
                                last_error=error, lease_until=None, claim_token=None)
                        .execution_options(synchronize_session=False))
     db.session.commit()
-    log.warning("Webhook delivery %s to %s failed (attempt %s): %s", message_id, url, attempts, error)
+    log.warning("Webhook delivery %s to %s failed (attempt %s): %s", message_id,
+                notification_service.log_address(url), attempts, error)
     result.failed.append(message_id)

@@ -263,6 +263,19 @@ def secret_key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
 
 
+def log_address(url: str) -> str:
+    """Return the part of an endpoint URL that may be logged: scheme, host and port, never path or query.
+
+    Chat endpoints carry their credential in the path or query, so the rest of the URL stays out of logs.
+    """
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "?", parts.port
+    except ValueError:
+        return "(an unreadable URL)"
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}/..."
+
+
 def check_url(url: str) -> list[str]:
     """Say what is wrong with an endpoint URL (nothing: it may be used).
 

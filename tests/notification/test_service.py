@@ -304,3 +304,21 @@ def test_an_email_claimed_by_one_sweep_is_sent_once_by_whoever_holds_it(
     assert _recipients(smtp) == [users["secas"].email]
     row = db.session.scalar(sa.select(Notification))
     assert row is not None and row.state == SendState.SENT and row.attempts == 2
+
+
+def test_a_failed_delivery_is_logged_without_the_urls_path_or_query(
+        app: Any, users: dict[str, Any], principles: None, now: datetime, receiver: Receiver,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Chat endpoints carry their credential in the URL's path or query: it must never reach the log.
+    webhook = notification_service.create_webhook(notification_service.WebhookDraft(
+        url=receiver.url + "/services/T0001/B0002/Sup3rS3cretT0ken?token=Qu3ryS3cret",
+        events=[kind.value for kind in EventKind], is_internal=True), actor=users["admin"])
+    db.session.commit()
+    receiver.secret = webhook.secret
+    _propose(factories.incident(actor=users["dcc"]), users, now)
+    receiver.fail_next = 1
+    with caplog.at_level("DEBUG"):
+        assert jobs.deliver_webhooks(now=now).failed
+    logged = caplog.text
+    assert "failed" in logged and "127.0.0.1" in logged
+    assert "Sup3rS3cretT0ken" not in logged and "Qu3ryS3cret" not in logged
