@@ -40,6 +40,7 @@ from incidents.incident.models import Incident
 from incidents.user import service as user_service
 from tests import factories
 from tests.helpers import NOW, PG_URL, Auth
+from tests.seeded import load_demo, pg_snapshots
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +56,8 @@ def pg_schema() -> Iterator[str | None]:
     yield schema
     with engine.begin() as conn:
         conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        for snapshot in pg_snapshots:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{snapshot}" CASCADE')
     engine.dispose()
 
 
@@ -232,10 +235,13 @@ ROLES = ("dcc", "secas", "opsg", "party", "admin")
 
 
 @pytest.fixture()
-def demo(app: Flask) -> list[str]:
+def demo(app: Flask, app_config: dict[str, Any], tmp_path: Any) -> list[str]:
     """Seed the demo data (reviews in every state, meetings, actions); return the incident references."""
-    demo_service.seed()
-    db.session.commit()
+    if app_config:
+        demo_service.seed()
+        db.session.commit()
+    else:
+        load_demo(app, tmp_path.parent)
     return list(db.session.scalars(sa.select(Incident.reference).order_by(Incident.reference)))
 
 

@@ -1,7 +1,6 @@
 """Fixtures for the security tests: the demo data, and a logged-in client per role."""
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -16,44 +15,16 @@ from incidents.extensions import db
 from incidents.user import service as user_service
 from incidents.user.models import User
 from tests.security.support import ROLES, Demo, login
+from tests.seeded import load_demo
 
 # The demo seeded on a fixed day: the 2023 history and a live part around March 2031 (INC000001002401 published).
 SEED_NOW = datetime(2031, 3, 14, 10, 0, tzinfo=UTC)
 
 
-# SQLite: the demo is seeded once per run and each test starts from a copy (seeding takes seconds).
-_seeded_copy: dict[str, str] = {}
-
-
-def _copy_sqlite(source: str, target: str) -> None:
-    """Copy a whole SQLite database, write-ahead log included, with SQLite's own backup."""
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-
-
 @pytest.fixture()
 def demo(app: Flask, tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """Seed the demo data and return the keys its URLs are built from."""
-    if db.engine.dialect.name != "sqlite":
-        demo_service.seed(now=SEED_NOW)
-        db.session.commit()
-        return Demo.load()
-    database = db.engine.url.database
-    assert database
-    db.session.remove()
-    if "path" in _seeded_copy:
-        db.engine.dispose()
-        _copy_sqlite(_seeded_copy["path"], database)
-    else:
-        demo_service.seed(now=SEED_NOW)
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
-        copy = str(tmp_path_factory.mktemp("demo") / "demo.sqlite")
-        _copy_sqlite(database, copy)
-        _seeded_copy["path"] = copy
+    load_demo(app, tmp_path_factory.getbasetemp(), now=SEED_NOW)
     return Demo.load()
 
 
