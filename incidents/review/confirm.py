@@ -62,6 +62,13 @@ def _people(count: int, what: str) -> str:
     return f"{count} {what}{'' if count == 1 else 's'}"
 
 
+def _parties(count: int) -> str:
+    """Name the SEC Party users a publication reaches."""
+    if count == 0:
+        return "SEC Party users (none is registered yet: each sees it on joining)"
+    return "the one SEC Party user" if count == 1 else f"all {count} SEC Party users"
+
+
 def _meeting_words(meeting: Meeting | None) -> str:
     if meeting is None:
         return ("the Operations Group (no meeting of the group is in the register yet; it goes into the pack of the "
@@ -172,7 +179,7 @@ def decision(*, incident: Incident, user: Any, data: dict[str, Any]) -> Preview:
                f"{DECISION_OUTCOME_LABELS[outcome].split(':')[0].lower()}.")]
     if outcome == DecisionOutcome.AGREED and level is not None:
         happens.append(f"Publication is agreed as {level.value} ({CLASSIFICATION_NOTES[level]}). SECAS can then "
-                       f"publish version {version.number} to all {_people(_active(Role.PARTY), 'SEC Party user')}.")
+                       f"publish version {version.number} to {_parties(_active(Role.PARTY))}.")
     elif outcome == DecisionOutcome.NOT_AGREED:
         happens.append(f"Version {version.number} goes back to the DCC, who must revise the report and submit a new "
                        "version.")
@@ -220,10 +227,10 @@ def publish(*, incident: Incident, user: Any, classification: Classification | N
         return Preview(title=title, version=version.number, refusal=(
             "The Operations Group's decision names no classification: choose GREEN or WHITE on the review page."))
     parties = _active(Role.PARTY)
-    edition = "a new edition superseding the one published" if review.publications else "the report"
+    edition = " as a new edition, superseding the one published," if review.publications else ""
     happens = [
         (f"The report on {incident.reference}, version {version.number}, classified {level.value}, will be published "
-        f"as {edition} to all {_people(parties, 'SEC Party user')}, as the Operations Group agreed at "
+        f"{edition} to {_parties(parties)}, as the Operations Group agreed at "
         f"{agreed.meeting} on {format_date(agreed.meeting_on)}."),
         (f"{level.value} means: {CLASSIFICATION_NOTES[level]}. SEC Party users are told of it by email as their "
         "notification settings say, and webhooks for published reports are called."),

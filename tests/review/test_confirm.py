@@ -217,7 +217,7 @@ def test_publish_names_version_classification_recipients_and_withheld_passages(c
                                                                         "publish-version": "1"})):
         assert response.status_code == 200
         words = text_of(response.text)
-        assert (f"The report on {case.reference}, version 1, classified GREEN, will be published as the report to "
+        assert (f"The report on {case.reference}, version 1, classified GREEN, will be published to "
                 "all 4 SEC Party users, as the Operations Group agreed at OPSG_97 on Mon 26 Jun 2023.") in words
         assert "1 passage withheld from SEC Parties" in words
         assert "“CSP N took longest.” becomes “[withheld: commercially sensitive]”" in words
