@@ -79,3 +79,20 @@ def test_withdraw_and_submit_each_wait_for_their_confirmation(dcc: Person) -> No
     with page.expect_navigation():
         page.click("text=Yes, submit version 1")
     assert "Submitted version 1; it is now frozen." in page.locator(".flashes").inner_text()
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_the_confirmation_pages_fit_the_screen(dcc: Person, width: int) -> None:
+    """No confirmation page scrolls sideways, on a phone or a laptop."""
+    page = dcc.page
+    page.set_viewport_size({"width": width, "height": 800})
+    for path in (f"/incidents/{DRAFT}/report/submit", f"/incidents/{SUBMITTED}/report/withdraw"):
+        page.goto(path)
+        assert page.locator("h1").count() == 1
+        wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        blocks = page.evaluate("""() => [...document.querySelectorAll('.confirm-page *')]
+            .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .map(el => el.tagName + '.' + el.className)""")
+        assert blocks == [], f"{path} at {width} px: {blocks} run off the screen"
+        if width >= 1366:
+            assert wide <= 0, f"{path} at {width} px scrolls sideways by {wide} px"
