@@ -37,6 +37,7 @@ SECTIONS = [
     ("actions", "Actions"),
 ]
 SECTION_KEYS = [key for key, _ in SECTIONS]
+REQUIRED_TO_SUBMIT = ("summary", "root_cause")
 
 
 @dataclass
@@ -105,6 +106,11 @@ def save_draft(*, incident: Incident, sections: dict[str, str], classification: 
     return version
 
 
+def missing_sections(version: ReportVersion) -> list[str]:
+    """Name the sections a version must have before it is submitted, and lacks."""
+    return [label for key, label in SECTIONS if key in REQUIRED_TO_SUBMIT and not version.sections.get(key)]
+
+
 def submit(*, incident: Incident, actor: User, expected: str | None = None,
            now: datetime | None = None) -> ReportVersion:
     """Freeze the latest draft as the submitted version, capturing the generated sections."""
@@ -116,7 +122,7 @@ def submit(*, incident: Incident, actor: User, expected: str | None = None,
     workflow.require(Step.SUBMIT_REPORT, user=actor, incident=incident, review=review)
     current = latest(review)
     assert review is not None and current is not None
-    missing = [label for key, label in SECTIONS if key in ("summary", "root_cause") and not current.sections.get(key)]
+    missing = missing_sections(current)
     if missing:
         raise ValidationError({f"sections.{key}": [f"{label} is required before submitting."]
                                for key, label in SECTIONS if label in missing},

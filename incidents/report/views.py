@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
@@ -29,15 +30,16 @@ from incidents.report import forms
 from incidents.report import service as report_service
 from incidents.report.markdown import render
 from incidents.report.models import Classification, ReportVersion
-from incidents.review import edition, workflow
+from incidents.review import confirm, edition, workflow
 from incidents.review import service as review_service
 from incidents.review.forms import CLASSIFICATION_NOTES
 from incidents.review.models import (
     Publication,
     Review,
 )
+from incidents.review.views import render_confirm
 from incidents.review.workflow import Step
-from incidents.timeutil import format_local
+from incidents.timeutil import format_local, utcnow
 
 bp = Blueprint("report", __name__)
 
@@ -167,15 +169,35 @@ def _stale_detail(exc: Exception, review: Review | None) -> str:
             f"version {latest.number if latest else 0} ({where}). Your text is kept in the form.")
 
 
-@bp.route("/incidents/<reference>/report/withdraw", methods=["POST"])
+def _confirmed() -> bool:
+    """Tell whether the person pressed the confirmation page's button (anything else only shows the page)."""
+    return request.method == "POST" and request.form.get("confirm") == "yes"
+
+
+def _confirm_withdraw(incident: Incident, notice: str = "", status: int = 200) -> Html:
+    preview = confirm.withdraw(incident=incident, user=current_user, now=utcnow())
+    hidden = [("csrf_token", generate_csrf()), ("version", str(preview.version or ""))]
+    return render_confirm(incident, preview, action=url_for(".withdraw_report", reference=incident.reference),
+                          hidden=hidden, notice=notice, status=status,
+                          back_url=url_for("review.show", reference=incident.reference, _anchor="report"))
+
+
+@bp.route("/incidents/<reference>/report/withdraw", methods=["GET", "POST"])
 @login_required
-def withdraw_report(reference: str) -> Response:
-    """Withdraw the version waiting for the Operations Group: it leaves the pack; the DCC may submit another."""
+def withdraw_report(reference: str) -> Html | Response:
+    """Withdraw the version waiting for the Operations Group, once confirmed: it leaves the pack."""
     incident = _load(reference)
     workflow.require_role(Step.WITHDRAW_REPORT, current_user)
+    if not _confirmed():
+        return _confirm_withdraw(incident)
     if not forms.SubmitReportForm().validate():
         flash("The form expired; reload the page and try again.", "error")
         return _to_review(incident, "report")
+    waiting = review_service.awaiting_version(review_service.get_review(incident))
+    if waiting is not None and request.form.get("version", "") != str(waiting.number):
+        return _confirm_withdraw(incident, status=409, notice=(
+            f"The version waiting for the Operations Group is now version {waiting.number}, not the one you "
+            "confirmed; nothing was withdrawn. Check what will happen, then confirm again."))
     try:
         version = report_service.withdraw(incident=incident, actor=current_user)
         db.session.commit()
@@ -267,14 +289,26 @@ def autosave(reference: str) -> Response:
                     "saved_at": format_local(version.created_at)})
 
 
-@bp.route("/incidents/<reference>/report/submit", methods=["POST"])
+def _confirm_submit(incident: Incident, etag: str) -> Html:
+    preview = confirm.submit(incident=incident, user=current_user, now=utcnow())
+    return render_confirm(incident, preview, action=url_for(".submit_report", reference=incident.reference),
+                          hidden=[("csrf_token", generate_csrf()), ("etag", etag)],
+                          back_url=url_for("review.show", reference=incident.reference, _anchor="report"))
+
+
+@bp.route("/incidents/<reference>/report/submit", methods=["GET", "POST"])
 @login_required
 def submit_report(reference: str) -> Html | Response:
-    """Freeze the last saved version as the submitted report."""
+    """Freeze the last saved version as the submitted report, once the person has confirmed what that does."""
     incident = _load(reference)
     workflow.require_role(Step.SUBMIT_REPORT, current_user)
+    if request.method == "GET":
+        return _confirm_submit(incident, report_service.report_etag(review_service.get_review(incident)))
     form = forms.SubmitReportForm()
     editor = url_for(".edit_report", reference=reference)
+    if not _confirmed():
+        # The ETag the person's page carried goes through the confirmation: a save in between is still caught.
+        return _confirm_submit(incident, (form.etag.data or "").strip())
     if not form.validate():
         flash("The form expired; reload the page and try again.", "error")
         return redirect(editor)

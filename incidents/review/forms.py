@@ -29,12 +29,14 @@ from incidents.idempotency import forms as form_keys
 from incidents.incident.forms import LocalDateTimeField
 from incidents.meeting.models import Meeting
 from incidents.principle.models import ExclusionPrinciple
-from incidents.report.models import Classification
+from incidents.report.models import Classification, ReportVersion
 from incidents.review.models import (
+    Decision,
     DecisionOutcome,
     ReviewOutcome,
     SummaryReportVersion,
 )
+from incidents.review.service import PUBLISHABLE as PUBLISHABLE_LEVELS
 from incidents.review.service import SUMMARY_SECTIONS, MinutedAction, SummaryDraft
 
 GENERAL = "form"
@@ -269,8 +271,36 @@ class DecisionForm(ServiceErrors, FlaskForm):
                 "minute": self.minute.data or "", "actions": parse_actions(self.actions_text.data or "")[0]}
 
 
+def decision_initial(waiting: ReportVersion | None) -> dict[str, Any]:
+    """Return the decision form's starting values: the classification agreed starts as the version's own."""
+    if waiting is not None and waiting.classification in PUBLISHABLE_LEVELS:
+        return {"classification": waiting.classification.value}
+    return {}
+
+
 class PublishForm(ServiceErrors, FlaskForm):
-    """Publish the agreed version to SEC Parties, under the classification the group agreed (nothing to choose)."""
+    """Publish the agreed version to SEC Parties, under the classification the group agreed.
+
+    The classification is pre-filled with the one agreed; only a decision recorded before the group named one
+    leaves the choice (GREEN or WHITE) to SECAS. ``version`` is the version the confirmation page showed.
+    """
+
+    classification = RadioField("Classification to publish under", validate_choice=False, choices=[
+        (level.value, f"{level.value}: {CLASSIFICATION_NOTES[level]}") for level in PUBLISHABLE_LEVELS])
+    version = HiddenField()
+
+    def level(self) -> Classification | None:
+        """Return the classification sent (None: none, or not one of the classifications)."""
+        return choice(Classification, self.classification.data)
+
+
+def publish_initial(agreed: Decision | None) -> dict[str, Any]:
+    """Return the publish form's starting values: the classification the group agreed (else the version's own)."""
+    if agreed is None:
+        return {}
+    level = agreed.classification or agreed.report_version.classification
+    return {"classification": level.value if level in PUBLISHABLE_LEVELS else None,
+            "version": str(agreed.report_version.number)}
 
 
 class CommentForm(ServiceErrors, FlaskForm):

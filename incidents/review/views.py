@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
@@ -41,7 +42,7 @@ from incidents.principle import service as principle_service
 from incidents.report import forms as report_forms
 from incidents.report import service as report_service
 from incidents.report.markdown import render as render_markdown
-from incidents.review import forms, workflow
+from incidents.review import confirm, forms, workflow
 from incidents.review import service as review_service
 from incidents.review.models import (
     ExclusionState,
@@ -112,6 +113,31 @@ def _lost_race(incident: Incident, before: str, **posted: Any) -> Html:
     return _render_show(incident, 409, **posted)
 
 
+def _confirmed() -> bool:
+    """Tell whether the person pressed the confirmation page's button (anything else only shows the page)."""
+    return request.method == "POST" and request.form.get("confirm") == "yes"
+
+
+def _carried(form: Any) -> list[tuple[str, str]]:
+    """Return the form's fields as sent, to carry through the confirmation page so nothing typed is lost."""
+    carried = [(field.name, request.form.get(field.name, "")) for field in form]
+    if not any(name.endswith("csrf_token") for name, _ in carried):
+        carried.append(("csrf_token", generate_csrf()))
+    return carried
+
+
+def render_confirm(incident: Incident, preview: confirm.Preview, *, action: str, hidden: list[tuple[str, str]],
+                   back_url: str, back_label: str = "Cancel and go back", back_posts: bool = False,
+                   notice: str = "", status: int = 200) -> Html:
+    """Render a confirmation page; a step that is not allowed now shows why instead (409 when it was sent)."""
+    if preview.refusal is not None and status == 200 and request.method == "POST":
+        status = 409
+    page = render_template("review/confirm.html", incident=incident, preview=preview, action=action,
+                           hidden=hidden, back_url=back_url, back_label=back_label, back_posts=back_posts,
+                           notice=notice)
+    return (page, status) if status != 200 else page
+
+
 def _offers(incident: Incident, review: Review | None) -> workflow.Offers:
     return workflow.offers(user=current_user, incident=incident, review=review)
 
@@ -133,14 +159,17 @@ def _render_show(incident: Incident, status: int = 200, **posted: Any) -> Html:
     offers = _offers(incident, review)
     propose = posted.get("propose") or _propose_form(review)
     propose.setup(principle_service.list_principles(include_retired=False))
-    decision = posted.get("decision") or forms.DecisionForm(formdata=None, prefix="decision")
     waiting = review_service.awaiting_version(review)
+    decision = posted.get("decision") or forms.DecisionForm(formdata=None, prefix="decision",
+                                                            data=forms.decision_initial(waiting))
     decision.setup(meeting_service.held_by(local_date(utcnow())), waiting.number if waiting else None)
+    agreed = review_service.agreed_decision(review) if review else None
     page_forms = {
         "propose": propose,
         "secas": posted.get("secas") or forms.ExclusionReviewForm(formdata=None, prefix="secas"),
         "decision": decision,
-        "publish": posted.get("publish") or forms.PublishForm(formdata=None, prefix="publish"),
+        "publish": posted.get("publish") or forms.PublishForm(formdata=None, prefix="publish",
+                                                              data=forms.publish_initial(agreed)),
         "comment": posted.get("comment") or forms.CommentForm(formdata=None, prefix="comment"),
     }
     errors: dict[str, list[str]] = {}
@@ -159,7 +188,7 @@ def _render_show(incident: Incident, status: int = 200, **posted: Any) -> Html:
         steps=workflow.next_steps(incident, review),
         latest=latest,
         waiting=waiting,
-        agreed=review_service.agreed_decision(review) if review else None,
+        agreed=agreed,
         summary_due_on=incident_service.derive(incident).summary_report_due_on,
         action_form=forms.ActionForm(formdata=None),
         submit_form=report_forms.SubmitReportForm(formdata=None, data={"etag": report_service.report_etag(review)}),
@@ -295,8 +324,12 @@ def decide(reference: str) -> Html | Response:
     incident = _load(reference)
     workflow.require_role(Step.RECORD_DECISION, current_user)
     form = forms.DecisionForm(prefix="decision")
+    if request.form.get("confirm") == "back":
+        return _render_show(incident, decision=form)  # back to the form as typed
     if not form.validate():
         return _render_show(incident, 422, decision=form)
+    if not _confirmed():
+        return _confirm_decision(incident, form)
     before = _where(review_service.get_review(incident))
     try:
         decision = review_service.record_decision(incident=incident, actor=current_user, **form.to_data())
@@ -313,18 +346,56 @@ def decide(reference: str) -> Html | Response:
     return _to_review(incident, "decisions")
 
 
-@bp.route("/incidents/<reference>/review/publication", methods=["POST"])
+def _confirm_decision(incident: Incident, form: forms.DecisionForm) -> Html | Response:
+    """Show what recording the decision does, once the service would record it; otherwise the form's messages."""
+    data = form.to_data()
+    refused = confirm.try_decision(incident=incident, user=current_user, data=data)
+    if isinstance(refused, ConflictError):
+        return _refused(refused, url_for(".show", reference=incident.reference, _anchor="decisions"))
+    if refused is not None:
+        form.apply_errors(refused.errors, refused.detail)
+        return _render_show(incident, refused.status if refused.status in (409, 422) else 422, decision=form)
+    preview = confirm.decision(incident=incident, user=current_user, data=data)
+    return render_confirm(incident, preview, action=url_for(".decide", reference=incident.reference),
+                         hidden=_carried(form), back_posts=True, back_label="Go back and change the decision",
+                         back_url=url_for(".show", reference=incident.reference, _anchor="decisions"))
+
+
+def _confirm_publish(incident: Incident, form: forms.PublishForm, notice: str = "", status: int = 200) -> Html:
+    preview = confirm.publish(incident=incident, user=current_user, classification=form.level())
+    hidden = [("csrf_token", generate_csrf()), ("publish-classification", form.classification.data or ""),
+              ("publish-version", str(preview.version or ""))]
+    return render_confirm(incident, preview, action=url_for(".publish", reference=incident.reference), hidden=hidden,
+                          back_url=url_for(".show", reference=incident.reference, _anchor="publications"),
+                          notice=notice, status=status)
+
+
+@bp.route("/incidents/<reference>/review/publication", methods=["GET", "POST"])
 @login_required
 def publish(reference: str) -> Html | Response:
-    """Publish the agreed version to SEC Parties."""
+    """Publish the agreed version to SEC Parties, once the person has confirmed on the page saying what it does."""
     incident = _load(reference)
     workflow.require_role(Step.PUBLISH, current_user)
+    if request.method == "GET":
+        review = review_service.get_review(incident)
+        agreed = review_service.agreed_decision(review) if review else None
+        return _confirm_publish(incident, forms.PublishForm(formdata=None, prefix="publish",
+                                                            data=forms.publish_initial(agreed)))
     form = forms.PublishForm(prefix="publish")
     if not form.validate():
         return _render_show(incident, 422, publish=form)
-    before = _where(review_service.get_review(incident))
+    if not _confirmed():
+        return _confirm_publish(incident, form)
+    review = review_service.get_review(incident)
+    agreed = review_service.agreed_decision(review) if review else None
+    if agreed is not None and (form.version.data or "") != str(agreed.report_version.number):
+        # The page confirmed another version than the one agreed now: confirm again what would happen.
+        return _confirm_publish(incident, form, status=409, notice=(
+            f"The version agreed for publication is now version {agreed.report_version.number}, not the one you "
+            "confirmed; nothing was published. Check what will happen, then confirm again."))
+    before = _where(review)
     try:
-        publication = review_service.publish(incident=incident, actor=current_user)
+        publication = review_service.publish(incident=incident, actor=current_user, classification=form.level())
         db.session.commit()
     except StaleDataError:
         return _lost_race(incident, before, publish=form)

@@ -39,6 +39,11 @@ PAGES: list[tuple[str | None, str, str, str | None]] = [
     ("secas", "review page (SECAS reviews)", "/incidents/INC000001002405/review", None),
     ("opsg", "dashboard (OPSG)", "/", None),
     ("opsg", "review page (OPSG decides)", "/incidents/INC000001002403/review", None),
+    # The confirmation pages of the irreversible steps (the decision's is reached through its form, below).
+    ("dcc", "submit confirmation", "/incidents/INC000001002404/report/submit", None),
+    ("dcc", "withdraw confirmation", "/incidents/INC000001002403/report/withdraw", None),
+    ("dcc", "submit refused (nothing to submit)", "/incidents/INC000001002401/report/submit", None),
+    ("secas", "publish confirmation", "/incidents/INC000001002402/review/publication", None),
     ("party", "dashboard (SEC Party)", "/", None),
     ("party", "published list", "/published", None),
     ("party", "published report", "/published/INC000001002401", None),
@@ -107,4 +112,18 @@ def test_main_pages_have_no_serious_accessibility_problems(people: dict[str | No
         if what in ("dashboard (OPSG)", "review page (SECAS reviews)", "incident form with errors"):
             shot(page, f"axe-{what}")
     (ARTIFACTS / "axe-violations.json").write_text(json.dumps(report, indent=2))
+    assert not blocking, "axe-core found serious or critical problems:\n" + "\n".join(blocking)
+
+
+def test_the_decision_confirmation_has_no_serious_accessibility_problems(people: dict[str | None, Person]) -> None:
+    """Fill the Operations Group's decision form and run axe on the confirmation it leads to (nothing is recorded)."""
+    page = people["opsg"].page
+    page.goto("/incidents/INC000001002403/review")
+    page.select_option("#decision-meeting", index=1)
+    page.check("input[name='decision-outcome'][value='agreed']")
+    page.fill("#decision-minute", "The group agreed publication.")
+    with page.expect_navigation():
+        page.click("text=Record decision")
+    assert "will be recorded: agreed" in page.locator("#what-happens").inner_text()
+    blocking = [describe("decision confirmation", v) for v in run_axe(page) if v["impact"] in BLOCKING]
     assert not blocking, "axe-core found serious or critical problems:\n" + "\n".join(blocking)

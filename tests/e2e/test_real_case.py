@@ -320,6 +320,13 @@ def dcc_writes_and_submits_report(dcc: Person) -> None:
     shot(page, "07-report-editor")
     with page.expect_navigation():
         page.click("text=Submit the saved version")
+    # Nothing is sent yet: the page says what submitting does, and only its button does it.
+    what = page.locator("#what-happens").inner_text()
+    assert "Version 1, classified GREEN, will be frozen and sent to the Operations Group" in what
+    assert "You will not be able to edit it" in what
+    shot(page, "07b-submit-confirmation")
+    with page.expect_navigation():
+        page.click("text=Yes, submit version 1")
     assert "Submitted version 1" in page.locator(".flashes").inner_text()
     with page.expect_navigation():
         page.click("text=Read the report")
@@ -356,6 +363,22 @@ def opsg_agrees_publication(opsg: Person) -> None:
                                         "exclude Major Incidents caused by third parties.")
     with page.expect_navigation():
         page.click("text=Record decision")
+    # The confirmation names the meeting, the version, the classification and the action; going back keeps
+    # everything typed.
+    what = page.locator("#what-happens").inner_text()
+    assert "decision at OPSG_97 on Mon 26 Jun 2023 on version 1 will be recorded: agreed" in what
+    assert "Publication is agreed as GREEN" in what and "OPSG 97/04 (DCC, target Mon 24 Jul 2023)" in what
+    with page.expect_navigation():
+        page.click("text=Go back and change the decision")
+    assert page.input_value("#decision-minute").startswith("The group noted the review")
+    assert page.input_value("#decision-meeting") == "OPSG_97"
+    assert page.is_checked("input[name='decision-classification'][value='GREEN']")
+    assert "Record a decision on version 1" in page.locator("#decisions").inner_text()  # nothing recorded
+    with page.expect_navigation():
+        page.click("text=Record decision")
+    shot(page, "08b-decision-confirmation")
+    with page.expect_navigation():
+        page.click("text=Yes, record the decision")
     assert "Recorded the OPSG_97 decision: agreed." in page.locator(".flashes").inner_text()
     decisions = page.locator("#decisions").inner_text()
     assert "Mon 26 Jun 2023" in decisions and "publication agreed as GREEN" in decisions
@@ -369,6 +392,22 @@ def secas_publishes(secas: Person) -> None:
     assert "is published as GREEN, the classification the group agreed" in page.locator("#publications").inner_text()
     with page.expect_navigation():
         page.click("form button:has-text('Publish')")
+    # Published only once SECAS has read who receives it, as which classification and version.
+    what = page.locator("#what-happens").inner_text()
+    assert (f"The report on {REFERENCE}, version 1, classified GREEN, will be published to the one SEC Party "
+            "user, as the Operations Group agreed at OPSG_97 on Mon 26 Jun 2023.") in what
+    assert "No passage is withheld" in what
+    primary, cancel = page.locator(".confirm-form .button").first, page.locator(".confirm-form a.button.secondary")
+    assert primary.evaluate("el => getComputedStyle(el).backgroundColor") != \
+        cancel.evaluate("el => getComputedStyle(el).backgroundColor")
+    shot(page, "09a-publish-confirmation")
+    with page.expect_navigation():
+        cancel.click()
+    assert "Not published." in page.locator("#publications").inner_text()
+    with page.expect_navigation():
+        page.click("form button:has-text('Publish')")
+    with page.expect_navigation():
+        page.click("text=Yes, publish version 1 to SEC Parties")
     assert "Published version 1 to SEC Parties as GREEN." in page.locator(".flashes").inner_text()
     shot(page, "09-review-published")
 

@@ -50,18 +50,18 @@ PAGES: dict[str, tuple[str, str, Any, str]] = {
         "secas-outcome": "agreed", "secas-comment": "Notified maintenance."}, "exclusion_review"),
     "defer a decision": ("secas", f"/incidents/{INCLUDED}/review/decision", {
         "decision-meeting": "OPSG_97", "decision-report_version": "1", "decision-outcome": "deferred",
-        "decision-minute": "Deferred to the next meeting."}, "decision"),
+        "decision-minute": "Deferred to the next meeting.", "confirm": "yes"}, "decision"),
     "agree a decision": ("secas", f"/incidents/{INCLUDED}/review/decision", {
         "decision-meeting": "OPSG_97", "decision-report_version": "1", "decision-outcome": "agreed",
         "decision-classification": "GREEN",
-        "decision-minute": "Agreed for publication."}, "decision"),
+        "decision-minute": "Agreed for publication.", "confirm": "yes"}, "decision"),
     "comment": ("opsg", f"/incidents/{CASE}/review/comments", {"comment-body": "How long did CSP N take?"},
                 "review_comment"),
     "save the report": ("dcc", f"/incidents/{DRAFT}/report/edit", lambda: {
         "summary": "Supplier-side fault.", "root_cause": "Supplier system.", "impact": "Meters.",
         "lessons_learned": "", "actions": "", "classification": "AMBER",
         "etag": _report_etag(DRAFT)}, "report_version"),
-    "submit the report": ("dcc", f"/incidents/{DRAFT}/report/submit", lambda: {"etag": _report_etag(DRAFT)},
+    "submit the report": ("dcc", f"/incidents/{DRAFT}/report/submit", lambda: {"etag": _report_etag(DRAFT), "confirm": "yes"},
                           "audit_entry"),
     "record the summary report sent": ("dcc", f"/incidents/{CASE}/summary-report", lambda: {
         "what_happened": "A national carrier outage.", "recipients": "SECAS", "sent_at": "2023-04-05 16:00",

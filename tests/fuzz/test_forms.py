@@ -51,6 +51,10 @@ words = st.one_of(st.sampled_from(["Outage", "CSP N NTE reset at 10:40.", "Carri
 version = st.one_of(st.just(CURRENT), st.just(CURRENT), st.sampled_from(["0", "1", "-1", "999999999", "1.0", "v1"]))
 
 
+# The irreversible steps show a confirmation first; "yes" is the confirmation page's button, "back" its way back.
+CONFIRM = st.sampled_from(["yes", "", "back", "YES"])
+
+
 @dataclass
 class Target:
     """One form: who posts it, where, its fields, and where to find the values it must carry now."""
@@ -176,9 +180,10 @@ def test_review_forms(browsers, demo):
     fuzz(browsers, Target("secas", on.map(lambda ref: f"/incidents/{ref}/review/decision"), {
         "decision-meeting": st.from_regex(r"OPSG_[1-9][0-9]{0,3}", fullmatch=True),
         "decision-meeting_on": day, "decision-outcome": st.sampled_from(["agreed", "not_agreed", "deferred"]),
-        "decision-minute": words, "decision-actions_text": words}))
+        "decision-minute": words, "decision-actions_text": words, "confirm": CONFIRM}))
     fuzz(browsers, Target("secas", on.map(lambda ref: f"/incidents/{ref}/review/publication"), {
-        "publish-classification": st.sampled_from(["GREEN", "WHITE", "RED", "AMBER", "green"])}))
+        "publish-classification": st.sampled_from(["GREEN", "WHITE", "RED", "AMBER", "green"]),
+        "publish-version": st.sampled_from(["1", "2", "x", ""]), "confirm": CONFIRM}))
     fuzz(browsers, Target("opsg", on.map(lambda ref: f"/incidents/{ref}/review/comments"), {"comment-body": words}))
     read_back(browsers["admin"])
 
@@ -191,7 +196,7 @@ def test_report_forms(browsers, demo):
     fuzz(browsers, Target("dcc", on.map(lambda ref: f"/incidents/{ref}/report/edit"), report, _review_etag))
     fuzz(browsers, Target("dcc", on.map(lambda ref: f"/incidents/{ref}/report/autosave"), report, _review_etag,
                           answers_json=True))
-    fuzz(browsers, Target("dcc", on.map(lambda ref: f"/incidents/{ref}/report/submit"), {"etag": report["etag"]},
+    fuzz(browsers, Target("dcc", on.map(lambda ref: f"/incidents/{ref}/report/submit"), {"etag": report["etag"], "confirm": CONFIRM},
                           _review_etag))
     read_back(browsers["admin"])
 

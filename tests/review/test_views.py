@@ -104,7 +104,7 @@ def save_report(client, case, sections=None, classification="AMBER", etag=None):
 
 def submit_report(client, case):
     page = client.get(url(case, "report/edit")).text
-    return client.post(url(case, "report/submit"), data={"etag": hidden(page, "etag")})
+    return client.post(url(case, "report/submit"), data={"etag": hidden(page, "etag"), "confirm": "yes"})
 
 
 def record_decision(client, case, **overrides):
@@ -112,7 +112,7 @@ def record_decision(client, case, **overrides):
             "decision-classification": "GREEN",
             "decision-minute": "The group noted the review and agreed the Review Report can be published.",
             "decision-actions_text": "OPSG 97/04 | dcc | 2023-07-24 | DCC to confirm the principles for third-party "
-                                     "incidents."}
+                                     "incidents.", "confirm": "yes"}
     data.update(overrides)
     return client.post(url(case, "review/decision"), data=data)
 
@@ -214,9 +214,17 @@ def test_real_case_through_the_pages_as_each_role(client, case, as_role):
     # SECAS publishes, as GREEN: the classification the group agreed (nothing to choose).
     as_role("secas")
     page = client.get(url(case)).text
-    assert 'name="publish-classification"' not in page
+    # The classification is pre-filled with the one agreed: nothing to choose.
+    assert hidden(page, "publish-classification") == "GREEN" and 'type="radio" name="publish-classification"' not in page
     assert "is published as <strong>GREEN</strong>, the classification the group agreed" in page
-    page = follow_flash(client, client.post(url(case, "review/publication"), data={}))
+    # The first press shows what will happen; the second, on that page, publishes.
+    confirmation = client.post(url(case, "review/publication"), data={
+        "publish-classification": hidden(page, "publish-classification"),
+        "publish-version": hidden(page, "publish-version")})
+    assert confirmation.status_code == 200 and "will be published" in confirmation.text
+    page = follow_flash(client, client.post(url(case, "review/publication"), data={
+        "publish-classification": hidden(confirmation.text, "publish-classification"),
+        "publish-version": hidden(confirmation.text, "publish-version"), "confirm": "yes"}))
     assert "Published version 1 to SEC Parties as GREEN." in page
     assert "Nothing is waiting" in page
 
@@ -312,13 +320,14 @@ def test_steps_out_of_order_say_what_must_happen_first(client, case, as_role):
     page = follow_flash(client, client.post(url(case, "review/exclusion-review"),
                                             data={"secas-outcome": "agreed", "secas-comment": "ok"}))
     assert "the DCC must propose an exclusion first" in page and "flash-error" in page
-    page = follow_flash(client, client.post(url(case, "review/publication"), data={"publish-classification": "GREEN"}))
+    page = follow_flash(client, client.post(url(case, "review/publication"),
+                                            data={"publish-classification": "GREEN", "confirm": "yes"}))
     assert "record an &#39;agreed&#39; decision first" in page or "record an 'agreed' decision first" in page
     as_role("opsg")
     page = follow_flash(client, record_decision(client, case))
     assert "the DCC must submit the Review Report first" in page
     as_role("dcc")
-    page = follow_flash(client, client.post(url(case, "report/submit"), data={}))
+    page = follow_flash(client, client.post(url(case, "report/submit"), data={"confirm": "yes"}))
     assert "no draft to submit; write the report first" in page
     # A submitted report waits for the DCC to state the PMR treatment before the decision.
     assert save_report(client, case).status_code == 302
@@ -361,7 +370,7 @@ def test_invalid_input_is_shown_on_the_fields_never_a_500(client, case, as_role)
     assert propose(client, case, page, **{"propose-treatment": "include", "propose-rationale": ""}).status_code == 302
     save_report(client, case)
     assert client.post(url(case, "report/edit"), data={"classification": "PURPLE", "etag": ""}).status_code == 422
-    response = client.post(url(case, "report/submit"), data={})
+    response = client.post(url(case, "report/submit"), data={"confirm": "yes"})
     assert response.status_code == 302
     for path in ("report?version=abc", "report?version=99", "report/diff?from=1&to=9", "report/diff?from=x"):
         assert client.get(url(case, path)).status_code == 404, path
@@ -409,8 +418,8 @@ def test_the_decision_form_offers_the_registers_held_meetings_and_names_the_vers
     assert response.status_code == 422 and "which is still to come" in response.text
     # The DCC withdrew version 1 and submitted version 2 meanwhile: the decision on version 1 is refused.
     as_role("dcc")
-    page = follow_flash(client, client.post(url(case, "report/withdraw"),
-                                            data={"etag": hidden(client.get(url(case)).text, "etag")}))
+    page = follow_flash(client, client.post(url(case, "report/withdraw"), data={
+        "etag": hidden(client.get(url(case)).text, "etag"), "confirm": "yes", "version": "1"}))
     assert "Withdrew version 1; it has left the meeting pack." in page
     assert save_report(client, case, {**SECTIONS, "impact": "Revised."}).status_code == 302
     assert submit_report(client, case).status_code == 302
@@ -434,7 +443,8 @@ def test_a_save_that_loses_the_race_is_a_409_page_not_a_500(client, case, as_rol
         assert record_decision(client, case).status_code == 302
     if form == "report":
         as_role("dcc")
-        client.post(url(case, "report/withdraw"), data={"etag": hidden(client.get(url(case)).text, "etag")})
+        client.post(url(case, "report/withdraw"), data={"etag": hidden(client.get(url(case)).text, "etag"),
+                                                    "confirm": "yes", "version": "1"})
     page = client.get(url(case, "report/edit" if form == "report" else "review")).text
     review_id = review_service.get_review(case).id
 
@@ -451,7 +461,7 @@ def test_a_save_that_loses_the_race_is_a_409_page_not_a_500(client, case, as_rol
             as_role("opsg")
             response = record_decision(client, case)
         elif form == "publication":
-            response = client.post(url(case, "review/publication"), data={})
+            response = client.post(url(case, "review/publication"), data={"confirm": "yes", "publish-version": "1"})
         else:
             data = {**SECTIONS, "summary": "Mine.", "classification": "AMBER", "etag": hidden(page, "etag")}
             response = client.post(url(case, "report/edit"), data=data)
@@ -525,7 +535,8 @@ def test_versions_and_diff_pages_show_changes(client, case, as_role):
     walk_to_submitted(client, case, as_role)
     revised = {**SECTIONS, "summary": "A nationwide outage of a national telecoms carrier.\n\nRestored by 10:40 BST.",
                "impact": SECTIONS["impact"]}
-    client.post(url(case, "report/withdraw"), data={"etag": hidden(client.get(url(case)).text, "etag")})
+    client.post(url(case, "report/withdraw"), data={"etag": hidden(client.get(url(case)).text, "etag"),
+                                                    "confirm": "yes", "version": "1"})
     page = follow_flash(client, save_report(client, case, revised, classification="GREEN"))
     assert "Saved draft version 2." in page
     versions = client.get(url(case, "report/versions")).text
@@ -604,7 +615,7 @@ def test_submitting_a_version_older_than_the_latest_is_refused_on_the_editor(cli
     assert save_report(client, case).status_code == 302
     opened = hidden(client.get(url(case, "report/edit")).text, "etag")
     assert save_report(client, case, sections={**SECTIONS, "impact": "Revised."}).status_code == 302
-    response = client.post(url(case, "report/submit"), data={"etag": opened})
+    response = client.post(url(case, "report/submit"), data={"etag": opened, "confirm": "yes"})
     assert response.headers["Location"].endswith(url(case, "report/edit"))
     assert "saved again since you opened it" in follow_flash(client, response)
     refetch()
