@@ -97,6 +97,7 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     "report.report": {"GET": READERS},
     "report.edit_report": {"GET": INCIDENT_WRITERS, "POST": INCIDENT_WRITERS},
     "report.autosave": {"POST": INCIDENT_WRITERS},
+    "report.preview": {"POST": INCIDENT_WRITERS},
     "report.submit_report": {"POST": INCIDENT_WRITERS},
     "report.withdraw_report": {"POST": INCIDENT_WRITERS},
     "report.versions": {"GET": READERS},
