@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -26,9 +35,8 @@ from incidents.errors import (
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
-from incidents.report import forms
+from incidents.report import forms, markdown
 from incidents.report import service as report_service
-from incidents.report import markdown
 from incidents.report.markdown import render
 from incidents.report.models import Classification, ReportVersion
 from incidents.review import edition, workflow

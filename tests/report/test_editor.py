@@ -2,27 +2,46 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from incidents.errors import StaleError
 from incidents.extensions import db
+from incidents.principle import service as principle_service
 from incidents.report import service as report_service
 from incidents.report.models import Classification, ReportDraft, ReportVersion
 from incidents.review import service as review_service
-from tests.review.test_views import (  # noqa: F401 (fixtures used by name)
+from tests import factories
+from tests.review.test_views import (
     SECTIONS,
     XSS,
-    as_role,
     assert_neutralised,
-    case,
     follow_flash,
     hidden,
     refetch,
     url,
 )
+
+
+@pytest.fixture()
+def case(app, users, now):
+    """The INC000001001905 shape, with the default principles (as in tests/review/test_views.py)."""
+    principle_service.seed_defaults()
+    incident = factories.incident(actor=users["dcc"], now=now)
+    factories.meeting("OPSG_97", date(2023, 6, 26), actor=users["secas"])
+    db.session.commit()
+    return incident
+
+
+@pytest.fixture()
+def as_role(auth, users):
+    """Log the client in as the user of a role."""
+    def login(role: str) -> None:
+        auth.logout()
+        assert auth.login(users[role]).status_code == 302, f"could not log in as {role}"
+    return login
 
 
 def counts() -> tuple[int, int]:
@@ -232,7 +251,6 @@ def test_only_the_report_writers_may_preview_or_autosave(client, case, as_role, 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
 def test_preview_needs_the_forms_token(client, case, users):
     login_page = client.get("/login").text
-    from tests import factories
     client.post("/login", data={"email": users["dcc"].email, "password": factories.PASSWORD,
                                 "csrf_token": hidden(login_page, "csrf_token")})
     editor = client.get(url(case, "report/edit")).text
