@@ -62,7 +62,8 @@ def stored(server: LiveServer) -> tuple[list[dict[str, Any]], list[int]]:
 
 def test_typing_through_many_autosaves_keeps_one_working_draft(dcc: Person, server: LiveServer,
                                                               browser: Any) -> None:
-    from playwright.sync_api import expect  # imported here: conftest says how to install it when missing
+    # Imported here: without Playwright, conftest fails the test saying how to install it.
+    from playwright.sync_api import expect
 
     page = dcc.page
     assert page.goto(EDITOR).status == 200
@@ -141,6 +142,12 @@ def test_typing_through_many_autosaves_keeps_one_working_draft(dcc: Person, serv
         blocking = [describe("report editor with preview", v) for v in run_axe(checker.page)
                     if v["impact"] in BLOCKING]
         assert not blocking, "\n".join(blocking)
+        # On a phone the preview and the generated sections go under the fields: nothing sticks out sideways.
+        checker.page.set_viewport_size({"width": 390, "height": 800})
+        widths = checker.page.evaluate("""() => [...document.querySelectorAll('.editor-layout, .editor-layout *')]
+            .filter(e => e.getBoundingClientRect().width > 0)
+            .map(e => Math.ceil(e.getBoundingClientRect().right))""")
+        assert max(widths) <= 390, f"the editor is {max(widths)} px wide at 390 px"
     finally:
         checker.close()
 
