@@ -151,6 +151,11 @@ def test_typing_through_many_autosaves_keeps_one_working_draft(dcc: Person, serv
     finally:
         checker.close()
 
+    # Submitting would freeze the saved version without the draft: the page says to save a version first.
+    page.click("button:has-text('Submit the saved version')")
+    expect(page.locator("#autosave-status")).to_contain_text("Press Save version first")
+    assert page.url.endswith(EDITOR) and stored(server)[1] == versions_before
+
     # Save version: one new version; the working draft is gone.
     with page.expect_navigation():
         page.click("button:has-text('Save version')")
