@@ -182,6 +182,24 @@ class Defaults:
     MARKDOWN_MAX_TABLE_COLUMNS = 10
     MARKDOWN_MAX_NESTING = 5  # lists and quotes within each other
     MAX_TITLE_LENGTH = 200
+    # The Review Report editor: the guidance shown under each narrative section (section key -> text; a section
+    # left out shows none), and how often, in seconds, the editor keeps the text typed as its working draft.
+    REPORT_SECTION_PROMPTS = {
+        "summary": "In a few sentences for a reader at a SEC Party: what failed, when it started and was resolved "
+                   "(UK time), its Category, which cohorts and how many devices or users were affected, and "
+                   "whether it was resolved within its Target Resolution Time.",
+        "root_cause": "What caused the incident and why it was not prevented or detected sooner. Say whose "
+                      "control it was in (the DCC, a DCC Service Provider, a third party outside DCC control, a "
+                      "SEC Party), and if the DCC excludes it from the PMR, the facts the exclusion rests on.",
+        "impact": "Who and what was affected and for how long: services unavailable, cohorts and devices, how "
+                  "SEC Parties and consumers were affected, any workaround offered, and the effect on the PMR "
+                  "measure for incidents (CPM4).",
+        "lessons_learned": "What the DCC and its Service Providers learned: what worked, what slowed restoration, "
+                           "and what changes in the Incident Management process, monitoring or contracts.",
+        "actions": "Each action as a list item: what will be done, who owns it (DCC, Service Provider, SECAS, "
+                   "OPSG) and by when, with its action reference if the Operations Group raised it (OPSG 97/04).",
+    }
+    REPORT_AUTOSAVE_SECONDS = 30
     # Attachments (evidence kept with the record): the largest file accepted, in bytes, and the kinds accepted
     # (incidents.attachment.content.KINDS: checked from the content, never the name). Only an upload's request
     # may be this large; every other request keeps MAX_CONTENT_LENGTH.
@@ -285,6 +303,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> dict[str, str]:
     }
     app.config["REMINDER_LEASE_SECONDS"] = positive_seconds("REMINDER_LEASE_SECONDS",
                                                             app.config["REMINDER_LEASE_SECONDS"])
+    app.config["REPORT_AUTOSAVE_SECONDS"] = positive_seconds("REPORT_AUTOSAVE_SECONDS",
+                                                             app.config["REPORT_AUTOSAVE_SECONDS"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     return sources

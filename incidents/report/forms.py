@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, SelectField, TextAreaField
 
 from incidents.report import service as report_service
-from incidents.report.models import Classification, ReportVersion
+from incidents.report.models import Classification, ReportDraft, ReportVersion
 from incidents.review.forms import CLASSIFICATION_NOTES, ServiceErrors, choice
 
 
@@ -26,6 +26,8 @@ class ReportForm(ServiceErrors, FlaskForm):
     classification = SelectField("Classification", validate_choice=False, choices=[
         (level.value, f"{level.value}: {CLASSIFICATION_NOTES[level]}") for level in Classification])
     etag = HiddenField()
+    # The working draft the editor opened (its revision, or "none"): autosave and saving check it.
+    draft = HiddenField()
 
     def field_for(self, key: str) -> Field | None:
         """Map ``sections.summary`` to the summary field."""
@@ -50,10 +52,12 @@ class SubmitReportForm(FlaskForm):
     etag = HiddenField()
 
 
-def report_initial(version: ReportVersion | None, etag: str) -> dict[str, Any]:
-    """Return the editor's starting values from the latest version."""
-    data: dict[str, Any] = {"etag": etag, "classification": Classification.AMBER.value}
-    if version is not None:
-        data.update(version.sections)
-        data["classification"] = version.classification.value
+def report_initial(version: ReportVersion | None, etag: str, draft: ReportDraft | None = None) -> dict[str, Any]:
+    """Return the editor's starting values: the working draft if there is one, else the latest version."""
+    data: dict[str, Any] = {"etag": etag, "classification": Classification.AMBER.value,
+                            "draft": report_service.draft_token(draft)}
+    source = draft if draft is not None else version
+    if source is not None:
+        data.update(source.sections)
+        data["classification"] = source.classification.value
     return data

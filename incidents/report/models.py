@@ -52,3 +52,27 @@ class ReportVersion(Base):
     withdrawn_by_name: Mapped[str | None] = mapped_column(sa.String(254))
 
     review: Mapped[Review] = relationship(back_populates="report_versions")
+
+
+class ReportDraft(Base):
+    """The editor's working draft: text typed since the last saved version, kept in place by autosave.
+
+    One per report. It is not a version: it never shows in the version list or the history, and saving a version
+    (or the text going back to what the latest version says) clears it. ``revision`` counts its saves, so an
+    autosave from a page that opened an older revision is refused instead of overwriting someone else's text.
+    """
+
+    __tablename__ = "report_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"), unique=True)
+    # The version the text was typed on (None: before the first version).
+    base_number: Mapped[int | None] = mapped_column()
+    classification: Mapped[Classification] = mapped_column(_enum(Classification, 8), default=Classification.AMBER)
+    sections: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    updated_by_name: Mapped[str] = mapped_column(sa.String(254), default="")
+    revision: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012 (read once, when SQLAlchemy maps the class)

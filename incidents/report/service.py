@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 
 from incidents.attachment import service as attachment_service
@@ -17,7 +18,7 @@ from incidents.incident.models import Incident
 from incidents.notification import service as notification_service
 from incidents.reminder import service as reminder_service
 from incidents.report import markdown
-from incidents.report.models import Classification, ReportVersion
+from incidents.report.models import Classification, ReportDraft, ReportVersion
 from incidents.review import service as review_service
 from incidents.review import workflow
 from incidents.review.models import (
@@ -38,6 +39,8 @@ SECTIONS = [
 ]
 SECTION_KEYS = [key for key, _ in SECTIONS]
 REQUIRED_TO_SUBMIT = ("summary", "root_cause")
+# The editor's token for "there was no working draft when I opened the page" (otherwise the draft's revision).
+NO_DRAFT = "none"
 
 
 @dataclass
@@ -70,23 +73,31 @@ def get_version(review: Review | None, number: int) -> ReportVersion:
 
 
 def save_draft(*, incident: Incident, sections: dict[str, str], classification: Classification | None,
-               actor: User, expected: str | None = None, now: datetime | None = None) -> ReportVersion:
+               actor: User, expected: str | None = None, expected_draft: str | None = None,
+               now: datetime | None = None) -> ReportVersion:
     """Save the report as a new draft version (a save that changes nothing adds none).
 
     ``sections`` holds the narrative sections by key (one left out is empty); ``classification``
-    is None when the one given is not a classification.
+    is None when the one given is not a classification. ``expected_draft`` is the working draft the
+    editor opened (its revision, or ``NO_DRAFT``): the save is refused if the draft moved on since, and
+    clears it, since the saved version now holds that text. A save that names no draft (the API) leaves
+    any working draft in place: its text was never seen by the person saving.
     """
     workflow.require_role(Step.WRITE_REPORT, actor)
     now = now or utcnow()
     existing = review_service.get_review(incident)
-    if expected is not None and expected.strip().removeprefix("W/") != report_etag(existing):
-        raise StaleError("The report was saved by someone else since you opened it. Reload it to see their "
-                         "version; your text is kept in the form.")
+    _check_etag(expected, existing)
     workflow.require(Step.WRITE_REPORT, user=actor, incident=incident, review=existing)
     review = existing or review_service.ensure_review(incident, now=now)
     clean_sections, level = _validate(sections, classification)
+    draft = working_draft(review)
+    if expected_draft is not None:
+        _check_draft(draft, expected_draft)
+        if draft is not None:
+            db.session.delete(draft)
+            db.session.flush()
     current = latest(review)
-    if current is not None and current.sections == clean_sections and current.classification == level:
+    if current is not None and _unchanged(current, clean_sections, level):
         return current
     version = ReportVersion(review=review, number=(current.number + 1) if current else 1, is_frozen=False,
                             classification=level, sections=clean_sections, created_at=now,
@@ -109,6 +120,85 @@ def save_draft(*, incident: Incident, sections: dict[str, str], classification: 
 def missing_sections(version: ReportVersion) -> list[str]:
     """Name the sections a version must have before it is submitted, and lacks."""
     return [label for key, label in SECTIONS if key in REQUIRED_TO_SUBMIT and not version.sections.get(key)]
+def working_draft(review: Review | None) -> ReportDraft | None:
+    """Return the report's working draft (text typed since the last saved version), if there is one."""
+    if review is None or review.id is None:
+        return None
+    return db.session.scalar(sa.select(ReportDraft).where(ReportDraft.review_id == review.id))
+
+
+def draft_token(draft: ReportDraft | None) -> str:
+    """Return what the editor sends back to say which working draft it opened."""
+    return str(draft.revision) if draft is not None else NO_DRAFT
+
+
+def keep_working_draft(*, incident: Incident, sections: dict[str, str], classification: Classification | None,
+                       actor: User, expected: str | None = None, expected_draft: str | None = None,
+                       now: datetime | None = None) -> ReportDraft | None:
+    """Keep the editor's text as the report's one working draft, updated in place; make no version.
+
+    Returns the draft, or None when the text is the latest version's (then no draft is kept). Refused
+    (StaleError) when a version was saved since ``expected`` or the draft moved on since ``expected_draft``,
+    so no one's text is overwritten unseen. Not audited: the draft is a scratch copy of what is in the
+    editor, and every version made from it is.
+    """
+    workflow.require_role(Step.WRITE_REPORT, actor)
+    now = now or utcnow()
+    existing = review_service.get_review(incident)
+    _check_etag(expected, existing)
+    workflow.require(Step.WRITE_REPORT, user=actor, incident=incident, review=existing)
+    review = existing or review_service.ensure_review(incident, now=now)
+    clean_sections, level = _validate(sections, classification)
+    draft = working_draft(review)
+    if expected_draft is not None:
+        _check_draft(draft, expected_draft)
+    current = latest(review)
+    if _unchanged(current, clean_sections, level):
+        if draft is not None:
+            db.session.delete(draft)
+            db.session.flush()
+        return None
+    if draft is None:
+        draft = ReportDraft(review_id=review.id)
+        db.session.add(draft)
+    draft.base_number = current.number if current else None
+    draft.sections = clean_sections
+    draft.classification = level
+    draft.updated_at = now
+    draft.updated_by_id = getattr(actor, "id", None)
+    draft.updated_by_name = _person(actor)
+    db.session.flush()
+    return draft
+
+
+def _person(actor: User) -> str:
+    return str(getattr(actor, "name", "") or getattr(actor, "email", "") or "")
+
+
+def _check_etag(expected: str | None, review: Review | None) -> None:
+    if expected is not None and expected.strip().removeprefix("W/") != report_etag(review):
+        raise StaleError("The report was saved by someone else since you opened it. Reload it to see their "
+                         "version; your text is kept in the form.")
+
+
+def _check_draft(draft: ReportDraft | None, expected_draft: str) -> None:
+    """Refuse when the working draft is not the one the editor opened (someone else kept other text)."""
+    if draft_token(draft) == expected_draft.strip():
+        return
+    if draft is None:
+        raise StaleError("The unsaved working draft you opened was cleared by someone else since (they saved a "
+                         "version or went back to the saved text). Reload the editor to see the report as it "
+                         "is; your text is kept in the form.")
+    raise StaleError(f"{draft.updated_by_name or 'Someone else'} changed the unsaved working draft since you "
+                     f"opened it. Reload the editor to see their text; your text is kept in the form.")
+
+
+def _unchanged(current: ReportVersion | None, sections: dict[str, str], level: Classification) -> bool:
+    """Whether the text is what the latest version says (before any version: nothing written, AMBER)."""
+    if current is None:
+        return level == Classification.AMBER and not any(sections.get(key) for key in SECTION_KEYS)
+    return (all((current.sections.get(key) or "") == (sections.get(key) or "") for key in SECTION_KEYS)
+            and current.classification == level)
 
 
 def submit(*, incident: Incident, actor: User, expected: str | None = None,

@@ -9,9 +9,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
@@ -26,7 +36,7 @@ from incidents.errors import (
 from incidents.extensions import db
 from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
-from incidents.report import forms
+from incidents.report import forms, markdown
 from incidents.report import service as report_service
 from incidents.report.markdown import render
 from incidents.report.models import Classification, ReportVersion
@@ -131,13 +141,31 @@ def _editor_closed(incident: Incident, review: Review | None) -> Response | None
 
 
 def _render_editor(incident: Incident, review: Review | None, form: forms.ReportForm, status: int = 200,
-                   stale: str = "") -> Html:
+                   stale: str = "", preview: dict[str, Any] | None = None) -> Html:
     latest = report_service.latest(review)
+    draft = report_service.working_draft(review)
+    prompts: dict[str, str] = current_app.config.get("REPORT_SECTION_PROMPTS") or {}
     page = render_template(
         "report/report_edit.html", incident=incident, form=form, errors=form.errors_by_field(), latest=latest,
         stale=stale, offers=_offers(incident, review), limits=report_service.markdown_limits().describe(),
+        draft=draft, prompts=prompts, preview=preview, section_labels=dict(report_service.SECTIONS),
+        generated=report_service.for_display(report_service.generate(incident, review)),
+        autosave_ms=int(float(current_app.config["REPORT_AUTOSAVE_SECONDS"]) * 1000),
         submit_form=forms.SubmitReportForm(formdata=None, data={"etag": report_service.report_etag(review)}))
     return (page, status) if status != 200 else page
+
+
+def _preview(sections: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Render the posted sections through the report's sanitiser; with what to fix when past the limits."""
+    clean, errors = markdown.check_sections(sections, report_service.SECTIONS, report_service.markdown_limits())
+    if errors:
+        return {}, errors
+    return {key: render(clean.get(key)) for key in report_service.SECTION_KEYS}, {}
+
+
+def _draft_sent(form: forms.ReportForm) -> str | None:
+    """Return the working draft the editor opened, or None from a client that does not say (nothing to check)."""
+    return (form.draft.data or "").strip() or None
 
 
 @bp.route("/incidents/<reference>/report")
@@ -216,7 +244,7 @@ def withdraw_report(reference: str) -> Html | Response:
 @bp.route("/incidents/<reference>/report/edit", methods=["GET", "POST"])
 @login_required
 def edit_report(reference: str) -> Html | Response:
-    """Write the report: each save makes a new draft version."""
+    """Write the report: "Save version" makes a new draft version; "Preview" shows the text as the report will."""
     incident = _load(reference)
     workflow.require_role(Step.WRITE_REPORT, current_user)
     review = review_service.get_review(incident)
@@ -225,23 +253,33 @@ def edit_report(reference: str) -> Html | Response:
         return closed
     etag = report_service.report_etag(review)
     if request.method == "GET":
-        form = forms.ReportForm(formdata=None, data=forms.report_initial(report_service.latest(review), etag))
+        # The working draft, if any, is what the person (or a colleague) was last typing: open on it.
+        form = forms.ReportForm(formdata=None, data=forms.report_initial(
+            report_service.latest(review), etag, report_service.working_draft(review)))
         return _render_editor(incident, review, form)
     form = forms.ReportForm()
     if not form.validate():
         return _render_editor(incident, review, form, 422)
+    if request.form.get("action") == "preview":
+        # Nothing is saved: the text goes back into the form with the preview beside it.
+        preview, errors = _preview(form.sections())
+        if errors:
+            form.apply_errors(errors)
+            return _render_editor(incident, review, form, 422)
+        return _render_editor(incident, review, form, preview=preview)
     before = report_service.latest(review)
     try:
         version = report_service.save_draft(
             incident=incident, sections=form.sections(), classification=form.level(), actor=current_user,
-            expected=_report_expected(form.etag.data, review))
+            expected=_report_expected(form.etag.data, review), expected_draft=_draft_sent(form))
         db.session.commit()
     except (StaleError, StaleDataError) as exc:
         # StaleDataError: someone else's save landed between our check and our write.
         db.session.rollback()
         review = review_service.get_review(incident)
-        # The fresh ETag lets the person save their text on purpose as the next version.
+        # The fresh tokens let the person save their text on purpose as the next version.
         form.etag.data = report_service.report_etag(review)
+        form.draft.data = report_service.draft_token(report_service.working_draft(review))
         return _render_editor(incident, review, form, 409, stale=_stale_detail(exc, review))
     except ConflictError as exc:
         return _refused(exc, url_for("review.show", reference=reference, _anchor="report"))
@@ -259,7 +297,7 @@ def edit_report(reference: str) -> Html | Response:
 @bp.route("/incidents/<reference>/report/autosave", methods=["POST"])
 @login_required
 def autosave(reference: str) -> Response:
-    """Save the editor's text as a draft version and answer JSON {number, etag} (for the autosave script)."""
+    """Keep the editor's text as the report's one working draft (no version) and answer JSON."""
     try:
         incident = _load(reference)
         workflow.require_role(Step.WRITE_REPORT, current_user)
@@ -267,11 +305,13 @@ def autosave(reference: str) -> Response:
         form = forms.ReportForm()
         if not form.validate():
             raise ValidationError({f.name: list(f.errors) for f in form if f.errors})
-        version = report_service.save_draft(
+        draft = report_service.keep_working_draft(
             incident=incident, sections=form.sections(), classification=form.level(), actor=current_user,
-            expected=_report_expected(form.etag.data, review))
+            expected=_report_expected(form.etag.data, review), expected_draft=_draft_sent(form))
+        saved_at = format_local(draft.updated_at) if draft is not None else None
         db.session.commit()
-    except (StaleError, StaleDataError) as exc:
+    except (StaleError, StaleDataError, IntegrityError) as exc:
+        # IntegrityError: a colleague's first autosave made the working draft at the same moment.
         db.session.rollback()
         review = review_service.get_review(incident)
         newest = report_service.latest(review)
@@ -285,8 +325,29 @@ def autosave(reference: str) -> Response:
         db.session.rollback()
         return problem(exc.status, exc.title, exc.detail, exc.errors)
     review = review_service.get_review(incident)
-    return jsonify({"number": version.number, "etag": report_service.report_etag(review),
-                    "saved_at": format_local(version.created_at)})
+    newest = report_service.latest(review)
+    return jsonify({"kept": draft is not None, "draft": report_service.draft_token(draft),
+                    "number": newest.number if newest else None, "etag": report_service.report_etag(review),
+                    "saved_at": saved_at})
+
+
+@bp.route("/incidents/<reference>/report/preview", methods=["POST"])
+@login_required
+def preview(reference: str) -> Response:
+    """Answer JSON with the posted sections rendered by the server's sanitiser (for the editor's preview)."""
+    try:
+        incident = _load(reference)
+        workflow.require_role(Step.WRITE_REPORT, current_user)
+        del incident  # loaded for its 404 and visibility only
+        form = forms.ReportForm()
+        if not form.validate():
+            raise ValidationError({f.name: list(f.errors) for f in form if f.errors})
+        rendered, errors = _preview(form.sections())
+        if errors:
+            raise ValidationError(errors, "Shorten the sections named before previewing them.")
+    except ServiceError as exc:
+        return problem(exc.status, exc.title, exc.detail, exc.errors)
+    return jsonify({"sections": {key: str(html) for key, html in rendered.items()}})
 
 
 def _confirm_submit(incident: Incident, etag: str) -> Html:
@@ -339,7 +400,8 @@ def versions(reference: str) -> Html:
     review = review_service.get_review(incident)
     listed = list(reversed(review.report_versions)) if review else []
     return render_template("report/versions.html", incident=incident, versions=listed,
-                           offers=_offers(incident, review), notes=CLASSIFICATION_NOTES)
+                           offers=_offers(incident, review), notes=CLASSIFICATION_NOTES,
+                           draft=report_service.working_draft(review))
 
 
 @bp.route("/incidents/<reference>/report/diff")

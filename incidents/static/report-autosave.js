@@ -1,28 +1,39 @@
 /*
- * Autosave for the Review Report editor.
+ * Autosave and preview for the Review Report editor.
  *
- * Every 30 seconds, if the text changed, the form is posted to the autosave
- * address, which saves it as a new draft version and answers {number, etag}.
- * The new ETag goes back into the form so the next save (automatic or by the
- * button) is not taken for someone else's. The page works without this file:
- * the "Save draft" button posts the same form.
+ * Every few seconds (data-autosave-ms, from REPORT_AUTOSAVE_SECONDS), if the
+ * text changed, the form is posted to the autosave address, which keeps it as
+ * the report's one working draft (updated in place, never a new version) and
+ * answers {kept, draft, etag, saved_at}. The draft token and ETag go back into
+ * the form, so the next save (automatic or by the button) is not taken for
+ * someone else's. Versions are made only by "Save version" (or by submitting).
+ *
+ * "Preview" asks the server to render the text through the report's sanitiser
+ * and shows the answer beside the form. The page works without this file: the
+ * buttons post the same form, and the server answers with the preview drawn in.
  */
 (function () {
   "use strict";
 
-  var INTERVAL_MS = 30000;
   var form = document.getElementById("report-form");
   if (!form || !window.fetch || !window.FormData) {
     return;
   }
   var url = form.getAttribute("data-autosave-url");
+  var previewUrl = form.getAttribute("data-preview-url");
+  var interval = parseInt(form.getAttribute("data-autosave-ms"), 10);
+  if (!(interval >= 200)) {
+    interval = 30000;
+  }
   var status = document.getElementById("autosave-status");
   var submitForm = document.getElementById("submit-form");
-  var submitVersion = document.getElementById("submit-version");
+  var previewButton = document.getElementById("preview-button");
+  var previewPanel = document.getElementById("preview");
   var changed = false;
   var saving = false;
   var stopped = false;
   var leaving = false;
+  var hasDraft = form.getAttribute("data-has-draft") === "yes";
 
   function say(text) {
     if (status) {
@@ -30,16 +41,30 @@
     }
   }
 
-  function setEtag(etag) {
-    var fields = document.querySelectorAll('input[name="etag"]');
+  function setField(name, value) {
+    var fields = document.querySelectorAll('input[name="' + name + '"]');
     for (var i = 0; i < fields.length; i += 1) {
-      fields[i].value = etag;
+      fields[i].value = value;
     }
   }
 
   function csrfToken() {
     var field = form.querySelector('input[name="csrf_token"]');
     return field ? field.value : "";
+  }
+
+  function post(address) {
+    var headers = { "Accept": "application/json" };
+    var token = csrfToken();
+    if (token) {
+      headers["X-CSRFToken"] = token;
+    }
+    return fetch(address, { method: "POST", body: new FormData(form), headers: headers, credentials: "same-origin" })
+      .then(function (response) {
+        return response.json()
+          .catch(function () { return null; })
+          .then(function (body) { return { code: response.status, ok: response.ok, body: body }; });
+      });
   }
 
   function problemText(body) {
@@ -54,21 +79,25 @@
   }
 
   function saved(body) {
-    setEtag(body.etag);
-    if (submitVersion) {
-      submitVersion.textContent = "version " + body.number;
+    setField("etag", body.etag);
+    setField("draft", body.draft);
+    hasDraft = !!body.kept;
+    if (hasDraft) {
+      say("Unsaved working draft kept" + (body.saved_at ? " at " + body.saved_at : "") +
+          ". Press Save version to add it to the history.");
+    } else {
+      say("No unsaved changes: the text is the saved version's.");
     }
-    say("Saved automatically as version " + body.number + (body.saved_at ? " (" + body.saved_at + ")" : "") + ".");
   }
 
   function refused(code, body) {
     changed = true;
     if (code === 412) {
-      // Someone else saved: stop, so their version is never overwritten without the person seeing it.
+      // Someone else saved or changed the working draft: stop, so their text is never overwritten unseen.
       stopped = true;
       say("Not saved automatically: " + problemText(body) +
           (body && body.latest ? " Version " + body.latest + " is the newest." : "") +
-          " Autosave has stopped; press Save draft to keep your text as a new version.");
+          " Autosave has stopped; press Save version to keep your text as a new version.");
       return;
     }
     if (code === 401 || code === 403 || code === 404 || code === 409) {
@@ -83,17 +112,7 @@
     }
     saving = true;
     changed = false;
-    var headers = { "Accept": "application/json" };
-    var token = csrfToken();
-    if (token) {
-      headers["X-CSRFToken"] = token;
-    }
-    fetch(url, { method: "POST", body: new FormData(form), headers: headers, credentials: "same-origin" })
-      .then(function (response) {
-        return response.json()
-          .catch(function () { return null; })
-          .then(function (body) { return { code: response.status, ok: response.ok, body: body }; });
-      })
+    post(url)
       .then(function (result) {
         saving = false;
         if (result.ok && result.body && result.body.etag) {
@@ -102,7 +121,7 @@
           // A login page instead of JSON: the session has ended.
           stopped = true;
           changed = true;
-          say("Not saved automatically: you may need to log in again. Press Save draft to keep your text.");
+          say("Not saved automatically: you may need to log in again. Press Save version to keep your text.");
         } else {
           refused(result.code, result.body);
         }
@@ -114,15 +133,50 @@
       });
   }
 
+  function showPreview(sections) {
+    for (var key in sections) {
+      if (Object.prototype.hasOwnProperty.call(sections, key)) {
+        var box = document.getElementById("preview-" + key);
+        if (box) {
+          // Rendered and sanitised by the server, as the report page shows it.
+          box.innerHTML = sections[key] || "Not written.";
+        }
+      }
+    }
+    if (previewPanel) {
+      previewPanel.hidden = false;
+    }
+  }
+
+  if (previewButton && previewUrl) {
+    previewButton.addEventListener("click", function (event) {
+      event.preventDefault();
+      post(previewUrl)
+        .then(function (result) {
+          if (result.ok && result.body && result.body.sections) {
+            showPreview(result.body.sections);
+            var heading = document.getElementById("preview-heading");
+            if (heading) {
+              heading.setAttribute("tabindex", "-1");
+              heading.focus();
+            }
+          } else {
+            say("No preview: " + problemText(result.body));
+          }
+        })
+        .catch(function () { say("No preview: no connection."); });
+    });
+  }
+
   form.addEventListener("input", function () { changed = true; });
   form.addEventListener("change", function () { changed = true; });
   form.addEventListener("submit", function () { leaving = true; });
 
   if (submitForm) {
     submitForm.addEventListener("submit", function (event) {
-      if (changed || saving) {
+      if (changed || saving || hasDraft) {
         event.preventDefault();
-        say("Save your changes first: submitting freezes the last saved version.");
+        say("Press Save version first: submitting freezes the last saved version, not your working draft.");
         return;
       }
       leaving = true;
@@ -136,5 +190,5 @@
     }
   });
 
-  window.setInterval(save, INTERVAL_MS);
+  window.setInterval(save, interval);
 }());

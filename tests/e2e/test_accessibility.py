@@ -34,6 +34,7 @@ PAGES: list[tuple[str | None, str, str, str | None]] = [
     ("dcc", "review page with errors", "/incidents/INC000001002404/review", "text=Send proposal"),
     ("dcc", "report page", "/incidents/INC000001001905/report", None),
     ("dcc", "report editor", "/incidents/INC000001002404/report/edit", None),
+    ("dcc", "report versions", "/incidents/INC000001001905/report/versions", None),
     ("dcc", "PMR page", "/pmr/2023-04", None),
     ("secas", "dashboard (SECAS)", "/", None),
     ("secas", "review page (SECAS reviews)", "/incidents/INC000001002405/review", None),

@@ -315,7 +315,7 @@ def dcc_writes_and_submits_report(dcc: Person) -> None:
     page.fill("#lessons_learned", "- Agree a remote reset route for CSP N NTE.")
     page.fill("#actions", "- OPSG 97/04: the DCC to share its principles for excluding third-party incidents.")
     with page.expect_navigation():
-        page.click("text=Save draft")
+        page.click("button:has-text('Save version')")
     assert "Saved draft version 1." in page.locator(".flashes").inner_text()
     shot(page, "07-report-editor")
     with page.expect_navigation():

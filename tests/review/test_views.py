@@ -511,19 +511,23 @@ def test_stale_save_keeps_the_text_and_links_to_the_newer_version(client, case, 
 def test_autosave_answers_json_and_detects_staleness(client, case, as_role, users):
     as_role("dcc")
     page = client.get(url(case, "report/edit")).text
-    data = {**SECTIONS, "classification": "AMBER", "etag": hidden(page, "etag")}
+    data = {**SECTIONS, "classification": "AMBER", "etag": hidden(page, "etag"), "draft": hidden(page, "draft")}
     response = client.post(url(case, "report/autosave"), data=data, headers={"Accept": "application/json"})
     assert response.status_code == 200
     body = response.get_json()
-    assert body["number"] == 1 and body["etag"].startswith('"report-')
-    data.update(summary="Typed more.", etag=body["etag"])
+    # Autosave keeps the working draft; it makes no version (tests/report/test_editor.py has the detail).
+    assert body["kept"] is True and body["number"] is None and body["etag"].startswith('"report-')
+    data.update(summary="Typed more.", etag=body["etag"], draft=body["draft"])
     body = client.post(url(case, "report/autosave"), data=data).get_json()
-    assert body["number"] == 2
-    data["etag"] = body["etag"]
+    assert body["kept"] is True and body["number"] is None
+    data.update(etag=body["etag"], draft=body["draft"])
+    page = follow_flash(client, client.post(url(case, "report/edit"), data=data))
+    assert "Saved draft version 1." in page
+    data.update(etag=hidden(page, "etag"), draft=hidden(page, "draft"))
     # An out-of-date ETag gets a problem answer naming the newest version.
-    response = client.post(url(case, "report/autosave"), data={**data, "summary": "Other", "etag": '"report-1-v1"'})
+    response = client.post(url(case, "report/autosave"), data={**data, "summary": "Other", "etag": '"report-1-v0"'})
     assert response.status_code == 412 and response.mimetype == "application/problem+json"
-    assert response.get_json()["latest"] == 2
+    assert response.get_json()["latest"] == 1
     response = client.post(url(case, "report/autosave"), data={**data, "classification": "PURPLE"})
     assert response.status_code == 422 and "classification" in response.get_json()["errors"]
     as_role("secas")
@@ -607,7 +611,7 @@ def test_with_csrf_on_forms_and_autosave_carry_their_token(client, case, users):
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
     response = client.post(url(case, "report/autosave"), data=data,
                            headers={"Accept": "application/json", "X-CSRFToken": hidden(editor, "csrf_token")})
-    assert response.status_code == 200 and response.get_json()["number"] == 1
+    assert response.status_code == 200 and response.get_json()["kept"] is True
 
 
 def test_submitting_a_version_older_than_the_latest_is_refused_on_the_editor(client, case, as_role):

@@ -99,6 +99,7 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     "report.autosave": {"POST": INCIDENT_WRITERS},
     "report.submit_report": {"GET": INCIDENT_WRITERS, "POST": INCIDENT_WRITERS},
     "report.withdraw_report": {"GET": INCIDENT_WRITERS, "POST": INCIDENT_WRITERS},
+    "report.preview": {"POST": INCIDENT_WRITERS},
     "report.versions": {"GET": READERS},
     "report.diff": {"GET": READERS},
     "report.published": {"GET": EVERYONE},
