@@ -52,8 +52,10 @@ RANK_CAP = 50
 # word fills the cap there); only a rarer word is looked up in the GIN index, which then finds few rows: fewer
 # than RANK_CAP in RECENT_ROWS means at most about one row in a hundred matches.
 RECENT_ROWS = 5_000
-# Only a table of more rows than this (as the planner last counted them) is walked so.
-WALK_ROWS = 4 * RECENT_ROWS
+# Only a table of more rows than this (as the planner last counted them) is walked so: the walk reads at most half
+# of it, a millisecond or two for a rare word, where the GIN index would fetch every row of a common one (a word in
+# each of 15,000 report versions, each checked to be the latest: tens of milliseconds).
+WALK_ROWS = 2 * RECENT_ROWS
 INTERNAL_KINDS = ("incident", "timeline", "rationale", "secas_comment", "comment", "report", "decision")
 
 
@@ -226,23 +228,35 @@ def _pg_matches(source: ddl.Source, text: str, count: int) -> list[Any]:
     config = ddl.PG_CONFIG
     table = f'"{source.table}"'
     vector = f"t.{ddl.PG_COLUMN}"
-    query = f"websearch_to_tsquery('{config}', :q)"
-    floor = f"(SELECT max(id) FROM {table}) - :recent"
+    # The words are parsed once per statement, as a subquery: the same statements run for every search, so the
+    # driver soon prepares them and the server plans them once for any words; in such a plan a bare
+    # websearch_to_tsquery(:q) is no constant and would be parsed again for every row it is tested against (5,000
+    # in the walk below: ten milliseconds and more per table).
+    query = f"(SELECT websearch_to_tsquery('{config}', :q))"
     # The newest RANK_CAP matches are sought among the newest rows first, walking the primary key (``coalesce``
     # keeps the GIN index out of that walk: a planner misjudging a word would otherwise fetch every match), and
-    # through the GIN index below them only when the newest rows hold too few (``id + 0`` keeps the primary key
-    # out of that one: walked backwards for a rare word it would read the whole table).
+    # through the GIN index below them only when the newest rows hold too few. ``id + 0`` keeps the primary key
+    # out of that one, in its order (walked backwards for a rare word it would read the whole table) and in its
+    # bound: the planner cannot estimate a query with an excluded word ("tariff -prepayment") and guesses
+    # thousands of matches, for which it would AND the GIN index's few rows with a bitmap of the primary key's
+    # whole range below the newest rows (a million entries, tens of milliseconds); as a filter the bound costs
+    # nothing on the rows the GIN index found.
+    # The bound is a number, read first with the table's size: as a subquery its value is unknown when the
+    # statement is planned, the planner takes a third of the table to lie above it, and starts parallel workers
+    # to walk what are a few thousand rows (ten milliseconds of start-up on a busy machine).
     # A table of a few thousand rows goes to the GIN index at once (the walk would read all of it).
-    params = {"q": text, "cap": RANK_CAP, "recent": RECENT_ROWS}
-    rows = db.session.scalar(sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"),
-                             {"table": table})
+    size = db.session.execute(sa.text(
+        f"SELECT reltuples, (SELECT max(id) FROM {table}) FROM pg_class WHERE oid = CAST(:table AS regclass)"),
+        {"table": table}).one_or_none()
+    rows, newest = (float(size[0] or 0), int(size[1] or 0)) if size is not None else (0.0, 0)
+    params: dict[str, Any] = {"q": text, "cap": RANK_CAP, "floor": newest - RECENT_ROWS}
     ids: list[int] = []
     below = ""
-    if float(rows or 0) > WALK_ROWS:
+    if rows > WALK_ROWS:
         ids = list(db.session.scalars(sa.text(
-            f"SELECT t.id FROM {table} AS t WHERE t.id > {floor} AND coalesce({vector}, ''::tsvector) @@ {query} "
+            f"SELECT t.id FROM {table} AS t WHERE t.id > :floor AND coalesce({vector}, ''::tsvector) @@ {query} "
             f"{extra} ORDER BY t.id DESC LIMIT :cap"), params))
-        below = f"AND t.id <= {floor}"
+        below = "AND t.id + 0 <= :floor"
     if len(ids) < RANK_CAP:
         ids += db.session.scalars(sa.text(
             f"SELECT t.id FROM {table} AS t WHERE {vector} @@ {query} {below} {extra} "
@@ -286,6 +300,11 @@ def _incident_hit(kind: str, label: str, incident: Incident, endpoint: str, valu
                values={"reference": incident.reference, **values}, snippet=highlight(snippet), rank=rank)
 
 
+# A hit needs its rows' own columns only: not the collections the models load eagerly elsewhere (an incident's
+# cohorts, an action's revisions and incidents), a statement each per kind of hit.
+_BARE = sa.orm.lazyload("*")
+
+
 def _describe(found: list[tuple[str, int, float, str]], *, viewer: Any) -> list[Hit]:
     ids: dict[str, list[int]] = {}
     for kind, row_id, _, _ in found:
@@ -295,7 +314,7 @@ def _describe(found: list[tuple[str, int, float, str]], *, viewer: Any) -> list[
     def rows(model: Any, *joins: Any, kind: str) -> list[tuple[Any, Incident]]:
         if kind not in ids:
             return []
-        query = sa.select(model, Incident).select_from(model)
+        query = sa.select(model, Incident).select_from(model).options(_BARE)
         for join in joins:
             query = query.join(join)
         return [(row[0], row[1]) for row in db.session.execute(query.where(model.id.in_(ids[kind])))]
@@ -309,7 +328,7 @@ def _describe(found: list[tuple[str, int, float, str]], *, viewer: Any) -> list[
             _incident_hit(kind, label, incident, endpoint, values, snippet, rank) if visible else None)
 
     if "incident" in ids:
-        for incident in db.session.scalars(sa.select(Incident).where(Incident.id.in_(ids["incident"]))):
+        for incident in db.session.scalars(sa.select(Incident).options(_BARE).where(Incident.id.in_(ids["incident"]))):
             add("incident", incident.id, incident, "Incident", "incident.detail")
     for entry, incident in rows(TimelineEntry, Incident, kind="timeline"):
         add("timeline", entry.id, incident, f"Timeline, {format_local(entry.occurred_at)}", "incident.detail")
@@ -325,14 +344,15 @@ def _describe(found: list[tuple[str, int, float, str]], *, viewer: Any) -> list[
     for decision, incident in rows(Decision, Review, Incident, kind="decision"):
         add("decision", decision.id, incident, f"Decision at {decision.meeting}", "review.show")
     if "action" in ids:
-        for action in db.session.scalars(sa.select(Action).where(Action.id.in_(ids["action"]))):
+        for action in db.session.scalars(sa.select(Action).options(_BARE).where(Action.id.in_(ids["action"]))):
             snippet, rank = snippets[("action", action.id)]
             described[("action", action.id)] = Hit(
                 kind="action", label="Action", reference=action.reference, title=action.text[:120],
                 endpoint="action.detail", values={"slug": action_service.slug(action.reference)},
                 snippet=highlight(snippet), rank=rank)
     if "publication" in ids and permissions.can_read_published(viewer):
-        for publication in db.session.scalars(sa.select(Publication).where(Publication.id.in_(ids["publication"]))):
+        for publication in db.session.scalars(sa.select(Publication).options(_BARE).where(
+            Publication.id.in_(ids["publication"]))):
             snippet, rank = snippets[("publication", publication.id)]
             described[("publication", publication.id)] = Hit(
                 kind="publication", label=f"Published report, {publication.edition_label}",
