@@ -125,10 +125,11 @@ def search(q: Any, *, viewer: Any, limit: Any = None) -> Results:
     text, count = check_query(q, limit)
     kinds = visible_kinds(viewer)
     postgres = db.session.get_bind().dialect.name == "postgresql"
+    sizes = _pg_sizes([ddl.BY_KIND[kind] for kind in kinds]) if postgres and kinds else {}
     found: list[tuple[str, int, float, str]] = []
     for kind in kinds:
         source = ddl.BY_KIND[kind]
-        rows = _pg_matches(source, text, count) if postgres else _sqlite_matches(source, text, count)
+        rows = _pg_matches(source, text, count, sizes[kind]) if postgres else _sqlite_matches(source, text, count)
         found += [(kind, int(row[0]), float(row[1]), str(row[2] or "")) for row in rows]
     # Best first; equal ranks in a fixed order, so a page of results is stable.
     found.sort(key=lambda row: (-row[2], row[0], row[1]))
@@ -223,55 +224,62 @@ def _pg_headline_text(source: ddl.Source) -> str:
     return f"translate({joined}, '{START}{STOP}', '')"
 
 
-def _pg_matches(source: ddl.Source, text: str, count: int) -> list[Any]:
+def _pg_sizes(sources: list[ddl.Source]) -> dict[str, tuple[float, int]]:
+    """Return each table's size as the planner last counted it, and its newest id, in one statement."""
+    parts = [f"SELECT '{source.kind}', (SELECT reltuples FROM pg_class WHERE oid = CAST('\"{source.table}\"' AS "
+             f"regclass)), (SELECT max(id) FROM \"{source.table}\")" for source in sources]
+    return {str(kind): (float(rows or 0), int(newest or 0))
+            for kind, rows, newest in db.session.execute(sa.text(" UNION ALL ".join(parts)))}
+
+
+def _pg_matches(source: ddl.Source, text: str, count: int, size: tuple[float, int]) -> list[Any]:
+    """Return the best ``count`` of the newest RANK_CAP matches in one table: id, rank, headline; one statement.
+
+    Each search runs a statement per table (a busy machine makes every round trip to the server cost
+    milliseconds, whatever the statement does).
+    """
     extra = _sqlite_extra(source)  # the same SQL holds on PostgreSQL
     config = ddl.PG_CONFIG
     table = f'"{source.table}"'
     vector = f"t.{ddl.PG_COLUMN}"
-    # The words are parsed once per statement, as a subquery: the same statements run for every search, so the
-    # driver soon prepares them and the server plans them once for any words; in such a plan a bare
+    # The words are parsed once per use, as a subquery: the same statements run for every search, so the driver
+    # soon prepares them and the server plans them once for any words; in such a plan a bare
     # websearch_to_tsquery(:q) is no constant and would be parsed again for every row it is tested against (5,000
     # in the walk below: ten milliseconds and more per table).
     query = f"(SELECT websearch_to_tsquery('{config}', :q))"
     # The newest RANK_CAP matches are sought among the newest rows first, walking the primary key (``coalesce``
     # keeps the GIN index out of that walk: a planner misjudging a word would otherwise fetch every match), and
-    # through the GIN index below them only when the newest rows hold too few. ``id + 0`` keeps the primary key
-    # out of that one, in its order (walked backwards for a rare word it would read the whole table) and in its
-    # bound: the planner cannot estimate a query with an excluded word ("tariff -prepayment") and guesses
-    # thousands of matches, for which it would AND the GIN index's few rows with a bitmap of the primary key's
-    # whole range below the newest rows (a million entries, tens of milliseconds); as a filter the bound costs
-    # nothing on the rows the GIN index found.
-    # The bound is a number, read first with the table's size: as a subquery its value is unknown when the
-    # statement is planned, the planner takes a third of the table to lie above it, and starts parallel workers
-    # to walk what are a few thousand rows (ten milliseconds of start-up on a busy machine).
+    # through the GIN index below them only when the newest rows hold too few: the count of the walk's rows is a
+    # condition on no row of the index's part, so the server tests it once, first, and when the walk found enough
+    # never starts that part. ``id + 0`` keeps the primary key out of the index's part, in its order (walked
+    # backwards for a rare word it would read the whole table) and in its bound: the planner cannot estimate a
+    # query with an excluded word ("tariff -prepayment") and guesses thousands of matches, for which it would AND
+    # the GIN index's few rows with a bitmap of the primary key's whole range below the newest rows (a million
+    # entries, tens of milliseconds); as a filter the bound costs nothing on the rows the GIN index found.
+    # The bound is a number, read with the table's size: as a subquery its value is unknown when the statement is
+    # planned, the planner takes a third of the table to lie above it, and starts parallel workers to walk what
+    # are a few thousand rows (ten milliseconds of start-up on a busy machine).
     # A table of a few thousand rows goes to the GIN index at once (the walk would read all of it).
-    size = db.session.execute(sa.text(
-        f"SELECT reltuples, (SELECT max(id) FROM {table}) FROM pg_class WHERE oid = CAST(:table AS regclass)"),
-        {"table": table}).one_or_none()
-    rows, newest = (float(size[0] or 0), int(size[1] or 0)) if size is not None else (0.0, 0)
-    params: dict[str, Any] = {"q": text, "cap": RANK_CAP, "floor": newest - RECENT_ROWS}
-    ids: list[int] = []
-    below = ""
+    rows, newest = size
     if rows > WALK_ROWS:
-        ids = list(db.session.scalars(sa.text(
-            f"SELECT t.id FROM {table} AS t WHERE t.id > :floor AND coalesce({vector}, ''::tsvector) @@ {query} "
-            f"{extra} ORDER BY t.id DESC LIMIT :cap"), params))
-        below = "AND t.id + 0 <= :floor"
-    if len(ids) < RANK_CAP:
-        ids += db.session.scalars(sa.text(
-            f"SELECT t.id FROM {table} AS t WHERE {vector} @@ {query} {below} {extra} "
-            f"ORDER BY t.id + 0 DESC LIMIT :cap"), {**params, "cap": RANK_CAP - len(ids)})
-    if not ids:
-        return []
+        walked = (f"SELECT t.id FROM {table} AS t WHERE t.id > :floor AND coalesce({vector}, ''::tsvector) @@ "
+                  f"{query} {extra} ORDER BY t.id DESC LIMIT :cap")
+        below = "AND t.id + 0 <= :floor AND (SELECT count(*) FROM walked) < :cap"
+        room = ":cap - (SELECT count(*) FROM walked)"
+    else:
+        walked, below, room = "SELECT NULL::integer AS id WHERE false", "", ":cap"
+    indexed = (f"SELECT t.id FROM {table} AS t WHERE {vector} @@ {query} {below} {extra} "
+               f"ORDER BY t.id + 0 DESC LIMIT {room}")
     # They are ranked on their stored vectors; only the best ``count`` get a headline.
     options = (f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS + 8}, MinWords=6, "
                f"MaxFragments=2, FragmentDelimiter=\" … \"")
-    listed = ", ".join(str(int(row_id)) for row_id in ids)
-    sql = (f"SELECT best.id, best.rank, ts_headline('{config}', {_pg_headline_text(source)}, {query}, :options) "
-           f"FROM (SELECT t.id, ts_rank({vector}, {query}) AS rank FROM {table} AS t WHERE t.id IN ({listed}) "
-           f"ORDER BY rank DESC, t.id LIMIT :n) AS best "
-           f"JOIN {table} AS t ON t.id = best.id ORDER BY best.rank DESC, best.id")
-    return list(db.session.execute(sa.text(sql), {"q": text, "n": count, "options": options}))
+    sql = (f"WITH walked AS MATERIALIZED ({walked}), indexed AS MATERIALIZED ({indexed}), "
+           f"best AS MATERIALIZED (SELECT t.id, ts_rank({vector}, {query}) AS rank FROM {table} AS t "
+           f"WHERE t.id IN (SELECT id FROM walked UNION ALL SELECT id FROM indexed) ORDER BY rank DESC, t.id LIMIT :n) "
+           f"SELECT best.id, best.rank, ts_headline('{config}', {_pg_headline_text(source)}, {query}, :options) "
+           f"FROM best JOIN {table} AS t ON t.id = best.id ORDER BY best.rank DESC, best.id")
+    return list(db.session.execute(sa.text(sql), {"q": text, "n": count, "options": options, "cap": RANK_CAP,
+                                                  "floor": newest - RECENT_ROWS}))
 
 
 def highlight(raw: str) -> Markup:
