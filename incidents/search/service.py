@@ -133,8 +133,15 @@ def search(q: Any, *, viewer: Any, limit: Any = None) -> Results:
         found += [(kind, int(row[0]), float(row[1]), str(row[2] or "")) for row in rows]
     # Best first; equal ranks in a fixed order, so a page of results is stable.
     found.sort(key=lambda row: (-row[2], row[0], row[1]))
-    hits = _describe(found, viewer=viewer)
-    return Results(query=text, hits=hits[:count])
+    # Only as many are described (loaded, checked against the permissions) as the page shows, best first; more
+    # only when some of those may not be shown.
+    hits: list[Hit] = []
+    start = 0
+    while len(hits) < count and start < len(found):
+        batch = found[start:start + count - len(hits)]
+        hits += _describe(batch, viewer=viewer)
+        start += len(batch)
+    return Results(query=text, hits=hits)
 
 
 # --- The query, for each engine ------------------------------------------------------------------------
