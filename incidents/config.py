@@ -208,7 +208,8 @@ class Defaults:
                         "ppt"]
     # Where the files are kept: "database" (a backup holds them; every web host sees them) or "s3", with
     # ATTACHMENT_S3 = {"bucket": ..., "endpoint_url": ..., "region": ..., "access_key_id": ...,
-    # "secret_access_key": ..., "prefix": "attachments/"} (needs the s3 extra).
+    # "secret_access_key": ..., "prefix": "attachments/"} (needs the s3 extra); optionally "connect_timeout" (5 s),
+    # "read_timeout" (30 s), "max_attempts" (3) and "addressing_style" ("auto", "path" or "virtual").
     ATTACHMENT_STORAGE = "database"
     ATTACHMENT_S3: dict[str, Any] = {}
     # The same timeline entry, comment or deferral sent again by the same person this soon is taken

@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 
 from incidents.attachment import forms
 from incidents.attachment import service as attachment_service
+from incidents.attachment.storage import StorageUnavailable
 from incidents.errors import (
     ConflictError,
     NotFound,
@@ -102,7 +103,7 @@ def upload(reference: str) -> Response:
             incident=incident, target=target, key=key, filename=sent.filename, data=sent.read(),
             actor=current_user)
         db.session.commit()
-    except (ValidationError, ConflictError, NotFound) as exc:
+    except (ValidationError, ConflictError, NotFound, StorageUnavailable) as exc:
         db.session.rollback()
         for messages in exc.errors.values():
             for message in messages:
@@ -148,7 +149,7 @@ def delete(reference: str, attachment_id: int) -> Response:
     try:
         attachment = attachment_service.delete(incident=incident, attachment_id=attachment_id, actor=current_user)
         db.session.commit()
-    except ConflictError as exc:
+    except (ConflictError, StorageUnavailable) as exc:
         db.session.rollback()
         flash(exc.detail, "error")
         return redirect(back)

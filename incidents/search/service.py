@@ -52,8 +52,10 @@ RANK_CAP = 50
 # word fills the cap there); only a rarer word is looked up in the GIN index, which then finds few rows: fewer
 # than RANK_CAP in RECENT_ROWS means at most about one row in a hundred matches.
 RECENT_ROWS = 5_000
-# Only a table of more rows than this (as the planner last counted them) is walked so.
-WALK_ROWS = 4 * RECENT_ROWS
+# Only a table of more rows than this (as the planner last counted them) is walked so: the walk reads at most half
+# of it, a millisecond or two for a rare word, where the GIN index would fetch every row of a common one (a word in
+# each of 15,000 report versions, each checked to be the latest: tens of milliseconds).
+WALK_ROWS = 2 * RECENT_ROWS
 INTERNAL_KINDS = ("incident", "timeline", "rationale", "secas_comment", "comment", "report", "decision")
 
 
@@ -123,15 +125,23 @@ def search(q: Any, *, viewer: Any, limit: Any = None) -> Results:
     text, count = check_query(q, limit)
     kinds = visible_kinds(viewer)
     postgres = db.session.get_bind().dialect.name == "postgresql"
+    sizes = _pg_sizes([ddl.BY_KIND[kind] for kind in kinds]) if postgres and kinds else {}
     found: list[tuple[str, int, float, str]] = []
     for kind in kinds:
         source = ddl.BY_KIND[kind]
-        rows = _pg_matches(source, text, count) if postgres else _sqlite_matches(source, text, count)
+        rows = _pg_matches(source, text, count, sizes[kind]) if postgres else _sqlite_matches(source, text, count)
         found += [(kind, int(row[0]), float(row[1]), str(row[2] or "")) for row in rows]
     # Best first; equal ranks in a fixed order, so a page of results is stable.
     found.sort(key=lambda row: (-row[2], row[0], row[1]))
-    hits = _describe(found, viewer=viewer)
-    return Results(query=text, hits=hits[:count])
+    # Only as many are described (loaded, checked against the permissions) as the page shows, best first; more
+    # only when some of those may not be shown.
+    hits: list[Hit] = []
+    start = 0
+    while len(hits) < count and start < len(found):
+        batch = found[start:start + count - len(hits)]
+        hits += _describe(batch, viewer=viewer)
+        start += len(batch)
+    return Results(query=text, hits=hits)
 
 
 # --- The query, for each engine ------------------------------------------------------------------------
@@ -221,43 +231,62 @@ def _pg_headline_text(source: ddl.Source) -> str:
     return f"translate({joined}, '{START}{STOP}', '')"
 
 
-def _pg_matches(source: ddl.Source, text: str, count: int) -> list[Any]:
+def _pg_sizes(sources: list[ddl.Source]) -> dict[str, tuple[float, int]]:
+    """Return each table's size as the planner last counted it, and its newest id, in one statement."""
+    parts = [f"SELECT '{source.kind}', (SELECT reltuples FROM pg_class WHERE oid = CAST('\"{source.table}\"' AS "
+             f"regclass)), (SELECT max(id) FROM \"{source.table}\")" for source in sources]
+    return {str(kind): (float(rows or 0), int(newest or 0))
+            for kind, rows, newest in db.session.execute(sa.text(" UNION ALL ".join(parts)))}
+
+
+def _pg_matches(source: ddl.Source, text: str, count: int, size: tuple[float, int]) -> list[Any]:
+    """Return the best ``count`` of the newest RANK_CAP matches in one table: id, rank, headline; one statement.
+
+    Each search runs a statement per table (a busy machine makes every round trip to the server cost
+    milliseconds, whatever the statement does).
+    """
     extra = _sqlite_extra(source)  # the same SQL holds on PostgreSQL
     config = ddl.PG_CONFIG
     table = f'"{source.table}"'
     vector = f"t.{ddl.PG_COLUMN}"
-    query = f"websearch_to_tsquery('{config}', :q)"
-    floor = f"(SELECT max(id) FROM {table}) - :recent"
+    # The words are parsed once per use, as a subquery: the same statements run for every search, so the driver
+    # soon prepares them and the server plans them once for any words; in such a plan a bare
+    # websearch_to_tsquery(:q) is no constant and would be parsed again for every row it is tested against (5,000
+    # in the walk below: ten milliseconds and more per table).
+    query = f"(SELECT websearch_to_tsquery('{config}', :q))"
     # The newest RANK_CAP matches are sought among the newest rows first, walking the primary key (``coalesce``
     # keeps the GIN index out of that walk: a planner misjudging a word would otherwise fetch every match), and
-    # through the GIN index below them only when the newest rows hold too few (``id + 0`` keeps the primary key
-    # out of that one: walked backwards for a rare word it would read the whole table).
+    # through the GIN index below them only when the newest rows hold too few: the count of the walk's rows is a
+    # condition on no row of the index's part, so the server tests it once, first, and when the walk found enough
+    # never starts that part. ``id + 0`` keeps the primary key out of the index's part, in its order (walked
+    # backwards for a rare word it would read the whole table) and in its bound: the planner cannot estimate a
+    # query with an excluded word ("tariff -prepayment") and guesses thousands of matches, for which it would AND
+    # the GIN index's few rows with a bitmap of the primary key's whole range below the newest rows (a million
+    # entries, tens of milliseconds); as a filter the bound costs nothing on the rows the GIN index found.
+    # The bound is a number, read with the table's size: as a subquery its value is unknown when the statement is
+    # planned, the planner takes a third of the table to lie above it, and starts parallel workers to walk what
+    # are a few thousand rows (ten milliseconds of start-up on a busy machine).
     # A table of a few thousand rows goes to the GIN index at once (the walk would read all of it).
-    params = {"q": text, "cap": RANK_CAP, "recent": RECENT_ROWS}
-    rows = db.session.scalar(sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"),
-                             {"table": table})
-    ids: list[int] = []
-    below = ""
-    if float(rows or 0) > WALK_ROWS:
-        ids = list(db.session.scalars(sa.text(
-            f"SELECT t.id FROM {table} AS t WHERE t.id > {floor} AND coalesce({vector}, ''::tsvector) @@ {query} "
-            f"{extra} ORDER BY t.id DESC LIMIT :cap"), params))
-        below = f"AND t.id <= {floor}"
-    if len(ids) < RANK_CAP:
-        ids += db.session.scalars(sa.text(
-            f"SELECT t.id FROM {table} AS t WHERE {vector} @@ {query} {below} {extra} "
-            f"ORDER BY t.id + 0 DESC LIMIT :cap"), {**params, "cap": RANK_CAP - len(ids)})
-    if not ids:
-        return []
+    rows, newest = size
+    if rows > WALK_ROWS:
+        walked = (f"SELECT t.id FROM {table} AS t WHERE t.id > :floor AND coalesce({vector}, ''::tsvector) @@ "
+                  f"{query} {extra} ORDER BY t.id DESC LIMIT :cap")
+        below = "AND t.id + 0 <= :floor AND (SELECT count(*) FROM walked) < :cap"
+        room = ":cap - (SELECT count(*) FROM walked)"
+    else:
+        walked, below, room = "SELECT NULL::integer AS id WHERE false", "", ":cap"
+    indexed = (f"SELECT t.id FROM {table} AS t WHERE {vector} @@ {query} {below} {extra} "
+               f"ORDER BY t.id + 0 DESC LIMIT {room}")
     # They are ranked on their stored vectors; only the best ``count`` get a headline.
     options = (f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS + 8}, MinWords=6, "
                f"MaxFragments=2, FragmentDelimiter=\" … \"")
-    listed = ", ".join(str(int(row_id)) for row_id in ids)
-    sql = (f"SELECT best.id, best.rank, ts_headline('{config}', {_pg_headline_text(source)}, {query}, :options) "
-           f"FROM (SELECT t.id, ts_rank({vector}, {query}) AS rank FROM {table} AS t WHERE t.id IN ({listed}) "
-           f"ORDER BY rank DESC, t.id LIMIT :n) AS best "
-           f"JOIN {table} AS t ON t.id = best.id ORDER BY best.rank DESC, best.id")
-    return list(db.session.execute(sa.text(sql), {"q": text, "n": count, "options": options}))
+    sql = (f"WITH walked AS MATERIALIZED ({walked}), indexed AS MATERIALIZED ({indexed}), "
+           f"best AS MATERIALIZED (SELECT t.id, ts_rank({vector}, {query}) AS rank FROM {table} AS t "
+           f"WHERE t.id IN (SELECT id FROM walked UNION ALL SELECT id FROM indexed) ORDER BY rank DESC, t.id LIMIT :n) "
+           f"SELECT best.id, best.rank, ts_headline('{config}', {_pg_headline_text(source)}, {query}, :options) "
+           f"FROM best JOIN {table} AS t ON t.id = best.id ORDER BY best.rank DESC, best.id")
+    return list(db.session.execute(sa.text(sql), {"q": text, "n": count, "options": options, "cap": RANK_CAP,
+                                                  "floor": newest - RECENT_ROWS}))
 
 
 def highlight(raw: str) -> Markup:
@@ -286,6 +315,11 @@ def _incident_hit(kind: str, label: str, incident: Incident, endpoint: str, valu
                values={"reference": incident.reference, **values}, snippet=highlight(snippet), rank=rank)
 
 
+# A hit needs its rows' own columns only: not the collections the models load eagerly elsewhere (an incident's
+# cohorts, an action's revisions and incidents), a statement each per kind of hit.
+_BARE = sa.orm.lazyload("*")
+
+
 def _describe(found: list[tuple[str, int, float, str]], *, viewer: Any) -> list[Hit]:
     ids: dict[str, list[int]] = {}
     for kind, row_id, _, _ in found:
@@ -295,7 +329,7 @@ def _describe(found: list[tuple[str, int, float, str]], *, viewer: Any) -> list[
     def rows(model: Any, *joins: Any, kind: str) -> list[tuple[Any, Incident]]:
         if kind not in ids:
             return []
-        query = sa.select(model, Incident).select_from(model)
+        query = sa.select(model, Incident).select_from(model).options(_BARE)
         for join in joins:
             query = query.join(join)
         return [(row[0], row[1]) for row in db.session.execute(query.where(model.id.in_(ids[kind])))]
@@ -309,7 +343,7 @@ def _describe(found: list[tuple[str, int, float, str]], *, viewer: Any) -> list[
             _incident_hit(kind, label, incident, endpoint, values, snippet, rank) if visible else None)
 
     if "incident" in ids:
-        for incident in db.session.scalars(sa.select(Incident).where(Incident.id.in_(ids["incident"]))):
+        for incident in db.session.scalars(sa.select(Incident).options(_BARE).where(Incident.id.in_(ids["incident"]))):
             add("incident", incident.id, incident, "Incident", "incident.detail")
     for entry, incident in rows(TimelineEntry, Incident, kind="timeline"):
         add("timeline", entry.id, incident, f"Timeline, {format_local(entry.occurred_at)}", "incident.detail")
@@ -325,14 +359,15 @@ def _describe(found: list[tuple[str, int, float, str]], *, viewer: Any) -> list[
     for decision, incident in rows(Decision, Review, Incident, kind="decision"):
         add("decision", decision.id, incident, f"Decision at {decision.meeting}", "review.show")
     if "action" in ids:
-        for action in db.session.scalars(sa.select(Action).where(Action.id.in_(ids["action"]))):
+        for action in db.session.scalars(sa.select(Action).options(_BARE).where(Action.id.in_(ids["action"]))):
             snippet, rank = snippets[("action", action.id)]
             described[("action", action.id)] = Hit(
                 kind="action", label="Action", reference=action.reference, title=action.text[:120],
                 endpoint="action.detail", values={"slug": action_service.slug(action.reference)},
                 snippet=highlight(snippet), rank=rank)
     if "publication" in ids and permissions.can_read_published(viewer):
-        for publication in db.session.scalars(sa.select(Publication).where(Publication.id.in_(ids["publication"]))):
+        for publication in db.session.scalars(sa.select(Publication).options(_BARE).where(
+            Publication.id.in_(ids["publication"]))):
             snippet, rank = snippets[("publication", publication.id)]
             described[("publication", publication.id)] = Hit(
                 kind="publication", label=f"Published report, {publication.edition_label}",

@@ -174,3 +174,33 @@ def test_only_the_newest_matches_are_ranked_whichever_way_they_are_found(app, us
     hits = search_service.search("gateway", viewer=dcc).hits
 
     assert {hit.reference for hit in hits if hit.kind == "incident"} == {made[2].reference, made[3].reference}
+
+
+@pytest.mark.parametrize("walked", [False, True], ids=["index", "walk-then-index"])
+def test_an_excluded_word_leaves_out_every_row_that_holds_it_however_the_rows_are_found(app, users, monkeypatch,
+                                                                                         walked):
+    dcc = users["dcc"]
+    made = [factories.incident(actor=dcc, title=f"Tariff update {n} delayed",
+                               cause=("Prepayment meters missed the new prices." if n % 3 == 0 else
+                                      "Credit meters missed the new prices." if n % 3 == 1 else
+                                      "Two prepayments were refused."))
+            for n in range(9)]
+    db.session.commit()
+    credit_only = [m.reference for n, m in enumerate(made) if n % 3 == 1]
+    if walked:
+        # PostgreSQL walks the newest two rows, then asks the GIN index for the rest below them.
+        monkeypatch.setattr(search_service, "RECENT_ROWS", 2)
+        monkeypatch.setattr(search_service, "WALK_ROWS", -2)
+
+    def found(q):
+        return sorted(h.reference for h in search_service.search(q, viewer=dcc, limit=50).hits if h.kind == "incident")
+
+    # The excluded word is stemmed as the text is: "prepayment" also leaves out "prepayments".
+    # Run each query many times: the driver prepares statements it sees often, and the server may then plan them
+    # once for any words; the answers must not change.
+    for _ in range(4):
+        assert found("tariff -prepayment") == sorted(credit_only)
+        assert found("tariff -credit") == sorted(m.reference for n, m in enumerate(made) if n % 3 != 1)
+        assert found('tariff -"new prices"') == sorted(m.reference for n, m in enumerate(made) if n % 3 == 2)
+        assert found("delayed -tariff") == []
+        assert found("meters -prepayment -credit") == []
