@@ -50,7 +50,12 @@ from incidents.incident.service import (
     TimelineEntryDraft,
 )
 from incidents.rules import service as rules_service
-from incidents.timeutil import DATE_TIME_FORM_HINT, DATE_TIME_HINT, format_input, parse_local
+from incidents.timeutil import (
+    DATE_TIME_FORM_HINT,
+    DATE_TIME_HINT,
+    format_input,
+    parse_local,
+)
 from incidents.validation import KEEP
 
 GENERAL = "form"

@@ -36,7 +36,12 @@ from incidents.review.models import (
     SummaryReportVersion,
 )
 from incidents.review.service import SUMMARY_SECTIONS, MinutedAction, SummaryDraft
-from incidents.timeutil import DATE_EXAMPLE, DATE_HINT, DATE_TIME_HINT, format_date_input, parse_date
+from incidents.timeutil import (
+    DATE_HINT,
+    DATE_TIME_HINT,
+    format_date_input,
+    parse_date,
+)
 
 GENERAL = "form"
 _Choice = TypeVar("_Choice", bound=enum.Enum)

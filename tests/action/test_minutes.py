@@ -225,5 +225,5 @@ def test_actions_minuted_with_a_decision_may_be_tbc(app):
 
     found, problems = parse_actions("OPSG 97/04 | dcc | TBC | " + WORDING + "\nOPSG 97/ CONF01 | secas | x | y")
     assert (found[0].reference, found[0].target_on, found[0].text) == ("OPSG 97/04", None, WORDING)
-    assert problems == ["Action 2, target date: Enter the date as day, month and year, e.g. 30/11/2026 or 30 Nov 2026. "
-                        "Or TBC if it is still to be confirmed."]
+    assert problems == [("Action 2, target date: Enter the date as day, month and year, e.g. 30/11/2026 or "
+                         "30 Nov 2026. Or TBC if it is still to be confirmed.")]
