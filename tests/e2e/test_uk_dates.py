@@ -91,6 +91,7 @@ def test_uk_dates_typed_in_every_date_field_of_the_main_forms_are_saved(server, 
     dcc.uncheck("#cohorts-2-affected") if dcc.is_checked("#cohorts-2-affected") else None
     dcc.fill("#cause", "Failure in a national carrier's core network.")
     dcc.fill("#impact", "Smart meter communications unavailable.")
+    shot(dcc, "uk-dates-incident-form")
     _submit(dcc, "Log incident")
     body = dcc.locator("main").inner_text()
     assert "Tue 4 Apr 2023 05:55 BST" in body, body[:2000]
@@ -149,6 +150,7 @@ def test_uk_dates_typed_in_every_date_field_of_the_main_forms_are_saved(server, 
     opsg.select_option("#owner_org", "dcc")
     opsg.fill("#raised_on", "26/06/2023")
     opsg.fill("#target_on", "24 Jul 2099")
+    shot(opsg, "uk-dates-action-form")
     _submit(opsg, "Raise action")
     detail = opsg.locator("main").inner_text()
     assert "Mon 26 Jun 2023" in detail and "Fri 24 Jul 2099" in detail, detail[:2000]
