@@ -7,6 +7,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from incidents.audit.models import AuditEntry
@@ -207,3 +208,15 @@ def test_ten_thousand_rows_shuffled_with_bad_duplicated_and_other_zone_rows(app,
     assert report.count("refused") == 20 and report.count("duplicate") == 10
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TimelineEntry)) == 6000 - 20
     assert {r.outcome for r in run(data, users["dcc"]).rows} <= {"unchanged", "refused", "duplicate"}
+
+
+def test_a_spreadsheet_with_uk_dates_is_read_day_first_like_the_forms(app, users):
+    # A spreadsheet saved in a UK locale writes 04/04/2023 10:40; the importer reads it as the forms do.
+    assert import_service.parse_time("04/04/2023 06:15") == START
+    assert import_service.parse_time("4 Apr 2023 6:15") == START
+    assert import_service.parse_time("2023-04-04T06:15") == START
+    assert import_service.parse_time("2023-04-04T07:15:00+02:00") == START
+    for month_first in ("04/30/2023 06:15", "4/4/23 06:15"):
+        with pytest.raises(ValueError) as refused:
+            import_service.parse_time(month_first)
+        assert "e.g. 30/11/2026 09:12" in str(refused.value) and "ISO 8601 with its offset" in str(refused.value)
