@@ -171,6 +171,33 @@ def parse_date(text: str) -> date:
     raise ValueError(f"Enter the date as day, month and year, e.g. {DATE_EXAMPLE} or 30 Nov 2026.")
 
 
+MONTH_EXAMPLE = "04/2023 or Apr 2023"
+_ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$", re.ASCII)
+_NUMBER_MONTH = re.compile(r"^(\d{1,2})[/.-](\d+)$", re.ASCII)
+_WORD_MONTH = re.compile(r"^([a-z]+)\.?,?\s+(\d+)$", re.IGNORECASE | re.ASCII)
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """Read a calendar month as written in the UK (04/2023, Apr 2023, April 2023) or as ISO 2023-04.
+
+    Returns (year, month); raises ValueError with a message that says what to type.
+    """
+    text = " ".join((text or "").split())
+    if match := _ISO_MONTH.match(text):
+        year, month = match.group(1), int(match.group(2))
+    elif match := _NUMBER_MONTH.match(text):
+        month, year = int(match.group(1)), match.group(2)
+    elif (match := _WORD_MONTH.match(text)) and match.group(1).lower() in _MONTH_NAMES:
+        month, year = _MONTH_NAMES[match.group(1).lower()], match.group(2)
+    else:
+        raise ValueError(f"Enter the month and the year, e.g. {MONTH_EXAMPLE}.")
+    if len(year) != 4:
+        raise ValueError(f"Write the year in full, with 4 digits, e.g. {MONTH_EXAMPLE}.")
+    if not 1 <= month <= 12:
+        raise ValueError(f"There is no month {month}: months go from 1 to 12, e.g. {MONTH_EXAMPLE}.")
+    return int(year), month
+
+
 def format_date_input(value: date | None) -> str:
     """Format a date for a date field, day first: '30/11/2026'."""
     return "" if value is None else f"{value:%d/%m/%Y}"

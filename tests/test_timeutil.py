@@ -5,7 +5,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from incidents.timeutil import format_date_input, format_input, parse_date, parse_local
+from incidents.timeutil import (
+    format_date_input,
+    format_input,
+    parse_date,
+    parse_local,
+    parse_month,
+)
 
 # 30 November 2026 is in winter: UK time is GMT, so 09:12 local is 09:12 UTC.
 WINTER = datetime(2026, 11, 30, 9, 12, tzinfo=UTC)
@@ -143,3 +149,24 @@ def test_a_date_field_shows_its_value_day_first():
     assert format_date_input(date(2026, 11, 30)) == "30/11/2026"
     assert format_date_input(date(2027, 2, 1)) == "01/02/2027"
     assert format_date_input(None) == ""
+
+
+# --- Months (the PMR month picker) --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["04/2023", "4/2023", "04-2023", "Apr 2023", "April 2023", "apr. 2023", "2023-04"])
+def test_a_month_is_read_as_written_in_the_uk_or_iso(text):
+    assert parse_month(text) == (2023, 4)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("13/2023", "There is no month 13: months go from 1 to 12, e.g. 04/2023 or Apr 2023."),
+    ("04/23", "Write the year in full, with 4 digits, e.g. 04/2023 or Apr 2023."),
+    ("Apr 23", "Write the year in full"),
+    ("April", "Enter the month and the year, e.g. 04/2023 or Apr 2023."),
+    ("Avril 2023", "Enter the month and the year"),
+    ("", "Enter the month and the year"),
+])
+def test_a_wrong_month_says_what_to_type(text, message):
+    with pytest.raises(ValueError) as refused:
+        parse_month(text)
+    assert message in str(refused.value)
