@@ -14,11 +14,11 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError as FieldError
-from wtforms.widgets import TextInput
 
 from incidents.action.models import Action, ActionStatus
 from incidents.action.service import TBC, ActionChanges, ActionDraft
 from incidents.review.forms import DateTextField, ServiceErrors
+from incidents.timeutil import DATE_EXAMPLE, DATE_HINT, format_date_input
 
 _REFERENCES = re.compile(r"[\s,;]+")
 _VERSION = re.compile(r"^[0-9]{1,9}$")
@@ -26,15 +26,11 @@ STATUS_LABELS = {ActionStatus.OPEN: "Open", ActionStatus.CLOSED: "Closed"}
 
 
 class TargetDateField(DateTextField):
-    """A target date typed as YYYY-MM-DD, or TBC (also when left empty): a date still to be confirmed.
-
-    A text box rather than a date picker, which could not hold "TBC".
+    """A target date typed day first (30/11/2026, 30 Nov 2026) or ISO, or TBC (also when left empty): a date
+    still to be confirmed.
     """
 
-    widget = TextInput()  # type: ignore[assignment]  # a text box: a date picker could not hold "TBC"
-
     def __init__(self, *args: Any, shows_tbc: bool = False, **kwargs: Any) -> None:
-        kwargs.setdefault("render_kw", {"placeholder": "YYYY-MM-DD or TBC"})
         super().__init__(*args, **kwargs)
         # An action saved without a date shows TBC; a new action's empty box is TBC too, but says nothing.
         self.shows_tbc = shows_tbc
@@ -46,15 +42,17 @@ class TargetDateField(DateTextField):
             return
         try:
             super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError("Enter the target date as YYYY-MM-DD, e.g. 2023-07-24, or TBC if it is still to be "
-                             "confirmed.") from None
+        except ValueError as exc:
+            if any(character.isdigit() for character in str(valuelist[0])):
+                raise ValueError(f"{exc} Or enter TBC if it is still to be confirmed.") from None
+            raise ValueError(f"Enter the target date as day/month/year, e.g. {DATE_EXAMPLE}, or TBC if it is "
+                             "still to be confirmed.") from None
 
     def _value(self) -> str:
         if self.raw_data:
             return str(self.raw_data[0])
         if isinstance(self.data, date):
-            return self.data.isoformat()
+            return format_date_input(self.data)
         return TBC if self.shows_tbc else ""
 
 
@@ -97,9 +95,9 @@ class ActionForm(ServiceErrors, FlaskForm):
                             description="Its team address gets the reminders.")
     owner_user = StringField("Owner (person)", description="Optional: the email of an active user, who gets the "
                                                             "reminders too.")
-    raised_on = DateTextField("Date raised", description="YYYY-MM-DD, usually the meeting date.")
-    target_on = TargetDateField("Target date", description="YYYY-MM-DD, or TBC (or leave it empty) when the minutes "
-                                                           "give none: no reminder goes until it has a date. "
+    raised_on = DateTextField("Date raised", description=f"{DATE_HINT}. Usually the meeting date.")
+    target_on = TargetDateField("Target date", description=f"{DATE_HINT}, or TBC (or leave it empty) when the "
+                                                           "minutes give none: no reminder goes until it has a date. "
                                                            "Reminders go 5 Working Days before, on the day, then "
                                                            "weekly while it is overdue.")
     incidents = StringField("Linked incidents", description="Optional: incident references separated by commas or "
@@ -126,7 +124,7 @@ class EditActionForm(ServiceErrors, FlaskForm):
     text = TextAreaField("Action")
     owner_org = SelectField("Owner organisation", validate_choice=False)
     owner_user = StringField("Owner (person)", description="Optional: the email of an active user.")
-    target_on = TargetDateField("Target date", description="YYYY-MM-DD, or TBC (or empty) for no date yet. Changing "
+    target_on = TargetDateField("Target date", description=f"{DATE_HINT}, or TBC (or empty) for no date yet. Changing "
                                                            "it, to or from TBC too, keeps the earlier one in the "
                                                            "history.", shows_tbc=True)
     revision_reason = TextAreaField("Reason for revising the target date",

@@ -252,7 +252,7 @@ def _text_limit() -> int:
 
 def _date(errors: dict[str, list[str]], name: str, value: date | None, *, label: str) -> date | None:
     if value is None:
-        validation.add(errors, name, f"{label} is required as a date (YYYY-MM-DD).")
+        validation.add(errors, name, f"{label} is required.")
     return value
 
 

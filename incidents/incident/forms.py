@@ -50,11 +50,14 @@ from incidents.incident.service import (
     TimelineEntryDraft,
 )
 from incidents.rules import service as rules_service
-from incidents.timeutil import format_input, parse_local
+from incidents.timeutil import (
+    DATE_TIME_FORM_HINT,
+    DATE_TIME_HINT,
+    format_input,
+    parse_local,
+)
 from incidents.validation import KEEP
 
-TIME_HINT = ("UK time as YYYY-MM-DD HH:MM, e.g. 2023-04-04 10:40. Adding GMT or BST is optional; "
-             "it is needed only for the hour that happens twice when the clocks go back.")
 GENERAL = "form"
 _COHORT_KEY = re.compile(r"^cohorts\[(\d+)\](?:\.(\w+))?$")
 _NUMBER = re.compile(r"^-?[0-9]{1,30}$")
@@ -63,10 +66,14 @@ _SMALL_WHOLE = re.compile(r"^[0-9]{1,9}$")
 
 
 class LocalDateTimeField(Field):
-    """A UK local date and time typed as text; ``data`` is an aware UTC datetime or None."""
+    """A UK local date and time typed as text, day first (see ``parse_local``); ``data`` is aware UTC or None."""
 
     widget = TextInput()
     data: datetime | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("description", DATE_TIME_HINT)
+        super().__init__(*args, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         """Parse the typed text; a parse failure becomes the field's error."""
@@ -186,13 +193,16 @@ class CohortForm(Form):
 class IncidentForm(ServiceErrorsMixin, FlaskForm):
     """An incident's recorded fields; build it with ``incident_form``."""
 
+    # Shown once for the form's date-time fields, each of which shows only an example.
+    date_time_hint = DATE_TIME_FORM_HINT
+
     reference = StringField("Reference")
     title = StringField("Title")
     category = SelectField("Category", validate_choice=False)
     status = SelectField("Status", validate_choice=False)
-    started_at = LocalDateTimeField("Started", description=TIME_HINT)
-    detected_at = LocalDateTimeField("Detected", description=TIME_HINT)
-    resolved_at = LocalDateTimeField("Resolved", description=TIME_HINT)
+    started_at = LocalDateTimeField("Started")
+    detected_at = LocalDateTimeField("Detected")
+    resolved_at = LocalDateTimeField("Resolved")
     cohorts = FieldList(FormField(CohortForm))
     cause_category = SelectField("Cause category", validate_choice=False)
     cause = TextAreaField("Cause")
@@ -378,7 +388,9 @@ def incident_form(*, incident: Incident | None = None, from_request: bool = True
 class TimelineEntryForm(ServiceErrorsMixin, FlaskForm):
     """A timeline entry: when, what kind, which cohort (optional) and what happened."""
 
-    occurred_at = LocalDateTimeField("When", description=TIME_HINT)
+    date_time_hint = DATE_TIME_FORM_HINT
+
+    occurred_at = LocalDateTimeField("When")
     kind = SelectField("Kind", validate_choice=False)
     cohort = SelectField("Cohort", validate_choice=False,
                          description="Optional: one of the cohorts this incident affected.")

@@ -15,7 +15,7 @@ class MeetingForm(ServiceErrors, FlaskForm):
     required = ("reference", "held_on")
 
     reference = StringField("Meeting")
-    held_on = DateTextField("Date", description="YYYY-MM-DD.")
+    held_on = DateTextField("Date")
     kind = SelectField("Kind", validate_choice=False, default=MeetingKind.MAIN.value,
                        choices=[(kind.value, label) for kind, label in KIND_LABELS.items()],
                        description="The group holds main meetings and reporting meetings.")

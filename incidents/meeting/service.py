@@ -65,7 +65,7 @@ def schedule(*, reference: str, held_on: date | None, actor: User, kind: Meeting
     elif db.session.scalar(sa.select(Meeting.id).where(Meeting.reference == reference)):
         errors["reference"] = [f"{reference} is already scheduled."]
     if held_on is None:
-        errors["held_on"] = ["Meeting date is required (YYYY-MM-DD)."]
+        errors["held_on"] = ["Meeting date is required."]
     if kind is None or kind not in set(MeetingKind):
         errors["kind"] = ["Kind must be main or reporting."]
     if errors:

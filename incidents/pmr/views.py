@@ -21,7 +21,7 @@ from incidents.extensions import db
 from incidents.pmr import service as pmr_service
 from incidents.review.forms import ActionForm
 from incidents.rules import service as rules_service
-from incidents.timeutil import utcnow
+from incidents.timeutil import parse_month, utcnow
 
 bp = Blueprint("pmr", __name__, url_prefix="/pmr")
 
@@ -63,10 +63,16 @@ def index() -> Response:
     _require_reader()
     chosen = (request.args.get("month") or "").strip()
     if chosen:
+        # The picker is a text box read as people write a month (04/2023, Apr 2023) or as ISO (2023-04).
+        try:
+            year, number = parse_month(chosen)
+        except ValueError as exc:
+            raise ValidationError({"month": [str(exc)]}, f"Choose the month: {exc}") from None
+        chosen = f"{year:04d}-{number:02d}"
         try:
             pmr_service.parse_month(chosen)
         except ValidationError as exc:
-            raise ValidationError(exc.errors, "Choose the month as YYYY-MM, e.g. 2023-04.") from None
+            raise ValidationError(exc.errors, "Choose a month from 01/1990 to 12/2999.") from None
         return redirect(url_for(".month", month=chosen))
     month = pmr_service.latest_month() or pmr_service.current_month(utcnow())
     return redirect(url_for(".month", month=month))
@@ -88,7 +94,8 @@ def month(month: str) -> str:
         "pmr/month.html", label=pmr_service.month_label(month), report=report, charts=_trend_charts(report),
         targets=targets, status_labels=pmr_service.STATUS_LABELS, treatment_labels=pmr_service.TREATMENT_LABELS,
         standing_labels={state.value: label for state, label in pmr_service.STANDING_LABELS.items()},
-        this_month=pmr_service.current_month(now), page_incidents=PAGE_INCIDENTS,
+        page_incidents=PAGE_INCIDENTS,
+        month_input=f"{month[5:7]}/{month[:4]}",
         as_reported=pmr_service.as_reported(month, today=report.measures),
         may_record=permissions.can_record_pmr(current_user) and pmr_service.is_over(month, now=now),
         record_form=ActionForm())

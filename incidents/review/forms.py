@@ -23,7 +23,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import ValidationError as WTFormsValidationError
-from wtforms.widgets import DateInput
+from wtforms.widgets import TextInput
 
 from incidents.idempotency import forms as form_keys
 from incidents.incident.forms import LocalDateTimeField
@@ -38,10 +38,15 @@ from incidents.review.models import (
 )
 from incidents.review.service import PUBLISHABLE as PUBLISHABLE_LEVELS
 from incidents.review.service import SUMMARY_SECTIONS, MinutedAction, SummaryDraft
+from incidents.timeutil import (
+    DATE_HINT,
+    DATE_TIME_HINT,
+    format_date_input,
+    parse_date,
+)
 
 GENERAL = "form"
 _Choice = TypeVar("_Choice", bound=enum.Enum)
-_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 # Service keys like ``evidence_links[2]`` or ``sections.summary`` name a part of one field.
 _INDEXED = re.compile(r"^(\w+)\[\d+\](?:\.\w+)?$")
 
@@ -65,31 +70,32 @@ DECISION_OUTCOME_LABELS = {
 
 
 class DateTextField(Field):
-    """A calendar date typed as YYYY-MM-DD (a date picker where the browser has one)."""
+    """A calendar date typed as text, day first (30/11/2026, 30 Nov 2026) or ISO; ``data`` is a date or None.
 
-    widget = DateInput()
+    A text box rather than the browser's date picker, which shows the browser's locale order (mm/dd/yyyy in
+    an en-US browser); the hint shows the UK order.
+    """
+
+    widget = TextInput()
     data: date | None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("description", DATE_HINT)
+        super().__init__(*args, **kwargs)
+
     def process_formdata(self, valuelist: list[Any]) -> None:
-        """Read the date; text that is no date becomes the field's error."""
+        """Read the date; text that is no date becomes the field's error, saying what to type."""
         if not valuelist:
             return
         self.data = None
         text = str(valuelist[0]).strip()
-        if not text:
-            return
-        match = _DATE.match(text)
-        try:
-            if not match:
-                raise ValueError
-            self.data = date(*(int(part) for part in match.groups()))
-        except ValueError:
-            raise ValueError("Enter the date as YYYY-MM-DD, e.g. 2023-06-26.") from None
+        if text:
+            self.data = parse_date(text)
 
     def _value(self) -> str:
         if self.raw_data:
             return str(self.raw_data[0])
-        return self.data.isoformat() if isinstance(self.data, date) else ""
+        return format_date_input(self.data) if isinstance(self.data, date) else ""
 
 
 def choice(kind: type[_Choice], value: str | None) -> _Choice | None:
@@ -211,17 +217,16 @@ def parse_actions(text: str) -> tuple[list[MinutedAction], list[str]]:
         parts = [part.strip() for part in line.split("|", 3)]
         if len(parts) != 4:
             problems.append(f"Action {number}: write it as reference | owner | target date | text, "
-                            "e.g. OPSG 97/04 | dcc | 2023-07-24 | DCC to confirm its principles (the target "
+                            "e.g. OPSG 97/04 | dcc | 24/07/2023 | DCC to confirm its principles (the target "
                             "date may be TBC).")
             continue
         reference, owner, target, words = parts
-        match = _DATE.match(target)
-        try:
-            target_on = date(*(int(part) for part in match.groups())) if match else None
-        except ValueError:
-            target_on = None
-        if target_on is None and target.upper() != "TBC":
-            problems.append(f"Action {number}: give the target date as YYYY-MM-DD, e.g. 2023-07-24, or TBC.")
+        target_on = None
+        if target.upper() != "TBC":
+            try:
+                target_on = parse_date(target)
+            except ValueError as exc:
+                problems.append(f"Action {number}, target date: {exc} Or TBC if it is still to be confirmed.")
         found.append(MinutedAction(reference=reference, owner=owner.lower(), target_on=target_on, text=words))
     return found, problems
 
@@ -245,7 +250,8 @@ class DecisionForm(ServiceErrors, FlaskForm):
     minute = TextAreaField("Minute")
     actions_text = TextAreaField("Actions raised", description=(
         "Optional. One a line: reference | owner | target date | text, e.g. "
-        "OPSG 97/04 | dcc | 2023-07-24 | DCC to confirm its principles. The target date may be TBC. Each goes "
+        "OPSG 97/04 | dcc | 24/07/2023 | DCC to confirm its principles. The target date, day first, may be TBC. "
+        "Each goes "
         "on the actions register."))
 
     def setup(self, meetings: list[Meeting], version: int | None) -> None:
@@ -328,7 +334,7 @@ class SummaryReportForm(ServiceErrors, FlaskForm):
     current_status = TextAreaField("Current status")
     next_steps = TextAreaField("Next steps")
     recipients = TextAreaField("Sent to")
-    sent_at = LocalDateTimeField("Time sent")
+    sent_at = LocalDateTimeField("Time sent", description=DATE_TIME_HINT)
     intent = StringField(default="draft")  # the button pressed: "draft" or "sent"
     etag = HiddenField()
 

@@ -190,7 +190,7 @@ def test_the_form_refuses_a_bad_reference_and_a_bad_target_saying_what_to_write(
                                                  "raised_on": "2098-06-26", "target_on": "soon"})
     assert response.status_code == 422
     body = text_of(response)
-    assert "Enter the target date as YYYY-MM-DD, e.g. 2023-07-24, or TBC if it is still to be confirmed." in body
+    assert "Enter the target date as day/month/year, e.g. 30/11/2026, or TBC if it is still to be confirmed." in body
     response = client.post("/actions/new", data={"reference": "OPSG 97-04", "text": WORDING, "owner_org": "dcc",
                                                  "raised_on": "2098-06-26", "target_on": "TBC"})
     assert response.status_code == 422
@@ -225,4 +225,5 @@ def test_actions_minuted_with_a_decision_may_be_tbc(app):
 
     found, problems = parse_actions("OPSG 97/04 | dcc | TBC | " + WORDING + "\nOPSG 97/ CONF01 | secas | x | y")
     assert (found[0].reference, found[0].target_on, found[0].text) == ("OPSG 97/04", None, WORDING)
-    assert problems == ["Action 2: give the target date as YYYY-MM-DD, e.g. 2023-07-24, or TBC."]
+    assert problems == [("Action 2, target date: Enter the date as day, month and year, e.g. 30/11/2026 or "
+                         "30 Nov 2026. Or TBC if it is still to be confirmed.")]

@@ -237,7 +237,7 @@ def test_mistakes_are_shown_next_to_their_fields(client, auth, users, register):
         "raised_on": "2023-13-01", "target_on": "2023-06-01", "incidents": "INC000000000000"})
     assert response.status_code == 422
     body = page(response)
-    assert "Enter the date as YYYY-MM-DD" in error_for(body, "raised_on")
+    assert "There is no month 13" in error_for(body, "raised_on")
     # The form's own error stops there; the service's messages come once the form reads cleanly.
     response = client.post("/actions/new", data={
         "reference": "OPSG 97/04", "text": "", "owner_org": "nobody", "owner_user": "ghost@example.org",

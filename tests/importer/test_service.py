@@ -7,6 +7,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from incidents.audit.models import AuditEntry
@@ -134,7 +135,7 @@ def test_malformed_duplicated_out_of_order_and_other_zone_rows(app, users):
     rows = incident_rows(1) + incident_rows(2)
     rows[0]["category"] = "one"  # incident 1: malformed
     rows[11]["started_at"] = "2023-04-04T07:15:00+02:00"  # incident 2 given in Central European Summer Time
-    bad_time = dict(rows[15], occurred_at="04/04/2023 10:40", text="Bad time.")
+    bad_time = dict(rows[15], occurred_at="04/04/23 10:40", text="Bad time.")
     future = dict(rows[15], occurred_at="2999-01-01T00:00Z", text="In the future.")
     ambiguous = dict(rows[15], occurred_at="2023-10-29 01:30", text="Twice that night.")
     data_rows = list(reversed(rows[10:])) + [rows[12], rows[15], bad_time, future, ambiguous] + rows[:10]
@@ -152,7 +153,7 @@ def test_malformed_duplicated_out_of_order_and_other_zone_rows(app, users):
     assert [e.text for e in incident.timeline] == [f"Update {k} on {ref(2)}." for k in range(6)]
     outcomes = [r.outcome for r in report.rows[10:]]
     assert outcomes[:2] == ["duplicate", "duplicate"]  # a cohort row and a timeline row given twice
-    assert "Enter a date and time" in by_line["line 14"].reasons[0]
+    assert "Write the year in full" in by_line["line 14"].reasons[0]
     assert by_line["line 15"].outcome == "refused" and "occurred_at" in by_line["line 15"].reasons[0]
     assert "happens twice" in by_line["line 16"].reasons[0]
     assert report.rows[-1].outcome == "refused" and report.rows[-1].reasons[0].startswith("Malformed")
@@ -207,3 +208,15 @@ def test_ten_thousand_rows_shuffled_with_bad_duplicated_and_other_zone_rows(app,
     assert report.count("refused") == 20 and report.count("duplicate") == 10
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TimelineEntry)) == 6000 - 20
     assert {r.outcome for r in run(data, users["dcc"]).rows} <= {"unchanged", "refused", "duplicate"}
+
+
+def test_a_spreadsheet_with_uk_dates_is_read_day_first_like_the_forms(app, users):
+    # A spreadsheet saved in a UK locale writes 04/04/2023 10:40; the importer reads it as the forms do.
+    assert import_service.parse_time("04/04/2023 06:15") == START
+    assert import_service.parse_time("4 Apr 2023 6:15") == START
+    assert import_service.parse_time("2023-04-04T06:15") == START
+    assert import_service.parse_time("2023-04-04T07:15:00+02:00") == START
+    for month_first in ("04/30/2023 06:15", "4/4/23 06:15"):
+        with pytest.raises(ValueError) as refused:
+            import_service.parse_time(month_first)
+        assert "e.g. 30/11/2026 09:12" in str(refused.value) and "ISO 8601 with its offset" in str(refused.value)

@@ -429,8 +429,8 @@ def test_create_stores_utc_and_shows_uk_time(client, auth, users):
     assert "Logged INC000001001905." in body
     assert "Tue 4 Apr 2023 06:15 BST" in body
     edit = page(client.get("/incidents/INC000001001905/edit"))
-    assert input_value(edit, "started_at") == "2023-04-04 06:15 BST"
-    assert input_value(edit, "cohorts-0-restored_at") == "2023-04-04 10:40 BST"
+    assert input_value(edit, "started_at") == "04/04/2023 06:15 BST"
+    assert input_value(edit, "cohorts-0-restored_at") == "04/04/2023 10:40 BST"
 
 
 def test_create_in_winter_shows_gmt(client, auth, users):
@@ -488,11 +488,11 @@ def test_clock_change_times(client, auth, users):
     ({"status": "open"}, "status", "An open incident has no resolution time"),
     ({"status": "closed", "resolved_at": ""}, "resolved_at", "A closed incident needs its resolution time."),
     ({"started_at": ""}, "started_at", "Started at is required."),
-    ({"started_at": "yesterday"}, "started_at", "Enter a date and time as YYYY-MM-DD HH:MM"),
-    ({"started_at": "2023-02-30 10:00"}, "started_at", "That date or time does not exist"),
+    ({"started_at": "yesterday"}, "started_at", "Enter the date and time as day/month/year then the time, e.g. 30/11/2026 09:12"),
+    ({"started_at": "2023-02-30 10:00"}, "started_at", "February 2023 has 28 days: check the day"),
     ({"started_at": "2099-01-01 10:00", "resolved_at": "", "status": "open"}, "started_at",
      "Start time is in the future"),
-    ({"detected_at": "4/4/2023"}, "detected_at", "Enter a date and time as YYYY-MM-DD HH:MM"),
+    ({"detected_at": "4/4/2023"}, "detected_at", "Add the time, in UK time on the 24-hour clock, e.g. 30/11/2026 09:12."),
     ({"resolved_at": "2023-04-04 05:00"}, "resolved_at", "Resolution time is before the start time"),
     ({"cause_category": "aliens"}, "cause_category", "Cause category must be one of dcc"),
     ({"cause": "x" * 20001}, "cause", "Cause can be at most 20000 characters"),
@@ -502,7 +502,7 @@ def test_clock_change_times(client, auth, users):
     ({"devices_affected": "-5"}, "devices_affected", "whole number of 0 or more"),
     ({"devices_affected": "9" * 20}, "devices_affected", "whole number of 0 or more"),
     ({"cohorts-0-impact_started_at": ""}, "cohorts-0-impact_started_at", "CSP N impact start is required."),
-    ({"cohorts-0-restored_at": "soon"}, "cohorts-0-restored_at", "Enter a date and time"),
+    ({"cohorts-0-restored_at": "soon"}, "cohorts-0-restored_at", "Enter the date and time as day/month/year"),
     ({"cohorts-3-restored_at": "2023-04-04 09:00"}, "cohorts-3-affected", "Tick 'S1SP affected'"),
 ])
 def test_create_validation_message_next_to_its_field(client, auth, users, overrides, field_id, message):
@@ -569,7 +569,7 @@ def test_edit_saves_and_redirects(client, auth, users, real_case):
     auth.login(users["dcc"])
     page_html = page(client.get(f"/incidents/{real_case.reference}/edit"))
     assert input_value(page_html, "version") == str(real_case.version)
-    assert input_value(page_html, "started_at") == "2023-04-04 06:15 BST"
+    assert input_value(page_html, "started_at") == "04/04/2023 06:15 BST"
     data = edit_post(real_case, title="Carrier outage (national)", **{"cohorts-4-affected": "y",
                      "cohorts-4-impact_started_at": "2023-04-04 06:30", "cohorts-4-restored_at": "2023-04-04 07:00"})
     response = client.post(f"/incidents/{real_case.reference}/edit", data=data)
@@ -681,7 +681,7 @@ def test_timeline_add_edit_delete(client, auth, users, real_case):
     # Edit: the form shows the saved values, and a save keeps time order.
     edit_url = f"/incidents/{ref}/timeline/{restored.id}/edit"
     form_html = page(client.get(edit_url))
-    assert input_value(form_html, "occurred_at") == "2023-04-04 10:40 BST"
+    assert input_value(form_html, "occurred_at") == "04/04/2023 10:40 BST"
     assert input_value(form_html, "version") == str(restored.version)
     response = client.post(edit_url, data={"occurred_at": "2023-04-04 06:00", "kind": "restored", "cohort": "CSP N",
                                            "text": "Moved earlier.", "version": str(restored.version)})
@@ -699,7 +699,7 @@ def test_timeline_add_edit_delete(client, auth, users, real_case):
 
 @pytest.mark.parametrize("data, field_id, message", [
     ({"occurred_at": "", "kind": "update", "text": "x"}, "occurred_at", "Time is required."),
-    ({"occurred_at": "tea time", "kind": "update", "text": "x"}, "occurred_at", "YYYY-MM-DD HH:MM"),
+    ({"occurred_at": "tea time", "kind": "update", "text": "x"}, "occurred_at", "e.g. 30/11/2026 09:12"),
     ({"occurred_at": "2023-10-29 01:30", "kind": "update", "text": "x"}, "occurred_at", "happens twice"),
     ({"occurred_at": "2023-04-04 07:00", "kind": "gossip", "text": "x"}, "kind", "Kind must be one of detected"),
     ({"occurred_at": "2023-04-04 07:00", "kind": "update", "cohort": "SMKI", "text": "x"}, "cohort",

@@ -66,7 +66,7 @@ def test_scheduling_a_meeting(client, auth, users, meetings):
     ({"reference": "OPSG 98", "held_on": "2023-07-25"}, "reference", "Meeting must look like OPSG_97"),
     ({"reference": "OPSG_97", "held_on": "2023-07-25"}, "reference", "OPSG_97 is already scheduled."),
     ({"reference": "OPSG_98", "held_on": ""}, "held_on", "Meeting date is required"),
-    ({"reference": "OPSG_98", "held_on": "25/07/2023"}, "held_on", "Enter the date as YYYY-MM-DD"),
+    ({"reference": "OPSG_98", "held_on": "07/25/2023"}, "held_on", "Write the day first, then the month, e.g. 30/11/2026."),
     ({"reference": "<b>x</b>", "held_on": "2023-07-25"}, "reference", "Meeting must look like"),
 ])
 def test_mistakes_are_shown_next_to_their_fields(client, auth, users, meetings, data, field, message):

@@ -143,8 +143,13 @@ def test_month_navigation_and_picker(client, auth, users, may):
     assert latest.status_code == 302 and latest.headers["Location"].endswith("/pmr/2023-05")
     picked = client.get("/pmr/?month=2023-04")
     assert picked.status_code == 302 and picked.headers["Location"].endswith("/pmr/2023-04")
+    # The picker is a text box read as the UK writes a month.
+    for typed in ("04/2023", "4/2023", "Apr 2023", "april 2023"):
+        picked = client.get("/pmr/", query_string={"month": typed})
+        assert picked.status_code == 302 and picked.headers["Location"].endswith("/pmr/2023-04"), typed
     page = client.get("/pmr/2023-04").text
-    assert 'href="/pmr/2023-03"' in page and 'href="/pmr/2023-05"' in page and 'type="month"' in page
+    assert 'href="/pmr/2023-03"' in page and 'href="/pmr/2023-05"' in page and 'type="month"' not in page
+    assert 'id="month-picker" name="month" value="04/2023"' in page
     assert figure(page, "CPM4", "with") == "100.00 %" and "Met: at or above the Target Service Level" in page
 
 
@@ -156,7 +161,11 @@ def test_bad_months_are_clear_errors_never_500(client, auth, users, may):
     assert "give the month as YYYY-MM" in client.get("/pmr/2023-13").text
     assert client.get("/pmr/2023-13.csv").status_code == 404
     bad = client.get("/pmr/?month=May")
-    assert bad.status_code == 422 and "Choose the month as YYYY-MM" in bad.text
+    assert bad.status_code == 422 and "Enter the month and the year, e.g. 04/2023 or Apr 2023." in bad.text
+    for typed, says in (("13/2023", "There is no month 13"), ("04/23", "Write the year in full"),
+                        ("04/1900", "Choose a month from 01/1990 to 12/2999.")):
+        bad = client.get("/pmr/", query_string={"month": typed})
+        assert bad.status_code == 422 and says in bad.text, typed
 
 
 def test_empty_month_says_no_incidents(client, auth, users, may):
