@@ -194,7 +194,8 @@ class IncidentForm(ServiceErrorsMixin, FlaskForm):
     detected_at = LocalDateTimeField("Detected", description=TIME_HINT)
     resolved_at = LocalDateTimeField("Resolved", description=TIME_HINT)
     cohorts = FieldList(FormField(CohortForm))
-    cause_category = SelectField("Cause category", validate_choice=False)
+    # A new incident's cause is rarely known when it is logged: "Not yet known" until someone says otherwise.
+    cause_category = SelectField("Cause category", validate_choice=False, default="unknown")
     cause = TextAreaField("Cause")
     impact = TextAreaField("Impact")
     devices_affected = WholeNumberField(
