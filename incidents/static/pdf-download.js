@@ -60,7 +60,8 @@
       link.setAttribute("aria-busy", "true");
       link.classList.add("pdf-preparing");
       link.innerHTML = '<span class="spinner" aria-hidden="true"></span> Preparing the PDF\u2026';
-      status.textContent = "Preparing the PDF. It usually takes 2 to 5 seconds.";
+      // The link already shows "Preparing the PDF…"; the status says it again only to screen readers.
+      status.innerHTML = '<span class="sr-only">Preparing the PDF. </span>It usually takes 2 to 5 seconds.';
       fetch(link.href, {credentials: "same-origin"}).then(function (response) {
         var type = response.headers.get("Content-Type") || "";
         if (!response.ok || type.indexOf("application/pdf") !== 0) {

@@ -16,7 +16,7 @@ WARNING = "Changes saved here do not change the published edition"
 
 def _selected(page: str, name: str) -> list[str]:
     """Return the values of the selected options of a select."""
-    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S)
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.DOTALL)
     assert select, f"no select {name}"
     options = re.findall(r"<option([^>]*)>", select.group(1))
     return [re.search(r'value="([^"]*)"', o).group(1) for o in options if re.search(r"\bselected\b", o)]
@@ -49,7 +49,8 @@ def test_editing_an_incident_whose_report_is_published_warns_that_the_edition_st
         client, auth, users, published):
     auth.login(users["dcc"])
     form = client.get(f"/incidents/{published.reference}/edit").text
-    notice = re.search(r'<div class="panel warning-panel" role="note" id="published-notice">(.*?)</div>', form, re.S)
+    notice = re.search(r'<div class="panel warning-panel" role="note" id="published-notice">(.*?)</div>', form,
+                       re.DOTALL)
     assert notice, "no warning on the edit form"
     text = notice.group(1)
     assert "The published report will not change" in text

@@ -70,8 +70,8 @@ def test_an_action_reminder_names_its_owner_and_organisation(app, users, smtp: S
                                      text="The DCC to confirm its principles.", raised_on=date(2023, 6, 26),
                                      target_on=date(2023, 7, 21)))
     db.session.commit()
-    assert sweep_on(date(2023, 7, 14)).sent == ["[Action due in 5 working days] OPSG 97/04 The DCC to confirm its "
-                                                "principles."]
+    subject = "[Action due in 5 working days] OPSG 97/04 The DCC to confirm its principles."
+    assert sweep_on(date(2023, 7, 14)).sent == [subject]
     text, _ = _parts(smtp.messages[0])
     assert ("What is due: Action OPSG 97/04 The DCC to confirm its principles.\n"
             "Who must act: Dana Carter (DCC)\n"

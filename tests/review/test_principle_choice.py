@@ -26,7 +26,7 @@ def case(app, users, now):
 
 
 def _form(page: str) -> str:
-    match = re.search(r'<form[^>]*action="[^"]*/review/proposals?"[^>]*>(.*?)</form>', page, re.S)
+    match = re.search(r'<form[^>]*action="[^"]*/review/proposals?"[^>]*>(.*?)</form>', page, re.DOTALL)
     assert match, "no proposal form"
     return match.group(1)
 
@@ -36,7 +36,7 @@ def test_the_principles_are_radios_with_their_whole_wording_inside_the_exclusion
     auth.login(users["dcc"])
     form = _form(client.get(f"/incidents/{case.reference}/review").text)
     assert '<input id="propose-treatment-0" name="propose-treatment" type="radio" value="include">' in form
-    part = re.search(r'<div class="exclusion-only" id="exclusion-principles">(.*?)</fieldset>', form, re.S)
+    part = re.search(r'<div class="exclusion-only" id="exclusion-principles">(.*?)</fieldset>', form, re.DOTALL)
     assert part, "the principles are not in the part hidden while 'Include' is chosen"
     radios = re.findall(r'<input id="propose-principle-\d" name="propose-principle" type="radio" value="([^"]*)">',
                         part.group(1))
