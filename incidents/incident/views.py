@@ -296,7 +296,8 @@ def edit_entry(reference: str, entry_id: int) -> Html | Response:
     if request.method == "GET":
         form = forms.timeline_form(incident, entry=entry, from_request=False)
         return render_template("incident/entry_form.html", incident=incident, entry=entry, form=form,
-                               errors={}, differences=None, stale_message="")
+                               errors={}, differences=None, stale_message="",
+                               published_notice=_published_notice(incident))
     form = forms.timeline_form(incident, entry=entry)
     status = 422
     differences = None
@@ -321,7 +322,8 @@ def edit_entry(reference: str, entry_id: int) -> Html | Response:
             flash("Saved the timeline entry.", "success")
             return redirect(url_for(".detail", reference=incident.reference, _anchor=f"entry-{entry.id}"))
     page = render_template("incident/entry_form.html", incident=incident, entry=entry, form=form,
-                           errors=form.summary(), differences=differences, stale_message=stale_message)
+                           errors=form.summary(), differences=differences, stale_message=stale_message,
+                           published_notice=_published_notice(incident))
     return page, status
 
 

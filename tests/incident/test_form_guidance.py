@@ -3,10 +3,12 @@ Report is published says the published edition will not follow and how to correc
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
 from incidents.extensions import db
+from incidents.incident import service as incident_service
 from incidents.principle import service as principle_service
 from tests import factories
 from tests.document import builders
@@ -41,6 +43,8 @@ def test_an_incident_keeps_its_saved_cause_when_edited(client, auth, users, now)
 def published(app, users, now):
     principle_service.seed_defaults()
     incident = builders.published(users, now)
+    incident_service.add_timeline_entry(incident=incident, actor=users["dcc"], now=now, draft=factories.entry_draft(
+        occurred_at=incident.started_at + timedelta(hours=1), text="Carrier confirmed a core network failure."))
     db.session.commit()
     return incident
 
@@ -58,8 +62,12 @@ def test_editing_an_incident_whose_report_is_published_warns_that_the_edition_st
     # What to do about it: a new version, the group's agreement, a new edition.
     assert "saves and submits a new version of the Review Report" in text
     assert "Operations Group agrees it at a meeting" in text and "supersedes this one" in text
-    # The incident page says it too, to those who can change the incident.
-    assert WARNING in client.get(f"/incidents/{published.reference}").text
+    # The incident page says it too, to those who can change the incident, and so does a timeline entry's form.
+    detail = client.get(f"/incidents/{published.reference}").text
+    assert WARNING in detail
+    entry = re.search(rf'href="(/incidents/{published.reference}/timeline/\d+/edit)"', detail)
+    assert entry, "no timeline entry to edit"
+    assert WARNING in client.get(entry.group(1)).text
 
 
 def test_no_warning_before_publication_nor_for_those_who_cannot_edit(client, auth, users, now, published):
