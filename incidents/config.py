@@ -16,6 +16,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -163,6 +164,8 @@ class Defaults:
     # from each claim and renewed while the sweep sends, so only a sweep that died leaves rows to be taken over.
     REMINDER_LEASE_SECONDS = 300
     REMINDER_BATCH = 500
+    # The address people reach the app at: every emailed link starts with it (emails are built by the scheduler,
+    # never from a request). The default is where `make run` serves.
     BASE_URL = "http://127.0.0.1:5000"
     # Mail: with no MAIL_SERVER, each email is written as an .eml file under instance/outbox.
     MAIL_SERVER: str | None = None
@@ -374,6 +377,7 @@ def check(app: Flask) -> None:
             raise RuntimeError(f"{key} must be a positive number (it is {value!r}); "
                                f"the default is {getattr(Defaults, key)}.")
     _check_action_reference_pattern(app.config.get("ACTION_REFERENCE_PATTERN"))
+    _check_base_url(app.config.get("BASE_URL"))
     from incidents.auth import oidc
 
     problems = oidc.config_problems(app.config.get("OIDC_PROVIDERS")) + oidc.password_roles_problems(
@@ -385,6 +389,15 @@ def check(app: Flask) -> None:
         raise RuntimeError("Refusing to start in production with a SECRET_KEY shorter than 32 characters: set "
                            "INCIDENTS_SECRET_KEY (python3 -c 'import secrets; print(secrets.token_hex(32))'), "
                            "or leave it unset to use the random key kept in the instance folder.")
+
+
+def _check_base_url(url: Any) -> None:
+    """Refuse a BASE_URL that cannot start a link people can follow from an email."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise RuntimeError(f"BASE_URL must be the address people reach the app at, such as "
+                           f"https://major-incidents.example or {Defaults.BASE_URL} (it is {url!r}): every link "
+                           "in a reminder or notification email starts with it.")
 
 
 ACTION_REFERENCE_GROUPS = frozenset({"group", "number", "item"})

@@ -23,3 +23,8 @@
 # EXTRA_HOLIDAYS = ["2026-12-29"]
 # COHORTS = ["CSP N", "CSP C&S", "DSP", "S1SP", "SMKI"]
 # REFERENCE_PATTERN = r"INC\d{12}"
+
+# The address people reach the app at. Every link in a reminder or notification email (and the calendar feed)
+# starts with it; emails are built by the scheduler, never from a web request. The default is where `make run`
+# serves.
+# BASE_URL = "https://major-incidents.secas.example"

@@ -204,7 +204,8 @@ class IncidentForm(ServiceErrorsMixin, FlaskForm):
     detected_at = LocalDateTimeField("Detected")
     resolved_at = LocalDateTimeField("Resolved")
     cohorts = FieldList(FormField(CohortForm))
-    cause_category = SelectField("Cause category", validate_choice=False)
+    # A new incident's cause is rarely known when it is logged: "Not yet known" until someone says otherwise.
+    cause_category = SelectField("Cause category", validate_choice=False, default="unknown")
     cause = TextAreaField("Cause")
     impact = TextAreaField("Impact")
     devices_affected = WholeNumberField(

@@ -41,6 +41,7 @@ from incidents.incident.models import Incident, TimelineEntry
 from incidents.notification import forms as notification_forms
 from incidents.notification import service as notification_service
 from incidents.review import service as review_service
+from incidents.review import workflow
 from incidents.rules import service as rules_service
 from incidents.timeutil import format_local
 
@@ -117,14 +118,21 @@ def _render_detail(incident: Incident, entry_form: forms.TimelineEntryForm | Non
         follow_form=notification_forms.ButtonForm(),
         major_form=major_form,
         major_categories=review_service.review_categories(),
+        published_notice=_published_notice(incident),
     )
     return (page, status) if status != 200 else page
+
+
+def _published_notice(incident: Incident) -> str | None:
+    """Warn that a published Review Report does not follow changes to the incident (None: nothing published)."""
+    return workflow.published_edition_notice(review_service.get_review(incident))
 
 
 def _render_incident_form(form: forms.IncidentForm, incident: Incident | None, status: int = 200,
                           differences: list[forms.Difference] | None = None, stale_message: str = "") -> Html:
     page = render_template("incident/form.html", form=form, incident=incident, errors=form.summary(),
-                           differences=differences, stale_message=stale_message)
+                           differences=differences, stale_message=stale_message,
+                           published_notice=_published_notice(incident) if incident is not None else None)
     return (page, status) if status != 200 else page
 
 
@@ -288,7 +296,8 @@ def edit_entry(reference: str, entry_id: int) -> Html | Response:
     if request.method == "GET":
         form = forms.timeline_form(incident, entry=entry, from_request=False)
         return render_template("incident/entry_form.html", incident=incident, entry=entry, form=form,
-                               errors={}, differences=None, stale_message="")
+                               errors={}, differences=None, stale_message="",
+                               published_notice=_published_notice(incident))
     form = forms.timeline_form(incident, entry=entry)
     status = 422
     differences = None
@@ -313,7 +322,8 @@ def edit_entry(reference: str, entry_id: int) -> Html | Response:
             flash("Saved the timeline entry.", "success")
             return redirect(url_for(".detail", reference=incident.reference, _anchor=f"entry-{entry.id}"))
     page = render_template("incident/entry_form.html", incident=incident, entry=entry, form=form,
-                           errors=form.summary(), differences=differences, stale_message=stale_message)
+                           errors=form.summary(), differences=differences, stale_message=stale_message,
+                           published_notice=_published_notice(incident))
     return page, status
 
 

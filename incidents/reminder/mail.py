@@ -51,10 +51,13 @@ def build(reminder: Reminder | Any, *, sent_at: datetime | None = None) -> Email
     config = current_app.config
     sent_at = sent_at or utcnow()
     subject, label = reminder_service.wording(reminder, on=local_date(sent_at))
+    # Always the configured address, never the request's: a sweep has no request, and a page that happens to
+    # trigger a send may be reached by an address the recipients cannot use.
     link = config["BASE_URL"].rstrip("/") + reminder.link_path
     context = {"reminder": reminder, "subject": subject, "label": label, "link": link,
-               "sent_at": format_local(sent_at),
-               "deadline": reminder.deadline_on.strftime("%a %-d %b %Y") if reminder.deadline_on else None}
+               "sent_at": format_local(sent_at), "details": reminder_service.details(reminder),
+               "deadline": reminder.deadline_on.strftime("%a %-d %b %Y") if reminder.deadline_on else None,
+               "since": reminder.since_on.strftime("%a %-d %b %Y") if reminder.since_on else None}
     sender, from_header = _sender(config["MAIL_DEFAULT_SENDER"])
     boundary = f"=_{secrets.token_hex(16)}"  # '=_' never occurs in quoted-printable text
     headers = [

@@ -126,6 +126,47 @@ def wording(reminder: Reminder | Any, *, on: date) -> tuple[str, str]:
     return f"[{HEADINGS[ReminderKind(reminder.kind)]} {label}] {reminder.subject[len(opening):]}"[:300], label
 
 
+@dataclass(frozen=True)
+class Details:
+    """What a reminder email says besides its subject and deadline: what is due, who must act, about what."""
+
+    what: str
+    who: str
+    about: str
+
+
+# What each kind asks for ("{about}": the record's reference and title) and which organisation must act.
+DUE = {
+    ReminderKind.SUMMARY_REPORT: ("The Summary Report of {about}, sent to SECAS and recorded as sent", "dcc"),
+    ReminderKind.REVIEW_REPORT: ("The Review Report of {about}, submitted for the Operations Group's decision",
+                                 "dcc"),
+    ReminderKind.SECAS_REVIEW: ("SECAS's review of the PMR exclusion the DCC proposed for {about}", "secas"),
+    ReminderKind.OPSG_DECISION: ("The Operations Group's decision on publishing the Review Report of {about}",
+                                 "opsg"),
+    ReminderKind.ACTION: ("Action {about}", ""),
+}
+
+
+def details(reminder: Reminder | Any) -> Details:
+    """Return what a reminder is about, what is due and who must act (an action's owner by name where named)."""
+    opening_end = reminder.subject.find("] ")
+    about = reminder.subject[opening_end + 2:] if reminder.subject.startswith("[") and opening_end > 0 \
+        else reminder.subject
+    kind = ReminderKind(reminder.kind)
+    what, org = DUE[kind]
+    names: dict[str, str] = current_app.config["ORGANISATIONS"]
+    who = names.get(org, org)
+    if kind == ReminderKind.OPSG_DECISION:
+        who += f" (at its meeting; {names.get('secas', 'SECAS')} prepares the pack)"
+    if kind == ReminderKind.ACTION and reminder.action_id is not None:
+        action = db.session.get(Action, reminder.action_id)
+        if action is not None:
+            who = names.get(action.owner_org, action.owner_org)
+            if action.owner_user is not None:
+                who = f"{action.owner_user.display_name} ({who})"
+    return Details(what=what.format(about=about), who=who or "the action's owner", about=about)
+
+
 def _first_working_day(day: date) -> date:
     cal = rules_service.calendar()
     return day if cal.is_working_day(day) else cal.add_working_days(day, 1)

@@ -170,8 +170,9 @@ class ProposeForm(ServiceErrors, FlaskForm):
         ("include", "Include: the incident counts in the PMR"),
         ("exclude", "Exclude it from the PMR, citing a principle"),
     ], validate_choice=False)
-    principle = SelectField("Exclusion principle", validate_choice=False,
-                            description="Needed to exclude. The wording shown is kept with your proposal.")
+    # Radios, not a select: a principle's wording is long and must be read in full to be chosen.
+    principle = RadioField("Exclusion principle", validate_choice=False,
+                           description="Needed to exclude. The wording shown is kept with your proposal.")
     rationale = TextAreaField("Rationale", description="Needed to exclude: why the principle applies.")
     evidence_links = TextAreaField("Evidence links",
                                    description="Optional. One http(s) address per line, at most 10.")
@@ -180,8 +181,7 @@ class ProposeForm(ServiceErrors, FlaskForm):
 
     def setup(self, principles: list[ExclusionPrinciple]) -> None:
         """Offer the live principles with their current wording."""
-        self.principle.choices = [("", "Choose a principle")] + [
-            (p.code, f"{p.code}: {p.current.wording}") for p in principles]
+        self.principle.choices = [(p.code, f"{p.code}: {p.current.wording}") for p in principles]
 
     def to_data(self) -> dict[str, Any]:
         """Return the service's arguments."""

@@ -391,3 +391,17 @@ def waits_on(party: str) -> tuple[frozenset[ExclusionState], frozenset[ReportSta
     """Return the PMR treatments and report states in which a review waits on this party."""
     return (frozenset(state for state, (who, _) in EXCLUSION_WAITS_ON.items() if who == party),
             frozenset(state for state, (who, _) in REPORT_WAITS_ON.items() if who == party))
+
+
+def published_edition_notice(review: Review | None) -> str | None:
+    """Say, once a Review Report is published, that changing the incident leaves the published edition as it is,
+    and how a correction reaches SEC Parties; None while nothing is published."""
+    if review is None or not review.publications:
+        return None
+    latest = review.publications[-1]
+    # The edition parties read is a frozen snapshot (review/edition.py): only a new agreed version changes it.
+    return (f"The Review Report is published to SEC Parties ({latest.edition_label}, classified "
+            f"{latest.classification.value}). Changes saved here do not change the published edition: SEC Parties "
+            "keep reading it as it was agreed. To correct it, the DCC saves and submits a new version of the Review "
+            "Report (its generated sections then show these changes); once the Operations Group agrees it at a "
+            "meeting, SECAS publishes it as a new edition that supersedes this one.")

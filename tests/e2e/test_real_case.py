@@ -252,7 +252,7 @@ def dcc_proposes_exclusion(dcc: Person) -> None:
         page.click("text=Review, PMR treatment and report")
     assert page.locator("h1").inner_text().startswith(f"Review of {REFERENCE}")
     page.check("input[name='propose-treatment'][value='exclude']")
-    page.select_option("#propose-principle", "third-party-infrastructure")
+    page.check("input[name='propose-principle'][value='third-party-infrastructure']")
     page.fill("#propose-rationale", "Restoration depended on a national carrier outside the control of the DCC "
                                     "and its Service Providers, with no commercial leverage to speed it up.")
     page.fill("#propose-evidence_links", "https://status.example.net/incidents/2023-04-04")
@@ -292,7 +292,7 @@ def dcc_answers_and_resubmits(dcc: Person) -> None:
     page.goto(f"/incidents/{REFERENCE}/review")
     assert "SECAS: information requested" in page.locator("#round-1").inner_text()
     assert page.is_checked("input[name='propose-treatment'][value='exclude']")
-    assert page.input_value("#propose-principle") == "third-party-infrastructure"
+    assert page.is_checked("input[name='propose-principle'][value='third-party-infrastructure']")
     page.fill("#propose-response", "The carrier's outage was national; neither the DCC nor CSP N had a contract "
                                    "with it. The NTE reset was arranged as soon as an engineer could reach site.")
     with page.expect_navigation():
