@@ -6,6 +6,8 @@ FLASK := $(BIN)/flask --app wsgi
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The suite runs on every core (pytest-xdist), a test file per worker so its module fixtures are built once.
+PYTEST_ARGS ?= -n auto --dist loadfile
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
 .PHONY: run test lint test-sqlite test-postgres install migrate seed clean system-deps browser-deps bench bench-deps
@@ -88,13 +90,13 @@ bench: $(VENV)/.installed-test system-deps bench-deps
 
 test-sqlite: $(VENV)/.installed-test browser-deps bench-deps
 	@echo "== Test suite on SQLite (browser tests included)"
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The sign-in tests run on both databases against the OpenID provider from npm.
 test-postgres: $(VENV)/.installed-test bench-deps $(AXE)
 	@if $(BIN)/python tests/pg_ready.py "$(PG_TEST_URL)"; then \
 		echo "== Test suite on PostgreSQL"; \
-		TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest; \
+		TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL does not answer at $(PG_TEST_URL); under CI the PostgreSQL suite must run." >&2; exit 1; \
 	else \
