@@ -41,8 +41,9 @@ def _summary_reminders(incident: Incident, state: ReminderState) -> list[Reminde
         Reminder.incident_id == incident.id, Reminder.kind == ReminderKind.SUMMARY_REPORT, Reminder.state == state)))
 
 
-def _tasks(role: Role, incident: Incident, today: date = NOW.date()) -> list[str]:
-    return [t.what for t in dashboard_service.tasks_for(role, today=today) if t.reference == incident.reference]
+def _tasks(role: Role, incident: Incident, today: date | None = None) -> list[str]:
+    tasks = dashboard_service.tasks_for(role, today=today or NOW.date())
+    return [t.what for t in tasks if t.reference == incident.reference]
 
 
 def test_versions_are_kept_and_the_report_is_sent_once_recorded(app, users, case):
