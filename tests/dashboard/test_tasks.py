@@ -219,8 +219,11 @@ def test_tasks_come_overdue_first_then_what_others_wait_on_then_by_due_date(app,
     assert f"Due by {format_date(tasks[6].due_on)} (19 Working Days left)" in page
 
 
-def test_a_fresh_question_is_listed_however_many_reviews_wait_longer(app, users, now, monkeypatch):
+@pytest.mark.parametrize("review_driven_up_to", [2000, -1])  # both ways of picking the candidates
+def test_a_fresh_question_is_listed_however_many_reviews_wait_longer(app, users, now, monkeypatch,
+                                                                      review_driven_up_to):
     monkeypatch.setattr(dashboard_service, "TASK_CANDIDATES", 3)
+    monkeypatch.setattr(dashboard_service, "REVIEW_DRIVEN_UP_TO", review_driven_up_to)
     for _ in range(5):
         factories.incident(actor=users["dcc"], now=now)
     principle_service.seed_defaults()
@@ -232,6 +235,9 @@ def test_a_fresh_question_is_listed_however_many_reviews_wait_longer(app, users,
     db.session.commit()
     tasks = _tasks(Role.DCC, now.date())
     assert (asked.reference, Step.ANSWER_REQUEST) in [(t.reference, t.step) for t in tasks]
+    # It comes after the overdue steps of the three reviews waiting longest, before any deadline to come.
+    assert [t.urgency for t in tasks] == sorted(t.urgency for t in tasks)
+    assert [t.step for t in tasks if t.urgency == 1] == [Step.ANSWER_REQUEST]
 
 
 def test_secas_chases_a_late_summary_report_on_the_review(app, client, auth, users, now):
