@@ -375,6 +375,7 @@ class Offers:
     decision_waits: str
     publish: bool
     comment: bool
+    write_waits: str = ""  # why the DCC cannot write the report yet ("" when it can, or may never)
 
 
 def offers(*, user: Any, incident: Incident, review: Review | None) -> Offers:
@@ -394,6 +395,7 @@ def offers(*, user: Any, incident: Incident, review: Review | None) -> Offers:
         decision_waits=decide.message if waits and decide is not None else "",
         publish=found[Step.PUBLISH] is None,
         comment=found[Step.COMMENT] is None,
+        write_waits=write.message if (write := found[Step.WRITE_REPORT]) and not write.is_forbidden else "",
     )
 
 

@@ -116,7 +116,7 @@ def _tasks(role: Role, today: date) -> list[dashboard_service.Task]:
                                        rows=dashboard_service.state_rows())
 
 
-def test_an_open_incident_gives_the_dcc_no_report_task_until_it_is_resolved(app, users, now):
+def test_an_open_incident_gives_the_dcc_no_report_task_until_it_is_resolved(app, client, auth, users, now):
     start = datetime(2023, 5, 30, 8, 0, tzinfo=UTC)
     incident = factories.incident(actor=users["dcc"], now=now, resolved_at=None, status="open", cohorts=[],
                                   started_at=start, detected_at=start)
@@ -127,6 +127,12 @@ def test_an_open_incident_gives_the_dcc_no_report_task_until_it_is_resolved(app,
     assert [t.step for t in _tasks(Role.SECAS, now.date()) if t.reference == incident.reference] == []
     refused = workflow.refusal(Step.WRITE_REPORT, user=users["dcc"], incident=incident, review=None)
     assert refused is not None and "not resolved yet" in refused.message
+    # The review page says why instead of offering the editor, and the dashboard does not list it.
+    auth.login(users["dcc"])
+    review_page = client.get(f"/incidents/{incident.reference}/review").text
+    assert "the Review Report follows resolution" in review_page and "Start writing the report" not in review_page
+    listed_here = [(step, ref) for _, step, ref, _ in listed(client.get("/").text) if ref == incident.reference]
+    assert listed_here == [(Step.PROPOSE, incident.reference)]
 
     incident_service.update_incident(incident=incident, changes=incident_service.IncidentChanges(
         resolved_at=start + timedelta(hours=3)), actor=users["dcc"], expected_version=incident.version, now=now)
