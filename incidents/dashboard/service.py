@@ -29,6 +29,7 @@ from incidents.review.models import (
     ReportState,
     Review,
 )
+from incidents.rules import service as rules_service
 from incidents.timeutil import local_date, utcnow
 from incidents.user.models import Role
 
@@ -59,9 +60,24 @@ EXCLUSION_STATE_LABELS = {
 }
 
 
+# Where each step is taken: the page (endpoint) and the part of it (anchor, "" for the top).
+STEP_PAGES: dict[workflow.Step, tuple[str, str]] = {
+    workflow.Step.SUMMARY_REPORT: ("review.summary_report", "write-heading"),
+    workflow.Step.PROPOSE: ("review.show", "pmr"),
+    workflow.Step.ANSWER_REQUEST: ("review.show", "pmr"),
+    workflow.Step.REVIEW_EXCLUSION: ("review.show", "pmr"),
+    workflow.Step.WRITE_REPORT: ("report.edit_report", ""),
+    workflow.Step.SUBMIT_REPORT: ("report.edit_report", ""),
+    workflow.Step.WITHDRAW_REPORT: ("review.show", "report"),
+    workflow.Step.RECORD_DECISION: ("review.show", "decisions"),
+    workflow.Step.PUBLISH: ("review.show", "publications"),
+    workflow.Step.COMMENT: ("review.show", "comments"),
+}
+
+
 @dataclass
 class Task:
-    """One thing someone must do on one review."""
+    """One thing someone can do now on one review, and where it is done."""
 
     who: str
     what: str
@@ -70,6 +86,36 @@ class Task:
     due_on: date | None
     waiting_since: datetime | None
     is_overdue: bool
+    step: workflow.Step | None = None
+    holds_up: str = ""  # who waits until it is done ("" when no one but its deadline)
+    working_days_left: int | None = None  # Working Days from today to the due date (negative: overdue by)
+
+    @property
+    def endpoint(self) -> str:
+        """Return the endpoint of the page where the step is taken."""
+        return STEP_PAGES[self.step][0] if self.step else "review.show"
+
+    @property
+    def anchor(self) -> str | None:
+        """Return the part of that page where the step is taken (None for the top)."""
+        return (STEP_PAGES[self.step][1] or None) if self.step else None
+
+    @property
+    def urgency(self) -> int:
+        """Return the task's group: 0 overdue, 1 someone else waits on it, 2 the rest (by due date)."""
+        return 0 if self.is_overdue else 1 if self.holds_up else 2
+
+    @property
+    def deadline_note(self) -> str:
+        """Say how the due date stands in Working Days: 'today', '3 Working Days left', '2 Working Days late'."""
+        left = self.working_days_left
+        if left is None:
+            return ""
+        if left == 0:
+            return "due today" if not self.is_overdue else "late"
+        days = abs(left)
+        words = f"{days} Working Day{'' if days == 1 else 's'}"
+        return f"{words} left" if left > 0 else f"{words} late"
 
 
 @dataclass
@@ -154,12 +200,17 @@ class Dashboard:
     @property
     def overdue_tasks(self) -> list[Task]:
         """Return the tasks past their due date."""
-        return [t for t in self.tasks if t.is_overdue]
+        return [t for t in self.tasks if t.urgency == 0]
+
+    @property
+    def held_up_tasks(self) -> list[Task]:
+        """Return the tasks not overdue that someone else waits on."""
+        return [t for t in self.tasks if t.urgency == 1]
 
     @property
     def upcoming_tasks(self) -> list[Task]:
-        """Return the tasks not yet overdue (with a due date first, soonest first)."""
-        return [t for t in self.tasks if not t.is_overdue]
+        """Return the other tasks (with a due date first, soonest first)."""
+        return [t for t in self.tasks if t.urgency == 2]
 
 
 @dataclass(frozen=True)
@@ -221,12 +272,49 @@ def _major_ids() -> sa.Select[Any]:
 REVIEW_DRIVEN_UP_TO = 2000
 
 
+def _held_up_scope(role: Role) -> sa.ColumnElement[bool] | None:
+    """Return which started reviews can hold a step of this role that someone else waits on (None: none)."""
+    clauses: list[sa.ColumnElement[bool]] = []
+    for actor in sorted(ROLE_ACTORS.get(role, set())):
+        for exclusions, reports in workflow.holds_up_states(actor):
+            both = []
+            if exclusions is not None:
+                both.append(Review.exclusion_state.in_(sorted(exclusions)))
+            if reports is not None:
+                both.append(Review.report_state.in_(sorted(reports)))
+            clauses.append(sa.and_(*both))
+        if workflow.waits_on_summary(actor) and actor == "DCC":
+            clauses.append(Review.summary_submitted_at.is_(None))
+    return sa.or_(*clauses) if clauses else None
+
+
+def _task(incident: Incident, review: Review | None, step: workflow.NextStep, *, today: date) -> Task:
+    """Return one step as the dashboard lists it."""
+    since = review.updated_at if review is not None else (incident.resolved_at or incident.started_at)
+    left = None
+    if step.due_on is not None:
+        left = rules_service.calendar().working_days_between(today, step.due_on)
+    return Task(who=step.who, what=step.what, reference=incident.reference, title=incident.title,
+                due_on=step.due_on, waiting_since=since,
+                is_overdue=step.due_on is not None and step.due_on < today, step=step.step,
+                holds_up=step.holds_up, working_days_left=left)
+
+
+def _urgency_key(task: Task) -> tuple[int, date, bool, float, str, str]:
+    """Sort overdue first, then what someone else waits on, then by due date; then what holds someone up, then
+    the longest waiting."""
+    return (task.urgency, task.due_on or date.max, not task.holds_up,
+            task.waiting_since.timestamp() if task.waiting_since else float("inf"), task.reference, task.what)
+
+
 def tasks_for(role: Role, *, today: date, limit: int | None = None,
               rows: list[tuple[Any, Any, int]] | None = None) -> list[Task]:
-    """Return the next steps this role must take, overdue first, then by due date, then longest waiting.
+    """Return the steps this role can take now, overdue first, then what others wait on, then by due date.
 
-    With ``limit``, only the ``TASK_CANDIDATES`` reviews waiting longest are looked at, and ``limit`` steps returned.
-    ``rows`` (the grouped state counts, when already read) tell how many reviews wait, to choose the plan.
+    Only the steps the workflow allows now are listed (``workflow.to_do``), each once. With ``limit``, only the
+    ``TASK_CANDIDATES`` reviews waiting longest, and as many of those holding someone else up, are looked at, and
+    ``limit`` steps returned. ``rows`` (the grouped state counts, when already read) tell how many reviews wait, to
+    choose the plan.
     """
     actors = ROLE_ACTORS.get(role, set())
     if not actors:
@@ -260,29 +348,39 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None,
             return []
         candidates = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
         picked = sa.select(candidates.c.id).order_by(candidates.c.since, candidates.c.id)
+    chosen: sa.Select[Any] | sa.CompoundSelect = picked
+    held_up = _held_up_scope(role)
     if limit is not None:
-        picked = picked.limit(TASK_CANDIDATES)
+        longest = picked.limit(TASK_CANDIDATES).subquery()
+        chosen = sa.select(longest.c.id)
+        if held_up is not None:
+            # However many reviews wait longer, those where someone else waits on this role are looked at too: a
+            # question SECAS asked today is listed before deadlines weeks away.
+            holding = (sa.select(Review.incident_id.label("id")).where(held_up, Review.incident_is_major.is_(True))
+                       .order_by(Review.updated_at, Review.incident_id).limit(TASK_CANDIDATES).subquery())
+            chosen = sa.union(chosen, sa.select(holding.c.id))
     # The candidates are picked and loaded in one statement, with only the columns the next steps and the task
-    # list read: each row becomes two light objects.
+    # list read: each row becomes two light objects. Whether a review was ever published (the PMR treatment is then
+    # fixed) comes in one more statement for them all.
     loaded = db.session.execute(
         sa.select(Incident, Review).outerjoin(Review, Review.incident_id == Incident.id)
-        .where(Incident.id.in_(picked.scalar_subquery())).order_by(Incident.started_at, Incident.id)
+        .where(Incident.id.in_(chosen.scalar_subquery()))
+        .order_by(Incident.started_at, Incident.id)
         .options(sa.orm.load_only(Incident.reference, Incident.title, Incident.category, Incident.is_major,
                                   Incident.started_at, Incident.resolved_at, raiseload=True),
                  sa.orm.load_only(Review.exclusion_state, Review.report_state, Review.summary_submitted_at,
                                   Review.updated_at, raiseload=True),
+                 sa.orm.selectinload(Review.publications).load_only(Publication.id, raiseload=True),
                  sa.orm.lazyload(Incident.cohorts)))
-    tasks = []
+    tasks: list[Task] = []
+    seen: set[tuple[str, str, str]] = set()
     for incident, review in loaded:
-        for step in workflow.next_steps(incident, review):
-            if step.who not in actors:
-                continue
-            since = review.updated_at if review is not None else (incident.resolved_at or incident.started_at)
-            tasks.append(Task(who=step.who, what=step.what, reference=incident.reference, title=incident.title,
-                              due_on=step.due_on, waiting_since=since,
-                              is_overdue=step.due_on is not None and step.due_on < today))
-    tasks.sort(key=lambda t: (not t.is_overdue, t.due_on or date.max,
-                              t.waiting_since.timestamp() if t.waiting_since else float("inf"), t.reference))
+        for step in workflow.to_do(incident, review, today=today):
+            key = (step.who, step.what, incident.reference)
+            if step.who in actors and key not in seen:
+                seen.add(key)
+                tasks.append(_task(incident, review, step, today=today))
+    tasks.sort(key=_urgency_key)
     return tasks if limit is None else tasks[:limit]
 
 

@@ -85,7 +85,22 @@ SUMMARY_WAITS_ON = {
     "SECAS": "Expect the DCC's Major Incident Summary Report; chase it if it is late",
 }
 DECISION_WAITS_FOR_DCC = "Decide on publication once the DCC has stated the PMR treatment"
+# Once the Summary Report is late, SECAS's part is to chase it (a comment on the review): before then there is
+# nothing for SECAS to do.
+CHASE_SUMMARY = "Chase the DCC for its Major Incident Summary Report: it is late"
 PARTIES = ("DCC", "SECAS", "OPSG")
+# Who is held up until a step is taken: "what you must do next" puts these before mere deadlines, so a question
+# SECAS asked this morning does not sort below a report due in a month.
+EXCLUSION_HOLDS_UP = {
+    ExclusionState.PENDING: "the DCC",  # it cannot propose again until SECAS has answered
+    ExclusionState.INFORMATION_REQUESTED: "SECAS",  # it cannot settle the exclusion without the answer
+}
+REPORT_HOLDS_UP = {
+    ReportState.SUBMITTED: "the DCC and SECAS",  # the DCC cannot revise, nor SECAS publish, until the group decides
+    ReportState.DEFERRED: "the DCC and SECAS",
+    ReportState.AGREED: "SEC Parties",  # they read only published reports
+}
+SUMMARY_HOLDS_UP = "SECAS"  # it expects the Summary Report
 
 
 class Step(str, enum.Enum):
@@ -103,6 +118,22 @@ class Step(str, enum.Enum):
     COMMENT = "comment"
 
 
+# The step that does what each state waits for.
+EXCLUSION_STEPS = {
+    ExclusionState.NOT_PROPOSED: Step.PROPOSE,
+    ExclusionState.PENDING: Step.REVIEW_EXCLUSION,
+    ExclusionState.INFORMATION_REQUESTED: Step.ANSWER_REQUEST,
+}
+REPORT_STEPS = {
+    ReportState.NOT_STARTED: Step.WRITE_REPORT,
+    ReportState.DRAFT: Step.WRITE_REPORT,
+    ReportState.NOT_AGREED: Step.WRITE_REPORT,
+    ReportState.SUBMITTED: Step.RECORD_DECISION,
+    ReportState.DEFERRED: Step.RECORD_DECISION,
+    ReportState.AGREED: Step.PUBLISH,
+}
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why a step is refused: the role may never take it (403), or not now (409)."""
@@ -117,11 +148,13 @@ class Refusal:
 
 @dataclass
 class NextStep:
-    """Who must act next, what they must do and by when."""
+    """Who must act next, what they must do and by when (``step``: the step that does it; ``holds_up``: who waits)."""
 
     who: str
     what: str
     due_on: date | None = None
+    step: Step | None = None
+    holds_up: str = ""
 
 
 ROLE_RULES: dict[Step, tuple[Callable[[Any], bool], str]] = {
@@ -213,6 +246,10 @@ def _write_now(incident: Incident, review: Review | None) -> str | None:
     if not needs_review(incident):
         return no_review_message(incident)
     state = _report(review)
+    if incident.resolved_at is None and state not in (ReportState.AGREED, *AWAITING_DECISION):
+        # Like the Summary Report, the Review Report follows resolution: it reviews how service was restored, and
+        # its deadline counts from the resolution.
+        return "The incident is not resolved yet; the Review Report follows resolution."
     if state == ReportState.AGREED:
         return ("The report cannot be changed now: Operations Group agreed publication of the submitted version; "
                 "SECAS must publish it before any further change.")
@@ -338,6 +375,7 @@ class Offers:
     decision_waits: str
     publish: bool
     comment: bool
+    write_waits: str = ""  # why the DCC cannot write the report yet ("" when it can, or may never)
 
 
 def offers(*, user: Any, incident: Incident, review: Review | None) -> Offers:
@@ -357,6 +395,7 @@ def offers(*, user: Any, incident: Incident, review: Review | None) -> Offers:
         decision_waits=decide.message if waits and decide is not None else "",
         publish=found[Step.PUBLISH] is None,
         comment=found[Step.COMMENT] is None,
+        write_waits=write.message if (write := found[Step.WRITE_REPORT]) and not write.is_forbidden else "",
     )
 
 
@@ -369,17 +408,46 @@ def next_steps(incident: Incident, review: Review | None) -> list[NextStep]:
     summary_due_on, review_due_on = incident_service.report_due_dates(incident)
     found: list[NextStep] = []
     if summary_pending(incident, review):
-        found.extend(NextStep(who, what, summary_due_on) for who, what in SUMMARY_WAITS_ON.items())
+        found.append(NextStep("DCC", SUMMARY_WAITS_ON["DCC"], summary_due_on, Step.SUMMARY_REPORT, SUMMARY_HOLDS_UP))
+        # SECAS chases a late one with a comment on the review (kept with it, and seen by the DCC).
+        found.append(NextStep("SECAS", SUMMARY_WAITS_ON["SECAS"], summary_due_on, Step.COMMENT))
     exclusion, report = _exclusion(review), _report(review)
     if exclusion in EXCLUSION_WAITS_ON:
         who, what = EXCLUSION_WAITS_ON[exclusion]
-        found.append(NextStep(who, what, summary_due_on if exclusion == ExclusionState.NOT_PROPOSED else None))
+        # Until the DCC states the PMR treatment, a report waiting for the group waits for it too.
+        holds_up = ("the Operations Group" if exclusion == ExclusionState.NOT_PROPOSED and report in AWAITING_DECISION
+                    else EXCLUSION_HOLDS_UP.get(exclusion, ""))
+        found.append(NextStep(who, what, summary_due_on if exclusion == ExclusionState.NOT_PROPOSED else None,
+                              EXCLUSION_STEPS[exclusion], holds_up))
     if report in REPORT_WAITS_ON:
         who, what = REPORT_WAITS_ON[report]
         if report in AWAITING_DECISION and exclusion not in DECIDABLE:
             what = DECISION_WAITS_FOR_DCC
-        found.append(NextStep(who, what, review_due_on if who == "DCC" else None))
+        found.append(NextStep(who, what, review_due_on if who == "DCC" else None, REPORT_STEPS[report],
+                              REPORT_HOLDS_UP.get(report, "")))
     return found
+
+
+def to_do(incident: Incident, review: Review | None, *, today: date) -> list[NextStep]:
+    """List the next steps that can be taken now (each once), for "what you must do next".
+
+    A step is listed only when its state rule allows it (the same rule that refuses it on the page, the API and
+    in the service): not the Operations Group's decision before the DCC has stated the PMR treatment, nor a Review
+    Report before the incident is resolved. SECAS's chase of the Summary Report is listed once the report is late.
+    """
+    listed: list[NextStep] = []
+    seen: set[tuple[str, Step]] = set()
+    for step in next_steps(incident, review):
+        taken = step.step
+        if taken is None or (step.who, taken) in seen or STATE_RULES[taken](incident, review) is not None:
+            continue
+        if step.what == SUMMARY_WAITS_ON["SECAS"]:
+            if step.due_on is None or step.due_on >= today:
+                continue  # nothing for SECAS to do until the Summary Report is late
+            step = NextStep(step.who, CHASE_SUMMARY, step.due_on, taken, step.holds_up)
+        seen.add((step.who, taken))
+        listed.append(step)
+    return listed
 
 
 def waits_on_summary(party: str) -> bool:
@@ -405,3 +473,20 @@ def published_edition_notice(review: Review | None) -> str | None:
             "keep reading it as it was agreed. To correct it, the DCC saves and submits a new version of the Review "
             "Report (its generated sections then show these changes); once the Operations Group agrees it at a "
             "meeting, SECAS publishes it as a new edition that supersedes this one.")
+
+
+def holds_up_states(party: str) -> list[tuple[frozenset[ExclusionState] | None, frozenset[ReportState] | None]]:
+    """Return the review states in which a step of this party holds someone up, each pair to be met together.
+
+    None in a pair: any state. (The Summary Report not yet sent holds SECAS up too: see ``SUMMARY_HOLDS_UP``.)
+    """
+    found: list[tuple[frozenset[ExclusionState] | None, frozenset[ReportState] | None]] = []
+    exclusions = frozenset(s for s, (who, _) in EXCLUSION_WAITS_ON.items() if who == party and s in EXCLUSION_HOLDS_UP)
+    reports = frozenset(s for s, (who, _) in REPORT_WAITS_ON.items() if who == party and s in REPORT_HOLDS_UP)
+    if exclusions:
+        found.append((exclusions, None))
+    if reports:
+        found.append((None, reports))
+    if EXCLUSION_WAITS_ON[ExclusionState.NOT_PROPOSED][0] == party:
+        found.append((frozenset({ExclusionState.NOT_PROPOSED}), frozenset(AWAITING_DECISION)))
+    return found

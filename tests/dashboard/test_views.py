@@ -72,8 +72,9 @@ def test_secas_sees_exclusions_to_review_and_reports_to_publish(client, auth, us
     assert board["pending"].reference in tasks and "Review the proposed exclusion" in tasks
     assert board["agreed"].reference in tasks and "Publish the agreed report to SEC Parties" in tasks
     assert "Propose the PMR treatment" not in tasks and board["published"].reference not in tasks
-    # SECAS expects the Summary Report the DCC has not yet recorded as sent (the fresh incident's only).
-    assert board["fresh"].reference in tasks and tasks.count("Expect the DCC&#39;s Major Incident Summary Report") == 1
+    # The fresh incident's Summary Report is late and not recorded as sent: SECAS's part is to chase it.
+    assert board["fresh"].reference in tasks
+    assert tasks.count("Chase the DCC for its Major Incident Summary Report: it is late") == 1
 
 
 def test_opsg_sees_reviews_awaiting_a_decision_and_the_next_meeting(client, auth, users, board):

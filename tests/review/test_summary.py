@@ -1,7 +1,7 @@
 """The Major Incident Summary Report: versions with sections, recipients and the time sent; due until sent."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from incidents.extensions import db
 from incidents.incident.models import Incident
 from incidents.reminder.models import Reminder, ReminderKind, ReminderState
 from incidents.review import service as review_service
+from incidents.review import workflow
 from incidents.review.service import SummaryDraft
 from incidents.user import service as user_service
 from incidents.user.models import Role
@@ -21,6 +22,7 @@ from tests.api.helpers import Api
 
 RESOLVED = datetime(2023, 4, 4, 9, 40, tzinfo=UTC)
 NOW = RESOLVED + timedelta(hours=2)  # 12:40 BST on the day of resolution: the Summary Report is due on 6 April
+LATE = date(2023, 4, 7)  # the day after it was due
 SECTIONS = {"what_happened": "A nationwide outage of a national telecoms carrier.",
             "impact": "Meters unreachable in every cohort.", "current_status": "Restored; **CSP N** last.",
             "next_steps": "Review Report within 20 Working Days."}
@@ -39,8 +41,9 @@ def _summary_reminders(incident: Incident, state: ReminderState) -> list[Reminde
         Reminder.incident_id == incident.id, Reminder.kind == ReminderKind.SUMMARY_REPORT, Reminder.state == state)))
 
 
-def _tasks(role: Role, incident: Incident) -> list[str]:
-    return [t.what for t in dashboard_service.tasks_for(role, today=NOW.date()) if t.reference == incident.reference]
+def _tasks(role: Role, incident: Incident, today: date | None = None) -> list[str]:
+    tasks = dashboard_service.tasks_for(role, today=today or NOW.date())
+    return [t.what for t in tasks if t.reference == incident.reference]
 
 
 def test_versions_are_kept_and_the_report_is_sent_once_recorded(app, users, case):
@@ -108,7 +111,9 @@ def test_only_the_dcc_writes_it(app, users, case):
 
 def test_it_waits_on_the_dcc_and_secas_until_sent_and_its_reminders_stop(app, users, case):
     assert "Send the Major Incident Summary Report and record it as sent" in _tasks(Role.DCC, case)
-    assert "Expect the DCC's Major Incident Summary Report; chase it if it is late" in _tasks(Role.SECAS, case)
+    # SECAS has nothing to do until it is late (due Thu 6 Apr); then its part is to chase it.
+    assert _tasks(Role.SECAS, case) == []
+    assert _tasks(Role.SECAS, case, LATE) == [workflow.CHASE_SUMMARY]
     assert not any("Summary Report" in what for what in _tasks(Role.OPSG, case))
     planned = _summary_reminders(case, ReminderState.PENDING)
     assert [r.deadline_on.isoformat() for r in planned] == ["2023-04-06", "2023-04-06"]
@@ -116,14 +121,14 @@ def test_it_waits_on_the_dcc_and_secas_until_sent_and_its_reminders_stop(app, us
     review_service.record_summary_report(incident=case, actor=users["dcc"], now=NOW,
                                          draft=SummaryDraft(sections=SECTIONS, recipients=["SECAS"]))
     db.session.commit()
-    assert any("Summary Report" in what for what in _tasks(Role.SECAS, case))
+    assert any("Summary Report" in what for what in _tasks(Role.SECAS, case, LATE))
     assert len(_summary_reminders(case, ReminderState.PENDING)) == 2
 
     review_service.record_summary_report(
         incident=case, actor=users["dcc"], now=NOW, expected=review_service.summary_etag(review_service.get_review(case)),
         draft=SummaryDraft(sections=SECTIONS, recipients=["SECAS"], is_sent=True))
     db.session.commit()
-    assert not any("Summary Report" in what for what in _tasks(Role.DCC, case) + _tasks(Role.SECAS, case))
+    assert not any("Summary Report" in what for what in _tasks(Role.DCC, case) + _tasks(Role.SECAS, case, LATE))
     assert "Propose the PMR treatment (include, or exclude citing a principle)" in _tasks(Role.DCC, case)
     assert _summary_reminders(case, ReminderState.PENDING) == []
     assert len(_summary_reminders(case, ReminderState.CANCELLED)) == 2

@@ -143,6 +143,32 @@ def test_the_summary_report_waits_for_resolution_and_may_be_revised_once_sent(ap
     assert _refusal(Step.SUMMARY_REPORT, users["dcc"], incident) is None  # a revision is a new version
 
 
+def test_the_review_report_waits_for_resolution_like_the_summary_report(app, users, now):
+    open_incident = factories.incident(actor=users["dcc"], now=now, resolved_at=None, status="open", cohorts=[])
+    for step in (Step.WRITE_REPORT, Step.SUBMIT_REPORT):
+        refused = _refusal(step, users["dcc"], open_incident)
+        assert refused is not None and not refused.is_forbidden, step
+    assert "not resolved yet; the Review Report follows resolution" in _refusal(
+        Step.WRITE_REPORT, users["dcc"], open_incident).message
+    # It is still listed as who acts next on the review page, but it is not a step to take now.
+    assert [s.step for s in workflow.next_steps(open_incident, None)] == [Step.PROPOSE, Step.WRITE_REPORT]
+    assert [s.step for s in workflow.to_do(open_incident, None, today=now.date())] == [Step.PROPOSE]
+    with pytest.raises(ConflictError, match="Review Report follows resolution"):
+        report_service.save_draft(incident=open_incident, sections=SECTIONS, classification=Classification.AMBER,
+                                  actor=users["dcc"], now=now)
+
+
+def test_secas_chases_the_summary_report_only_once_it_is_late(app, users, now):
+    incident = factories.incident(actor=users["dcc"], now=now)  # resolved Tue 4 Apr 2023: due Thu 6 Apr
+    def chase(today: date) -> list[str]:
+        return [s.what for s in workflow.to_do(incident, None, today=today) if s.who == "SECAS"]
+    assert chase(date(2023, 4, 6)) == []
+    assert chase(date(2023, 4, 7)) == ["Chase the DCC for its Major Incident Summary Report: it is late"]
+    review_service.mark_summary_submitted(incident=incident, actor=users["dcc"], now=now)
+    assert [s.what for s in workflow.to_do(incident, review_service.get_review(incident), today=date(2023, 4, 7))
+            if s.who == "SECAS"] == []
+
+
 def test_an_incident_without_a_review_offers_no_review_step(app, users, now):
     minor = factories.incident(actor=users["dcc"], now=now, category=3)
     for step in (Step.PROPOSE, Step.SUMMARY_REPORT, Step.WRITE_REPORT, Step.SUBMIT_REPORT, Step.COMMENT):
@@ -310,7 +336,38 @@ def test_the_dashboard_lists_each_roles_next_steps_as_the_workflow_gives_them(ap
     for role, parties in ((Role.DCC, {"DCC"}), (Role.SECAS, {"SECAS"}), (Role.OPSG, {"OPSG"})):
         tasks = dashboard_service.tasks_for(role, today=now.date())
         expected = sorted((incident.reference, step.what) for incident in made.values()
-                          for step in workflow.next_steps(incident, review_service.get_review(incident))
+                          for step in workflow.to_do(incident, review_service.get_review(incident), today=now.date())
                           if step.who in parties)
         assert sorted((t.reference, t.what) for t in tasks) == expected, role
         assert expected, role
+
+
+@pytest.mark.parametrize(("exclusion", "report"), ALL_STATES)
+def test_the_steps_to_do_are_exactly_those_the_workflow_allows_now(app, users, now, exclusion, report):
+    """In every state, each step listed to do is allowed to its party, and each allowed next step is listed."""
+    incident = _in_state(users, now, exclusion, report)
+    review = review_service.get_review(incident)
+    listed = workflow.to_do(incident, review, today=LATER.date())
+    for step in listed:
+        assert step.step is not None and workflow.is_allowed(step.step, user=users[step.who.lower()],
+                                                              incident=incident, review=review), step
+    assert len({(s.who, s.step) for s in listed}) == len(listed)
+    for step in workflow.next_steps(incident, review):
+        allowed = step.step is not None and workflow.is_allowed(step.step, user=users[step.who.lower()],
+                                                                 incident=incident, review=review)
+        assert allowed == any(s.who == step.who and s.step == step.step for s in listed), step
+    # The Operations Group is never asked to decide before the DCC has stated the PMR treatment.
+    if exclusion == ExclusionState.NOT_PROPOSED:
+        assert all(s.step != Step.RECORD_DECISION for s in listed)
+
+
+@pytest.mark.parametrize("party", workflow.PARTIES)
+def test_what_holds_someone_up_is_where_the_dashboard_looks_for_it(app, users, now, party):
+    incident = factories.incident(actor=users["dcc"], now=now)
+    for exclusion, report in ALL_STATES:
+        steps = workflow.next_steps(incident, Review(exclusion_state=exclusion, report_state=report,
+                                                     summary_submitted_at=now))
+        holding = any(s.who == party and s.holds_up for s in steps)
+        matched = any((e is None or exclusion in e) and (r is None or report in r)
+                      for e, r in workflow.holds_up_states(party))
+        assert holding == matched, (exclusion, report)
