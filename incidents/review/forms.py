@@ -173,7 +173,7 @@ class ProposeForm(ServiceErrors, FlaskForm):
     def setup(self, principles: list[ExclusionPrinciple]) -> None:
         """Offer the live principles with their current wording."""
         self.principle.choices = [("", "Choose a principle")] + [
-            (p.code, f"{p.code}: {p.current.wording}") for p in principles]
+            (p.code, f"{p.title}: {p.current.wording}") for p in principles]
 
     def to_data(self) -> dict[str, Any]:
         """Return the service's arguments."""
