@@ -254,11 +254,7 @@ STATUS_LABELS = {
     "below_minimum": "Below minimum: under the Minimum Service Level",
     "no_incidents": "No incidents counted this month",
 }
-TREATMENT_LABELS = {
-    "counted": "Counted",
-    "excluded": "Excluded",
-    "exclusion_pending": "Excluded by the DCC, under SECAS's review",
-}
+TREATMENT_LABELS = labels.TREATMENT_LABELS
 # Where each incident's exclusion stands, in the terms of the three figures.
 STANDING_LABELS = {
     ExclusionState.NOT_PROPOSED: "Counted in every figure: no PMR treatment proposed yet",
