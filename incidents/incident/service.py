@@ -586,7 +586,8 @@ def update_incident(*, incident: Incident, changes: IncidentChanges, actor: User
                          "Reload it and apply your changes again.") from None
     audit_service.record(actor=actor, action="update", entity_type="incident", entity_id=incident.id,
                          incident_id=incident.id, changes=audited,
-                         summary=f"Changed {', '.join(labels.field_label(f).lower() for f in sorted(audited))}"[:300], now=now)
+                         summary=("Changed " + ", ".join(labels.field_label(f).lower() for f in sorted(audited)))[:300],
+                         now=now)
     reminder_service.plan_incident(incident, now=now)
     return Outcome(incident, warnings)
 
