@@ -51,6 +51,11 @@ def can_view_internal_rules(user: Any) -> bool:
     return _role(user) in INCIDENT_READERS
 
 
+def can_view_configuration(user: Any) -> bool:
+    """Tell whether the user may read the configuration behind the rules (keys, values, where each is set)."""
+    return _role(user) == Role.ADMIN
+
+
 def can_manage_principles(user: Any) -> bool:
     """Tell whether the user may add, reword and retire exclusion principles."""
     return _role(user) == Role.ADMIN

@@ -9,7 +9,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from werkzeug.routing import Rule as WerkzeugRule
 
-from incidents import permissions, timeutil
+from incidents import labels, permissions, timeutil
 
 HSTS_MAX_AGE = 365 * 24 * 3600  # one year, the usual Strict-Transport-Security lifetime
 
@@ -66,6 +66,7 @@ def register(app: Flask) -> None:
     from incidents.ops.cli import backup, refresh_statistics, restore
     from incidents.pmr.cli import pmr_cli
     from incidents.pmr.views import bp as pmr_bp
+    from incidents.principle.models import title_for
     from incidents.principle.views import bp as principle_bp
     from incidents.redaction.views import bp as redaction_bp
     from incidents.reminder.cli import reminders_cli, scheduler_cli
@@ -74,6 +75,7 @@ def register(app: Flask) -> None:
     from incidents.review.views import bp as review_bp
     from incidents.rules.views import bp as rules_bp
     from incidents.search.views import bp as search_bp
+    from incidents.user import service as user_service
     from incidents.user.cli import users_cli
     from incidents.user.views import bp as user_bp
 
@@ -141,6 +143,10 @@ def register(app: Flask) -> None:
     app.add_template_filter(timeutil.format_time, "uk_time")
     app.add_template_filter(timeutil.format_input, "local_input")
     app.add_template_filter(timeutil.format_minutes, "minutes")
+    # People, states and principles in words (incidents.labels): "Dana Clarke (DCC)", "Information requested".
+    app.add_template_filter(user_service.person, "person")
+    app.add_template_filter(labels.label, "label")
+    app.add_template_filter(title_for, "principle")
 
     @app.after_request
     def security_headers(response: Response) -> Response:

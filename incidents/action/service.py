@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from incidents import permissions, validation
+from incidents import labels, permissions, validation
 from incidents.action.models import Action, ActionStatus, TargetRevision
 from incidents.audit import service as audit_service
 from incidents.errors import NotFound, PermissionDenied, StaleError, ValidationError
@@ -439,7 +439,8 @@ def _save(plan: _Plan, *, actor: User, now: datetime) -> Action:
     incidents = action.incidents
     audit_service.record(actor=actor, action="update", entity_type="action", entity_id=action.id,
                          incident_id=incidents[0].id if len(incidents) == 1 else None, changes=plan.changes,
-                         summary=f"Changed action {action.reference}: {', '.join(sorted(plan.changes))}", now=now)
+                         summary=f"Changed action {action.reference}: "
+                                 + ", ".join(labels.field_label(f).lower() for f in sorted(plan.changes)), now=now)
     reminder_service.plan_action(action, now=now)
     return action
 

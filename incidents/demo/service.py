@@ -73,11 +73,11 @@ HISTORY_MEETINGS = [
 DemoEntry = tuple[datetime, str, str | None, str]
 
 DEMO_USERS = [
-    ("dcc@demo.example", "dcc", "Dana Clarke (DCC incident manager)"),
-    ("secas@demo.example", "secas", "Sam Ellis (SECAS)"),
-    ("opsg@demo.example", "opsg", "Olu Price (OPSG member)"),
-    ("party@demo.example", "party", "Pat Reid (Energy supplier)"),
-    ("admin@demo.example", "admin", "Alex Admin (administrator)"),
+    ("dcc@demo.example", "dcc", "Dana Clarke"),
+    ("secas@demo.example", "secas", "Sam Ellis"),
+    ("opsg@demo.example", "opsg", "Olu Price"),
+    ("party@demo.example", "party", "Pat Reid"),
+    ("admin@demo.example", "admin", "Alex Admin"),
 ]
 
 

@@ -6,7 +6,6 @@ reads ``BATCH`` rows at a time with ``yield_per`` while the response streams.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
@@ -14,9 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from incidents import permissions
+from incidents import labels, permissions
 from incidents.action import service as action_service
 from incidents.action.models import Action
+from incidents.audit import describe as audit_describe
 from incidents.audit.models import AuditEntry
 from incidents.errors import NotFound, ValidationError
 from incidents.extensions import db
@@ -24,6 +24,7 @@ from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
 from incidents.review.models import ExclusionState, ReportState, Review
 from incidents.timeutil import local_date, to_local, utcnow
+from incidents.user import service as user_service
 from incidents.user.models import User
 
 BATCH = 500
@@ -38,7 +39,9 @@ ACTION_HEADER = [
     "reference", "text", "owner", "owner_user", "raised_on", "original_target_on", "target_on",
     "target_revisions", "status", "overdue", "incidents", "closing_note", "closed_at_uk",
 ]
-AUDIT_HEADER = ["at_uk", "actor", "entity_type", "entity_id", "action", "summary", "changes"]
+# "actor" is the person (name and organisation), "description" the entry in words, "changes" each changed field
+# with its old and new value in words (the API gives the recorded values).
+AUDIT_HEADER = ["at_uk", "actor", "entity_type", "entity_id", "action", "description", "summary", "changes"]
 
 
 def local_iso(value: datetime | None) -> str:
@@ -84,7 +87,7 @@ def _incident_rows(query: sa.Select[Incident, ExclusionState, ReportState]) -> I
     for incident, exclusion_state, report_state in result:
         derived = incident_service.derive(incident)
         yield [
-            incident.reference, incident.title, incident.category, incident.status.value,
+            incident.reference, incident.title, incident.category, labels.label(incident.status),
             local_iso(incident.started_at), local_iso(incident.detected_at), local_iso(incident.resolved_at),
             derived.duration_minutes if derived.duration_minutes is not None else "",
             local_iso(derived.target_deadline_at), _yes_no(derived.within_target_resolution_time),
@@ -92,8 +95,8 @@ def _incident_rows(query: sa.Select[Incident, ExclusionState, ReportState]) -> I
             causes.get(incident.cause_category, incident.cause_category),
             incident.devices_affected if incident.devices_affected is not None else "",
             _yes_no(incident.dcc_responsible),
-            exclusion_state.value if exclusion_state is not None else "not_proposed",
-            report_state.value if report_state is not None else "not_started",
+            labels.label(exclusion_state or ExclusionState.NOT_PROPOSED),
+            labels.label(report_state or ReportState.NOT_STARTED),
         ]
 
 
@@ -122,10 +125,11 @@ def _action_rows(query: sa.Select[Action, str], today: date) -> Iterator[Row]:
     owners = action_service.organisations()
     for action, email in db.session.execute(query.execution_options(yield_per=BATCH)):
         yield [
-            action.reference, action.text, owners.get(action.owner_org, action.owner_org), email or "",
+            action.reference, action.text, owners.get(action.owner_org, action.owner_org),
+            user_service.person(email) if email else "",
             action.raised_on.isoformat(), action_service.target_label(action.original_target_on),
             action_service.target_label(action.target_on),
-            len(action.revisions), action.status.value, _yes_no(action_service.is_overdue(action, today=today)),
+            len(action.revisions), labels.label(action.status), _yes_no(action_service.is_overdue(action, today=today)),
             "; ".join(sorted(i.reference for i in action.incidents)), action.closing_note,
             local_iso(action.closed_at),
         ]
@@ -138,12 +142,14 @@ def audit_rows(reference: str, *, viewer: Any) -> Iterator[Row]:
     incident = incident_service.get_incident(reference, viewer=viewer)
     query = (sa.select(AuditEntry).where(AuditEntry.incident_id == incident.id)
              .order_by(AuditEntry.at, AuditEntry.id))
-    return _audit_rows(query)
+    return _audit_rows(query, incident.reference)
 
 
-def _audit_rows(query: sa.Select[AuditEntry]) -> Iterator[Row]:
+def _audit_rows(query: sa.Select[AuditEntry], reference: str) -> Iterator[Row]:
     yield AUDIT_HEADER
     for entry in db.session.scalars(query.execution_options(yield_per=BATCH)):
-        yield [local_iso(entry.at), entry.actor_name, entry.entity_type,
-               entry.entity_id if entry.entity_id is not None else "", entry.action, entry.summary,
-               json.dumps(entry.changes or {}, ensure_ascii=False, sort_keys=True, default=str)]
+        described = audit_describe.describe(entry, reference=reference)
+        yield [local_iso(entry.at), described.who, labels.entity_label(entry.entity_type),
+               entry.entity_id if entry.entity_id is not None else "", labels.action_label(entry.action),
+               described.description, entry.summary,
+               "\n".join(f"{c.field}: {c.before} → {c.after}" for c in described.changes)]

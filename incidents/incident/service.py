@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from incidents import permissions, validation
+from incidents import labels, permissions, validation
 from incidents.audit import service as audit_service
 from incidents.errors import (
     ConflictError,
@@ -586,7 +586,8 @@ def update_incident(*, incident: Incident, changes: IncidentChanges, actor: User
                          "Reload it and apply your changes again.") from None
     audit_service.record(actor=actor, action="update", entity_type="incident", entity_id=incident.id,
                          incident_id=incident.id, changes=audited,
-                         summary=f"Changed {', '.join(sorted(audited))}"[:300], now=now)
+                         summary=("Changed " + ", ".join(labels.field_label(f).lower() for f in sorted(audited)))[:300],
+                         now=now)
     reminder_service.plan_incident(incident, now=now)
     return Outcome(incident, warnings)
 
@@ -634,7 +635,7 @@ def add_timeline_entry(*, incident: Incident, draft: TimelineEntryDraft, actor: 
     db.session.flush()
     audit_service.record(actor=actor, action="create", entity_type="timeline_entry", entity_id=entry.id,
                          incident_id=incident.id, changes=audit_service.diff({}, _entry_snapshot(entry)),
-                         summary=f"Added timeline entry ({entry.kind.value})", now=now)
+                         summary=f"Added timeline entry ({labels.label(entry.kind).lower()})", now=now)
     return entry
 
 
@@ -673,7 +674,7 @@ def delete_timeline_entry(*, entry: TimelineEntry, actor: User, expected_version
                          "Reload it before deleting.", current=entry)
     audit_service.record(actor=actor, action="delete", entity_type="timeline_entry", entity_id=entry.id,
                          incident_id=entry.incident_id, changes=audit_service.diff(_entry_snapshot(entry), {}),
-                         summary=f"Deleted timeline entry ({entry.kind.value})", now=now or utcnow())
+                         summary=f"Deleted timeline entry ({labels.label(entry.kind).lower()})", now=now or utcnow())
     db.session.delete(entry)
     try:
         db.session.flush()

@@ -7,7 +7,6 @@ existence does not leak.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -24,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from incidents import permissions, validation
+from incidents.audit import describe as audit_describe
 from incidents.audit import service as audit_service
 from incidents.errors import (
     ConflictError,
@@ -49,15 +49,7 @@ bp = Blueprint("incident", __name__, url_prefix="/incidents")
 
 Html = str | bytes | tuple[str, int]
 LIST_ARGS = ("q", "category", "major", "status", "pmr_month", "cohort", "per_page")
-AUDIT_LABELS = {
-    "reference": "Reference", "title": "Title", "category": "Category", "status": "Status",
-    "started_at": "Started", "detected_at": "Detected", "resolved_at": "Resolved",
-    "cause_category": "Cause category", "cause": "Cause", "impact": "Impact",
-    "devices_affected": "Devices or users affected", "dcc_responsible": "DCC responsible for resolving",
-    "occurred_at": "When", "kind": "Kind", "cohort": "Cohort", "text": "What happened",
-}
 MAX_ID = 2**31 - 1
-ENTITY_LABELS = {"incident": "Incident", "timeline_entry": "Timeline entry"}
 
 
 # --- Helpers ----------------------------------------------------------------------
@@ -358,39 +350,5 @@ def audit(reference: str) -> Html:
     """Show every recorded change to the incident and its timeline, field by field."""
     incident = _load(reference)
     entries = audit_service.entries_for_incident(incident.id)
-    rows = [{
-        "entry": entry,
-        "entity": ENTITY_LABELS.get(entry.entity_type, entry.entity_type.replace("_", " ").capitalize()),
-        "changes": [(_audit_label(name), _audit_value(values, 0), _audit_value(values, 1))
-                    for name, values in sorted((entry.changes or {}).items())],
-    } for entry in entries]
+    rows = [audit_describe.describe(entry, reference=incident.reference) for entry in entries]
     return render_template("incident/audit.html", incident=incident, rows=rows)
-
-
-def _audit_label(name: str) -> str:
-    if name.startswith("cohort "):
-        # Snapshot keys look like 'cohort CSP N impact_started_at'.
-        cohort, _, attribute = name[len("cohort "):].rpartition(" ")
-        what = {"impact_started_at": "impact start", "restored_at": "restored"}.get(attribute, attribute)
-        return f"{cohort} {what}"
-    return AUDIT_LABELS.get(name, name.replace("_", " ").capitalize())
-
-
-def _audit_value(values: Any, index: int) -> str:
-    """Show one side of a recorded change for people: UK local times, Yes/No, '(empty)'."""
-    try:
-        value = values[index]
-    except (IndexError, KeyError, TypeError):
-        return ""
-    if value is None or value == "":
-        return "(empty)"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        if moment.tzinfo is not None:
-            return format_local(moment)
-    return str(value)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from incidents import permissions
+from incidents import labels, permissions
 from incidents.audit import service as audit_service
 from incidents.errors import PermissionDenied, ValidationError
 from incidents.extensions import db
@@ -17,7 +17,7 @@ from incidents.reminder import service as reminder_service
 from incidents.timeutil import utcnow
 from incidents.user.models import User
 
-KIND_LABELS = {MeetingKind.MAIN: "Main meeting", MeetingKind.REPORTING: "Reporting meeting"}
+KIND_LABELS = {kind: labels.label(kind) for kind in MeetingKind}  # the words live in incidents.labels
 
 
 def kind_label(kind: MeetingKind) -> str:

@@ -82,7 +82,7 @@ def record(kind: EventKind, *, incident: Incident, actor: User | None, now: date
     if kind == EventKind.REPORT_PUBLISHED and review is not None and review.publications:
         details["published"] = published_facts(review.publications[-1])
     event = Event(kind=kind, incident_id=incident.id, actor_id=getattr(actor, "id", None),
-                  actor_name=getattr(actor, "display_name", "") or "", occurred_at=now, details=details)
+                  actor_name=getattr(actor, "person", "") or "", occurred_at=now, details=details)
     db.session.add(event)
     db.session.flush()
     _plan_notifications(event, incident=incident, now=now)

@@ -9,12 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from incidents import permissions
+from incidents import labels, permissions
 from incidents.audit import service as audit_service
 from incidents.errors import PermissionDenied, ValidationError
 from incidents.extensions import db
 from incidents.incident.models import Incident
 from incidents.pmr.models import RecordedMonth
+from incidents.principle.models import title_for
 from incidents.review import workflow
 from incidents.review.models import (
     ExclusionProposal,
@@ -253,11 +254,7 @@ STATUS_LABELS = {
     "below_minimum": "Below minimum: under the Minimum Service Level",
     "no_incidents": "No incidents counted this month",
 }
-TREATMENT_LABELS = {
-    "counted": "Counted",
-    "excluded": "Excluded",
-    "exclusion_pending": "Excluded by the DCC, under SECAS's review",
-}
+TREATMENT_LABELS = labels.TREATMENT_LABELS
 # Where each incident's exclusion stands, in the terms of the three figures.
 STANDING_LABELS = {
     ExclusionState.NOT_PROPOSED: "Counted in every figure: no PMR treatment proposed yet",
@@ -509,17 +506,19 @@ def page_csv_rows(report: MonthReport) -> list[list[Any]]:
         rows.append(["measure", report.month, m.code, "", m.label, "", "", "", "", "", "", "", "", m.counted,
                      m.within_target, m.excluded, m.pending_exclusion, m.total, m.total_within_target,
                      number(m.percent_with_exclusions), number(m.percent_without_exclusions), m.target_percent,
-                     m.minimum_percent, m.status, "", m.dcc_excluded, m.dcc_counted, m.dcc_within_target,
-                     number(m.percent_with_dcc_exclusions), m.status_with_dcc_exclusions])
+                     m.minimum_percent, labels.humanise(m.status), "", m.dcc_excluded, m.dcc_counted,
+                     m.dcc_within_target, number(m.percent_with_dcc_exclusions),
+                     labels.humanise(m.status_with_dcc_exclusions)])
         for row in m.incidents:
             detail = report.details.get(row["reference"], {})
             rows.append([
                 "incident", report.month, m.code, row["reference"], row["title"], row["category"],
                 _local_iso(row["resolved_at"]), _local_iso(row["target_deadline_at"]), row["resolution_minutes"],
-                "yes" if row["within_target"] else "no", row["treatment"],
-                detail.get("principle_code") or "", detail.get("secas_outcome") or "",
+                "yes" if row["within_target"] else "no", labels.state("treatment", row["treatment"]),
+                title_for(detail.get("principle_code")), labels.state("outcome", detail.get("secas_outcome")) or "",
                 "", "", "", "", "", "", "", "", "", "", "",
-                row["exclusion_state"], "yes" if row["excluded_by_dcc"] else "no", "", "", "", ""])
+                labels.state("exclusion_state", row["exclusion_state"]), "yes" if row["excluded_by_dcc"] else "no",
+                "", "", "", ""])
     return rows
 
 

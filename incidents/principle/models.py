@@ -10,6 +10,13 @@ from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
 
+def title_for(code: str | None) -> str:
+    """Return the title people see for a principle's code: its words, capitalised (the code stays in URLs and
+    the API)."""
+    words = " ".join((code or "").replace("_", " ").replace("-", " ").split())
+    return words[:1].upper() + words[1:]
+
+
 class ExclusionPrinciple(Base):
     """A principle the DCC may cite to exclude an incident from the PMR."""
 
@@ -24,6 +31,11 @@ class ExclusionPrinciple(Base):
     versions: Mapped[list[PrincipleVersion]] = relationship(
         back_populates="principle", order_by="PrincipleVersion.number", lazy="selectin",
         cascade="all, delete-orphan")
+
+    @property
+    def title(self) -> str:
+        """Return the principle's name for people ("Third party infrastructure" for "third-party-infrastructure")."""
+        return title_for(self.code)
 
     @property
     def current(self) -> PrincipleVersion:

@@ -181,7 +181,7 @@ class ProposeForm(ServiceErrors, FlaskForm):
 
     def setup(self, principles: list[ExclusionPrinciple]) -> None:
         """Offer the live principles with their current wording."""
-        self.principle.choices = [(p.code, f"{p.code}: {p.current.wording}") for p in principles]
+        self.principle.choices = [(p.code, f"{p.title}: {p.current.wording}") for p in principles]
 
     def to_data(self) -> dict[str, Any]:
         """Return the service's arguments."""

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from incidents import permissions, validation
+from incidents import labels, permissions, validation
 from incidents.action import service as action_service
 from incidents.audit import service as audit_service
 from incidents.errors import (
@@ -375,7 +375,7 @@ def review_exclusion(*, incident: Incident, outcome: ReviewOutcome | None, comme
     audit_service.record(
         actor=actor, action="update", entity_type="review", entity_id=review.id, incident_id=incident.id,
         changes={"exclusion_state": [before.value, review.exclusion_state.value], "comment": [None, comment]},
-        summary=f"SECAS review of round {proposal.round}: {result.value}", now=now)
+        summary=f"SECAS review of round {proposal.round}: {labels.label(result).lower()}", now=now)
     notification_service.record(notification_service.kind_of_review(result), incident=incident, actor=actor, now=now)
     reminder_service.plan_incident(incident, now=now)
     return entry
@@ -530,7 +530,7 @@ def record_decision(*, incident: Incident, meeting: str, report_version: int | N
                  "report_version": [None, version.number], "classification": [None, level.value if level else None],
                  "minute": [None, minute],
                  **({"withheld_passages": [None, [r.reason for r in withheld]]} if withheld else {})},
-        summary=f"{decision.meeting}: {result.value.replace('_', ' ')} (report version {version.number})", now=now)
+        summary=f"{decision.meeting}: {labels.label(result).lower()} (report version {version.number})", now=now)
     notification_service.record(notification_service.EventKind.DECISION_RECORDED, incident=incident, actor=actor, now=now)
     reminder_service.plan_incident(incident, now=now)
     return decision

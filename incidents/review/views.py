@@ -39,6 +39,7 @@ from incidents.incident import service as incident_service
 from incidents.incident.models import Incident
 from incidents.meeting import service as meeting_service
 from incidents.principle import service as principle_service
+from incidents.principle.models import title_for
 from incidents.report import forms as report_forms
 from incidents.report import service as report_service
 from incidents.report.markdown import render as render_markdown
@@ -236,7 +237,7 @@ def propose(reference: str) -> Html | Response:
         form.apply_errors(exc.errors, exc.detail)
         return _render_show(incident, 422, propose=form)
     db.session.commit()
-    what = f"exclusion citing {proposal.principle_code}" if proposal.exclude else "inclusion in the PMR"
+    what = f"exclusion citing “{title_for(proposal.principle_code)}”" if proposal.exclude else "inclusion in the PMR"
     flash(f"Proposed {what} (round {proposal.round}).", "success")
     return _to_review(incident, "pmr")
 

@@ -1,6 +1,7 @@
 """The domain's configurable rules: working days, Target Resolution Times, due dates."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -181,3 +182,136 @@ def upcoming_holidays(start: date, count: int = 8) -> list[tuple[date, str]]:
             found.append((day, name))
         day += timedelta(days=1)
     return found
+
+
+# --- The rules in plain words, for everyone (the configuration detail is for administrators) ---------------
+
+@dataclass(frozen=True)
+class Measure:
+    """One PMR measure in words."""
+
+    code: str
+    label: str
+    categories: str
+    target: str
+    minimum: str
+
+
+@dataclass(frozen=True)
+class PlainRules:
+    """What the configuration means for people, in words: built from the settings in force, so it stays true."""
+
+    categories: str
+    major_categories: str
+    targets: list[tuple[str, str]]
+    clock_start: str
+    summary_days: str
+    review_days: str
+    region: str
+    extra_days: list[date]
+    cohorts: str
+    cause_categories: list[str]
+    measures: list[Measure]
+    reminders: list[tuple[str, str]] | None
+    send_time: str
+
+
+def words_list(items: list[Any]) -> str:
+    """Join items as a sentence does: "1, 2 and 3"."""
+    texts = [str(item) for item in items]
+    if len(texts) <= 1:
+        return "".join(texts)
+    return ", ".join(texts[:-1]) + " and " + texts[-1]
+
+
+def working_days(count: int) -> str:
+    """Say a number of Working Days: "1 working day", "20 working days"."""
+    return f"{count} working day{'' if count == 1 else 's'}"
+
+
+def _target_words(rule: dict[str, int] | None) -> str:
+    if not rule:
+        return "no target set"
+    if "hours" in rule:
+        return f"{rule['hours']} hour{'' if rule['hours'] == 1 else 's'}"
+    return working_days(int(rule["working_days"]))
+
+
+def _percent(value: Any) -> str:
+    number = float(value)
+    return f"{number:g} %"
+
+
+def _before(days: list[Any], what: str) -> str:
+    """Say when reminders go before a date: "5 and 1 working days before the due date, and on the day"."""
+    counts = sorted({int(d) for d in days if int(d) > 0}, reverse=True)
+    parts = []
+    if counts:
+        unit = "working day" if counts == [1] else "working days"
+        parts.append(f"{words_list(counts)} {unit} before {what}")
+    if any(int(d) == 0 for d in days):
+        parts.append("on the day")
+    return ", and ".join(parts) if parts else ""
+
+
+def _reminder_sentences(rules: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """Describe each configured reminder: whom it is for, and when it goes."""
+    sentences: list[tuple[str, str]] = []
+    summary = rules.get("summary_report")
+    if summary:
+        sentences.append(("Major Incident Summary Report (DCC)",
+                          _before(summary.get("before_working_days", []), "it is due") + "."))
+    review = rules.get("review_report")
+    if review:
+        text = _before(review.get("before_working_days", []), "it is due")
+        every = int(review.get("overdue_every_working_days") or 0)
+        if every:
+            text += f"; then every {working_days(every)} while it is overdue"
+        sentences.append(("Major Incident Review Report (DCC)", text + "."))
+    secas = rules.get("secas_review")
+    if secas:
+        text = f"When a proposed exclusion has waited {working_days(int(secas['pending_working_days']))}"
+        every = int(secas.get("every_working_days") or 0)
+        if every:
+            text += f", then every {working_days(every)} until SECAS answers"
+        sentences.append(("SECAS review of a proposed exclusion (SECAS)", text + "."))
+    decision = rules.get("opsg_decision")
+    if decision:
+        days = int(decision["before_meeting_working_days"])
+        sentences.append(("Operations Group decision on a submitted Review Report (Operations Group)",
+                          f"{working_days(days).capitalize()} before the group's next meeting."))
+    action = rules.get("action")
+    if action:
+        text = _before(action.get("before_working_days", []), "the target date")
+        every = int(action.get("overdue_every_days") or 0)
+        if every:
+            text += f"; then every {every} day{'' if every == 1 else 's'} while it is overdue"
+        sentences.append(("Actions (the organisation that owns the action)", text[:1].upper() + text[1:] + "."))
+    return [(who, text[:1].upper() + text[1:]) for who, text in sentences]
+
+
+def plain_rules(*, include_internal: bool) -> PlainRules:
+    """Return the rules in force as a person reads them (the teams' reminder schedule only when asked)."""
+    config = current_app.config
+    targets = config["TARGET_RESOLUTION"]
+    categories = [int(c) for c in config["INCIDENT_CATEGORIES"]]
+    measures = [Measure(code=code, label=str(m.get("label", code)),
+                        categories=words_list(sorted(int(c) for c in m.get("categories", []))),
+                        target=_percent(m.get("target", 0)), minimum=_percent(m.get("minimum", 0)))
+                for code, m in config["PMR_MEASURES"].items()]
+    return PlainRules(
+        categories=f"{min(categories)} (most severe) to {max(categories)} (least severe)" if categories else "",
+        major_categories=words_list(sorted(int(c) for c in config["REVIEW_CATEGORIES"])),
+        targets=[(f"Category {c}", _target_words(targets.get(str(c)))) for c in categories],
+        clock_start=("when the incident was detected" if config["RESOLUTION_CLOCK_START"] == "detected"
+                     else "when the incident started"),
+        summary_days=working_days(int(config["SUMMARY_REPORT_WORKING_DAYS"])),
+        review_days=working_days(int(config["REVIEW_REPORT_WORKING_DAYS"])),
+        region=REGION_NAMES.get(config["HOLIDAY_REGION"], config["HOLIDAY_REGION"]),
+        extra_days=sorted(date.fromisoformat(d) for d in config["EXTRA_HOLIDAYS"]),
+        cohorts=words_list(list(config["COHORTS"])),
+        cause_categories=[str(v) for v in config["CAUSE_CATEGORIES"].values()],
+        measures=measures,
+        reminders=_reminder_sentences(config["REMINDER_RULES"]) if include_internal else None,
+        send_time=str(config["REMINDER_SEND_TIME"]),
+    )

@@ -1,4 +1,5 @@
-"""The rule settings page: every configurable rule, its value and where it comes from."""
+"""The rules pages: the rules in force in plain words for everyone, and the configuration behind them for
+administrators (each key, its value, who set it and where its default comes from)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template
@@ -16,17 +17,30 @@ bp = Blueprint("rules", __name__)
 @bp.route("/rules")
 @login_required
 def settings() -> str:
-    """Show the rules in force."""
+    """Show the rules in force, in words a party understands."""
     if not permissions.can_view_settings(current_user):
+        abort(403)
+    readers = permissions.can_view_incidents(current_user) or permissions.can_manage_principles(current_user)
+    return render_template(
+        "rules/settings.html",
+        rules=rules_service.plain_rules(include_internal=permissions.can_view_internal_rules(current_user)),
+        holidays=rules_service.upcoming_holidays(local_date(utcnow())),
+        # The principles are read by the teams that review incidents (as on the principles page), not SEC Parties.
+        principles=principle_service.provenance_table() if readers else None,
+        shows_configuration=permissions.can_view_configuration(current_user),
+    )
+
+
+@bp.route("/rules/configuration")
+@login_required
+def configuration() -> str:
+    """Show every configured rule: its key, value, who set it, and where its default comes from (administrators)."""
+    if not permissions.can_view_configuration(current_user):
         abort(403)
     sources = current_app.extensions["incidents.config_sources"]
     return render_template(
-        "rules/settings.html",
-        rows=rules_service.settings_table(
-            sources, include_internal=permissions.can_view_internal_rules(current_user)),
-        holidays=rules_service.upcoming_holidays(local_date(utcnow())),
-        # The principles are read by the teams that review incidents (as on the principles page), not SEC Parties.
-        principles=principle_service.provenance_table() if (
-            permissions.can_view_incidents(current_user) or permissions.can_manage_principles(current_user)) else None,
+        "rules/configuration.html",
+        rows=rules_service.settings_table(sources, include_internal=True),
+        principles=principle_service.provenance_table(),
         provenance_labels=PROVENANCE_LABELS,
     )

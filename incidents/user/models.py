@@ -26,11 +26,25 @@ class Role(str, enum.Enum):
         """Return the role's name for people."""
         return ROLE_LABELS[self]
 
+    @property
+    def organisation(self) -> str:
+        """Return the organisation a person in this role speaks for."""
+        return ROLE_ORGANISATIONS[self]
+
 
 ROLE_LABELS = {
     Role.DCC: "DCC incident manager",
     Role.SECAS: "SECAS reviewer",
     Role.OPSG: "OPSG member",
+    Role.PARTY: "SEC Party",
+    Role.ADMIN: "Administrator",
+}
+# Where a person works, shown beside their name ("Dana Clarke (DCC)"): the tool keeps no organisation per person,
+# so it follows from the role.
+ROLE_ORGANISATIONS = {
+    Role.DCC: "DCC",
+    Role.SECAS: "SECAS",
+    Role.OPSG: "Operations Group",
     Role.PARTY: "SEC Party",
     Role.ADMIN: "Administrator",
 }
@@ -59,6 +73,11 @@ class User(UserMixin, Base):
     def display_name(self) -> str:
         """Return the name, or the email when no name is set."""
         return self.name or self.email
+
+    @property
+    def person(self) -> str:
+        """Return the name and organisation, as people are shown everywhere: "Dana Clarke (DCC)"."""
+        return f"{self.display_name} ({self.role.organisation})"
 
 
 class ApiToken(Base):

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g, has_app_context
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from incidents import validation
@@ -66,6 +66,28 @@ def find_by_email(email: str) -> User | None:
     if validation.has_nul(email):
         return None  # no address holds one, and PostgreSQL cannot even compare it
     return db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
+
+
+def person(who: User | str | None) -> str:
+    """Return how a person is shown: "Dana Clarke (DCC)", from a user or the email a record kept of them.
+
+    Records keep the email of whoever acted (it never changes meaning); pages, the audit trail and CSV exports
+    show the person's name and organisation instead. An email no account holds any more, and "system", show as
+    they are. Look-ups are remembered for the rest of the request or command.
+    """
+    if who is None:
+        return ""
+    if isinstance(who, User):
+        return who.person
+    text = str(who)
+    if "@" not in text:
+        return "System" if text == "system" else text
+    known: dict[str, str] = g.setdefault("people_by_email", {}) if has_app_context() else {}
+    key = text.strip().lower()
+    if key not in known:
+        user = find_by_email(text)
+        known[key] = user.person if user is not None else text
+    return known[key]
 
 
 def list_users() -> list[User]:

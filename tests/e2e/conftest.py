@@ -38,10 +38,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PASSWORD = "e2e-password-123"
 # One person per role; the display names appear in the review history.
 PEOPLE = {
-    "dcc": ("dcc@e2e.example", "Dana Clarke (DCC)"),
-    "secas": ("secas@e2e.example", "Sam Ellis (SECAS)"),
-    "opsg": ("opsg@e2e.example", "Olu Price (OPSG)"),
-    "party": ("party@e2e.example", "Pat Reid (Energy supplier)"),
+    "dcc": ("dcc@e2e.example", "Dana Clarke"),
+    "secas": ("secas@e2e.example", "Sam Ellis"),
+    "opsg": ("opsg@e2e.example", "Olu Price"),
+    "party": ("party@e2e.example", "Pat Reid"),
     "admin": ("admin@e2e.example", "Alex Admin"),
 }
 TIMEOUT_MS = 15_000

@@ -49,6 +49,8 @@ PAGES: list[tuple[str | None, str, str, str | None]] = [
     ("party", "published list", "/published", None),
     ("party", "published report", "/published/INC000001002401", None),
     ("party", "sessions", "/sessions", None),
+    ("party", "rules page (SEC Party)", "/rules", None),
+    ("dcc", "rules page (DCC)", "/rules", None),
 ]
 
 

@@ -258,7 +258,7 @@ def dcc_proposes_exclusion(dcc: Person) -> None:
     page.fill("#propose-evidence_links", "https://status.example.net/incidents/2023-04-04")
     with page.expect_navigation():
         page.click("text=Send proposal")
-    assert "Proposed exclusion citing third-party-infrastructure (round 1)" in page.locator(".flashes").inner_text()
+    assert "Proposed exclusion citing “Third party infrastructure” (round 1)" in page.locator(".flashes").inner_text()
     assert "Waiting for SECAS" in page.locator("#round-1").inner_text()
     shot(page, "06-review-proposed")
 
@@ -290,7 +290,7 @@ def dcc_answers_and_resubmits(dcc: Person) -> None:
     """Answer SECAS's request; the earlier proposal is offered again."""
     page = dcc.page
     page.goto(f"/incidents/{REFERENCE}/review")
-    assert "SECAS: information requested" in page.locator("#round-1").inner_text()
+    assert "SECAS: Information requested" in page.locator("#round-1").inner_text()
     assert page.is_checked("input[name='propose-treatment'][value='exclude']")
     assert page.is_checked("input[name='propose-principle'][value='third-party-infrastructure']")
     page.fill("#propose-response", "The carrier's outage was national; neither the DCC nor CSP N had a contract "
@@ -332,7 +332,7 @@ def dcc_writes_and_submits_report(dcc: Person) -> None:
         page.click("text=Read the report")
     assert page.locator(".classification").first.inner_text().startswith("GREEN")
     body = page.locator("article.report").inner_text()
-    assert "CSP N took longest" in body and "third-party-infrastructure" in body
+    assert "CSP N took longest" in body and "Third party infrastructure" in body
     shot(page, "08-report")
 
 
@@ -467,7 +467,7 @@ def opsg_reads_the_pmr(opsg: Person) -> None:
     page = opsg.page
     page.goto("/pmr/2023-04")
     row = page.locator("table.pmr-incidents tr", has_text=REFERENCE)
-    assert "Excluded" in row.inner_text() and "third-party-infrastructure" in row.inner_text(), row.inner_text()
+    assert "Excluded" in row.inner_text() and "Third party infrastructure" in row.inner_text(), row.inner_text()
     shot(page, "12-pmr-2023-04")
 
 

@@ -59,7 +59,7 @@ def test_incident_export_streams_every_incident(client, auth, users, log):
     assert formula["cohorts"] == "CSP C&S; CSP N; DSP"
     assert (formula["started_at_uk"], formula["within_trt"], formula["pmr_month"]) == (
         "2023-04-04T06:15+01:00", "no", "2023-04")
-    assert (formula["pmr_treatment"], formula["report_state"]) == ("not_proposed", "not_started")
+    assert (formula["pmr_treatment"], formula["report_state"]) == ("Not proposed", "Not started")
     titles = {r["reference"]: r["title"] for r in rows}
     assert titles[log["plain"].reference] == "'-Carrier outage"
     assert titles[log["may"].reference] == "'+Firmware downloads @slow"
@@ -104,7 +104,8 @@ def test_action_export_respects_filters_and_formulas(client, auth, users, log, n
     first = rows[0]
     assert first["text"] == "'=cmd|' /C calc'!A0"
     assert (first["owner"], first["owner_user"], first["overdue"], first["incidents"]) == (
-        "DCC", users["dcc"].email, "yes", log["formula"].reference)
+        "DCC", users["dcc"].person, "yes", log["formula"].reference)
+    assert first["status"] == "Open"
     assert [r["reference"] for r in read_csv(client.get("/actions/export.csv?overdue=true"))] == ["OPSG 96/01"]
     assert [r["reference"] for r in read_csv(client.get("/actions/export.csv?owner=secas"))] == ["OPSG 96/02"]
     assert [r["reference"] for r in read_csv(client.get("/actions/export.csv?meeting=OPSG_97"))] == ["OPSG 97/01"]
@@ -123,9 +124,13 @@ def test_audit_export_lists_the_trail(client, auth, users, log, now):
     assert response.status_code == 200 and response.is_streamed
     assert response.headers["Content-Disposition"] == f'attachment; filename="{incident.reference}-audit.csv"'
     rows = read_csv(response)
-    assert [r["action"] for r in rows] == ["create", "update"]
-    assert rows[1]["actor"] == users["dcc"].email and rows[1]["at_uk"] == "2023-06-01T10:00+01:00"
-    assert '"@Renamed"' in rows[1]["changes"]
+    # People by name and organisation, what happened in words (the API keeps the recorded values).
+    assert [(r["entity_type"], r["action"]) for r in rows] == [("Incident", "created"), ("Incident", "updated")]
+    assert rows[1]["actor"] == "DCC (DCC)" == users["dcc"].person and rows[1]["at_uk"] == "2023-06-01T10:00+01:00"
+    assert rows[1]["description"] == f"Incident {incident.reference} updated: changed: title"
+    assert rows[1]["changes"] == f"Title: {FORMULA} → @Renamed"
+    assert "Status: (empty) → Resolved" in rows[0]["changes"].splitlines()
+    assert users["dcc"].email not in response.text and "_" not in rows[0]["changes"]
 
 
 def test_exports_are_for_readers_only(client, auth, users, log):

@@ -776,8 +776,13 @@ def test_audit_page_shows_field_level_changes(client, auth, users, real_case):
     assert response.status_code == 200
     body = page(response)
     assert [e.action for e in audit_service.entries_for_incident(real_case.id)] == ["create", "update", "create"]
-    assert users["dcc"].email in body and users["admin"].email in body
-    assert "Incident create" in body and "Incident update" in body and "Timeline entry create" in body
+    # People by name and organisation, not by email; what happened in words.
+    assert "<dd>DCC (DCC)</dd>" in body and "<dd>ADMIN (Administrator)</dd>" in body
+    assert users["dcc"].email not in body and users["admin"].email not in body
+    assert f"Incident {ref} created" in body and f"Incident {ref} updated: changed: resolved, title" in body
+    assert f"Timeline entry of {ref} created" in body
+    assert re.search(r'<th scope="row">Kind</th><td class="text-block">\(empty\)</td>'
+                     r'<td class="text-block">Detected</td>', body)
     assert re.search(r'<th scope="row">Title</th><td class="text-block">National telecoms carrier outage</td>'
                      r'<td class="text-block">Carrier outage \(national\)</td>', body)
     assert re.search(r'<th scope="row">Resolved</th><td class="text-block">Tue 4 Apr 2023 10:40 BST</td>'

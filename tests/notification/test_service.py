@@ -272,7 +272,7 @@ def test_a_chat_endpoint_gets_one_line_of_text_signed_as_any_other(
     [delivery] = receiver.requests
     assert delivery.is_valid and set(delivery.json) == {"text"}
     text = delivery.json["text"]
-    assert text.startswith(f"{incident.reference}: PMR treatment proposed by DCC. Next: ") and "; SECAS: " in text
+    assert text.startswith(f"{incident.reference}: PMR treatment proposed by DCC (DCC). Next: ") and "; SECAS: " in text
     assert delivery.json["text"].endswith(f"/incidents/{incident.reference}/review")
 
 

@@ -85,7 +85,7 @@ def test_month_page_shows_the_hand_computed_figures(client, auth, users, may):
         assert may[key].reference in page
     assert may["not_dcc"].reference not in page
     assert page.count("<strong>Excluded</strong>") == 2 and "Excluded by the DCC, under SECAS&#39;s review" in page
-    assert "<code>force-majeure</code>" in page and "SECAS: agreed" in page and "SECAS says agreed." in page
+    assert "Principle: Force majeure" in page and "SECAS: Agreed" in page and "SECAS says agreed." in page
     assert "SECAS is reviewing the exclusion" in page
 
 
@@ -126,14 +126,14 @@ def test_csv_has_the_page_figures_and_every_incident(client, auth, users, may):
         "33.33", "40.0")
     assert (measures["CPM4"]["counted"], measures["CPM4"]["excluded"], measures["CPM4"]["exclusion_pending"]) == (
         "3", "2", "1")
-    assert measures["CPM4"]["status"] == "below_minimum"
+    assert measures["CPM4"]["status"] == "Below minimum"
     incidents = {r["reference"]: r for r in rows if r["row"] == "incident"}
     assert len(incidents) == 6
     outside = incidents[may["agreed_outside"].reference]
     assert (outside["within_trt"], outside["pmr_treatment"], outside["principle"], outside["secas_outcome"]) == (
-        "no", "excluded", "force-majeure", "agreed")
+        "no", "Excluded", "Force majeure", "Agreed")
     assert outside["resolved_at_uk"] == "2023-05-10T16:00+01:00"
-    assert incidents[may["pending"].reference]["pmr_treatment"] == "exclusion_pending"
+    assert incidents[may["pending"].reference]["pmr_treatment"] == "Excluded by the DCC, under SECAS's review"
     assert incidents[may["cpm5"].reference]["measure"] == "CPM5"
 
 
@@ -192,7 +192,7 @@ def test_demo_april_2023_page(client, auth, app):
     assert (figure(page, "CPM4", "with"), figure(page, "CPM4", "without")) == ("50.00 %", "50.00 %")
     assert figure(page, "CPM4", "dcc") == "66.67 %"
     assert "INC000001001905" in page
-    assert "SECAS asked for more information (citing <code>third-party-infrastructure</code>)" in page
+    assert "SECAS asked for more information (citing Third party infrastructure)" in page
 
 
 def test_page_and_csv_carry_the_three_figures_and_where_each_exclusion_stands(client, auth, users, may):
@@ -208,12 +208,12 @@ def test_page_and_csv_carry_the_three_figures_and_where_each_exclusion_stands(cl
     assert (cpm4["percent_without_exclusions"], cpm4["percent_with_dcc_exclusions"],
             cpm4["percent_with_exclusions"]) == ("40.0", "50.0", "33.33")
     assert (cpm4["dcc_counted"], cpm4["dcc_counted_within_trt"], cpm4["excluded_by_dcc"]) == ("2", "1", "3")
-    assert cpm4["status_with_dcc_exclusions"] == "below_minimum"
+    assert cpm4["status_with_dcc_exclusions"] == "Below minimum"
     incidents = {r["reference"]: r for r in rows if r["row"] == "incident"}
     assert (incidents[may["pending"].reference]["exclusion_state"],
-            incidents[may["pending"].reference]["excluded_by_dcc"]) == ("pending", "yes")
+            incidents[may["pending"].reference]["excluded_by_dcc"]) == ("Exclusion proposed, waiting for SECAS", "yes")
     assert (incidents[may["disagreed"].reference]["exclusion_state"],
-            incidents[may["disagreed"].reference]["excluded_by_dcc"]) == ("disagreed", "no")
+            incidents[may["disagreed"].reference]["excluded_by_dcc"]) == ("Exclusion disagreed by SECAS", "no")
     # The trend chart draws the DCC's figure beside the agreed one.
     assert "May 2023: 33.33 % with exclusions, 40 % without, 50 % with the DCC&#39;s exclusions" in page
     assert page.count('class="series with-dcc-exclusions"') == 2

@@ -147,7 +147,7 @@ def test_real_case_through_the_pages_as_each_role(client, case, as_role):
     assert "Caused by a failure of third-party national infrastructure" in page  # the select shows the wording
     assert "review/exclusion-review" not in page and "review/decision" not in page and "review/publication" not in page
     page = follow_flash(client, propose(client, case, page))
-    assert "Proposed exclusion citing third-party-infrastructure (round 1)" in unescaped(page)
+    assert "Proposed exclusion citing “Third party infrastructure” (round 1)" in unescaped(page)
     assert "Exclusion proposed, waiting for SECAS" in page
     assert "https://example.org/carrier-statement" in page
     # The DCC records the Summary Report it sent on 5 April: it leaves every "what you must do next".
@@ -185,7 +185,7 @@ def test_real_case_through_the_pages_as_each_role(client, case, as_role):
         "secas-outcome": "agreed", "secas-comment": "Agreed: the exclusion applies to the April 2023 PMR."}))
     assert "Excluded from the PMR (SECAS agreed)" in page
     assert page.count('class="panel round"') == 2
-    assert "information requested" in page and "SECAS: agreed" in page
+    assert "SECAS: Information requested" in page and "SECAS: Agreed" in page
     assert "Set out the principles the DCC uses" in page
 
     # DCC drafts, then submits.

@@ -147,6 +147,7 @@ TABLE: dict[str, dict[str, tuple[Any, ...]]] = {
     # The secret token in the address is the key: no login, whoever holds it.
     "reminder.calendar_feed": {"GET": (OK, OK, OK, OK, OK, OK)},
     "rules.settings": {"GET": EVERYONE},
+    "rules.configuration": {"GET": ADMIN_ONLY},
     # --- Notifications: each person's own preferences; follow what you can see; webhooks for administrators
     "notification.preferences": {"GET": EVERYONE, "POST": EVERYONE},
     "notification.follow": {"POST": READERS},

@@ -160,7 +160,7 @@ def stored(app: Flask, demo: Demo) -> Stored:
 
 INCIDENT_FIELDS = {"title", "cause", "impact", "timeline"}
 REVIEW_FIELDS = {"rationale", "response", "secas_comment", "secas_agreement", "principle_wording", "review_comment",
-                 "decision_minute", "decision_actions", "email", "secas_email"}
+                 "decision_minute", "decision_actions", "user_name", "secas_name"}  # people by name
 REPORT_FIELDS = {f"section_{key}" for key in SECTIONS}
 ACTION_FIELDS = {"action_text", "revision", "closing_note"}
 
@@ -172,14 +172,14 @@ def pages(stored: Stored) -> list[tuple[str, str, set[str]]]:
         (f"/incidents/{ref}", "dcc", INCIDENT_FIELDS),
         (f"/incidents/{ref}/edit", "dcc", {"title", "cause", "impact"}),
         (f"/incidents/{ref}/timeline/{stored.entry_id}/edit", "dcc", {"timeline"}),
-        (f"/incidents/{ref}/audit", "secas", {"title", "cause", "impact", "timeline", "email"}),
+        (f"/incidents/{ref}/audit", "secas", {"title", "cause", "impact", "timeline", "user_name"}),
         ("/incidents/", "opsg", {"title"}),
         (f"/incidents/?q={quote(REFERENCE)}", "opsg", {"title"}),
         ("/", "secas", set()),
         (f"/incidents/{ref}/review", "opsg", REVIEW_FIELDS),
         (f"/incidents/{ref}/report", "secas", REPORT_FIELDS | {"title"}),
         (f"/incidents/{ref}/report?version=1", "secas", REPORT_FIELDS),
-        (f"/incidents/{ref}/report/versions", "secas", {"email"}),
+        (f"/incidents/{ref}/report/versions", "secas", {"user_name"}),
         (f"/incidents/{ref}/report/diff?from=1&to=2", "secas", REPORT_FIELDS),
         (f"/incidents/{ref}/report/print", "opsg", REPORT_FIELDS | {"title"}),
         (f"/incidents/{ref}/reminders", "admin", set()),
@@ -190,7 +190,7 @@ def pages(stored: Stored) -> list[tuple[str, str, set[str]]]:
         ("/principles", "opsg", {"principle_wording"}),
         (f"/principles/{PRINCIPLE}/reword", "admin", {"principle_wording"}),
         ("/actions/?status=closed", "dcc", {"action_text"}),
-        (f"/actions/{quote(stored.slug)}", "secas", ACTION_FIELDS | {"email"}),
+        (f"/actions/{quote(stored.slug)}", "secas", ACTION_FIELDS | {"user_name"}),
         (f"/actions/{quote(stored.slug)}/edit", "secas", {"action_text", "closing_note"}),
         ("/admin/users/", "admin", {"user_name", "email"}),
         (f"/admin/users/{stored.dcc_id}", "admin", {"user_name", "email"}),
