@@ -80,6 +80,8 @@ PASSED_SHOWN = 20
 @login_required
 def calendar() -> Response:
     """Show the person's deadlines and the button that makes or replaces their feed link; the link itself once."""
+    if not permissions.can_use_calendar(current_user):
+        raise NotFound("There is no such page.")
     token = auth_service.take_secret(key=auth_views.session_key(), purpose=NEW_LINK_PURPOSE)
     if token:
         db.session.commit()  # shown once: gone from the store as the page shows it
