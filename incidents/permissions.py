@@ -106,6 +106,21 @@ def can_view_actions(user: Any) -> bool:
     return can_view_incidents(user)
 
 
+def can_view_meetings(user: Any) -> bool:
+    """Tell whether the user may read the meeting register (those who read the actions it minutes)."""
+    return can_view_actions(user)
+
+
+def can_view_principles(user: Any) -> bool:
+    """Tell whether the user may read the exclusion principles (those who review incidents, and administrators)."""
+    return can_view_incidents(user) or can_manage_principles(user)
+
+
+def can_use_calendar(user: Any) -> bool:
+    """Tell whether the user may see their deadlines page and calendar feed link (every logged-in role)."""
+    return _role(user) is not None
+
+
 def can_manage_actions(user: Any) -> bool:
     """Tell whether the user may raise, revise and close actions (SECAS, OPSG, admin)."""
     return _role(user) in {Role.SECAS, Role.OPSG, Role.ADMIN}

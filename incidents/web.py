@@ -9,7 +9,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from werkzeug.routing import Rule as WerkzeugRule
 
-from incidents import labels, permissions, timeutil
+from incidents import labels, navigation, permissions, timeutil
 
 HSTS_MAX_AGE = 365 * 24 * 3600  # one year, the usual Strict-Transport-Security lifetime
 
@@ -135,7 +135,7 @@ def register(app: Flask) -> None:
     def inject() -> dict[str, Any]:
         # The user itself, not the proxy: a page asks for it dozens of times.
         user = current_user._get_current_object()
-        return {"perm": permissions, "user": user}
+        return {"perm": permissions, "user": user, "navigation": navigation}
 
     app.add_template_filter(timeutil.format_local, "local")
     app.add_template_filter(timeutil.format_date, "uk_date")

@@ -17,7 +17,7 @@ from incidents.user.models import User
 
 
 def _require_reader(user: User) -> None:
-    if not permissions.can_view_actions(user):
+    if not permissions.can_view_meetings(user):
         raise NotFound("No meetings.")
 
 

@@ -24,7 +24,7 @@ MAX_CODE = 60  # the column's length
 
 def _require_reader(user: User) -> None:
     # Principles belong to the unpublished review: a SEC Party sees none of them.
-    if not permissions.can_view_incidents(user):
+    if not permissions.can_view_principles(user):
         raise NotFound("No exclusion principles.")
 
 
@@ -34,7 +34,7 @@ def _require_admin(user: User) -> None:
 
 
 def _load(code: str, user: User) -> ExclusionPrinciple:
-    if not permissions.can_view_incidents(user) or not is_lookup_key(code, limit=MAX_CODE):
+    if not permissions.can_view_principles(user) or not is_lookup_key(code, limit=MAX_CODE):
         raise NotFound(f"No exclusion principle {code!r}.")
     return principle_service.get_principle(code)
 

@@ -43,7 +43,7 @@ from incidents.notification import service as notification_service
 from incidents.review import service as review_service
 from incidents.review import workflow
 from incidents.rules import service as rules_service
-from incidents.timeutil import format_local
+from incidents.timeutil import format_local, local_date, utcnow
 
 bp = Blueprint("incident", __name__, url_prefix="/incidents")
 
@@ -144,16 +144,19 @@ def _render_list(problems: dict[str, list[str]], filters: incident_service.Filte
                  paging: tuple[int, int, incident_service.Cursor | None] | None) -> str:
     form = forms.filter_form(request.args)
     listing = None
-    rows: list[tuple[Incident, incident_service.Summary]] = []
+    rows: list[tuple[Incident, incident_service.Summary, review_service.Standing]] = []
     if filters is not None and paging is not None:
         listing = incident_service.list_incidents(filters=filters, page=paging[0], per_page=paging[1],
                                                   cursor=paging[2], viewer=current_user, with_cohorts=False)
-        rows = [(incident, incident_service.summarize(incident)) for incident in listing.items]
+        standings = review_service.standings(listing.items)  # the page's reviews, in one query
+        rows = [(incident, incident_service.summarize(incident), standings[incident.id])
+                for incident in listing.items]
     unplaced = form.apply_errors(problems)
     errors = {**{field.id: list(field.errors) for field in form if field.errors}, **unplaced}
     args = validation.kept_args(request.args, LIST_ARGS)
     return render_template("incident/list.html", form=form, listing=listing, rows=rows,
-                           errors=errors, args=args, filtered=any(name != "per_page" for name in args))
+                           errors=errors, args=args, filtered=any(name != "per_page" for name in args),
+                           today=local_date(utcnow()))
 
 
 def _read_list_args(args: Any) -> tuple[dict[str, list[str]], incident_service.Filters | None,

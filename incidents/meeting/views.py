@@ -24,7 +24,7 @@ Html = str | tuple[str, int]
 
 
 def _require_reader() -> None:
-    if not permissions.can_view_actions(current_user):
+    if not permissions.can_view_meetings(current_user):
         raise NotFound("There is no such page.")
 
 

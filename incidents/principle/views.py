@@ -24,7 +24,7 @@ Html = str | tuple[str, int]
 
 
 def _require_reader() -> None:
-    if not (permissions.can_view_incidents(current_user) or permissions.can_manage_principles(current_user)):
+    if not permissions.can_view_principles(current_user):
         raise PermissionDenied("Exclusion principles are for the DCC, SECAS, the Operations Group and administrators.")
 
 

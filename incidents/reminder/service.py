@@ -493,15 +493,66 @@ def parse_outbox_state(value: str | None) -> str | None:
     return value
 
 
+# The outbox's two parts when no state is chosen: what is still to go, and what went or was called off.
+WAITING = "waiting"
+DONE = "done"
+WAITING_STATES = (ReminderState.PENDING, ReminderState.SENDING)
+DONE_STATES = (ReminderState.SENT, ReminderState.CANCELLED)
+
+
 def outbox(*, state: str | None, page: int, per_page: int) -> tuple[list[Reminder], int]:
-    """Return one page of every reminder (waiting ones soonest first, the rest newest first) and the total."""
+    """Return one page of reminders in a state, or in ``WAITING`` or ``DONE`` states, and their total.
+
+    Those still to go come soonest first; those done come most recent first, by when they were sent or cancelled,
+    so the one just sent heads the first page.
+    """
     query = sa.select(Reminder)
     if state == "failed":
         query = query.where(Reminder.state == ReminderState.PENDING, Reminder.last_error.is_not(None))
+    elif state == WAITING:
+        query = query.where(Reminder.state.in_(WAITING_STATES))
+    elif state == DONE:
+        query = query.where(Reminder.state.in_(DONE_STATES))
     elif state is not None:
         query = query.where(Reminder.state == ReminderState(state))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
-    waiting = state in ("pending", "failed", "sending")
-    order = (Reminder.send_at, Reminder.id) if waiting else (Reminder.send_at.desc(), Reminder.id.desc())
+    waiting = state in ("pending", "failed", "sending", WAITING)
+    happened = sa.func.coalesce(Reminder.sent_at, Reminder.cancelled_at, Reminder.send_at)
+    order = (Reminder.send_at, Reminder.id) if waiting else (happened.desc(), Reminder.id.desc())
     items = list(db.session.scalars(query.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
     return items, total
+
+
+@dataclass(frozen=True)
+class About:
+    """The record a reminder is about, in words and as a link."""
+
+    text: str
+    path: str
+
+
+def about(reminders: list[Reminder]) -> dict[int, About]:
+    """Name the record each reminder is about ("Review of INC…", "Action OPSG 97/04"), by reminder id.
+
+    The references are read in one query per kind of record, however many reminders there are.
+    """
+    incident_ids = {r.incident_id for r in reminders if r.incident_id is not None}
+    action_ids = {r.action_id for r in reminders if r.action_id is not None}
+    incidents: dict[int, str] = {}
+    actions: dict[int, str] = {}
+    if incident_ids:
+        incidents = {key: reference for key, reference in db.session.execute(
+            sa.select(Incident.id, Incident.reference).where(Incident.id.in_(incident_ids)))}
+    if action_ids:
+        actions = {key: reference for key, reference in db.session.execute(
+            sa.select(Action.id, Action.reference).where(Action.id.in_(action_ids)))}
+    found = {}
+    for reminder in reminders:
+        if reminder.action_id is not None and reminder.action_id in actions:
+            text = f"Action {actions[reminder.action_id]}"
+        elif reminder.incident_id is not None and reminder.incident_id in incidents:
+            text = f"Review of {incidents[reminder.incident_id]}"
+        else:
+            text = reminder.link_path
+        found[reminder.id] = About(text=text, path=reminder.link_path)
+    return found

@@ -27,6 +27,7 @@ from incidents.incident import service as incident_service
 from incidents.reminder import feed
 from incidents.reminder import service as reminder_service
 from incidents.reminder.forms import CalendarTokenForm, OutboxFilterForm
+from incidents.reminder.models import Reminder, ReminderState
 from incidents.timeutil import local_date, utcnow
 
 bp = Blueprint("reminder", __name__)
@@ -37,10 +38,17 @@ Html = str | tuple[str, int]
 @bp.route("/incidents/<reference>/reminders")
 @login_required
 def incident_reminders(reference: str) -> Html:
-    """List every reminder planned for an incident, sent or not."""
+    """List an incident's live reminders (to go, or sent), with the cancelled ones folded away."""
     incident = incident_service.get_incident(reference, viewer=current_user)
+    reminders = reminder_service.list_reminders(incident_id=incident.id, limit=1000)
+    cancelled = [r for r in reminders if r.state == ReminderState.CANCELLED]
     return render_template("reminder/incident.html", incident=incident,
-                           reminders=reminder_service.list_reminders(incident_id=incident.id, limit=1000))
+                           reminders=[r for r in reminders if r.state != ReminderState.CANCELLED],
+                           cancelled=cancelled)
+
+
+# On the outbox's first page without a filter: this many of the reminders still to go, soonest first.
+UPCOMING_SHOWN = 10
 
 
 @bp.route("/admin/outbox")
@@ -58,14 +66,22 @@ def outbox() -> Html:
             args.get("state")), incident_service.parse_paging)
     except ValidationError as exc:
         problems = exc.errors
-    listing = None
+    listing = upcoming = None
+    shown: list[Reminder] = []
     if not problems and paging is not None:
-        items, total = reminder_service.outbox(state=state, page=paging[0], per_page=paging[1])
+        # Without a filter: the next few to go in their own part (first page only), then what went, latest first.
+        if state is None and paging[0] == 1:
+            items, total = reminder_service.outbox(state=reminder_service.WAITING, page=1, per_page=UPCOMING_SHOWN)
+            upcoming = incident_service.Page(items=items, page=1, per_page=UPCOMING_SHOWN, total=total)
+            shown += items
+        items, total = reminder_service.outbox(state=state or reminder_service.DONE, page=paging[0],
+                                               per_page=paging[1])
         listing = incident_service.Page(items=items, page=paging[0], per_page=paging[1], total=total)
+        shown += items
     form.apply_errors(problems)
     args = validation.kept_args(request.args, ("state", "per_page"))
-    page = render_template("reminder/outbox.html", form=form, listing=listing, args=args,
-                           errors=form.errors_by_field(), state=state)
+    page = render_template("reminder/outbox.html", form=form, listing=listing, upcoming=upcoming, args=args,
+                           errors=form.errors_by_field(), state=state, about=reminder_service.about(shown))
     return (page, 400) if problems else page
 
 
@@ -80,6 +96,8 @@ PASSED_SHOWN = 20
 @login_required
 def calendar() -> Response:
     """Show the person's deadlines and the button that makes or replaces their feed link; the link itself once."""
+    if not permissions.can_use_calendar(current_user):
+        raise NotFound("There is no such page.")
     token = auth_service.take_secret(key=auth_views.session_key(), purpose=NEW_LINK_PURPOSE)
     if token:
         db.session.commit()  # shown once: gone from the store as the page shows it

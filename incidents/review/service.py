@@ -633,3 +633,53 @@ def get_published(reference: str, *, viewer: User) -> Publication:
     if publication is None:
         raise NotFound(f"No published report for {reference!r}.")
     return publication
+
+
+# --- Where listed incidents' reviews stand ---------------------------------------------------
+
+@dataclass(frozen=True)
+class Waiting:
+    """One party the review waits on: what they must do, and the earliest date any of it is due."""
+
+    who: str
+    what: list[str]
+    due_on: date | None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one incident's review stands, for a row of a list: its stage, and who must act next."""
+
+    has_review: bool
+    report_label: str
+    exclusion_label: str
+    waiting: list[Waiting]
+
+
+def standings(incidents: list[Incident]) -> dict[int, Standing]:
+    """Return where each incident's review stands, by incident id, loading their reviews in one query.
+
+    The stage and the parties come from the workflow's own tables and ``next_steps``; nothing is restated here.
+    """
+    ids = [incident.id for incident in incidents]
+    reviews: dict[int, Review] = {}
+    if ids:
+        reviews = {review.incident_id: review for review in db.session.scalars(
+            sa.select(Review).where(Review.incident_id.in_(ids))
+            .options(sa.orm.load_only(Review.incident_id, Review.exclusion_state, Review.report_state,
+                                      Review.summary_submitted_at, raiseload=True)))}
+    found = {}
+    for incident in incidents:
+        review = reviews.get(incident.id)
+        waiting: dict[str, Waiting] = {}
+        for step in next_steps(incident, review):
+            before = waiting.get(step.who)
+            dues = [d for d in (before.due_on if before else None, step.due_on) if d is not None]
+            waiting[step.who] = Waiting(who=step.who, what=[*(before.what if before else []), step.what],
+                                        due_on=min(dues) if dues else None)
+        found[incident.id] = Standing(
+            has_review=needs_review(incident),
+            report_label=REPORT_LABELS[review.report_state if review else ReportState.NOT_STARTED],
+            exclusion_label=EXCLUSION_LABELS[review.exclusion_state if review else ExclusionState.NOT_PROPOSED],
+            waiting=list(waiting.values()))
+    return found

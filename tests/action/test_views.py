@@ -112,11 +112,13 @@ def test_anonymous_visitors_are_sent_to_log_in(client, register):
 def test_the_nav_links_to_the_register_for_readers_and_the_outbox_for_admins(client, auth, users, register):
     auth.login(users["dcc"])
     body = page(client.get("/actions/"))
-    assert '<a href="/actions/">Actions</a>' in body and "/admin/outbox" not in body
+    # On the register itself its menu link is marked as the current page.
+    assert '<a href="/actions/" aria-current="page">Actions</a>' in body and "/admin/outbox" not in body
     auth.logout()
     auth.login(users["admin"])
     body = page(client.get("/actions/"))
-    assert '<a href="/actions/">Actions</a>' in body and '<a href="/admin/outbox">Outbox</a>' in body
+    assert '<a href="/actions/" aria-current="page">Actions</a>' in body and '<a href="/admin/outbox">Outbox</a>' in body
+    assert '<a href="/actions/">Actions</a>' in page(client.get("/meetings/"))
 
 
 # --- The register and its filters ----------------------------------------------------

@@ -29,9 +29,15 @@ def page(response: Any) -> str:
 
 
 def table_rows(body: str) -> list[str]:
-    """Return the rows of the page's table body as plain text."""
-    found = re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>", 1)[1] if "<tbody>" in body else "", re.DOTALL)
+    """Return the rows of every table body on the page, in order, as plain text."""
+    bodies = re.findall(r"<tbody>(.*?)</tbody>", body, re.DOTALL)
+    found = [row for part in bodies for row in re.findall(r"<tr[^>]*>(.*?)</tr>", part, re.DOTALL)]
     return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split()) for row in found]
+
+
+def tables(body: str) -> list[list[str]]:
+    """Return each table's body rows as plain text, one list per table."""
+    return [table_rows(f"<tbody>{part}</tbody>") for part in re.findall(r"<tbody>(.*?)</tbody>", body, re.DOTALL)]
 
 
 @pytest.fixture()
@@ -63,10 +69,16 @@ def test_sent_failed_and_cancelled_reminders_say_so(client, auth, users, case, s
     review_service.mark_summary_submitted(incident=case, actor=users["dcc"], now=done)
     db.session.commit()
     auth.login(users["dcc"])
-    listed = table_rows(page(client.get("/incidents/INC000001001905/reminders")))
-    assert "Sent Wed 5 Apr 2023 09:00 BST" in listed[0] and listed[0].endswith("1")
-    # The failed one was cancelled when the Summary Report went in; its error stays on record.
-    assert "Cancelled" in listed[1] and "Connection refused" in listed[1]
+    body = page(client.get("/incidents/INC000001001905/reminders"))
+    live, cancelled = tables(body)
+    assert "Sent Wed 5 Apr 2023 09:00 BST" in live[0] and live[0].endswith("1")
+    assert not any("Cancelled" in row for row in live)
+    # The cancelled ones are folded away under their count; the failed one was cancelled when the Summary
+    # Report went in, and its error stays on record.
+    folded = body[body.index('<details class="folded">'):]
+    assert f"<summary>{len(cancelled)} cancelled reminder" in folded and "<tbody>" in folded
+    assert all("Cancelled" in row for row in cancelled)
+    assert any("Connection refused" in row for row in cancelled)
 
 
 def test_parties_and_unknown_incidents_get_not_found(client, auth, users, case):
@@ -102,13 +114,50 @@ def test_only_administrators_see_the_outbox(client, auth, users, outbox):
 
 def test_the_outbox_lists_every_state_with_attempts_and_errors(client, auth, users, outbox):
     auth.login(users["admin"])
-    listed = table_rows(page(client.get("/admin/outbox")))
-    assert len(listed) == 9
-    failed = [row for row in listed if "Failed, will retry" in row]
+    body = page(client.get("/admin/outbox"))
+    upcoming, done = tables(body)
+    assert len(upcoming) == 7 and len(done) == 2
+    failed = [row for row in upcoming if "Failed, will retry" in row]
     assert len(failed) == 1
     assert "Review Report due in 5 working days" in failed[0] and "Connection refused" in failed[0]
     assert "next try Thu 27 Apr 2023 09:02 BST" in failed[0]
-    assert "/incidents/INC000001001905/review" in failed[0]
+    # "About" names the record in words, linked to it.
+    assert "Review of INC000001001905" in failed[0]
+    assert '<a href="/incidents/INC000001001905/review">Review of INC000001001905</a>' in body
+
+
+def test_the_outbox_puts_what_is_to_go_apart_and_the_latest_sent_first(client, auth, users, outbox):
+    auth.login(users["admin"])
+    body = page(client.get("/admin/outbox"))
+    assert body.index('id="upcoming"') < body.index('id="done"')
+    upcoming, done = tables(body)
+    # Still to go: soonest first. Done: the one sent last heads the list.
+    assert [row.split(" [")[0] for row in upcoming] == sorted(
+        (row.split(" [")[0] for row in upcoming), key=lambda text: (text.split()[3], text.split()[2]))
+    assert "Sent Thu 6 Apr 2023" in done[0] and "Sent Wed 5 Apr 2023" in done[1]
+    # A filter on a finished state lists most recent first too; a waiting state soonest first.
+    sent = table_rows(page(client.get("/admin/outbox?state=sent")))
+    assert "Sent Thu 6 Apr 2023" in sent[0]
+    pending = table_rows(page(client.get("/admin/outbox?state=pending")))
+    assert pending[0].startswith("Thu 27 Apr 2023")
+
+
+def test_the_outbox_shows_only_the_next_ten_to_go_and_links_to_the_rest(client, auth, users, outbox):
+    for number in range(3):
+        action_service.create_action(actor=users["secas"], now=uk(date(2023, 4, 6)), draft=action_service.ActionDraft(
+            reference=f"OPSG 139/0{number}", text="DCC to report NTE reset times.", owner_org="dcc",
+            raised_on=date(2023, 4, 6), target_on=date(2023, 5, 20 + number)))
+    db.session.commit()
+    auth.login(users["admin"])
+    body = page(client.get("/admin/outbox"))
+    upcoming, _ = tables(body)
+    assert len(upcoming) == 10
+    waiting = len(table_rows(page(client.get("/admin/outbox?state=pending"))))
+    assert waiting > 10
+    assert f'<a href="/admin/outbox?state=pending">See all {waiting} reminders still to go</a>' in body
+    actions = table_rows(page(client.get("/admin/outbox?state=pending&per_page=100")))
+    assert any("Action OPSG 139/00" in row for row in actions)
+    assert '>Action OPSG 139/00</a>' in page(client.get("/admin/outbox?state=pending&per_page=100"))
 
 
 @pytest.mark.parametrize("state, count, needle", [
@@ -134,10 +183,12 @@ def test_the_outbox_filters_by_state(client, auth, users, outbox, state, count, 
 
 def test_the_outbox_pages_and_explains_a_bad_filter(client, auth, users, outbox):
     auth.login(users["admin"])
-    first = page(client.get("/admin/outbox?per_page=4"))
-    assert len(table_rows(first)) == 4 and "Page 1 of 3" in first
-    assert 'href="/admin/outbox?page=2&amp;per_page=4"' in first
-    assert len(table_rows(page(client.get("/admin/outbox?per_page=4&page=3")))) == 1
+    first = page(client.get("/admin/outbox?state=pending&per_page=3"))
+    assert len(table_rows(first)) == 3 and "Page 1 of 3" in first
+    assert 'href="/admin/outbox?page=2&amp;state=pending&amp;per_page=3"' in first
+    assert len(table_rows(page(client.get("/admin/outbox?state=pending&per_page=3&page=3")))) == 1
+    # Without a filter the pages are those of what was sent or cancelled; what is to go heads the first only.
+    assert len(tables(page(client.get("/admin/outbox?per_page=1&page=2")))) == 1
     bad = client.get("/admin/outbox?state=lost")
     assert bad.status_code == 400 and "State must be one of" in page(bad)
     assert client.get("/admin/outbox?page=x").status_code == 400
