@@ -188,7 +188,7 @@ def test_a_decisions_minuted_actions_take_uk_target_dates(client, auth, users, n
         "decision-meeting": "OPSG_97", "decision-report_version": "1", "decision-outcome": "agreed",
         "decision-classification": "GREEN", "decision-minute": "Agreed.",
         "decision-actions_text": "OPSG 97/04 | dcc | 24/07/2099 | DCC to confirm its principles.\n"
-                                 "OPSG 97/05 | secas | 7 Aug 2099 | SECAS to circulate the minutes."})
+                                 "OPSG 97/05 | secas | 7 Aug 2099 | SECAS to circulate the minutes.", "confirm": "yes"})
     assert response.status_code == 302, _text(response)[:3000]
     targets = dict(db.session.execute(sa.select(Action.reference, Action.target_on)).all())
     assert targets == {"OPSG 97/04": date(2099, 7, 24), "OPSG 97/05": date(2099, 8, 7)}

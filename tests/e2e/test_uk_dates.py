@@ -169,6 +169,9 @@ def test_uk_dates_typed_in_every_date_field_of_the_main_forms_are_saved(server, 
     opsg.fill("#decision-minute", "The group agreed publication.")
     opsg.fill("#decision-actions_text", "OPSG 97/10 | dcc | 7/8/2099 | DCC to confirm its principles.")
     opsg.get_by_role("button", name="Record decision").click()
+    # The confirmation names the action's target day first before anything is recorded.
+    assert "7 Aug 2099" in opsg.locator("main").inner_text()
+    opsg.get_by_role("button", name="Yes, record the decision").click()
     opsg.wait_for_load_state()
     opsg.goto("/actions/OPSG%2097-10")
     assert "Fri 7 Aug 2099" in opsg.locator("main").inner_text()
