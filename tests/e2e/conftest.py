@@ -195,7 +195,7 @@ class Person:
         with page.expect_navigation():
             page.click("main form button[type=submit]")
         if password is None:
-            assert page.locator(".role-badge").inner_text() == self.role, page.content()
+            assert page.locator(".role-badge").get_attribute("data-role") == self.role, page.content()
 
     def close(self) -> None:
         """Close the browser context."""
