@@ -51,6 +51,24 @@ PAGES: list[tuple[str | None, str, str, str | None]] = [
     ("party", "sessions", "/sessions", None),
     ("party", "rules page (SEC Party)", "/rules", None),
     ("dcc", "rules page (DCC)", "/rules", None),
+    ("dcc", "incident audit trail", "/incidents/INC000001001905/audit", None),
+    ("dcc", "attachments", "/incidents/INC000001001905/attachments", None),
+    ("dcc", "Summary Report", "/incidents/INC000001001905/summary-report", None),
+    ("dcc", "incident reminders", "/incidents/INC000001001905/reminders", None),
+    ("dcc", "import from the ITSM", "/incidents/import", None),
+    ("dcc", "search (DCC)", "/search?q=carrier", None),
+    ("dcc", "notification settings", "/settings/notifications", None),
+    ("dcc", "calendar", "/calendar", None),
+    ("secas", "actions register", "/actions/", None),
+    ("secas", "action", "/actions/OPSG%2097-04", None),
+    ("secas", "meetings register", "/meetings/", None),
+    ("secas", "meeting pack", "/meetings/OPSG_97/pack", None),
+    ("secas", "principles", "/principles", None),
+    ("party", "search (SEC Party)", "/search?q=carrier", None),
+    ("admin", "users", "/admin/users/", None),
+    ("admin", "outbox", "/admin/outbox", None),
+    ("admin", "webhooks", "/admin/webhooks", None),
+    ("admin", "configuration", "/rules/configuration", None),
 ]
 
 
@@ -70,7 +88,7 @@ def server(serve: Any) -> LiveServer:
 def people(browser: Any, server: LiveServer) -> Iterator[dict[str | None, Person]]:
     """Everyone, logged in (None: a visitor who is not), in contexts that let axe be injected."""
     made: dict[str | None, Person] = {}
-    for role in (None, "dcc", "secas", "opsg", "party"):
+    for role in (None, "dcc", "secas", "opsg", "party", "admin"):
         person = Person(browser, server, role, bypass_csp=True)
         if role is not None:
             person.login()
