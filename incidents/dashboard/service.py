@@ -6,6 +6,7 @@ more), grouped counts, the month's measures, overdue actions, the next meeting.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -88,7 +89,14 @@ class Task:
     is_overdue: bool
     step: workflow.Step | None = None
     holds_up: str = ""  # who waits until it is done ("" when no one but its deadline)
-    working_days_left: int | None = None  # Working Days from today to the due date (negative: overdue by)
+    today: date | None = None  # the day the list was drawn up (the Working Days count from it)
+
+    @functools.cached_property
+    def working_days_left(self) -> int | None:
+        """Return the Working Days from today to the due date (negative: overdue by); only shown tasks ask."""
+        if self.due_on is None or self.today is None:
+            return None
+        return rules_service.calendar().working_days_between(self.today, self.due_on)
 
     @property
     def endpoint(self) -> str:
@@ -291,13 +299,10 @@ def _held_up_scope(role: Role) -> sa.ColumnElement[bool] | None:
 def _task(incident: Incident, review: Review | None, step: workflow.NextStep, *, today: date) -> Task:
     """Return one step as the dashboard lists it."""
     since = review.updated_at if review is not None else (incident.resolved_at or incident.started_at)
-    left = None
-    if step.due_on is not None:
-        left = rules_service.calendar().working_days_between(today, step.due_on)
     return Task(who=step.who, what=step.what, reference=incident.reference, title=incident.title,
                 due_on=step.due_on, waiting_since=since,
                 is_overdue=step.due_on is not None and step.due_on < today, step=step.step,
-                holds_up=step.holds_up, working_days_left=left)
+                holds_up=step.holds_up, today=today)
 
 
 def _urgency_key(task: Task) -> tuple[int, date, bool, float, str, str]:
@@ -357,7 +362,7 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None,
             # However many reviews wait longer, those where someone else waits on this role are looked at too: a
             # question SECAS asked today is listed before deadlines weeks away.
             holding = (sa.select(Review.incident_id.label("id")).where(held_up, Review.incident_is_major.is_(True))
-                       .order_by(Review.updated_at, Review.incident_id).limit(TASK_CANDIDATES).subquery())
+                       .order_by(Review.updated_at, Review.incident_id).limit(TASKS_SHOWN).subquery())
             chosen = sa.union(chosen, sa.select(holding.c.id))
     # The candidates are picked and loaded in one statement, with only the columns the next steps and the task
     # list read: each row becomes two light objects. Whether a review was ever published (the PMR treatment is then
