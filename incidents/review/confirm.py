@@ -223,9 +223,14 @@ def publish(*, incident: Incident, user: Any, classification: Classification | N
     version = agreed.report_version
     level = agreed.classification or classification
     title = f"Publish version {version.number} of the report to SEC Parties?"
-    if level is None:
+    if level is None or level not in review_service.PUBLISHABLE:
         return Preview(title=title, version=version.number, refusal=(
             "The Operations Group's decision names no classification: choose GREEN or WHITE on the review page."))
+    if classification is not None and classification != level:
+        # Only a page sent with other values gets here: the service would refuse it, so nothing is offered.
+        return Preview(title=title, version=version.number, refusal=(
+            f"The Operations Group agreed publication as {level.value} at {agreed.meeting}; the report is "
+            f"published as agreed, not as {classification.value}. Go back to the review page and publish again."))
     parties = _active(Role.PARTY)
     edition = " as a new edition, superseding the one published," if review.publications else ""
     happens = [

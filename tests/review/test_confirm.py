@@ -270,6 +270,28 @@ def test_a_decision_without_classification_leaves_the_choice_pre_filled_with_the
     assert "Published version 1 to SEC Parties as WHITE." in page
 
 
+def test_publish_confirmation_offers_nothing_for_a_classification_the_service_would_refuse(client, case, as_role):
+    walk_to_submitted(client, case, as_role)
+    as_role("opsg")
+    assert record_decision(client, case).status_code == 302  # agreed as GREEN
+    as_role("secas")
+    for sent in ("WHITE", "AMBER", "RED"):
+        response = client.post(url(case, "review/publication"), data={"publish-classification": sent,
+                                                                      "publish-version": "1"})
+        assert response.status_code == 409, sent
+        assert 'value="yes"' not in response.text
+        assert f"published as agreed, not as {sent}" in text_of(response.text)
+    refetch()
+    review_service.get_review(case).decisions[-1].classification = None  # recorded before the group named one
+    db.session.commit()
+    for sent in ("AMBER", "RED", "PURPLE", ""):
+        response = client.post(url(case, "review/publication"), data={"publish-classification": sent,
+                                                                      "publish-version": "1"})
+        assert response.status_code == 409, sent
+        assert 'value="yes"' not in response.text and "choose GREEN or WHITE" in text_of(response.text)
+    assert state(case) == ReportState.AGREED
+
+
 # --- CSRF ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
