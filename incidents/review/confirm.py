@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
+from incidents import labels
 from incidents.errors import ServiceError, StaleError
 from incidents.extensions import db
 from incidents.incident.models import Incident
@@ -29,7 +30,7 @@ from incidents.review import workflow
 from incidents.review.forms import CLASSIFICATION_NOTES, DECISION_OUTCOME_LABELS
 from incidents.review.models import DecisionOutcome, Review
 from incidents.review.workflow import Step
-from incidents.timeutil import format_date, local_date
+from incidents.timeutil import format_date, format_target, local_date
 from incidents.user.models import Role, User
 
 
@@ -192,7 +193,7 @@ def decision(*, incident: Incident, user: Any, data: dict[str, Any]) -> Preview:
     actions = data.get("actions") or []
     if actions:
         lists.append((f"{_people(len(actions), 'action')} will go on the actions register",
-                      [f"{a.reference} ({a.owner.upper()}, target {format_date(a.target_on) if a.target_on else 'TBC'})"
+                      [f"{a.reference} ({labels.organisation(a.owner)}, target {format_target(a.target_on)})"
                        f": {a.text}" for a in actions]))
     withheld = [r for r in redaction_service.for_version(version) if r.decision_id is None]
     if withheld:

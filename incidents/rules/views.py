@@ -20,13 +20,12 @@ def settings() -> str:
     """Show the rules in force, in words a party understands."""
     if not permissions.can_view_settings(current_user):
         abort(403)
-    readers = permissions.can_view_incidents(current_user) or permissions.can_manage_principles(current_user)
     return render_template(
         "rules/settings.html",
         rules=rules_service.plain_rules(include_internal=permissions.can_view_internal_rules(current_user)),
         holidays=rules_service.upcoming_holidays(local_date(utcnow())),
-        # The principles are read by the teams that review incidents (as on the principles page), not SEC Parties.
-        principles=principle_service.provenance_table() if readers else None,
+        # The principles are shown to those who may read the principles page, and asked of the same rule.
+        principles=principle_service.provenance_table() if permissions.can_view_principles(current_user) else None,
         shows_configuration=permissions.can_view_configuration(current_user),
     )
 

@@ -171,6 +171,19 @@ def test_decision_confirmation_names_meeting_version_classification_and_actions(
     assert state(case) == ReportState.AGREED
 
 
+def test_actions_raised_name_their_owner_organisation_in_words_not_its_code(client, case, as_role):
+    walk_to_submitted(client, case, as_role)
+    as_role("opsg")
+    actions = "OPSG 97/05 | opsg | TBC | The group to revisit the principles.\nOPSG 97/06 | secas | 24/07/2023 | Chase."
+    response = client.post(url(case, "review/decision"), data={**DECISION, "decision-actions_text": actions})
+    words = text_of(response.text)
+    assert "OPSG 97/05 (Operations Group, target TBC): The group to revisit the principles." in words
+    assert "OPSG 97/06 (SECAS, target Mon 24 Jul 2023): Chase." in words
+    page = follow_flash(client, client.post(url(case, "review/decision"), data={
+        **DECISION, "decision-actions_text": actions, "confirm": "yes"}))
+    assert "(Operations Group, target TBC)" in text_of(page) and "(OPSG, target" not in page
+
+
 def test_a_decision_the_service_would_refuse_is_sent_back_to_the_form_not_confirmed(client, case, as_role, users):
     factories.meeting("OPSG_300", date(2099, 6, 30), actor=users["secas"])
     db.session.commit()
