@@ -27,6 +27,7 @@ from incidents.review.models import (
 )
 from incidents.review.workflow import Step
 from incidents.timeutil import utcnow
+from incidents.user import service as user_service
 from incidents.user.models import User
 
 # Narrative sections the DCC writes, in report order (generated sections sit between them).
@@ -166,13 +167,10 @@ def keep_working_draft(*, incident: Incident, sections: dict[str, str], classifi
     draft.classification = level
     draft.updated_at = now
     draft.updated_by_id = getattr(actor, "id", None)
-    draft.updated_by_name = _person(actor)
+    # Kept as every record keeps who acted (the email); pages show the person's name and organisation.
+    draft.updated_by_name = getattr(actor, "email", "") or ""
     db.session.flush()
     return draft
-
-
-def _person(actor: User) -> str:
-    return str(getattr(actor, "name", "") or getattr(actor, "email", "") or "")
 
 
 def _check_etag(expected: str | None, review: Review | None) -> None:
@@ -189,7 +187,7 @@ def _check_draft(draft: ReportDraft | None, expected_draft: str) -> None:
         raise StaleError("The unsaved working draft you opened was cleared by someone else since (they saved a "
                          "version or went back to the saved text). Reload the editor to see the report as it "
                          "is; your text is kept in the form.")
-    raise StaleError(f"{draft.updated_by_name or 'Someone else'} changed the unsaved working draft since you "
+    raise StaleError(f"{user_service.person(draft.updated_by_name) or 'Someone else'} changed the unsaved working draft since you "
                      f"opened it. Reload the editor to see their text; your text is kept in the form.")
 
 

@@ -31,6 +31,7 @@ from incidents.review.forms import CLASSIFICATION_NOTES, DECISION_OUTCOME_LABELS
 from incidents.review.models import DecisionOutcome, Review
 from incidents.review.workflow import Step
 from incidents.timeutil import format_date, format_target, local_date
+from incidents.user import service as user_service
 from incidents.user.models import Role, User
 
 
@@ -115,7 +116,7 @@ def submit(*, incident: Incident, user: Any, now: datetime) -> Preview:
             f"The Operations Group ({_people(members, 'member')}) and SECAS are told it is waiting for a decision.",
         ],
         facts=[("Incident", f"{incident.reference}: {incident.title}"),
-               ("Version", f"{version.number}, saved {format_date(version.created_at)} by {version.created_by_name}"),
+               ("Version", f"{version.number}, saved {format_date(version.created_at)} by {user_service.person(version.created_by_name)}"),
                ("Classification", f"{version.classification.value}: {CLASSIFICATION_NOTES[version.classification]}"),
                ("Meeting", f"{meeting.reference}, {format_date(meeting.held_on)}" if meeting else "None scheduled")])
 

@@ -85,6 +85,7 @@ def test_submit_shows_what_happens_and_changes_nothing_until_confirmed(client, c
         assert ("Version 1, classified GREEN, will be frozen and sent to the Operations Group for its meeting "
                 f"OPSG_98 on {format_date(NEXT_MEETING)}") in words
         assert "You will not be able to edit it" in words
+        assert re.search(r"Version 1, saved \w{3} \d{1,2} \w{3} \d{4} by DCC \(DCC\) Classification", words), words
         assert "The Operations Group (2 members) and SECAS are told" in words
         assert confirm_button(response.text) == "button|Yes, submit version 1"
         assert hidden(response.text, "etag") == etag and 'href="/incidents/' in response.text
