@@ -95,6 +95,18 @@ def test_submit_shows_what_happens_and_changes_nothing_until_confirmed(client, c
     assert state(case) == ReportState.SUBMITTED
 
 
+def test_the_editor_has_one_primary_button_and_submitting_is_styled_apart_from_saving(client, case, as_role):
+    as_role("dcc")
+    assert propose(client, case, client.get(url(case)).text, **{"propose-treatment": "include"}).status_code == 302
+    assert save_report(client, case, classification="GREEN").status_code == 302
+    page = client.get(url(case, "report/edit")).text
+    buttons = {words.strip(): classes for classes, words in
+               re.findall(r'<button type="submit" class="([^"]*)"[^>]*>([^<]*)</button>', page)}
+    assert buttons["Save version"] == "button"
+    assert buttons["Submit the saved version"] == "button secondary"
+    assert [words for words, classes in buttons.items() if classes == "button"] == ["Save version"]
+
+
 def test_submit_confirmation_says_what_is_missing_and_what_the_workflow_refuses(client, case, as_role, users):
     as_role("dcc")
     response = client.get(url(case, "report/submit"))
