@@ -121,6 +121,8 @@ def save_draft(*, incident: Incident, sections: dict[str, str], classification: 
 def missing_sections(version: ReportVersion) -> list[str]:
     """Name the sections a version must have before it is submitted, and lacks."""
     return [label for key, label in SECTIONS if key in REQUIRED_TO_SUBMIT and not version.sections.get(key)]
+
+
 def working_draft(review: Review | None) -> ReportDraft | None:
     """Return the report's working draft (text typed since the last saved version), if there is one."""
     if review is None or review.id is None:
