@@ -25,6 +25,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
+from incidents import labels
 from incidents.action import service as action_service
 from incidents.errors import (
     ConflictError,
@@ -343,7 +344,7 @@ def decide(reference: str) -> Html | Response:
         db.session.rollback()
         form.apply_errors(exc.errors, exc.detail)
         return _render_show(incident, 422, decision=form)
-    flash(f"Recorded the {decision.meeting} decision: {decision.outcome.value.replace('_', ' ')}.", "success")
+    flash(f"Recorded the {decision.meeting} decision: {labels.label(decision.outcome).lower()}.", "success")
     return _to_review(incident, "decisions")
 
 
