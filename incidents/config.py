@@ -136,7 +136,8 @@ class Defaults:
     ACTION_REFERENCE_HINT = ("OPSG 97/04: group, space, meeting number (a letter may follow it, as in OPSG 38x/02), "
                              "slash (a space may follow it, as in OPSG 75/ CONF01), then the item: two or three "
                              "digits, letters before them allowed (CONF01)")
-    # Organisations that own actions and receive reminders.
+    # Organisations that own actions and receive reminders, by code; their names are also shown beside each person
+    # of the DCC, SECAS and the Operations Group ("Dana Clarke (DCC)").
     ORGANISATIONS = {"dcc": "DCC", "secas": "SECAS", "opsg": "Operations Group"}
     # PMR measures for incidents: share of incidents resolved within their TRT, per month of resolution.
     PMR_MEASURES = {
