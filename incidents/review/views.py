@@ -121,10 +121,14 @@ def _confirmed() -> bool:
 
 
 def _carried(form: Any) -> list[tuple[str, str]]:
-    """Return the form's fields as sent, to carry through the confirmation page so nothing typed is lost."""
-    carried = [(field.name, request.form.get(field.name, "")) for field in form]
-    if not any(name.endswith("csrf_token") for name, _ in carried):
-        carried.append(("csrf_token", generate_csrf()))
+    """Return the form's fields as sent, to carry through the confirmation page so nothing typed is lost.
+
+    The CSRF token is not carried but made afresh for the page: the one sent may be another form's (the check
+    accepts any of the session's), and the person may read the page a while before confirming.
+    """
+    carried = [(field.name, request.form.get(field.name, "")) for field in form
+               if not field.name.endswith("csrf_token")]
+    carried.append(("csrf_token", generate_csrf()))
     return carried
 
 

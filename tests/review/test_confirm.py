@@ -334,3 +334,27 @@ def test_with_csrf_on_the_confirmation_carries_a_token_and_a_post_without_one_is
     response = client.post(url(case, "report/submit"), data={
         "csrf_token": hidden(page, "csrf_token"), "etag": hidden(page, "etag"), "confirm": "yes"})
     assert response.status_code == 302 and state(case) == ReportState.SUBMITTED
+
+
+def test_with_csrf_on_the_decision_goes_through_its_confirmation_and_back_with_the_forms_token(app, client, case,
+                                                                                                as_role):
+    walk_to_submitted(client, case, as_role)
+    as_role("opsg")
+    app.config["WTF_CSRF_ENABLED"] = True  # from here on, as in production
+    # The token of another form of the page (here the log-out button's): the session's token all the same.
+    fields = {**DECISION, "csrf_token": hidden(client.get(url(case)).text, "csrf_token")}
+    assert client.post(url(case, "review/decision"), data=DECISION).status_code == 400  # no token: refused
+    shown = client.post(url(case, "review/decision"), data=fields)
+    assert shown.status_code == 200 and confirm_button(shown.text) == "button|Yes, record the decision"
+    carried = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                              shown.text.split('class="confirm-form"', 1)[1]))
+    assert carried["csrf_token"]  # a token made for the page, whichever form's token was sent
+    carried = {name: unescaped(value) for name, value in carried.items()}
+    back = client.post(url(case, "review/decision"), data={**carried, "confirm": "back"})
+    assert back.status_code == 200 and DECISION["decision-minute"] in back.text
+    # As a browser sends the form: with its own token; the confirmation carries a working one too.
+    own = {**DECISION, "decision-csrf_token": hidden(back.text, "decision-csrf_token")}
+    shown = client.post(url(case, "review/decision"), data=own)
+    assert shown.status_code == 200 and hidden(shown.text, "csrf_token")
+    page = follow_flash(client, client.post(url(case, "review/decision"), data={**carried, "confirm": "yes"}))
+    assert "Recorded the OPSG_97 decision: agreed." in page and state(case) == ReportState.AGREED
