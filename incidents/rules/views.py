@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from incidents import permissions
 from incidents.config import PROVENANCE_LABELS
 from incidents.principle import service as principle_service
+from incidents.review.forms import CLASSIFICATION_NOTES
 from incidents.rules import service as rules_service
 from incidents.timeutil import local_date, utcnow
 
@@ -27,6 +28,8 @@ def settings() -> str:
         # The principles are shown to those who may read the principles page, and asked of the same rule.
         principles=principle_service.provenance_table() if permissions.can_view_principles(current_user) else None,
         shows_configuration=permissions.can_view_configuration(current_user),
+        # What each classification means, as the report editor and the confirmations say it.
+        classification_notes={level.value: note for level, note in CLASSIFICATION_NOTES.items()},
     )
 
 
