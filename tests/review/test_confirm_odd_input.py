@@ -55,3 +55,16 @@ def test_odd_posts_to_the_confirmation_steps_never_end_in_a_500_nor_change_anyth
                 assert "<script>alert(1)</script>" not in answer.get_data(as_text=True)
     db.session.expire_all()
     assert _counts() == before
+
+
+def test_every_demo_incidents_confirmation_and_review_pages_answer_each_role_without_a_500(browsers, demo):
+    failed = []
+    for reference in demo:
+        for role in ("dcc", "secas", "opsg", "party", "admin"):
+            for path in ("report/submit", "report/withdraw", "review/publication", "report/edit", "review",
+                         "report/versions", "reminders", "audit", "summary-report"):
+                address = f"/incidents/{reference}/{path}"
+                for answer in (browsers[role].get(address), browsers[role].post(address, data={})):
+                    if answer.status_code >= 500:
+                        failed.append((reference, role, path, answer.status_code))
+    assert failed == []
