@@ -404,8 +404,8 @@ def _check_base_url(url: Any) -> None:
 
 def _check_report_prompts(prompts: Any) -> None:
     """Refuse editor prompts that are not text per section of the Review Report (a misspelt section shows none)."""
-    # The report's sections are named there, once.
-    from incidents.report.service import SECTION_KEYS
+    # The report's sections are named there, once (the models import nothing of the services).
+    from incidents.report.models import SECTION_KEYS
 
     hint = (f"REPORT_SECTION_PROMPTS must map sections of the Review Report ({', '.join(SECTION_KEYS)}) to the "
             "guidance shown under each, as text; leave a section out to show none")

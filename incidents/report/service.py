@@ -18,7 +18,13 @@ from incidents.incident.models import Incident
 from incidents.notification import service as notification_service
 from incidents.reminder import service as reminder_service
 from incidents.report import markdown
-from incidents.report.models import Classification, ReportDraft, ReportVersion
+from incidents.report.models import (  # SECTIONS and SECTION_KEYS are read by callers from here too
+    SECTION_KEYS,
+    SECTIONS,
+    Classification,
+    ReportDraft,
+    ReportVersion,
+)
 from incidents.review import service as review_service
 from incidents.review import workflow
 from incidents.review.models import (
@@ -31,14 +37,6 @@ from incidents.user import service as user_service
 from incidents.user.models import User
 
 # Narrative sections the DCC writes, in report order (generated sections sit between them).
-SECTIONS = [
-    ("summary", "Summary"),
-    ("root_cause", "Root cause"),
-    ("impact", "Impact"),
-    ("lessons_learned", "Lessons learned"),
-    ("actions", "Actions"),
-]
-SECTION_KEYS = [key for key, _ in SECTIONS]
 REQUIRED_TO_SUBMIT = ("summary", "root_cause")
 # The editor's token for "there was no working draft when I opened the page" (otherwise the draft's revision).
 NO_DRAFT = "none"
