@@ -136,7 +136,8 @@ class Defaults:
     ACTION_REFERENCE_HINT = ("OPSG 97/04: group, space, meeting number (a letter may follow it, as in OPSG 38x/02), "
                              "slash (a space may follow it, as in OPSG 75/ CONF01), then the item: two or three "
                              "digits, letters before them allowed (CONF01)")
-    # Organisations that own actions and receive reminders.
+    # Organisations that own actions and receive reminders, by code; their names are also shown beside each person
+    # of the DCC, SECAS and the Operations Group ("Dana Clarke (DCC)").
     ORGANISATIONS = {"dcc": "DCC", "secas": "SECAS", "opsg": "Operations Group"}
     # PMR measures for incidents: share of incidents resolved within their TRT, per month of resolution.
     PMR_MEASURES = {
@@ -378,6 +379,7 @@ def check(app: Flask) -> None:
                                f"the default is {getattr(Defaults, key)}.")
     _check_action_reference_pattern(app.config.get("ACTION_REFERENCE_PATTERN"))
     _check_base_url(app.config.get("BASE_URL"))
+    _check_report_prompts(app.config.get("REPORT_SECTION_PROMPTS"))
     from incidents.auth import oidc
 
     problems = oidc.config_problems(app.config.get("OIDC_PROVIDERS")) + oidc.password_roles_problems(
@@ -398,6 +400,25 @@ def _check_base_url(url: Any) -> None:
         raise RuntimeError(f"BASE_URL must be the address people reach the app at, such as "
                            f"https://major-incidents.example or {Defaults.BASE_URL} (it is {url!r}): every link "
                            "in a reminder or notification email starts with it.")
+
+
+def _check_report_prompts(prompts: Any) -> None:
+    """Refuse editor prompts that are not text per section of the Review Report (a misspelt section shows none)."""
+    # The report's sections are named there, once (the models import nothing of the services).
+    from incidents.report.models import SECTION_KEYS
+
+    hint = (f"REPORT_SECTION_PROMPTS must map sections of the Review Report ({', '.join(SECTION_KEYS)}) to the "
+            "guidance shown under each, as text; leave a section out to show none")
+    if prompts is None:
+        return
+    if not isinstance(prompts, dict):
+        raise RuntimeError(f"{hint}. It is {prompts!r}.")  # noqa: TRY004 (a setting to fix, as the other checks)
+    unknown = sorted(str(key) for key in prompts if key not in SECTION_KEYS)
+    if unknown:
+        raise RuntimeError(f"{hint}. It names {', '.join(unknown)}, which the report has not.")
+    wrong = sorted(str(key) for key, text in prompts.items() if not isinstance(text, str))
+    if wrong:
+        raise RuntimeError(f"{hint}. The guidance for {', '.join(wrong)} is not text.")
 
 
 ACTION_REFERENCE_GROUPS = frozenset({"group", "number", "item"})

@@ -11,6 +11,8 @@ import enum
 import re
 from typing import Any
 
+from flask import current_app
+
 from incidents.action.models import ActionStatus
 from incidents.incident.models import IncidentStatus, TimelineKind
 from incidents.meeting.models import MeetingKind
@@ -121,6 +123,14 @@ def state(field: str, value: Any) -> str | None:
     if states is None or not isinstance(value, str):
         return None
     return states.get(value, humanise(value))
+
+
+def organisation(code: str | None) -> str:
+    """Return an organisation's name from its code (``opsg``: "Operations Group"), as configured."""
+    if not code:
+        return ""
+    names: dict[str, str] = current_app.config.get("ORGANISATIONS", {})
+    return str(names.get(code, code))
 
 
 def field_label(field: str) -> str:

@@ -67,13 +67,14 @@ def format_target(value: date | None) -> str:
     return "TBC" if value is None else format_date(value)
 
 
-def format_date(value: date | datetime | None) -> str:
-    """Format a date, or an instant's UK date, as 'Thu 6 Apr 2023'."""
+def format_date(value: date | datetime | None, *, with_day: bool = True) -> str:
+    """Format a date, or an instant's UK date, as 'Thu 6 Apr 2023' (or '6 Apr 2023' without the day's name)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = to_local(value)
-    return f"{value:%a} {value.day} {value:%b %Y}"
+    day = f"{value:%a} " if with_day else ""
+    return f"{day}{value.day} {value:%b %Y}"
 
 
 def format_time(value: datetime | None) -> str:

@@ -146,6 +146,7 @@ def register(app: Flask) -> None:
     # People, states and principles in words (incidents.labels): "Dana Clarke (DCC)", "Information requested".
     app.add_template_filter(user_service.person, "person")
     app.add_template_filter(labels.label, "label")
+    app.add_template_filter(labels.organisation, "organisation")
     app.add_template_filter(title_for, "principle")
 
     @app.after_request

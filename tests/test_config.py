@@ -108,3 +108,17 @@ def test_session_limits_must_be_positive_numbers(tmp_path, monkeypatch, key, val
     with pytest.raises(RuntimeError, match=f"{key} must be a positive number"):
         create_app({key: value})
     assert create_app({key: 0.25}).config[key] == 0.25
+
+
+@pytest.mark.parametrize("value", ["Say what happened.", ["summary"], {"root-cause": "Why?"},
+                                   {"summary": ["not", "text"]}])
+def test_editor_prompts_that_are_not_text_per_report_section_are_refused_at_start(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("INCIDENTS_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match="REPORT_SECTION_PROMPTS must map sections of the Review Report"):
+        create_app({"REPORT_SECTION_PROMPTS": value})
+
+
+def test_editor_prompts_for_some_sections_only_are_taken(tmp_path, monkeypatch):
+    monkeypatch.setenv("INCIDENTS_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"REPORT_SECTION_PROMPTS": {"summary": "Two sentences."}})
+    assert app.config["REPORT_SECTION_PROMPTS"] == {"summary": "Two sentences."}

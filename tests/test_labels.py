@@ -60,6 +60,15 @@ def test_every_state_has_words_and_no_word_is_a_machine_value():
     assert labels.state("title", "information_requested") is None
 
 
+@pytest.mark.parametrize("app_config", [{"ORGANISATIONS": {"dcc": "DCC", "secas": "SECAS",
+                                                              "opsg": "Operations Group (OPSG)"}}])
+def test_a_persons_organisation_and_an_actions_owner_are_named_by_the_same_configuration(app):
+    member = factories.user(role="opsg", email="olu@opsg.example", name="Olu Adams")
+    assert member.person == "Olu Adams (Operations Group (OPSG))"
+    assert labels.organisation("opsg") == Role.OPSG.organisation == "Operations Group (OPSG)"
+    assert Role.PARTY.organisation == "SEC Party"
+
+
 def test_a_principle_is_shown_by_its_title():
     assert title_for("third-party-infrastructure") == "Third party infrastructure"
     assert title_for("force-majeure") == "Force majeure" and title_for(None) == ""

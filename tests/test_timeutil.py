@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from incidents.timeutil import (
+    format_date,
     format_date_input,
     format_input,
     parse_date,
@@ -143,6 +144,14 @@ def test_a_wrong_date_says_what_to_type(text, message):
     with pytest.raises(ValueError) as refused:
         parse_date(text)
     assert message in str(refused.value)
+
+
+def test_a_date_is_shown_as_the_uk_writes_it_with_or_without_the_days_name():
+    assert format_date(date(2023, 4, 6)) == "Thu 6 Apr 2023"
+    assert format_date(date(2023, 4, 6), with_day=False) == "6 Apr 2023"
+    # An instant's date is its UK date: 23:30 UTC on 31 May 2023 is 1 June in BST.
+    assert format_date(datetime(2023, 5, 31, 23, 30, tzinfo=UTC), with_day=False) == "1 Jun 2023"
+    assert format_date(None) == ""
 
 
 def test_a_date_field_shows_its_value_day_first():

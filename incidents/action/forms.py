@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError as FieldError
 
+from incidents import labels
 from incidents.action.models import Action, ActionStatus
 from incidents.action.service import TBC, ActionChanges, ActionDraft
 from incidents.review.forms import DateTextField, ServiceErrors
@@ -22,7 +23,7 @@ from incidents.timeutil import DATE_EXAMPLE, DATE_HINT, format_date_input
 
 _REFERENCES = re.compile(r"[\s,;]+")
 _VERSION = re.compile(r"^[0-9]{1,9}$")
-STATUS_LABELS = {ActionStatus.OPEN: "Open", ActionStatus.CLOSED: "Closed"}
+STATUS_LABELS = {status: labels.label(status) for status in ActionStatus}
 
 
 class TargetDateField(DateTextField):

@@ -65,7 +65,7 @@ def value_words(name: str, value: Any) -> str:
         if name == "cause_category":
             return str(current_app.config.get("CAUSE_CATEGORIES", {}).get(value, labels.humanise(value)))
         if name == "owner_org":
-            return str(current_app.config.get("ORGANISATIONS", {}).get(value, value))
+            return labels.organisation(value)
         if name == "principle":
             return title_for(value)
         if name.endswith(("_user", "_by")) and "@" in value:

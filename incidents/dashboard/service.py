@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from incidents import permissions
+from incidents import labels, permissions
 from incidents.action import service as action_service
 from incidents.action.models import Action, ActionStatus
 from incidents.extensions import db
@@ -42,23 +42,6 @@ TASKS_SHOWN = 25
 PUBLISHED_SHOWN = 10
 # Whose next steps each role sees; an administrator sees everyone's.
 ROLE_ACTORS = {Role.DCC: {"DCC"}, Role.SECAS: {"SECAS"}, Role.OPSG: {"OPSG"}, Role.ADMIN: set(workflow.PARTIES)}
-REPORT_STATE_LABELS = {
-    ReportState.NOT_STARTED: "Report not started",
-    ReportState.DRAFT: "Report in draft",
-    ReportState.SUBMITTED: "Submitted, waiting for the Operations Group",
-    ReportState.DEFERRED: "Deferred by the Operations Group",
-    ReportState.NOT_AGREED: "Not agreed, DCC to revise",
-    ReportState.AGREED: "Agreed, waiting for SECAS to publish",
-    ReportState.PUBLISHED: "Published",
-}
-EXCLUSION_STATE_LABELS = {
-    ExclusionState.NOT_PROPOSED: "No PMR treatment proposed",
-    ExclusionState.INCLUDED: "Counted in the PMR",
-    ExclusionState.PENDING: "Exclusion waiting for SECAS",
-    ExclusionState.INFORMATION_REQUESTED: "SECAS asked for information",
-    ExclusionState.AGREED: "Exclusion agreed",
-    ExclusionState.DISAGREED: "Exclusion disagreed",
-}
 
 
 # Where each step is taken: the page (endpoint) and the part of it (anchor, "" for the top).
@@ -426,8 +409,9 @@ def state_counts(rows: list[tuple[Any, Any, int]] | None = None) -> tuple[list[C
     for report_state, exclusion_state, count in rows:
         reports[report_state or ReportState.NOT_STARTED] += int(count)
         exclusions[exclusion_state or ExclusionState.NOT_PROPOSED] += int(count)
-    return ([Count(s.value, REPORT_STATE_LABELS[s], n) for s, n in reports.items()],
-            [Count(s.value, EXCLUSION_STATE_LABELS[s], n) for s, n in exclusions.items()])
+    # The states in the words every page uses for them (incidents.labels), under the table's caption.
+    return ([Count(s.value, labels.label(s), n) for s, n in reports.items()],
+            [Count(s.value, labels.label(s), n) for s, n in exclusions.items()])
 
 
 def overdue_actions(role: Role, *, today: date) -> tuple[list[OverdueAction], int]:

@@ -45,7 +45,7 @@ from incidents.review.models import (
     Publication,
     Review,
 )
-from incidents.timeutil import format_local, local_date, utcnow
+from incidents.timeutil import format_date, format_local, local_date, utcnow
 
 _NUMBER = re.compile(r"^[0-9]{1,9}$")
 WAITING = workflow.AWAITING_DECISION
@@ -166,13 +166,13 @@ class ReportDocument:
         A correction names the edition it supersedes and when that was published.
         """
         if self.publication is not None:
-            when = local_date(self.publication.published_at)
-            stamp = f"Published version {self.publication.version_number}, {when.day} {when:%b %Y}"
+            when = format_date(self.publication.published_at, with_day=False)
+            stamp = f"Published version {self.publication.version_number}, {when}"
             if self.publication.supersedes_version is not None:
                 stamp += f", superseding version {self.publication.supersedes_version}"
                 if self.publication.supersedes_published_at is not None:
-                    before = local_date(self.publication.supersedes_published_at)
-                    stamp += f" (published {before.day} {before:%b %Y})"
+                    before = format_date(self.publication.supersedes_published_at, with_day=False)
+                    stamp += f" (published {before})"
             return f"{stamp}, {self.classification.value}"
         state = "submitted" if self.version.is_frozen else "draft"
         return f"Version {self.version.number} ({state}), {self.classification.value}"

@@ -34,6 +34,7 @@ from wtforms.fields import SearchField
 from wtforms.validators import ValidationError as FieldError
 from wtforms.widgets import TextInput
 
+from incidents import labels
 from incidents.idempotency import forms as form_keys
 from incidents.incident import service as incident_service
 from incidents.incident.models import (
@@ -227,7 +228,7 @@ class IncidentForm(ServiceErrorsMixin, FlaskForm):
             (str(c), f"Category {c} (Target Resolution Time {rules_service.describe_target(c)})")
             for c in config["INCIDENT_CATEGORIES"]]
         self.status.choices = [("", "Set from the resolution time")] + [
-            (s.value, s.value.capitalize()) for s in IncidentStatus]
+            (s.value, labels.label(s)) for s in IncidentStatus]
         self.cause_category.choices = list(config["CAUSE_CATEGORIES"].items())
         self.reference.description = config["REFERENCE_HINT"]
         self.title.description = f"At most {config['MAX_TITLE_LENGTH']} characters."
@@ -401,7 +402,7 @@ class TimelineEntryForm(ServiceErrorsMixin, FlaskForm):
 
     def setup(self, incident: Incident) -> None:
         """Fill the kind choices and the incident's own cohorts."""
-        self.kind.choices = [(k.value, k.value.capitalize()) for k in TimelineKind]
+        self.kind.choices = [(k.value, labels.label(k)) for k in TimelineKind]
         self.cohort.choices = [("", "All or none")] + [(c.name, c.name) for c in incident.cohorts]
         for name in ("occurred_at", "kind", "text"):
             getattr(self, name).flags.required = True
@@ -475,7 +476,7 @@ class IncidentFilterForm(FlaskForm):
         """Fill the choices from the configuration in force."""
         config = current_app.config
         self.category.choices = [("", "Any")] + [(str(c), f"Category {c}") for c in config["INCIDENT_CATEGORIES"]]
-        self.status.choices = [("", "Any")] + [(s.value, s.value.capitalize()) for s in IncidentStatus]
+        self.status.choices = [("", "Any")] + [(s.value, labels.label(s)) for s in IncidentStatus]
         self.cohort.choices = [("", "Any")] + [(name, name) for name in config["COHORTS"]]
         sizes = sorted({10, 25, 50, config["PER_PAGE"], config["MAX_PER_PAGE"]})
         per_page = [(str(n), str(n)) for n in sizes if n <= config["MAX_PER_PAGE"]]
@@ -534,8 +535,8 @@ def _shown(field: Field) -> str:
         return "Yes" if field.data else "No"
     if isinstance(field, SelectField):
         value = field.data or ""
-        labels = {str(v): str(text) for v, text, _selected, _render_kw in field.iter_choices()}
-        return labels.get(value, value) if value else ""
+        shown = {str(v): str(text) for v, text, _selected, _render_kw in field.iter_choices()}
+        return shown.get(value, value) if value else ""
     if isinstance(field, LocalDateTimeField):
         return format_input(field.data) if field.data else field._value()
     # Every other input field is text; WTForms' stubs leave out _value, the text each one shows in its input.

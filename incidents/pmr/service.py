@@ -24,6 +24,7 @@ from incidents.review.models import (
     Review,
 )
 from incidents.timeutil import format_local, local_date, month_bounds, to_local
+from incidents.user import service as user_service
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -570,7 +571,7 @@ def is_over(month: str, *, now: datetime) -> bool:
 
 def recorded_label(recorded: RecordedMonth) -> str:
     """Say when and by whom a month was recorded."""
-    return f"recorded on {format_local(recorded.recorded_at)} by {recorded.recorded_by_name}"
+    return f"recorded on {format_local(recorded.recorded_at)} by {user_service.person(recorded.recorded_by_name)}"
 
 
 def _said(value: float | None) -> str:

@@ -21,9 +21,10 @@ from incidents.extensions import db
 from incidents.pmr import service as pmr_service
 from incidents.review.forms import ActionForm
 from incidents.rules import service as rules_service
-from incidents.timeutil import parse_month, utcnow
+from incidents.timeutil import MONTH_EXAMPLE, parse_month, utcnow
 
 bp = Blueprint("pmr", __name__, url_prefix="/pmr")
+Html = str | tuple[str, int]
 
 
 def _require_reader() -> None:
@@ -56,49 +57,65 @@ def _trend_charts(report: pmr_service.MonthReport) -> dict[str, Markup]:
     return charts
 
 
+def _picked(text: str) -> str:
+    """Read the month picker's text (04/2023, Apr 2023, 2023-04) as YYYY-MM, or raise ValueError saying what to type."""
+    year, number = parse_month(text)
+    picked = f"{year:04d}-{number:02d}"
+    try:
+        pmr_service.parse_month(picked)
+    except ValidationError:
+        raise ValueError("Choose a month from 01/1990 to 12/2999.") from None
+    return picked
+
+
 @bp.route("/")
 @login_required
-def index() -> Response:
+def index() -> Html | Response:
     """Go to the chosen month, else the latest month with resolved incidents, else this month."""
     _require_reader()
     chosen = (request.args.get("month") or "").strip()
     if chosen:
-        # The picker is a text box read as people write a month (04/2023, Apr 2023) or as ISO (2023-04).
         try:
-            year, number = parse_month(chosen)
+            return redirect(url_for(".month", month=_picked(chosen)))
         except ValueError as exc:
-            raise ValidationError({"month": [str(exc)]}, f"Choose the month: {exc}") from None
-        chosen = f"{year:04d}-{number:02d}"
-        try:
-            pmr_service.parse_month(chosen)
-        except ValidationError as exc:
-            raise ValidationError(exc.errors, "Choose a month from 01/1990 to 12/2999.") from None
-        return redirect(url_for(".month", month=chosen))
+            # Back on the page the person picked from (or the latest), the text kept and the error beside it.
+            shown = (request.args.get("from") or "").strip()
+            try:
+                pmr_service.parse_month(shown)
+            except ValidationError:
+                shown = pmr_service.latest_month() or pmr_service.current_month(utcnow())
+            return _render_month(shown, typed=chosen[:40], error=str(exc), status=422)
     month = pmr_service.latest_month() or pmr_service.current_month(utcnow())
     return redirect(url_for(".month", month=month))
 
 
 @bp.route("/<month>")
 @login_required
-def month(month: str) -> str:
+def month(month: str) -> Html:
     """Show the month's measures with and without exclusions, the effect of each exclusion and the trend."""
     _require_reader()
-    month = _month(month)
+    return _render_month(_month(month))
+
+
+def _render_month(month: str, *, typed: str | None = None, error: str = "", status: int = 200) -> Html:
+    """Render a month's page; ``typed`` and ``error``: the month picker's text and what to fix in it."""
     now = utcnow()
     report = pmr_service.month_report(month, now=now, limit=PAGE_INCIDENTS)
     targets: dict[Any, str] = {}
     for m in report.measures:
         for category in m.categories:
             targets[category] = rules_service.describe_target(category)
-    return render_template(
+    page = render_template(
         "pmr/month.html", label=pmr_service.month_label(month), report=report, charts=_trend_charts(report),
         targets=targets, status_labels=pmr_service.STATUS_LABELS, treatment_labels=pmr_service.TREATMENT_LABELS,
         standing_labels={state.value: label for state, label in pmr_service.STANDING_LABELS.items()},
         page_incidents=PAGE_INCIDENTS,
-        month_input=f"{month[5:7]}/{month[:4]}",
+        month_input=f"{month[5:7]}/{month[:4]}" if typed is None else typed, month_error=error,
+        month_hint=f"For example, {MONTH_EXAMPLE}",
         as_reported=pmr_service.as_reported(month, today=report.measures),
         may_record=permissions.can_record_pmr(current_user) and pmr_service.is_over(month, now=now),
         record_form=ActionForm())
+    return (page, status) if status != 200 else page
 
 
 @bp.route("/<month>/record", methods=["POST"])

@@ -6,6 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from incidents import labels
 from incidents.extensions import Base
 from incidents.timeutil import UTCDateTime, utcnow
 
@@ -13,8 +14,7 @@ from incidents.timeutil import UTCDateTime, utcnow
 def title_for(code: str | None) -> str:
     """Return the title people see for a principle's code: its words, capitalised (the code stays in URLs and
     the API)."""
-    words = " ".join((code or "").replace("_", " ").replace("-", " ").split())
-    return words[:1].upper() + words[1:]
+    return labels.humanise(" ".join((code or "").split()))  # machine words become words in one place
 
 
 class ExclusionPrinciple(Base):

@@ -29,7 +29,7 @@ from incidents.meeting.models import Meeting
 from incidents.review import service as review_service
 from incidents.review.models import ExclusionState, ReportState, Review
 from incidents.rules import service as rules_service
-from incidents.timeutil import local_date, utcnow
+from incidents.timeutil import format_date, local_date, utcnow
 from incidents.user.models import Role, User
 from incidents.user.service import hash_token
 
@@ -113,7 +113,7 @@ def _secas_deadlines() -> list[Deadline]:
                               cal.add_working_days(proposed_on, waiting),
                               f"Exclusion review: {incident.reference}",
                               f"The DCC proposed excluding {incident.reference} from the PMR on "
-                              f"{proposed_on:%d %b %Y} (round {proposal.round}); SECAS to review.",
+                              f"{format_date(proposed_on)} (round {proposal.round}); SECAS to review.",
                               f"/incidents/{quote(incident.reference)}/review"))
     return found
 

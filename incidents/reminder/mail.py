@@ -18,7 +18,7 @@ from flask import current_app
 
 from incidents.reminder import service as reminder_service
 from incidents.reminder.models import Reminder
-from incidents.timeutil import format_local, local_date, utcnow
+from incidents.timeutil import format_date, format_local, local_date, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,7 @@ def build(reminder: Reminder | Any, *, sent_at: datetime | None = None) -> Email
     link = config["BASE_URL"].rstrip("/") + reminder.link_path
     context = {"reminder": reminder, "subject": subject, "label": label, "link": link,
                "sent_at": format_local(sent_at), "details": reminder_service.details(reminder),
-               "deadline": reminder.deadline_on.strftime("%a %-d %b %Y") if reminder.deadline_on else None,
-               "since": reminder.since_on.strftime("%a %-d %b %Y") if reminder.since_on else None}
+               "deadline": format_date(reminder.deadline_on) or None, "since": format_date(reminder.since_on) or None}
     sender, from_header = _sender(config["MAIL_DEFAULT_SENDER"])
     boundary = f"=_{secrets.token_hex(16)}"  # '=_' never occurs in quoted-printable text
     headers = [

@@ -33,7 +33,7 @@ from incidents.review import service as review_service
 from incidents.review import workflow
 from incidents.review.models import ExclusionState, ReportState, Review
 from incidents.rules import service as rules_service
-from incidents.timeutil import UTC, local_date, local_zone, utcnow
+from incidents.timeutil import UTC, format_date, local_date, local_zone, utcnow
 from incidents.user.models import Role, User
 
 
@@ -294,7 +294,7 @@ def wanted_for_incident(incident: Incident, review: Review | None, *, now: datet
             if day <= meeting.held_on:
                 # One reminder per meeting: its key has no date, so re-planning on a later day
                 # moves a pending reminder instead of adding another.
-                add(ReminderKind.OPSG_DECISION, day, f"at {meeting.reference} on {meeting.held_on:%-d %b %Y}",
+                add(ReminderKind.OPSG_DECISION, day, f"at {meeting.reference} on {format_date(meeting.held_on, with_day=False)}",
                     meeting.held_on, _address("opsg") + _address("secas"),
                     key=f"{ReminderKind.OPSG_DECISION.value}:incident:{incident.id}:{meeting.reference}")
     return wanted

@@ -119,6 +119,8 @@ def calendar() -> Response:
 @login_required
 def calendar_token() -> BaseResponse:
     """Create the person's feed link, or replace it so the old one stops working."""
+    if not permissions.can_use_calendar(current_user):  # the calendar page's own rule
+        raise NotFound("There is no such page.")
     if not CalendarTokenForm().validate():
         flash("The form expired; reload the page and try again.", "error")
         return redirect(url_for(".calendar"))

@@ -14,15 +14,17 @@ from incidents.report import service as report_service
 from incidents.report.models import Classification, ReportDraft, ReportVersion
 from incidents.review.forms import CLASSIFICATION_NOTES, ServiceErrors, choice
 
+_SECTION_LABELS = dict(report_service.SECTIONS)  # the sections' names live with the report service
+
 
 class ReportForm(ServiceErrors, FlaskForm):
     """The report's narrative sections (Markdown) and its classification."""
 
-    summary = TextAreaField("Summary")
-    root_cause = TextAreaField("Root cause")
-    impact = TextAreaField("Impact")
-    lessons_learned = TextAreaField("Lessons learned")
-    actions = TextAreaField("Actions")
+    summary = TextAreaField(_SECTION_LABELS["summary"])
+    root_cause = TextAreaField(_SECTION_LABELS["root_cause"])
+    impact = TextAreaField(_SECTION_LABELS["impact"])
+    lessons_learned = TextAreaField(_SECTION_LABELS["lessons_learned"])
+    actions = TextAreaField(_SECTION_LABELS["actions"])
     classification = SelectField("Classification", validate_choice=False, choices=[
         (level.value, f"{level.value}: {CLASSIFICATION_NOTES[level]}") for level in Classification])
     etag = HiddenField()

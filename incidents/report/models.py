@@ -19,6 +19,18 @@ def _enum(kind: type[enum.Enum], length: int = 32) -> sa.Enum:
     return sa.Enum(kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
+# The narrative sections of a Review Report, in report order: the keys its versions' ``sections`` hold, and their
+# names. Kept with the models so that the configuration's check can name them without loading the services.
+SECTIONS = [
+    ("summary", "Summary"),
+    ("root_cause", "Root cause"),
+    ("impact", "Impact"),
+    ("lessons_learned", "Lessons learned"),
+    ("actions", "Actions"),
+]
+SECTION_KEYS = [key for key, _ in SECTIONS]
+
+
 class Classification(str, enum.Enum):
     """SEC Panel Information Policy classification."""
 

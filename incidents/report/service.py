@@ -18,7 +18,13 @@ from incidents.incident.models import Incident
 from incidents.notification import service as notification_service
 from incidents.reminder import service as reminder_service
 from incidents.report import markdown
-from incidents.report.models import Classification, ReportDraft, ReportVersion
+from incidents.report.models import (  # SECTIONS and SECTION_KEYS are read by callers from here too
+    SECTION_KEYS,
+    SECTIONS,
+    Classification,
+    ReportDraft,
+    ReportVersion,
+)
 from incidents.review import service as review_service
 from incidents.review import workflow
 from incidents.review.models import (
@@ -27,17 +33,10 @@ from incidents.review.models import (
 )
 from incidents.review.workflow import Step
 from incidents.timeutil import utcnow
+from incidents.user import service as user_service
 from incidents.user.models import User
 
 # Narrative sections the DCC writes, in report order (generated sections sit between them).
-SECTIONS = [
-    ("summary", "Summary"),
-    ("root_cause", "Root cause"),
-    ("impact", "Impact"),
-    ("lessons_learned", "Lessons learned"),
-    ("actions", "Actions"),
-]
-SECTION_KEYS = [key for key, _ in SECTIONS]
 REQUIRED_TO_SUBMIT = ("summary", "root_cause")
 # The editor's token for "there was no working draft when I opened the page" (otherwise the draft's revision).
 NO_DRAFT = "none"
@@ -120,6 +119,8 @@ def save_draft(*, incident: Incident, sections: dict[str, str], classification: 
 def missing_sections(version: ReportVersion) -> list[str]:
     """Name the sections a version must have before it is submitted, and lacks."""
     return [label for key, label in SECTIONS if key in REQUIRED_TO_SUBMIT and not version.sections.get(key)]
+
+
 def working_draft(review: Review | None) -> ReportDraft | None:
     """Return the report's working draft (text typed since the last saved version), if there is one."""
     if review is None or review.id is None:
@@ -166,13 +167,10 @@ def keep_working_draft(*, incident: Incident, sections: dict[str, str], classifi
     draft.classification = level
     draft.updated_at = now
     draft.updated_by_id = getattr(actor, "id", None)
-    draft.updated_by_name = _person(actor)
+    # Kept as every record keeps who acted (the email); pages show the person's name and organisation.
+    draft.updated_by_name = getattr(actor, "email", "") or ""
     db.session.flush()
     return draft
-
-
-def _person(actor: User) -> str:
-    return str(getattr(actor, "name", "") or getattr(actor, "email", "") or "")
 
 
 def _check_etag(expected: str | None, review: Review | None) -> None:
@@ -189,7 +187,7 @@ def _check_draft(draft: ReportDraft | None, expected_draft: str) -> None:
         raise StaleError("The unsaved working draft you opened was cleared by someone else since (they saved a "
                          "version or went back to the saved text). Reload the editor to see the report as it "
                          "is; your text is kept in the form.")
-    raise StaleError(f"{draft.updated_by_name or 'Someone else'} changed the unsaved working draft since you "
+    raise StaleError(f"{user_service.person(draft.updated_by_name) or 'Someone else'} changed the unsaved working draft since you "
                      f"opened it. Reload the editor to see their text; your text is kept in the form.")
 
 

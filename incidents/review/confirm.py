@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
+from incidents import labels
 from incidents.errors import ServiceError, StaleError
 from incidents.extensions import db
 from incidents.incident.models import Incident
@@ -29,7 +30,8 @@ from incidents.review import workflow
 from incidents.review.forms import CLASSIFICATION_NOTES, DECISION_OUTCOME_LABELS
 from incidents.review.models import DecisionOutcome, Review
 from incidents.review.workflow import Step
-from incidents.timeutil import format_date, local_date
+from incidents.timeutil import format_date, format_target, local_date
+from incidents.user import service as user_service
 from incidents.user.models import Role, User
 
 
@@ -114,7 +116,7 @@ def submit(*, incident: Incident, user: Any, now: datetime) -> Preview:
             f"The Operations Group ({_people(members, 'member')}) and SECAS are told it is waiting for a decision.",
         ],
         facts=[("Incident", f"{incident.reference}: {incident.title}"),
-               ("Version", f"{version.number}, saved {format_date(version.created_at)} by {version.created_by_name}"),
+               ("Version", f"{version.number}, saved {format_date(version.created_at)} by {user_service.person(version.created_by_name)}"),
                ("Classification", f"{version.classification.value}: {CLASSIFICATION_NOTES[version.classification]}"),
                ("Meeting", f"{meeting.reference}, {format_date(meeting.held_on)}" if meeting else "None scheduled")])
 
@@ -192,7 +194,7 @@ def decision(*, incident: Incident, user: Any, data: dict[str, Any]) -> Preview:
     actions = data.get("actions") or []
     if actions:
         lists.append((f"{_people(len(actions), 'action')} will go on the actions register",
-                      [f"{a.reference} ({a.owner.upper()}, target {format_date(a.target_on) if a.target_on else 'TBC'})"
+                      [f"{a.reference} ({labels.organisation(a.owner)}, target {format_target(a.target_on)})"
                        f": {a.text}" for a in actions]))
     withheld = [r for r in redaction_service.for_version(version) if r.decision_id is None]
     if withheld:
@@ -223,9 +225,14 @@ def publish(*, incident: Incident, user: Any, classification: Classification | N
     version = agreed.report_version
     level = agreed.classification or classification
     title = f"Publish version {version.number} of the report to SEC Parties?"
-    if level is None:
+    if level is None or level not in review_service.PUBLISHABLE:
         return Preview(title=title, version=version.number, refusal=(
             "The Operations Group's decision names no classification: choose GREEN or WHITE on the review page."))
+    if classification is not None and classification != level:
+        # Only a page sent with other values gets here: the service would refuse it, so nothing is offered.
+        return Preview(title=title, version=version.number, refusal=(
+            f"The Operations Group agreed publication as {level.value} at {agreed.meeting}; the report is "
+            f"published as agreed, not as {classification.value}. Go back to the review page and publish again."))
     parties = _active(Role.PARTY)
     edition = " as a new edition, superseding the one published," if review.publications else ""
     happens = [

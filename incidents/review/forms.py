@@ -41,6 +41,7 @@ from incidents.review.service import SUMMARY_SECTIONS, MinutedAction, SummaryDra
 from incidents.timeutil import (
     DATE_HINT,
     DATE_TIME_HINT,
+    format_date,
     format_date_input,
     parse_date,
 )
@@ -257,7 +258,7 @@ class DecisionForm(ServiceErrors, FlaskForm):
     def setup(self, meetings: list[Meeting], version: int | None) -> None:
         """Offer the register's meetings held up to today, and name the version waiting for the decision."""
         self.meeting.choices = [("", "Choose a meeting")] + [
-            (m.reference, f"{m.reference}, {m.held_on.strftime('%a %d %b %Y')}") for m in meetings]
+            (m.reference, f"{m.reference}, {format_date(m.held_on)}") for m in meetings]
         if not self.report_version.data and version is not None:
             self.report_version.data = str(version)
 

@@ -25,6 +25,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
+from incidents import labels
 from incidents.action import service as action_service
 from incidents.errors import (
     ConflictError,
@@ -120,10 +121,14 @@ def _confirmed() -> bool:
 
 
 def _carried(form: Any) -> list[tuple[str, str]]:
-    """Return the form's fields as sent, to carry through the confirmation page so nothing typed is lost."""
-    carried = [(field.name, request.form.get(field.name, "")) for field in form]
-    if not any(name.endswith("csrf_token") for name, _ in carried):
-        carried.append(("csrf_token", generate_csrf()))
+    """Return the form's fields as sent, to carry through the confirmation page so nothing typed is lost.
+
+    The CSRF token is not carried but made afresh for the page: the one sent may be another form's (the check
+    accepts any of the session's), and the person may read the page a while before confirming.
+    """
+    carried = [(field.name, request.form.get(field.name, "")) for field in form
+               if not field.name.endswith("csrf_token")]
+    carried.append(("csrf_token", generate_csrf()))
     return carried
 
 
@@ -343,7 +348,7 @@ def decide(reference: str) -> Html | Response:
         db.session.rollback()
         form.apply_errors(exc.errors, exc.detail)
         return _render_show(incident, 422, decision=form)
-    flash(f"Recorded the {decision.meeting} decision: {decision.outcome.value.replace('_', ' ')}.", "success")
+    flash(f"Recorded the {decision.meeting} decision: {labels.label(decision.outcome).lower()}.", "success")
     return _to_review(incident, "decisions")
 
 

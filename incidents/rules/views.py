@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from incidents import permissions
 from incidents.config import PROVENANCE_LABELS
 from incidents.principle import service as principle_service
+from incidents.review.forms import CLASSIFICATION_NOTES
 from incidents.rules import service as rules_service
 from incidents.timeutil import local_date, utcnow
 
@@ -20,14 +21,15 @@ def settings() -> str:
     """Show the rules in force, in words a party understands."""
     if not permissions.can_view_settings(current_user):
         abort(403)
-    readers = permissions.can_view_incidents(current_user) or permissions.can_manage_principles(current_user)
     return render_template(
         "rules/settings.html",
         rules=rules_service.plain_rules(include_internal=permissions.can_view_internal_rules(current_user)),
         holidays=rules_service.upcoming_holidays(local_date(utcnow())),
-        # The principles are read by the teams that review incidents (as on the principles page), not SEC Parties.
-        principles=principle_service.provenance_table() if readers else None,
+        # The principles are shown to those who may read the principles page, and asked of the same rule.
+        principles=principle_service.provenance_table() if permissions.can_view_principles(current_user) else None,
         shows_configuration=permissions.can_view_configuration(current_user),
+        # What each classification means, as the report editor and the confirmations say it.
+        classification_notes={level.value: note for level, note in CLASSIFICATION_NOTES.items()},
     )
 
 

@@ -5,6 +5,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -28,7 +29,12 @@ class Role(str, enum.Enum):
 
     @property
     def organisation(self) -> str:
-        """Return the organisation a person in this role speaks for."""
+        """Return the organisation a person in this role speaks for (DCC, SECAS, the group: as configured)."""
+        if has_app_context():
+            # The organisations that own actions and receive reminders are named in one place, the configuration.
+            named = current_app.config.get("ORGANISATIONS", {}).get(self.value)
+            if named:
+                return str(named)
         return ROLE_ORGANISATIONS[self]
 
 
@@ -40,7 +46,8 @@ ROLE_LABELS = {
     Role.ADMIN: "Administrator",
 }
 # Where a person works, shown beside their name ("Dana Clarke (DCC)"): the tool keeps no organisation per person,
-# so it follows from the role.
+# so it follows from the role. The configured ORGANISATIONS name the DCC, SECAS and the group; these are the
+# words outside an application (and for the roles that are no organisation of their own).
 ROLE_ORGANISATIONS = {
     Role.DCC: "DCC",
     Role.SECAS: "SECAS",

@@ -97,6 +97,10 @@ def test_admin_sees_everyone_s_steps_counts_measures_and_overdue_actions(client,
                       "agreed": "1", "published": "1"}
     exclusions = dict(re.findall(r'data-exclusion="([a-z_]+)">(\d+)<', page))
     assert exclusions["pending"] == "1" and exclusions["included"] == "3" and exclusions["not_proposed"] == "1"
+    # Each state in the words every page uses for it (incidents.labels).
+    named = dict(re.findall(r'<th scope="row">([^<]+)</th><td class="num" data-(?:state|exclusion)="([a-z_]+)"', page))
+    assert named["Submitted to the Operations Group"] == "submitted" and named["Publication agreed"] == "agreed"
+    assert named["Exclusion proposed, waiting for SECAS"] == "pending" and named["Included in the PMR"] == "included"
     assert 'data-measure="CPM4"' in page and 'data-measure="CPM5"' in page and "with exclusions" in page
     assert "Overdue actions (1)" in page and "OPSG 96/01" in page and "OPSG 96/02" not in page
 

@@ -301,7 +301,7 @@ def dcc_answers_and_resubmits(dcc: Person) -> None:
 
 
 def dcc_writes_and_submits_report(dcc: Person) -> None:
-    """Write the report sections, save a draft and submit it."""
+    """Write the report sections, save them as version 1 and submit it (after its confirmation)."""
     page = dcc.page
     page.goto(f"/incidents/{REFERENCE}/review")
     with page.expect_navigation():

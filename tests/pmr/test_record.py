@@ -120,6 +120,8 @@ def test_the_dcc_records_from_the_page_and_every_reader_sees_it(client, auth, us
     assert "have not been recorded as reported" in page and "Record the figures as reported now" in page
     response = client.post("/pmr/2023-05/record")
     assert response.status_code == 302 and response.headers["Location"].endswith("/pmr/2023-05#as-reported")
+    flashed = client.get("/pmr/2023-05").text
+    assert "as reported (recorded on" in flashed and " by DCC (DCC))." in flashed and users["dcc"].email not in flashed
     assert len(pmr_service.recordings("2023-05")) == 1
     # The page records at the clock's time: the late incident is logged after it.
     _later_changes(may, users, logged_at=datetime.now(UTC) + timedelta(minutes=5))

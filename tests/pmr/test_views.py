@@ -168,6 +168,25 @@ def test_bad_months_are_clear_errors_never_500(client, auth, users, may):
         assert bad.status_code == 422 and says in bad.text, typed
 
 
+def test_a_month_the_picker_cannot_read_is_shown_beside_it_on_the_page_it_was_typed_on(client, auth, users, may):
+    auth.login(users["dcc"])
+    page = client.get("/pmr/2023-04").text
+    assert '<input type="hidden" name="from" value="2023-04">' in page and "There is a problem" not in page
+    bad = client.get("/pmr/", query_string={"month": "13/2023", "from": "2023-04"})
+    assert bad.status_code == 422
+    assert "Performance Measurement Report: April 2023" in bad.text and "There is a problem" in bad.text
+    assert 'href="#field-month-picker">There is no month 13' in bad.text
+    assert 'value="13/2023"' in bad.text and 'aria-invalid="true"' in bad.text
+    assert figure(bad.text, "CPM4", "with") == "100.00 %"
+    # A page address that is no month (or none) falls back to the latest month; nothing ends in a 500.
+    for sent in ("2023-13", "%00", "x" * 500, ""):
+        bad = client.get("/pmr/", query_string={"month": "May", "from": sent})
+        assert bad.status_code == 422 and "Performance Measurement Report: May 2023" in bad.text, sent
+        assert "Enter the month and the year, e.g. 04/2023 or Apr 2023." in bad.text
+    bad = client.get("/pmr/", query_string={"month": "<b>" + "9" * 100})
+    assert bad.status_code == 422 and "<b>9" not in bad.text
+
+
 def test_empty_month_says_no_incidents(client, auth, users, may):
     auth.login(users["dcc"])
     page = client.get("/pmr/2022-01").text

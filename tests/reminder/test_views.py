@@ -285,6 +285,19 @@ def test_secas_feed_has_pending_exclusion_reviews_meetings_and_its_own_actions(c
     ]
 
 
+def test_the_exclusion_review_event_gives_the_proposal_day_as_every_page_writes_a_date(client, auth, users,
+                                                                                        deadlines):
+    auth.login(users["secas"])
+    url = feed_url(client)
+    auth.logout()
+    calendar = Calendar.from_ical(client.get(url).get_data())
+    described = [str(event.get("description")) for event in calendar.walk("VEVENT")
+                 if str(event.get("summary")).startswith("Exclusion review")]
+    assert len(described) == 1
+    assert re.search(r"from the PMR on (Mon|Tue|Wed|Thu|Fri|Sat|Sun) [1-9]\d? [A-Z][a-z]{2} \d{4} \(round 1\)",
+                     described[0]), described
+
+
 def test_a_party_feed_is_a_valid_empty_calendar(client, auth, users, deadlines):
     auth.login(users["party"])
     url = feed_url(client)

@@ -161,6 +161,7 @@ def test_autosave_posts_keep_one_working_draft_that_the_editor_restores(client, 
     page = client.get(url(case, "report/edit")).text
     assert textarea(page, "summary") == "Summary typed, round 11."
     assert "Unsaved working draft" in page and hidden(page, "draft") == data["draft"]
+    assert re.search(r"The form holds the working draft saved at <time[^>]*>[^<]*</time> by DCC \(DCC\)\.", page)
     versions = client.get(url(case, "report/versions")).text
     assert "Unsaved working draft, saved at" in versions and "No version saved yet." in versions
     assert 'id="version-1"' not in versions

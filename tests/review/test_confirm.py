@@ -85,6 +85,7 @@ def test_submit_shows_what_happens_and_changes_nothing_until_confirmed(client, c
         assert ("Version 1, classified GREEN, will be frozen and sent to the Operations Group for its meeting "
                 f"OPSG_98 on {format_date(NEXT_MEETING)}") in words
         assert "You will not be able to edit it" in words
+        assert re.search(r"Version 1, saved \w{3} \d{1,2} \w{3} \d{4} by DCC \(DCC\) Classification", words), words
         assert "The Operations Group (2 members) and SECAS are told" in words
         assert confirm_button(response.text) == "button|Yes, submit version 1"
         assert hidden(response.text, "etag") == etag and 'href="/incidents/' in response.text
@@ -92,6 +93,18 @@ def test_submit_shows_what_happens_and_changes_nothing_until_confirmed(client, c
     page = follow_flash(client, client.post(url(case, "report/submit"), data={"etag": etag, "confirm": "yes"}))
     assert "Submitted version 1; it is now frozen." in page
     assert state(case) == ReportState.SUBMITTED
+
+
+def test_the_editor_has_one_primary_button_and_submitting_is_styled_apart_from_saving(client, case, as_role):
+    as_role("dcc")
+    assert propose(client, case, client.get(url(case)).text, **{"propose-treatment": "include"}).status_code == 302
+    assert save_report(client, case, classification="GREEN").status_code == 302
+    page = client.get(url(case, "report/edit")).text
+    buttons = {words.strip(): classes for classes, words in
+               re.findall(r'<button type="submit" class="([^"]*)"[^>]*>([^<]*)</button>', page)}
+    assert buttons["Save version"] == "button"
+    assert buttons["Submit the saved version"] == "button secondary"
+    assert [words for words, classes in buttons.items() if classes == "button"] == ["Save version"]
 
 
 def test_submit_confirmation_says_what_is_missing_and_what_the_workflow_refuses(client, case, as_role, users):
@@ -169,6 +182,19 @@ def test_decision_confirmation_names_meeting_version_classification_and_actions(
     page = follow_flash(client, client.post(url(case, "review/decision"), data={**DECISION, "confirm": "yes"}))
     assert "Recorded the OPSG_97 decision: agreed." in page
     assert state(case) == ReportState.AGREED
+
+
+def test_actions_raised_name_their_owner_organisation_in_words_not_its_code(client, case, as_role):
+    walk_to_submitted(client, case, as_role)
+    as_role("opsg")
+    actions = "OPSG 97/05 | opsg | TBC | The group to revisit the principles.\nOPSG 97/06 | secas | 24/07/2023 | Chase."
+    response = client.post(url(case, "review/decision"), data={**DECISION, "decision-actions_text": actions})
+    words = text_of(response.text)
+    assert "OPSG 97/05 (Operations Group, target TBC): The group to revisit the principles." in words
+    assert "OPSG 97/06 (SECAS, target Mon 24 Jul 2023): Chase." in words
+    page = follow_flash(client, client.post(url(case, "review/decision"), data={
+        **DECISION, "decision-actions_text": actions, "confirm": "yes"}))
+    assert "(Operations Group, target TBC)" in text_of(page) and "(OPSG, target" not in page
 
 
 def test_a_decision_the_service_would_refuse_is_sent_back_to_the_form_not_confirmed(client, case, as_role, users):
@@ -270,6 +296,28 @@ def test_a_decision_without_classification_leaves_the_choice_pre_filled_with_the
     assert "Published version 1 to SEC Parties as WHITE." in page
 
 
+def test_publish_confirmation_offers_nothing_for_a_classification_the_service_would_refuse(client, case, as_role):
+    walk_to_submitted(client, case, as_role)
+    as_role("opsg")
+    assert record_decision(client, case).status_code == 302  # agreed as GREEN
+    as_role("secas")
+    for sent in ("WHITE", "AMBER", "RED"):
+        response = client.post(url(case, "review/publication"), data={"publish-classification": sent,
+                                                                      "publish-version": "1"})
+        assert response.status_code == 409, sent
+        assert 'value="yes"' not in response.text
+        assert f"published as agreed, not as {sent}" in text_of(response.text)
+    refetch()
+    review_service.get_review(case).decisions[-1].classification = None  # recorded before the group named one
+    db.session.commit()
+    for sent in ("AMBER", "RED", "PURPLE", ""):
+        response = client.post(url(case, "review/publication"), data={"publish-classification": sent,
+                                                                      "publish-version": "1"})
+        assert response.status_code == 409, sent
+        assert 'value="yes"' not in response.text and "choose GREEN or WHITE" in text_of(response.text)
+    assert state(case) == ReportState.AGREED
+
+
 # --- CSRF ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
@@ -286,3 +334,27 @@ def test_with_csrf_on_the_confirmation_carries_a_token_and_a_post_without_one_is
     response = client.post(url(case, "report/submit"), data={
         "csrf_token": hidden(page, "csrf_token"), "etag": hidden(page, "etag"), "confirm": "yes"})
     assert response.status_code == 302 and state(case) == ReportState.SUBMITTED
+
+
+def test_with_csrf_on_the_decision_goes_through_its_confirmation_and_back_with_the_forms_token(app, client, case,
+                                                                                                as_role):
+    walk_to_submitted(client, case, as_role)
+    as_role("opsg")
+    app.config["WTF_CSRF_ENABLED"] = True  # from here on, as in production
+    # The token of another form of the page (here the log-out button's): the session's token all the same.
+    fields = {**DECISION, "csrf_token": hidden(client.get(url(case)).text, "csrf_token")}
+    assert client.post(url(case, "review/decision"), data=DECISION).status_code == 400  # no token: refused
+    shown = client.post(url(case, "review/decision"), data=fields)
+    assert shown.status_code == 200 and confirm_button(shown.text) == "button|Yes, record the decision"
+    carried = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                              shown.text.split('class="confirm-form"', 1)[1]))
+    assert carried["csrf_token"]  # a token made for the page, whichever form's token was sent
+    carried = {name: unescaped(value) for name, value in carried.items()}
+    back = client.post(url(case, "review/decision"), data={**carried, "confirm": "back"})
+    assert back.status_code == 200 and DECISION["decision-minute"] in back.text
+    # As a browser sends the form: with its own token; the confirmation carries a working one too.
+    own = {**DECISION, "decision-csrf_token": hidden(back.text, "decision-csrf_token")}
+    shown = client.post(url(case, "review/decision"), data=own)
+    assert shown.status_code == 200 and hidden(shown.text, "csrf_token")
+    page = follow_flash(client, client.post(url(case, "review/decision"), data={**carried, "confirm": "yes"}))
+    assert "Recorded the OPSG_97 decision: agreed." in page and state(case) == ReportState.AGREED

@@ -48,6 +48,7 @@ def test_the_principles_are_marked_until_an_administrator_rewords_them(client, a
     table = body.split('<h2 id="principles">', 1)[1]
     row = re.search(r'<tr id="principle-force-majeure">(.*?)</tr>', table, re.DOTALL).group(1)
     assert "Services Force Majeure (SEC Section M3)" in row and 'data-provenance="sec"' in row
+    assert "<td>Force majeure <code>force-majeure</code>" in row  # by its title, the code beside it for admins
     assert 'data-provenance="minutes"' in re.search(
         r'<tr id="principle-third-party-infrastructure">(.*?)</tr>', table, re.DOTALL).group(1)
     principle_service.reword(principle=principle_service.get_principle("force-majeure"),

@@ -175,6 +175,8 @@ def test_the_rules_page_is_plain_words_for_everyone(client, auth, users, app, ro
     assert "bank holidays of England and Wales." in page
     assert ("CPM4 Category 1 and 2 incidents resolved within Target Resolution Time 1 and 2 100 % 85 %") in page
     assert "with only the exclusions SECAS agreed" in page
+    assert ("classified GREEN (SEC Parties) or WHITE (SEC Parties and stakeholders at large; not for online "
+            "publication); a RED report goes to named recipients only and is never published.") in page
     if role == "party":
         assert "Reminders" not in page and "Exclusion principles" not in page
         for address in app.config["REMINDER_ADDRESSES"].values():
