@@ -71,6 +71,25 @@ def get_version(review: Review | None, number: int) -> ReportVersion:
     raise NotFound(f"There is no report version {number}.")
 
 
+def _writing(incident: Incident, sections: dict[str, str], classification: Classification | None, *, actor: User,
+             expected: str | None, expected_draft: str | None,
+             now: datetime) -> tuple[Review, dict[str, str], Classification, ReportDraft | None]:
+    """Check that ``actor`` may write the report now, from the version and working draft their page opened.
+
+    Returns the review (started if need be), the validated sections and classification, and the working draft.
+    """
+    workflow.require_role(Step.WRITE_REPORT, actor)
+    existing = review_service.get_review(incident)
+    _check_etag(expected, existing)
+    workflow.require(Step.WRITE_REPORT, user=actor, incident=incident, review=existing)
+    review = existing or review_service.ensure_review(incident, now=now)
+    clean_sections, level = _validate(sections, classification)
+    draft = working_draft(review)
+    if expected_draft is not None:
+        _check_draft(draft, expected_draft)
+    return review, clean_sections, level, draft
+
+
 def save_draft(*, incident: Incident, sections: dict[str, str], classification: Classification | None,
                actor: User, expected: str | None = None, expected_draft: str | None = None,
                now: datetime | None = None) -> ReportVersion:
@@ -82,19 +101,12 @@ def save_draft(*, incident: Incident, sections: dict[str, str], classification: 
     clears it, since the saved version now holds that text. A save that names no draft (the API) leaves
     any working draft in place: its text was never seen by the person saving.
     """
-    workflow.require_role(Step.WRITE_REPORT, actor)
     now = now or utcnow()
-    existing = review_service.get_review(incident)
-    _check_etag(expected, existing)
-    workflow.require(Step.WRITE_REPORT, user=actor, incident=incident, review=existing)
-    review = existing or review_service.ensure_review(incident, now=now)
-    clean_sections, level = _validate(sections, classification)
-    draft = working_draft(review)
-    if expected_draft is not None:
-        _check_draft(draft, expected_draft)
-        if draft is not None:
-            db.session.delete(draft)
-            db.session.flush()
+    review, clean_sections, level, draft = _writing(incident, sections, classification, actor=actor,
+                                                    expected=expected, expected_draft=expected_draft, now=now)
+    if expected_draft is not None and draft is not None:
+        db.session.delete(draft)
+        db.session.flush()
     current = latest(review)
     if current is not None and _unchanged(current, clean_sections, level):
         return current
@@ -143,16 +155,9 @@ def keep_working_draft(*, incident: Incident, sections: dict[str, str], classifi
     so no one's text is overwritten unseen. Not audited: the draft is a scratch copy of what is in the
     editor, and every version made from it is.
     """
-    workflow.require_role(Step.WRITE_REPORT, actor)
     now = now or utcnow()
-    existing = review_service.get_review(incident)
-    _check_etag(expected, existing)
-    workflow.require(Step.WRITE_REPORT, user=actor, incident=incident, review=existing)
-    review = existing or review_service.ensure_review(incident, now=now)
-    clean_sections, level = _validate(sections, classification)
-    draft = working_draft(review)
-    if expected_draft is not None:
-        _check_draft(draft, expected_draft)
+    review, clean_sections, level, draft = _writing(incident, sections, classification, actor=actor,
+                                                    expected=expected, expected_draft=expected_draft, now=now)
     current = latest(review)
     if _unchanged(current, clean_sections, level):
         if draft is not None:
