@@ -311,7 +311,6 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None,
     if rows is not None:
         unstarted = unstarted and any(report is None for report, _, _ in rows)
     waiting = reviews_waiting(role, rows) if rows is not None else 0
-    without_review = _major_ids().except_(sa.select(Review.incident_id))
     majors = Incident.is_major.is_(True)
     if waiting > REVIEW_DRIVEN_UP_TO:
         scope = [started] if started is not None else []
@@ -327,7 +326,10 @@ def tasks_for(role: Role, *, today: date, limit: int | None = None,
                          .where(started, Review.incident_is_major.is_(True)))
         if unstarted:
             unstarted_rows = (sa.select(Incident.id, sa.func.coalesce(Incident.resolved_at, Incident.started_at))
-                              .where(Incident.id.in_(without_review)))
+                              # Majors with no review, as an anti-join read from the Major Incident index (a set
+                              # difference made PostgreSQL hash all 100,000 incidents).
+                              .where(Incident.is_major.is_(True),
+                                     ~sa.exists().where(Review.incident_id == Incident.id)))
             if _summary_only(role):
                 # Only the Summary Report can wait on this role before a review starts: it follows resolution.
                 unstarted_rows = unstarted_rows.where(Incident.resolved_at.is_not(None))
