@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from incidents.errors import StaleError
 from incidents.extensions import db
-from incidents.principle import service as principle_service
 from incidents.report import service as report_service
 from incidents.report.models import Classification, ReportDraft, ReportVersion
 from incidents.review import service as review_service
@@ -23,25 +22,6 @@ from tests.review.test_views import (
     refetch,
     url,
 )
-
-
-@pytest.fixture()
-def case(app, users, now):
-    """The INC000001001905 shape, with the default principles (as in tests/review/test_views.py)."""
-    principle_service.seed_defaults()
-    incident = factories.incident(actor=users["dcc"], now=now)
-    factories.meeting("OPSG_97", date(2023, 6, 26), actor=users["secas"])
-    db.session.commit()
-    return incident
-
-
-@pytest.fixture()
-def as_role(auth, users):
-    """Log the client in as the user of a role."""
-    def login(role: str) -> None:
-        auth.logout()
-        assert auth.login(users[role]).status_code == 302, f"could not log in as {role}"
-    return login
 
 
 def counts() -> tuple[int, int]:
